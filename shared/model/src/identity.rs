@@ -1,0 +1,127 @@
+use sha2::{Digest, Sha256};
+
+/// What identifies a test across runs, independent of the format it was read from.
+///
+/// The identity is `scope + "::" + name`, where `scope` is the class name when the report gives
+/// one, else the source file, else the suite path joined with `/`. `name` is the full test name
+/// including its parameters, so every parameter set is a test of its own. Durations, hostnames,
+/// timestamps and the order of tests never enter it.
+#[derive(Debug, Clone, Copy)]
+pub struct TestIdentity<'a> {
+    pub suite: &'a str,
+    pub classname: &'a str,
+    pub file: Option<&'a str>,
+    pub name: &'a str,
+}
+
+impl TestIdentity<'_> {
+    pub fn scope(&self) -> &str {
+        if !self.classname.is_empty() {
+            self.classname
+        } else if let Some(f) = self.file.filter(|f| !f.is_empty()) {
+            f
+        } else {
+            self.suite
+        }
+    }
+}
+
+/// Lower-case hex SHA-256 of the identity described on [`TestIdentity`].
+pub fn test_id(identity: &TestIdentity<'_>) -> String {
+    let mut h = Sha256::new();
+    h.update(identity.scope().as_bytes());
+    h.update(b"::");
+    h.update(identity.name.as_bytes());
+    hex::encode(h.finalize())
+}
+
+/// Splits a parametrized test name into its base name and parameters:
+/// - a trailing bracket group: pytest `test_f[a-b]`, JUnit 4 `test[0]`;
+/// - a trailing parenthesised group: NUnit/xUnit data rows `Test(1, 2)`, `M(x: 1)`;
+/// - a leading JUnit 5 invocation index: `[1] x=1` (base name `[1]`, parameters `x=1`).
+///
+/// Names without parameters come back as `(name, None)`. Empty groups (`f()`) are not
+/// parameters.
+pub fn split_params(name: &str) -> (&str, Option<&str>) {
+    let trimmed = name.trim_end();
+    for (open, close) in [('[', ']'), ('(', ')')] {
+        if trimmed.ends_with(close) {
+            if let Some(start) = matching_open(trimmed, open, close) {
+                let inner = &trimmed[start + 1..trimmed.len() - 1];
+                if start > 0 && !inner.trim().is_empty() {
+                    return (trimmed[..start].trim_end(), Some(inner));
+                }
+            }
+        }
+    }
+    if let Some(rest) = trimmed.strip_prefix('[') {
+        if let Some(end) = rest.find(']') {
+            let index = &rest[..end];
+            let params = rest[end + 1..].trim();
+            if !index.is_empty() && index.bytes().all(|b| b.is_ascii_digit()) && !params.is_empty()
+            {
+                return (&trimmed[..end + 2], Some(params));
+            }
+        }
+    }
+    (name, None)
+}
+
+/// Byte index of the bracket that opens the group closed by the last character of `s`.
+fn matching_open(s: &str, open: char, close: char) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, c) in s.char_indices().rev() {
+        if c == close {
+            depth += 1;
+        } else if c == open {
+            depth -= 1;
+            if depth == 0 {
+                return Some(i);
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(suite: &str, classname: &str, file: Option<&str>, name: &str) -> String {
+        test_id(&TestIdentity {
+            suite,
+            classname,
+            file,
+            name,
+        })
+    }
+
+    #[test]
+    fn test_id_should_be_sha256_of_scope_and_name() {
+        // echo -n 'pkg.Cls::test_a' | sha256sum
+        assert_eq!(
+            id("suite", "pkg.Cls", Some("f.py"), "test_a"),
+            hex::encode(Sha256::digest(b"pkg.Cls::test_a"))
+        );
+    }
+
+    #[test]
+    fn test_id_should_ignore_suite_when_classname_known_and_fall_back_to_file_then_suite() {
+        assert_eq!(id("a", "C", None, "t"), id("b", "C", Some("x"), "t"));
+        assert_eq!(id("a", "", Some("f.go"), "t"), id("b", "", Some("f.go"), "t"));
+        assert_ne!(id("a", "", None, "t"), id("b", "", None, "t"));
+    }
+
+    #[test]
+    fn split_params_should_handle_each_style() {
+        assert_eq!(split_params("test_f[a-b]"), ("test_f", Some("a-b")));
+        assert_eq!(split_params("test_f[x[1]]"), ("test_f", Some("x[1]")));
+        assert_eq!(split_params("test_f(1, 2)"), ("test_f", Some("1, 2")));
+        assert_eq!(split_params("Ns.C.M(x: 1, y: \"a\")"), ("Ns.C.M", Some("x: 1, y: \"a\"")));
+        assert_eq!(split_params("[1] x=1"), ("[1]", Some("x=1")));
+        assert_eq!(split_params("plain"), ("plain", None));
+        assert_eq!(split_params("f()"), ("f()", None));
+        assert_eq!(split_params("[weird"), ("[weird", None));
+        assert_eq!(split_params("(1)"), ("(1)", None));
+    }
+}

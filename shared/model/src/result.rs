@@ -1,0 +1,274 @@
+use crate::identity::{split_params, test_id, TestIdentity};
+use crate::text::{cap_text, Limits};
+use crate::{failure_fingerprint, Status};
+use serde::{Deserialize, Serialize};
+
+/// One execution of a test: a `<testcase>`, a Surefire `<rerunFailure>`, a CTRF retry, a TAP line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attempt {
+    pub status: Status,
+    pub duration_ms: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stdout: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stderr: Option<String>,
+}
+
+impl Attempt {
+    pub fn new(status: Status, duration_ms: u64) -> Self {
+        Attempt {
+            status,
+            duration_ms,
+            message: None,
+            failure_type: None,
+            details: None,
+            stdout: None,
+            stderr: None,
+        }
+    }
+
+    /// Cuts every free-text field to its cap (see [`Limits`]); empty text becomes `None`.
+    pub fn capped(self, limits: &Limits) -> Self {
+        let cap = |t: Option<String>, max| {
+            t.filter(|s| !s.trim().is_empty())
+                .map(|s| cap_text(s, max))
+        };
+        Attempt {
+            status: self.status,
+            duration_ms: self.duration_ms,
+            message: cap(self.message, limits.message),
+            failure_type: cap(self.failure_type, limits.failure_type),
+            details: cap(self.details, limits.details),
+            stdout: cap(self.stdout, limits.output),
+            stderr: cap(self.stderr, limits.output),
+        }
+    }
+}
+
+/// What a parser knows of one test when it reads it: where it lives and its executions.
+#[derive(Debug, Clone, Default)]
+pub struct TestCase {
+    /// Enclosing suites, outermost first.
+    pub suite: Vec<String>,
+    pub classname: String,
+    pub name: String,
+    pub file: Option<String>,
+    pub line: Option<u32>,
+    pub tags: Vec<String>,
+    pub owner: Option<String>,
+    /// Buildkite `history` spans, kept as given.
+    pub spans: Option<serde_json::Value>,
+    pub attempts: Vec<Attempt>,
+}
+
+/// A test's result in a run: every attempt of the same test (same `test_id`) merged into one.
+///
+/// `status`, `flaky`, `duration_ms` and the failure fields are derived from `attempts` by
+/// [`TestResult::absorb`] and the constructor, never set by hand, so they cannot disagree with
+/// the attempts:
+/// - `status`/`flaky`: [`Status::merge`] (passed if any attempt passed, flaky when another
+///   failed or errored; otherwise the worst attempt), whatever the order of attempts;
+/// - `duration_ms`: the sum over attempts (the time the test cost the run);
+/// - `message`, `failure_type`, `details`, `stdout`, `stderr`: those of the representative
+///   attempt, the first of the most severe non-passing attempts (so a flaky pass shows why it
+///   failed), or the first attempt when all passed;
+/// - `fingerprint`: [`failure_fingerprint`] of the representative attempt when it failed or
+///   errored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestResult {
+    pub test_id: String,
+    pub suite: String,
+    pub classname: String,
+    pub name: String,
+    pub base_name: String,
+    pub params: Option<String>,
+    pub file: Option<String>,
+    pub line: Option<u32>,
+    pub status: Status,
+    pub duration_ms: u64,
+    pub flaky: bool,
+    pub message: Option<String>,
+    pub failure_type: Option<String>,
+    pub details: Option<String>,
+    pub stdout: Option<String>,
+    pub stderr: Option<String>,
+    pub fingerprint: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spans: Option<serde_json::Value>,
+    pub attempts: Vec<Attempt>,
+}
+
+/// How suite paths are joined into `TestResult::suite`.
+pub const SUITE_SEPARATOR: &str = " / ";
+
+impl TestResult {
+    /// Builds the result of a test case, capping its text. `None` when the case has no attempt.
+    pub fn from_case(case: TestCase, limits: &Limits) -> Option<TestResult> {
+        if case.attempts.is_empty() {
+            return None;
+        }
+        let suite = case.suite.join(SUITE_SEPARATOR);
+        let id = test_id(&TestIdentity {
+            suite: &suite,
+            classname: &case.classname,
+            file: case.file.as_deref(),
+            name: &case.name,
+        });
+        let (base, params) = split_params(&case.name);
+        let (base_name, params) = (base.to_string(), params.map(str::to_string));
+        let mut result = TestResult {
+            test_id: id,
+            suite,
+            classname: case.classname,
+            name: case.name,
+            base_name,
+            params,
+            file: case.file.filter(|f| !f.is_empty()),
+            line: case.line,
+            status: Status::Passed,
+            duration_ms: 0,
+            flaky: false,
+            message: None,
+            failure_type: None,
+            details: None,
+            stdout: None,
+            stderr: None,
+            fingerprint: None,
+            tags: case.tags,
+            owner: case.owner,
+            spans: case.spans,
+            attempts: case.attempts.into_iter().map(|a| a.capped(limits)).collect(),
+        };
+        result.derive();
+        Some(result)
+    }
+
+    /// Merges another result of the same test (same `test_id`) into this one: its attempts are
+    /// appended and everything derived from attempts is recomputed.
+    pub fn absorb(&mut self, other: TestResult) {
+        debug_assert_eq!(self.test_id, other.test_id);
+        self.attempts.extend(other.attempts);
+        for tag in other.tags {
+            if !self.tags.contains(&tag) {
+                self.tags.push(tag);
+            }
+        }
+        self.owner = self.owner.take().or(other.owner);
+        self.file = self.file.take().or(other.file);
+        self.line = self.line.or(other.line);
+        self.spans = self.spans.take().or(other.spans);
+        self.derive();
+    }
+
+    /// Recomputes status, flakiness, duration, failure fields and fingerprint from `attempts`.
+    pub fn derive(&mut self) {
+        let (status, flaky) =
+            Status::merge(self.attempts.iter().map(|a| a.status)).unwrap_or((Status::Passed, false));
+        self.status = status;
+        self.flaky = flaky;
+        self.duration_ms = self.attempts.iter().map(|a| a.duration_ms).sum();
+        let rep = self.representative().cloned();
+        if let Some(rep) = rep {
+            self.fingerprint = if rep.status.is_failure() {
+                failure_fingerprint(
+                    rep.failure_type.as_deref(),
+                    rep.message.as_deref(),
+                    rep.details.as_deref(),
+                )
+            } else {
+                None
+            };
+            self.message = rep.message;
+            self.failure_type = rep.failure_type;
+            self.details = rep.details;
+            self.stdout = rep.stdout;
+            self.stderr = rep.stderr;
+        }
+    }
+
+    fn representative(&self) -> Option<&Attempt> {
+        let mut best: Option<&Attempt> = None;
+        for a in self.attempts.iter().filter(|a| a.status != Status::Passed) {
+            if best.is_none_or(|b| a.status.severity() > b.status.severity()) {
+                best = Some(a);
+            }
+        }
+        best.or(self.attempts.first())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn case(name: &str, attempts: Vec<Attempt>) -> TestCase {
+        TestCase {
+            suite: vec!["s".into()],
+            classname: "C".into(),
+            name: name.into(),
+            attempts,
+            ..TestCase::default()
+        }
+    }
+
+    fn failed(msg: &str) -> Attempt {
+        Attempt {
+            message: Some(msg.into()),
+            ..Attempt::new(Status::Failed, 5)
+        }
+    }
+
+    #[test]
+    fn when_attempts_fail_then_pass_should_be_flaky_pass_with_failure_message() {
+        let r = TestResult::from_case(
+            case("t[1]", vec![failed("boom"), Attempt::new(Status::Passed, 3)]),
+            &Limits::DEFAULT,
+        )
+        .unwrap();
+        assert_eq!((r.status, r.flaky, r.duration_ms), (Status::Passed, true, 8));
+        assert_eq!(r.message.as_deref(), Some("boom"));
+        assert_eq!((r.base_name.as_str(), r.params.as_deref()), ("t", Some("1")));
+        assert!(r.fingerprint.is_some(), "a flaky pass keeps the fingerprint of its failure");
+    }
+
+    #[test]
+    fn absorb_should_give_same_result_in_any_order() {
+        let a = || TestResult::from_case(case("t", vec![failed("x")]), &Limits::DEFAULT).unwrap();
+        let b = || {
+            TestResult::from_case(case("t", vec![Attempt::new(Status::Passed, 1)]), &Limits::DEFAULT)
+                .unwrap()
+        };
+        let mut ab = a();
+        ab.absorb(b());
+        let mut ba = b();
+        ba.absorb(a());
+        assert_eq!((ab.status, ab.flaky, &ab.message), (ba.status, ba.flaky, &ba.message));
+        assert!(ab.flaky);
+    }
+
+    #[test]
+    fn failure_should_carry_fingerprint_and_capped_text() {
+        let mut long = failed(&"x".repeat(20_000));
+        long.status = Status::Error;
+        let r = TestResult::from_case(case("t", vec![long]), &Limits::DEFAULT).unwrap();
+        assert_eq!(r.status, Status::Error);
+        assert!(r.fingerprint.is_some());
+        let m = r.message.unwrap();
+        assert!(m.len() < 8300 && m.contains(crate::TRUNCATION_MARKER), "{}", m.len());
+    }
+
+    #[test]
+    fn case_without_attempts_should_give_no_result() {
+        assert!(TestResult::from_case(case("t", vec![]), &Limits::DEFAULT).is_none());
+    }
+}

@@ -1,0 +1,95 @@
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Why a run happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    /// A CI pipeline (push, pull request, merge queue).
+    Ci,
+    /// A developer's machine.
+    Local,
+    /// A scheduled (nightly, cron) pipeline.
+    Schedule,
+    /// Tests run while installing a package or tool.
+    Install,
+    /// Tests run after updating dependencies or a tool.
+    Update,
+    /// Started by hand.
+    Manual,
+    /// A validation run (release candidate, acceptance).
+    Validation,
+}
+
+impl Trigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Ci => "ci",
+            Trigger::Local => "local",
+            Trigger::Schedule => "schedule",
+            Trigger::Install => "install",
+            Trigger::Update => "update",
+            Trigger::Manual => "manual",
+            Trigger::Validation => "validation",
+        }
+    }
+}
+
+/// What is known of a run besides its tests. Every field is optional: a report file alone
+/// carries none of it; the upload request, the CI environment or a sidecar fill it in.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunMetadata {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit_sha: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ci_provider: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit_message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<Trigger>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment_fingerprint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_session_id: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+}
+
+impl RunMetadata {
+    /// Fills every field this one lacks from `other` (tags: keys this one lacks).
+    pub fn fill_from(&mut self, other: &RunMetadata) {
+        macro_rules! fill {
+            ($($f:ident),*) => { $( if self.$f.is_none() { self.$f = other.$f.clone(); } )* };
+        }
+        fill!(
+            run_key,
+            project,
+            branch,
+            commit_sha,
+            build_number,
+            build_url,
+            ci_provider,
+            job_id,
+            commit_message,
+            trigger,
+            environment_fingerprint,
+            agent_session_id
+        );
+        for (k, v) in &other.tags {
+            self.tags.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+    }
+}

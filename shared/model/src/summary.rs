@@ -1,0 +1,61 @@
+use crate::{Status, TestResult};
+use serde::{Deserialize, Serialize};
+
+/// Counts of a set of test results (a file, a run): one per final status, plus flaky tests and
+/// the summed duration. `tests` is the number of distinct tests after attempts are merged.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub tests: u64,
+    pub passed: u64,
+    pub failed: u64,
+    pub errors: u64,
+    pub skipped: u64,
+    pub xfailed: u64,
+    pub xpassed: u64,
+    pub flaky: u64,
+    pub duration_ms: u64,
+}
+
+impl Summary {
+    pub fn add(&mut self, result: &TestResult) {
+        self.tests += 1;
+        *self.count_mut(result.status) += 1;
+        self.flaky += u64::from(result.flaky);
+        self.duration_ms += result.duration_ms;
+    }
+
+    pub fn count(&self, status: Status) -> u64 {
+        match status {
+            Status::Passed => self.passed,
+            Status::Failed => self.failed,
+            Status::Error => self.errors,
+            Status::Skipped => self.skipped,
+            Status::Xfailed => self.xfailed,
+            Status::Xpassed => self.xpassed,
+        }
+    }
+
+    pub fn count_mut(&mut self, status: Status) -> &mut u64 {
+        match status {
+            Status::Passed => &mut self.passed,
+            Status::Failed => &mut self.failed,
+            Status::Error => &mut self.errors,
+            Status::Skipped => &mut self.skipped,
+            Status::Xfailed => &mut self.xfailed,
+            Status::Xpassed => &mut self.xpassed,
+        }
+    }
+
+    /// A run is green when no test failed or errored.
+    pub fn is_green(&self) -> bool {
+        self.failed == 0 && self.errors == 0
+    }
+}
+
+impl<'a> FromIterator<&'a TestResult> for Summary {
+    fn from_iter<I: IntoIterator<Item = &'a TestResult>>(iter: I) -> Self {
+        let mut s = Summary::default();
+        iter.into_iter().for_each(|r| s.add(r));
+        s
+    }
+}

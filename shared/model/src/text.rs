@@ -1,0 +1,66 @@
+/// The text that ends a field cut to its cap; followed by the number of bytes left out and `]`.
+pub const TRUNCATION_MARKER: &str = "…[truncated ";
+
+/// Caps on the free text a test result carries. A report can hold megabytes of output per test;
+/// what Verdict keeps must fit a DynamoDB item (400 KB), so each field is cut with a marker and
+/// the raw report (kept whole in S3) stays the reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub message: usize,
+    pub failure_type: usize,
+    pub details: usize,
+    pub output: usize,
+}
+
+impl Limits {
+    /// 8 KiB message, 512 B type, 32 KiB stack/details, 16 KiB each of stdout and stderr: a
+    /// result stays under 80 KiB of text even when every field is full.
+    pub const DEFAULT: Limits = Limits {
+        message: 8 * 1024,
+        failure_type: 512,
+        details: 32 * 1024,
+        output: 16 * 1024,
+    };
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits::DEFAULT
+    }
+}
+
+/// Cuts `text` to at most `max` bytes (on a character boundary) and appends the truncation
+/// marker with the number of bytes left out. Text within the cap is returned unchanged.
+pub fn cap_text(mut text: String, max: usize) -> String {
+    if text.len() <= max {
+        return text;
+    }
+    let mut cut = max;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let dropped = text.len() - cut;
+    text.truncate(cut);
+    text.push_str(TRUNCATION_MARKER);
+    text.push_str(&dropped.to_string());
+    text.push_str(" bytes]");
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn when_text_fits_should_be_unchanged() {
+        assert_eq!(cap_text("abc".into(), 3), "abc");
+    }
+
+    #[test]
+    fn when_text_is_long_should_cut_on_char_boundary_with_marker() {
+        let s = cap_text("héllo".into(), 2);
+        assert_eq!(s, "h…[truncated 5 bytes]");
+        let s = cap_text("abcdef".into(), 4);
+        assert_eq!(s, "abcd…[truncated 2 bytes]");
+    }
+}
