@@ -1,5 +1,5 @@
-/// The text that ends a field cut to its cap; followed by the number of bytes left out and `]`.
-pub const TRUNCATION_MARKER: &str = "…[truncated ";
+/// The text that ends a field cut to its cap. The raw report, kept whole, has the rest.
+pub const TRUNCATION_MARKER: &str = "…[truncated]";
 
 /// Caps on the free text a test result carries. A report can hold megabytes of output per test;
 /// what Verdict keeps must fit a DynamoDB item (400 KB), so each field is cut with a marker and
@@ -30,7 +30,7 @@ impl Default for Limits {
 }
 
 /// Cuts `text` to at most `max` bytes (on a character boundary) and appends the truncation
-/// marker with the number of bytes left out. Text within the cap is returned unchanged.
+/// marker. Text within the cap is returned unchanged.
 pub fn cap_text(mut text: String, max: usize) -> String {
     if text.len() <= max {
         return text;
@@ -39,11 +39,8 @@ pub fn cap_text(mut text: String, max: usize) -> String {
     while !text.is_char_boundary(cut) {
         cut -= 1;
     }
-    let dropped = text.len() - cut;
     text.truncate(cut);
     text.push_str(TRUNCATION_MARKER);
-    text.push_str(&dropped.to_string());
-    text.push_str(" bytes]");
     text
 }
 
@@ -59,8 +56,8 @@ mod tests {
     #[test]
     fn when_text_is_long_should_cut_on_char_boundary_with_marker() {
         let s = cap_text("héllo".into(), 2);
-        assert_eq!(s, "h…[truncated 5 bytes]");
+        assert_eq!(s, "h…[truncated]");
         let s = cap_text("abcdef".into(), 4);
-        assert_eq!(s, "abcd…[truncated 2 bytes]");
+        assert_eq!(s, "abcd…[truncated]");
     }
 }

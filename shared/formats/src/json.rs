@@ -1,0 +1,115 @@
+//! Streaming over the array of tests inside a JSON document: each element is deserialized,
+//! handed over and dropped before the next is read, so memory is bounded by one test whatever
+//! the size of the report. Errors carry serde_json's line and column.
+
+use crate::input::Input;
+use crate::{ErrorKind, ParseError, Position};
+use serde::de::{DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use std::fmt;
+use std::marker::PhantomData;
+
+/// Reads the document, finds the array at `path` (object keys from the root; empty for a root
+/// array) and calls `each` on every element. Returns how many elements there were, or `None`
+/// when the path is not in the document. An error returned by `each` stops the parse and is
+/// reported at the element's position.
+pub fn for_each_at<T, F>(input: Input<'_>, path: &[&str], mut each: F) -> Result<Option<u64>, ParseError>
+where
+    T: DeserializeOwned,
+    F: FnMut(T) -> Result<(), String>,
+{
+    let (reader, _) = input.into_reader();
+    let mut de = serde_json::Deserializer::from_reader(reader);
+    let mut found = None;
+    AtPath {
+        path,
+        each: &mut each,
+        found: &mut found,
+        _t: PhantomData,
+    }
+    .deserialize(&mut de)
+    .map_err(json_error)?;
+    de.end().map_err(json_error)?;
+    Ok(found)
+}
+
+struct AtPath<'p, 'f, T, F> {
+    path: &'p [&'p str],
+    each: &'f mut F,
+    found: &'f mut Option<u64>,
+    _t: PhantomData<T>,
+}
+
+impl<'de, T, F> DeserializeSeed<'de> for AtPath<'_, '_, T, F>
+where
+    T: DeserializeOwned,
+    F: FnMut(T) -> Result<(), String>,
+{
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        if self.path.is_empty() {
+            d.deserialize_seq(self)
+        } else {
+            d.deserialize_map(self)
+        }
+    }
+}
+
+impl<'de, T, F> Visitor<'de> for AtPath<'_, '_, T, F>
+where
+    T: DeserializeOwned,
+    F: FnMut(T) -> Result<(), String>,
+{
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.path.first() {
+            None => f.write_str("an array of tests"),
+            Some(key) => write!(f, "an object with a \"{key}\" key"),
+        }
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut count = 0;
+        while let Some(item) = seq.next_element::<T>()? {
+            count += 1;
+            (self.each)(item).map_err(serde::de::Error::custom)?;
+        }
+        *self.found = Some(count);
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let (key, rest) = self.path.split_first().expect("a map is only asked for with a path");
+        let (each, found) = (self.each, self.found);
+        while let Some(k) = map.next_key::<String>()? {
+            if k == *key {
+                map.next_value_seed(AtPath {
+                    path: rest,
+                    each: &mut *each,
+                    found: &mut *found,
+                    _t: PhantomData,
+                })?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+pub fn json_error(e: serde_json::Error) -> ParseError {
+    use serde_json::error::Category;
+    let kind = match e.classify() {
+        Category::Eof => ErrorKind::Truncated,
+        Category::Io => ErrorKind::Io,
+        Category::Syntax | Category::Data => ErrorKind::Malformed,
+    };
+    let position = (e.line() > 0).then(|| Position::line_column(e.line() as u64, e.column() as u64));
+    // serde_json appends " at line L column C"; the position says that already.
+    let text = e.to_string();
+    let reason = match text.rfind(" at line ") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    };
+    ParseError::new(kind, position, reason)
+}

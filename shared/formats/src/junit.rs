@@ -1,0 +1,153 @@
+//! JUnit XML and its dialects.
+//!
+//! Counts come from the `<testcase>` elements, never from suite attributes (which are often
+//! wrong). Dialect rules:
+//! - `<failure>` → failed, `<error>` → error, `<skipped>` → skipped; pytest's
+//!   `<skipped type="pytest.xfail">` → xfailed; a `[XPASS(strict)]` failure stays failed.
+//! - Surefire/Failsafe and nextest reruns: each `<flakyFailure>`/`<flakyError>` is an earlier
+//!   failed attempt of a test that finally passed; each `<rerunFailure>`/`<rerunError>` is a
+//!   further failed attempt after the first `<failure>`/`<error>`.
+//! - Repeated `<testcase>`s of the same test (pytest-rerunfailures) are merged into attempts by
+//!   the collector, through the shared `test_id`.
+//! - ctest's `status="notrun"`/`"disabled"` with no child → skipped.
+//! - `file`/`line` from the testcase, else `file` from the nearest enclosing suite.
+//! - `<property name="owner">` and `<property name="tag"|"tags">` inside a testcase give the
+//!   owner and tags.
+
+use crate::input::Input;
+use crate::xml::{walk, Element, Handler};
+use crate::{seconds_to_ms, Ctx, ParseError};
+use verdict_model::{Attempt, Status, TestCase};
+
+pub fn parse(input: Input<'_>, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
+    walk(input, ctx, &mut Junit)
+}
+
+struct Junit;
+
+impl Handler for Junit {
+    fn roots(&self) -> &'static [&'static str] {
+        &["testsuites", "testsuite", "testcase"]
+    }
+
+    fn capture(&self, _ancestors: &[Element], name: &str) -> bool {
+        name == "testcase"
+    }
+
+    fn on_element(
+        &mut self,
+        ancestors: &[Element],
+        tc: Element,
+        ctx: &mut Ctx<'_>,
+    ) -> Result<(), ParseError> {
+        let suites: Vec<&Element> = ancestors.iter().filter(|e| e.name == "testsuite").collect();
+        let duration_ms = duration(&tc, ctx);
+        let mut main = Attempt::new(Status::Passed, duration_ms);
+        main.stdout = tc.child_text("system-out");
+        main.stderr = tc.child_text("system-err");
+
+        if let Some(f) = tc.children.iter().find(|c| c.name == "error" || c.name == "failure") {
+            main.status = if f.name == "error" { Status::Error } else { Status::Failed };
+            fill_failure(&mut main, f);
+        } else if let Some(s) = tc.child("skipped") {
+            main.status = if s.attr("type") == Some("pytest.xfail") {
+                Status::Xfailed
+            } else {
+                Status::Skipped
+            };
+            main.message = s.attr("message").map(str::to_string).or_else(|| s.text_opt());
+        } else if matches!(tc.attr("status"), Some("notrun" | "disabled" | "skipped")) {
+            main.status = Status::Skipped;
+        }
+
+        let mut attempts = Vec::new();
+        let flaky: Vec<&Element> = tc
+            .children
+            .iter()
+            .filter(|c| c.name == "flakyFailure" || c.name == "flakyError")
+            .collect();
+        let reruns: Vec<&Element> = tc
+            .children
+            .iter()
+            .filter(|c| c.name == "rerunFailure" || c.name == "rerunError")
+            .collect();
+        for f in &flaky {
+            attempts.push(rerun_attempt(f, ctx));
+        }
+        attempts.push(main);
+        for r in &reruns {
+            attempts.push(rerun_attempt(r, ctx));
+        }
+
+        let (mut tags, mut owner) = (Vec::new(), None);
+        if let Some(props) = tc.child("properties") {
+            for p in props.children("property") {
+                let value = p.attr("value").map(str::to_string).or_else(|| p.text_opt());
+                match (p.attr("name"), value) {
+                    (Some("owner"), Some(v)) => owner = Some(v),
+                    (Some("tag" | "tags"), Some(v)) => {
+                        tags.extend(v.split(',').map(|t| t.trim().to_string()).filter(|t| !t.is_empty()))
+                    }
+                    _ => {}
+                }
+            }
+        }
+
+        ctx.emit(TestCase {
+            suite: suites
+                .iter()
+                .filter_map(|s| s.attr("name"))
+                .filter(|n| !n.is_empty())
+                .map(str::to_string)
+                .collect(),
+            classname: tc.attr("classname").unwrap_or_default().to_string(),
+            name: tc.attr("name").unwrap_or_default().to_string(),
+            file: tc
+                .attr("file")
+                .or_else(|| suites.iter().rev().find_map(|s| s.attr("file")))
+                .map(str::to_string),
+            line: tc.attr("line").and_then(|l| l.trim().parse().ok()),
+            tags,
+            owner,
+            spans: None,
+            attempts,
+        });
+        Ok(())
+    }
+}
+
+fn duration(el: &Element, ctx: &mut Ctx<'_>) -> u64 {
+    match el.attr("time") {
+        None => 0,
+        Some(t) if t.trim().is_empty() => 0,
+        Some(t) => seconds_to_ms(t).unwrap_or_else(|| {
+            ctx.warn(
+                el.position,
+                format!("<{}> has a time that is not a number of seconds: {t:?}; counted as 0", el.name),
+            );
+            0
+        }),
+    }
+}
+
+fn fill_failure(attempt: &mut Attempt, f: &Element) {
+    let body = f.text_opt();
+    attempt.failure_type = f.attr("type").map(str::to_string);
+    attempt.message = f
+        .attr("message")
+        .filter(|m| !m.trim().is_empty())
+        .map(str::to_string)
+        .or_else(|| body.as_deref().and_then(|b| b.lines().find(|l| !l.trim().is_empty())).map(|l| l.trim().to_string()));
+    attempt.details = body.or_else(|| f.child_text("stackTrace"));
+}
+
+fn rerun_attempt(el: &Element, ctx: &mut Ctx<'_>) -> Attempt {
+    let status = if el.name.ends_with("Error") { Status::Error } else { Status::Failed };
+    let mut a = Attempt::new(status, duration(el, ctx));
+    a.failure_type = el.attr("type").map(str::to_string);
+    a.message = el.attr("message").map(str::to_string);
+    a.details = el.child_text("stackTrace").or_else(|| el.text_opt());
+    a.stdout = el.child_text("system-out");
+    a.stderr = el.child_text("system-err");
+    a
+}
