@@ -21,7 +21,8 @@ pub fn detect(prefix: &[u8]) -> Result<Format, ParseError> {
         if is_test2json_line(first_line) {
             return Ok(Format::Gotest);
         }
-        if trimmed.contains("\"results\"") && (trimmed.contains("\"tool\"") || trimmed.contains("\"tests\"")) {
+        let ctrf_marker = trimmed.contains("\"reportFormat\"") && trimmed.contains("\"CTRF\"");
+        if ctrf_marker || (trimmed.contains("\"results\"") && (trimmed.contains("\"tool\"") || trimmed.contains("\"tests\""))) {
             return Ok(Format::Ctrf);
         }
         if trimmed.contains("\"data\"") && looks_like_buildkite(trimmed) {
@@ -67,6 +68,13 @@ fn root_element(mut s: &str) -> Option<&str> {
         let rest = s.strip_prefix('<')?;
         if let Some(r) = rest.strip_prefix("!--") {
             s = &r[r.find("-->")? + 3..];
+        } else if let Some(r) = rest.strip_prefix("!DOCTYPE") {
+            // An internal subset (`[ <!ENTITY ...> ]`) holds `>` of its own.
+            let subset_end = match (r.find('['), r.find('>')) {
+                (Some(open), Some(gt)) if open < gt => open + r[open..].find(']')?,
+                _ => 0,
+            };
+            s = &r[subset_end + r[subset_end..].find('>')? + 1..];
         } else if rest.starts_with('?') || rest.starts_with('!') {
             s = &rest[rest.find('>')? + 1..];
         } else {
@@ -109,6 +117,8 @@ mod tests {
             ("<testsuite name=\"x\">", Format::Junit),
             ("<TestRun xmlns=\"http://microsoft.com/schemas/VisualStudio/TeamTest/2010\">", Format::Trx),
             ("<test-run id=\"2\">", Format::Nunit),
+            ("<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><testsuite>", Format::Junit),
+            ("{\"reportFormat\": \"CTRF\", \"specVersion\": \"1.0.0\"}", Format::Ctrf),
             ("<test-results>", Format::Nunit),
             ("<assemblies>", Format::Xunit),
             ("{\"results\": {\"tool\": {\"name\": \"x\"}, \"tests\": []}}", Format::Ctrf),

@@ -34,13 +34,22 @@ impl Handler for Nunit {
             ("Failed" | "Failure", _) => Status::Failed,
             ("Error" | "NotRunnable" | "Cancelled", _) => Status::Error,
             ("Skipped" | "Ignored" | "Inconclusive", _) => Status::Skipped,
-            ("", _) if tc.attr("executed") == Some("False") => Status::Skipped,
+            ("", _) if tc.attr("executed").is_some_and(|e| e.eq_ignore_ascii_case("false")) => Status::Skipped,
+            // NUnit 2.0–2.2 write no `result`, only `success` (in any case, sometimes
+            // misspelt): failed when it says false or a `<failure>` is there.
+            ("", _) if tc.child("failure").is_some()
+                || tc.attr("success").is_some_and(|s| s.eq_ignore_ascii_case("false")) =>
+            {
+                Status::Failed
+            }
+            ("", _) if tc.attr("success").is_some() => Status::Passed,
             (other, _) => {
                 ctx.warn(tc.position, format!("unknown NUnit result {other:?}; counted as error"));
                 Status::Error
             }
         };
-        let status = if tc.attr("executed") == Some("False") && status == Status::Passed {
+        let not_executed = tc.attr("executed").is_some_and(|e| e.eq_ignore_ascii_case("false"));
+        let status = if not_executed && status == Status::Passed {
             Status::Skipped
         } else {
             status

@@ -73,16 +73,23 @@ pub fn parse(input: Input<'_>, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
         let content = raw.trim();
 
         if let Some((yindent, block)) = yaml.as_mut() {
-            if content == "..." && indent <= *yindent + 2 {
-                let block = std::mem::take(block);
-                yaml = None;
-                if let Some((_, case)) = last.as_mut() {
-                    apply_yaml(case, &block);
-                }
-            } else {
+            // The block ends at `...`, or (unterminated) at the first line indented less than
+            // its `---`, which is then read as usual.
+            let ends_here = content == "..." && indent <= *yindent + 2;
+            let outdented = !content.is_empty() && indent < *yindent;
+            if !ends_here && !outdented {
                 block.push(raw.get(*yindent..).unwrap_or(content).to_string());
+                continue;
             }
-            continue;
+            let block = std::mem::take(block);
+            yaml = None;
+            if let Some((_, case)) = last.as_mut() {
+                apply_yaml(case, &block);
+            }
+            if ends_here {
+                continue;
+            }
+            ctx.warn(Some(Position::line(number)), "a YAML diagnostic block is not closed by `...`");
         }
         if content.starts_with("---") && last.as_ref().is_some_and(|(i, _)| indent > *i) {
             yaml = Some((indent, Vec::new()));
@@ -281,7 +288,9 @@ fn parse_test_line(s: &str) -> Option<TestLine> {
                 }
                 None => description.push('\\'),
             },
-            '#' => {
+            // A directive's `#` starts the description or follows whitespace: `title#skip`
+            // is a title.
+            '#' if description.is_empty() || description.ends_with(char::is_whitespace) => {
                 directive_text = Some(rest[i + 1..].trim());
                 break;
             }

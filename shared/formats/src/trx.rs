@@ -29,7 +29,7 @@ impl Handler for Trx {
     }
 
     fn capture(&self, _ancestors: &[Element], name: &str) -> bool {
-        name == "UnitTestResult" || name == "UnitTest"
+        is_result(name) || name == "UnitTest"
     }
 
     fn on_element(&mut self, _: &[Element], el: Element, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
@@ -66,7 +66,7 @@ impl Trx {
     fn emit(&self, el: &Element, parent: Option<&Element>, ctx: &mut Ctx<'_>) {
         let inner: Vec<&Element> = el
             .child("InnerResults")
-            .map(|i| i.children("UnitTestResult").collect())
+            .map(|i| i.children.iter().filter(|c| is_result(&c.name)).collect())
             .unwrap_or_default();
         if !inner.is_empty() {
             for row in inner {
@@ -119,6 +119,12 @@ impl Trx {
             ..TestCase::default()
         });
     }
+}
+
+/// `UnitTestResult`, `WebTestResult`, `ManualTestResult`, `GenericTestResult`,
+/// `TestResultAggregation` (ordered tests, whose inner results are the tests).
+fn is_result(name: &str) -> bool {
+    name.ends_with("TestResult") || name == "TestResultAggregation"
 }
 
 /// `Ns.Class, Assembly, Version=...` → `Ns.Class`.

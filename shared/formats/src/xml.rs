@@ -142,9 +142,9 @@ pub fn walk(input: Input<'_>, ctx: &mut Ctx<'_>, handler: &mut dyn Handler) -> R
                 if let Some(el) = captured.last_mut() {
                     if el.text.len() < CAPTURED_TEXT_BYTES {
                         let at = reader.buffer_position();
-                        let s = text.unescape().map_err(|e| {
-                            xml_error_at(e, Some(tracker.position(at - text.len() as u64)))
-                        })?;
+                        let position = Some(tracker.position(at - text.len() as u64));
+                        let s = text.unescape().map_err(|e| xml_error_at(e, position))?;
+                        check_chars(&s, position)?;
                         push_capped(&mut el.text, &s);
                     }
                 } else if !open.is_empty() || !seen_root {
@@ -178,6 +178,7 @@ pub fn walk(input: Input<'_>, ctx: &mut Ctx<'_>, handler: &mut dyn Handler) -> R
                                 "invalid UTF-8 in CDATA",
                             )
                         })?;
+                        check_chars(s, Some(tracker.position(reader.buffer_position())))?;
                         push_capped(&mut el.text, s);
                     }
                 }
@@ -211,6 +212,20 @@ pub fn walk(input: Input<'_>, ctx: &mut Ctx<'_>, handler: &mut dyn Handler) -> R
 fn buf_len_of(start: &BytesStart<'_>) -> u64 {
     // `<` + content + `>`: where the tag began, from where the reader now is.
     start.len() as u64 + 2
+}
+
+/// A NUL is never text: a report holding one comes from a broken writer (or is binary), and
+/// reading past it would misread it. Other control characters, also outside XML 1.0, are
+/// kept: test output carries ANSI escapes and form feeds, and reporters write them as `&#x1C;`.
+fn check_chars(s: &str, position: Option<Position>) -> Result<(), ParseError> {
+    match memchr::memchr(0, s.as_bytes()) {
+        Some(_) => Err(ParseError::new(
+            ErrorKind::Encoding,
+            position,
+            "character U+0000 (NUL) is not allowed in XML text",
+        )),
+        None => Ok(()),
+    }
 }
 
 fn push_capped(dst: &mut String, s: &str) {

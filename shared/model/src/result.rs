@@ -153,6 +153,20 @@ impl TestResult {
         Some(result)
     }
 
+    /// Gives the result another name, and with it another `test_id`, base name and parameters.
+    pub fn rename(&mut self, name: String) {
+        self.test_id = test_id(&TestIdentity {
+            suite: &self.suite,
+            classname: &self.classname,
+            file: self.file.as_deref(),
+            name: &name,
+        });
+        let (base, params) = split_params(&name);
+        self.base_name = base.to_string();
+        self.params = params.map(str::to_string);
+        self.name = name;
+    }
+
     /// Merges another result of the same test (same `test_id`) into this one: its attempts are
     /// appended and everything derived from attempts is recomputed.
     pub fn absorb(&mut self, other: TestResult) {
