@@ -6,7 +6,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "verdict", version, about = "Verdict test-results service command line")]
+#[command(
+    name = "verdict",
+    version,
+    about = "Verdict test-results service command line"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -91,8 +91,9 @@ type Parsed = (Format, Vec<TestResult>, Vec<Warning>);
 
 fn parse_file(path: &Path, format: Option<Format>) -> Result<Parsed, String> {
     let file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
-    let report = verdict_formats::parse(std::io::BufReader::new(file), format, &ParseLimits::DEFAULT)
-        .map_err(|e| e.to_string())?;
+    let report =
+        verdict_formats::parse(std::io::BufReader::new(file), format, &ParseLimits::DEFAULT)
+            .map_err(|e| e.to_string())?;
     let mut results = report.results;
     let sidecar_path = sidecar_path(path);
     if sidecar_path.is_file() {

@@ -78,6 +78,10 @@ pub fn parse(input: Input<'_>, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
     })?;
     match found {
         Some(_) => Ok(()),
-        None => Err(ParseError::new(ErrorKind::Malformed, None, "Buildkite JSON without a data array")),
+        None => Err(ParseError::new(
+            ErrorKind::Malformed,
+            None,
+            "Buildkite JSON without a data array",
+        )),
     }
 }

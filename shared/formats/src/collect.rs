@@ -32,14 +32,19 @@ impl Collector {
         let name = result.name.clone();
         let mut occurrence = 1;
         while let Some(&i) = self.index.get(&result.test_id) {
-            if self.results[i].attempts.iter().any(|a| a.status.is_failure()) {
+            if self.results[i]
+                .attempts
+                .iter()
+                .any(|a| a.status.is_failure())
+            {
                 self.results[i].absorb(result);
                 return;
             }
             occurrence += 1;
             result.rename(format!("{name} #{occurrence}"));
         }
-        self.index.insert(result.test_id.clone(), self.results.len());
+        self.index
+            .insert(result.test_id.clone(), self.results.len());
         self.results.push(result);
     }
 
@@ -47,7 +52,8 @@ impl Collector {
         match self.index.get(&result.test_id) {
             Some(&i) => self.results[i].absorb(result),
             None => {
-                self.index.insert(result.test_id.clone(), self.results.len());
+                self.index
+                    .insert(result.test_id.clone(), self.results.len());
                 self.results.push(result);
             }
         }

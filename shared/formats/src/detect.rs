@@ -8,9 +8,13 @@ pub fn detect(prefix: &[u8]) -> Result<Format, ParseError> {
     if trimmed.starts_with('<') {
         return match root_element(trimmed) {
             Some(root) => xml_format(root).ok_or_else(|| {
-                unknown(format!("XML with root element <{root}> is not a test report format Verdict reads"))
+                unknown(format!(
+                    "XML with root element <{root}> is not a test report format Verdict reads"
+                ))
             }),
-            None => Err(unknown("XML without a root element in its first 64 KiB".to_string())),
+            None => Err(unknown(
+                "XML without a root element in its first 64 KiB".to_string(),
+            )),
         };
     }
     if trimmed.starts_with('[') && looks_like_buildkite(trimmed) {
@@ -22,7 +26,10 @@ pub fn detect(prefix: &[u8]) -> Result<Format, ParseError> {
             return Ok(Format::Gotest);
         }
         let ctrf_marker = trimmed.contains("\"reportFormat\"") && trimmed.contains("\"CTRF\"");
-        if ctrf_marker || (trimmed.contains("\"results\"") && (trimmed.contains("\"tool\"") || trimmed.contains("\"tests\""))) {
+        if ctrf_marker
+            || (trimmed.contains("\"results\"")
+                && (trimmed.contains("\"tool\"") || trimmed.contains("\"tests\"")))
+        {
             return Ok(Format::Ctrf);
         }
         if trimmed.contains("\"data\"") && looks_like_buildkite(trimmed) {
@@ -87,19 +94,26 @@ fn root_element(mut s: &str) -> Option<&str> {
 }
 
 fn looks_like_buildkite(s: &str) -> bool {
-    s.contains("\"scope\"") || s.contains("\"location\"") || s.contains("\"file_name\"")
+    s.contains("\"scope\"")
+        || s.contains("\"location\"")
+        || s.contains("\"file_name\"")
         || s.contains("\"failure_reason\"")
 }
 
 pub fn is_test2json_line(line: &str) -> bool {
     let l = line.trim_start();
-    l.starts_with('{') && l.contains("\"Action\"") && serde_json::from_str::<serde_json::Value>(l).is_ok()
+    l.starts_with('{')
+        && l.contains("\"Action\"")
+        && serde_json::from_str::<serde_json::Value>(l).is_ok()
 }
 
 fn is_tap_line(line: &str) -> bool {
     let l = line.trim_start();
     l.starts_with("TAP version ")
-        || (l.starts_with("1..") && l[3..].trim_start().starts_with(|c: char| c.is_ascii_digit()))
+        || (l.starts_with("1..")
+            && l[3..]
+                .trim_start()
+                .starts_with(|c: char| c.is_ascii_digit()))
         || l == "ok"
         || l.starts_with("ok ")
         || l == "not ok"
@@ -138,6 +152,9 @@ mod tests {
         let e = detect(b"<html><body>").unwrap_err();
         assert_eq!(e.kind, ErrorKind::UnknownFormat);
         assert!(e.reason.contains("<html>"), "{e}");
-        assert_eq!(detect(b"hello world").unwrap_err().kind, ErrorKind::UnknownFormat);
+        assert_eq!(
+            detect(b"hello world").unwrap_err().kind,
+            ErrorKind::UnknownFormat
+        );
     }
 }

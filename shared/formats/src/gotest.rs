@@ -54,12 +54,19 @@ pub fn parse(input: Input<'_>, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
             Ok(ev) => ev,
             Err(e) => {
                 bad_lines += 1;
-                ctx.warn(Some(Position::line(number)), format!("not a test2json event: {e}"));
+                ctx.warn(
+                    Some(Position::line(number)),
+                    format!("not a test2json event: {e}"),
+                );
                 continue;
             }
         };
         events += 1;
-        let package = ev.package.clone().or(ev.import_path.clone()).unwrap_or_default();
+        let package = ev
+            .package
+            .clone()
+            .or(ev.import_path.clone())
+            .unwrap_or_default();
         match (ev.action.as_str(), ev.test) {
             ("run", Some(test)) => {
                 running.entry((package, test)).or_default();
@@ -69,10 +76,15 @@ pub fn parse(input: Input<'_>, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
                 append(out, ev.output.as_deref().unwrap_or(""));
             }
             ("output" | "build-output", None) => {
-                append(package_output.entry(package).or_default(), ev.output.as_deref().unwrap_or(""));
+                append(
+                    package_output.entry(package).or_default(),
+                    ev.output.as_deref().unwrap_or(""),
+                );
             }
             (result @ ("pass" | "fail" | "skip"), Some(test)) => {
-                let r = running.remove(&(package.clone(), test.clone())).unwrap_or_default();
+                let r = running
+                    .remove(&(package.clone(), test.clone()))
+                    .unwrap_or_default();
                 let status = match result {
                     "pass" => Status::Passed,
                     "fail" => Status::Failed,
@@ -83,12 +95,19 @@ pub fn parse(input: Input<'_>, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
                 }
                 emit(ctx, package, test, status, ev.elapsed, r.output);
             }
-            ("fail", None) | ("build-fail", None) => {
-                if !failed_packages_with_failed_test.contains(&package) {
-                    let out = package_output.remove(&package).unwrap_or_default();
-                    emit(ctx, package.clone(), "[package]".to_string(), Status::Error, ev.elapsed, out);
-                    failed_packages_with_failed_test.insert(package);
-                }
+            ("fail" | "build-fail", None)
+                if !failed_packages_with_failed_test.contains(&package) =>
+            {
+                let out = package_output.remove(&package).unwrap_or_default();
+                emit(
+                    ctx,
+                    package.clone(),
+                    "[package]".to_string(),
+                    Status::Error,
+                    ev.elapsed,
+                    out,
+                );
+                failed_packages_with_failed_test.insert(package);
             }
             ("pass" | "skip", None) => {
                 package_output.remove(&package);
@@ -119,7 +138,14 @@ fn append(dst: &mut String, s: &str) {
     }
 }
 
-fn emit(ctx: &mut Ctx<'_>, package: String, test: String, status: Status, elapsed: Option<f64>, output: String) {
+fn emit(
+    ctx: &mut Ctx<'_>,
+    package: String,
+    test: String,
+    status: Status,
+    elapsed: Option<f64>,
+    output: String,
+) {
     let duration_ms = elapsed
         .filter(|e| e.is_finite() && *e > 0.0)
         .map_or(0, |e| (e * 1000.0).round() as u64);

@@ -139,11 +139,14 @@ fn declared_xml_encoding(head: &[u8]) -> Option<&'static encoding_rs::Encoding> 
     let decl = std::str::from_utf8(&head[..decl_end]).ok()?;
     let decl = decl.trim_start().strip_prefix("<?xml")?;
     let at = decl.find("encoding")?;
-    let value = decl[at + "encoding".len()..].trim_start().strip_prefix('=')?.trim_start();
+    let value = decl[at + "encoding".len()..]
+        .trim_start()
+        .strip_prefix('=')?
+        .trim_start();
     let quote = value.chars().next()?;
     let value = &value[1..];
     let end = value.find(quote)?;
-    encoding_rs::Encoding::for_label(value[..end].as_bytes())
+    encoding_rs::Encoding::for_label(&value.as_bytes()[..end])
 }
 
 fn read_prefix(reader: &mut dyn Read, max: usize) -> Result<Vec<u8>, ParseError> {
@@ -213,7 +216,9 @@ pub const NODE_TOO_LARGE: &str = "a text node, attribute or tag is larger than";
 
 impl Tracked<'_> {
     fn check_run(&mut self, chunk: &[u8]) -> io::Result<()> {
-        let Some(max) = self.max_run else { return Ok(()) };
+        let Some(max) = self.max_run else {
+            return Ok(());
+        };
         let longest = match memchr::memchr(b'<', chunk) {
             Some(first) => {
                 let before = self.since_lt + first;
@@ -295,14 +300,20 @@ mod tests {
 
     #[test]
     fn when_empty_should_fail() {
-        assert_eq!(Input::open(&b"  \n"[..]).err().unwrap().kind, ErrorKind::Empty);
+        assert_eq!(
+            Input::open(&b"  \n"[..]).err().unwrap().kind,
+            ErrorKind::Empty
+        );
         assert_eq!(Input::open(&b""[..]).err().unwrap().kind, ErrorKind::Empty);
     }
 
     #[test]
     fn when_bad_gzip_should_fail_with_io_error() {
         let e = Input::open(&[0x1f, 0x8b, 8, 0, 1, 2, 3][..]).err().unwrap();
-        assert!(matches!(e.kind, ErrorKind::Io | ErrorKind::Truncated), "{e:?}");
+        assert!(
+            matches!(e.kind, ErrorKind::Io | ErrorKind::Truncated),
+            "{e:?}"
+        );
     }
 
     #[test]
@@ -310,7 +321,14 @@ mod tests {
         let input = Input::open(&b"ab\ncd\nef"[..]).unwrap();
         let (mut r, t) = input.into_reader();
         std::io::copy(&mut r, &mut std::io::sink()).unwrap();
-        assert_eq!(t.position(0), Position { line: Some(1), column: Some(1), offset: Some(0) });
+        assert_eq!(
+            t.position(0),
+            Position {
+                line: Some(1),
+                column: Some(1),
+                offset: Some(0)
+            }
+        );
         assert_eq!(t.position(4).line, Some(2));
         assert_eq!(t.position(4).column, Some(2));
         assert_eq!(t.position(7).line, Some(3));

@@ -12,7 +12,11 @@ use std::marker::PhantomData;
 /// array) and calls `each` on every element. Returns how many elements there were, or `None`
 /// when the path is not in the document. An error returned by `each` stops the parse and is
 /// reported at the element's position.
-pub fn for_each_at<T, F>(input: Input<'_>, path: &[&str], mut each: F) -> Result<Option<u64>, ParseError>
+pub fn for_each_at<T, F>(
+    input: Input<'_>,
+    path: &[&str],
+    mut each: F,
+) -> Result<Option<u64>, ParseError>
 where
     T: DeserializeOwned,
     F: FnMut(T) -> Result<(), String>,
@@ -79,7 +83,10 @@ where
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let (key, rest) = self.path.split_first().expect("a map is only asked for with a path");
+        let (key, rest) = self
+            .path
+            .split_first()
+            .expect("a map is only asked for with a path");
         let (each, found) = (self.each, self.found);
         while let Some(k) = map.next_key::<String>()? {
             if k == *key {
@@ -104,7 +111,8 @@ pub fn json_error(e: serde_json::Error) -> ParseError {
         Category::Io => ErrorKind::Io,
         Category::Syntax | Category::Data => ErrorKind::Malformed,
     };
-    let position = (e.line() > 0).then(|| Position::line_column(e.line() as u64, e.column() as u64));
+    let position =
+        (e.line() > 0).then(|| Position::line_column(e.line() as u64, e.column() as u64));
     // serde_json appends " at line L column C"; the position says that already.
     let text = e.to_string();
     let reason = match text.rfind(" at line ") {

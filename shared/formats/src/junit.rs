@@ -46,8 +46,16 @@ impl Handler for Junit {
         main.stdout = tc.child_text("system-out");
         main.stderr = tc.child_text("system-err");
 
-        if let Some(f) = tc.children.iter().find(|c| c.name == "error" || c.name == "failure") {
-            main.status = if f.name == "error" { Status::Error } else { Status::Failed };
+        if let Some(f) = tc
+            .children
+            .iter()
+            .find(|c| c.name == "error" || c.name == "failure")
+        {
+            main.status = if f.name == "error" {
+                Status::Error
+            } else {
+                Status::Failed
+            };
             fill_failure(&mut main, f);
         } else if let Some(s) = tc.child("skipped") {
             main.status = if s.attr("type") == Some("pytest.xfail") {
@@ -55,7 +63,10 @@ impl Handler for Junit {
             } else {
                 Status::Skipped
             };
-            main.message = s.attr("message").map(str::to_string).or_else(|| s.text_opt());
+            main.message = s
+                .attr("message")
+                .map(str::to_string)
+                .or_else(|| s.text_opt());
         } else if matches!(tc.attr("status"), Some("notrun" | "disabled" | "skipped")) {
             main.status = Status::Skipped;
         }
@@ -85,9 +96,11 @@ impl Handler for Junit {
                 let value = p.attr("value").map(str::to_string).or_else(|| p.text_opt());
                 match (p.attr("name"), value) {
                     (Some("owner"), Some(v)) => owner = Some(v),
-                    (Some("tag" | "tags"), Some(v)) => {
-                        tags.extend(v.split(',').map(|t| t.trim().to_string()).filter(|t| !t.is_empty()))
-                    }
+                    (Some("tag" | "tags"), Some(v)) => tags.extend(
+                        v.split(',')
+                            .map(|t| t.trim().to_string())
+                            .filter(|t| !t.is_empty()),
+                    ),
                     _ => {}
                 }
             }
@@ -123,7 +136,10 @@ fn duration(el: &Element, ctx: &mut Ctx<'_>) -> u64 {
         Some(t) => seconds_to_ms(t).unwrap_or_else(|| {
             ctx.warn(
                 el.position,
-                format!("<{}> has a time that is not a number of seconds: {t:?}; counted as 0", el.name),
+                format!(
+                    "<{}> has a time that is not a number of seconds: {t:?}; counted as 0",
+                    el.name
+                ),
             );
             0
         }),
@@ -137,12 +153,20 @@ fn fill_failure(attempt: &mut Attempt, f: &Element) {
         .attr("message")
         .filter(|m| !m.trim().is_empty())
         .map(str::to_string)
-        .or_else(|| body.as_deref().and_then(|b| b.lines().find(|l| !l.trim().is_empty())).map(|l| l.trim().to_string()));
+        .or_else(|| {
+            body.as_deref()
+                .and_then(|b| b.lines().find(|l| !l.trim().is_empty()))
+                .map(|l| l.trim().to_string())
+        });
     attempt.details = body.or_else(|| f.child_text("stackTrace"));
 }
 
 fn rerun_attempt(el: &Element, ctx: &mut Ctx<'_>) -> Attempt {
-    let status = if el.name.ends_with("Error") { Status::Error } else { Status::Failed };
+    let status = if el.name.ends_with("Error") {
+        Status::Error
+    } else {
+        Status::Failed
+    };
     let mut a = Attempt::new(status, duration(el, ctx));
     a.failure_type = el.attr("type").map(str::to_string);
     a.message = el.attr("message").map(str::to_string);

@@ -25,7 +25,12 @@ impl Handler for Nunit {
         name == "test-case"
     }
 
-    fn on_element(&mut self, ancestors: &[Element], tc: Element, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
+    fn on_element(
+        &mut self,
+        ancestors: &[Element],
+        tc: Element,
+        ctx: &mut Ctx<'_>,
+    ) -> Result<(), ParseError> {
         let result = tc.attr("result").unwrap_or("");
         let label = tc.attr("label").unwrap_or("");
         let status = match (result, label) {
@@ -34,21 +39,35 @@ impl Handler for Nunit {
             ("Failed" | "Failure", _) => Status::Failed,
             ("Error" | "NotRunnable" | "Cancelled", _) => Status::Error,
             ("Skipped" | "Ignored" | "Inconclusive", _) => Status::Skipped,
-            ("", _) if tc.attr("executed").is_some_and(|e| e.eq_ignore_ascii_case("false")) => Status::Skipped,
+            ("", _)
+                if tc
+                    .attr("executed")
+                    .is_some_and(|e| e.eq_ignore_ascii_case("false")) =>
+            {
+                Status::Skipped
+            }
             // NUnit 2.0–2.2 write no `result`, only `success` (in any case, sometimes
             // misspelt): failed when it says false or a `<failure>` is there.
-            ("", _) if tc.child("failure").is_some()
-                || tc.attr("success").is_some_and(|s| s.eq_ignore_ascii_case("false")) =>
+            ("", _)
+                if tc.child("failure").is_some()
+                    || tc
+                        .attr("success")
+                        .is_some_and(|s| s.eq_ignore_ascii_case("false")) =>
             {
                 Status::Failed
             }
             ("", _) if tc.attr("success").is_some() => Status::Passed,
             (other, _) => {
-                ctx.warn(tc.position, format!("unknown NUnit result {other:?}; counted as error"));
+                ctx.warn(
+                    tc.position,
+                    format!("unknown NUnit result {other:?}; counted as error"),
+                );
                 Status::Error
             }
         };
-        let not_executed = tc.attr("executed").is_some_and(|e| e.eq_ignore_ascii_case("false"));
+        let not_executed = tc
+            .attr("executed")
+            .is_some_and(|e| e.eq_ignore_ascii_case("false"));
         let status = if not_executed && status == Status::Passed {
             Status::Skipped
         } else {
@@ -57,7 +76,10 @@ impl Handler for Nunit {
         let time = tc.attr("duration").or_else(|| tc.attr("time"));
         let duration_ms = time.map_or(0, |t| {
             seconds_to_ms(t).unwrap_or_else(|| {
-                ctx.warn(tc.position, format!("time {t:?} is not a number of seconds; counted as 0"));
+                ctx.warn(
+                    tc.position,
+                    format!("time {t:?} is not a number of seconds; counted as 0"),
+                );
                 0
             })
         });

@@ -29,9 +29,13 @@ pub fn parse(input: Input<'_>, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
         let (number, line) = line?;
         for part in line.split(',') {
             let part = part.rsplit(" - ").next().unwrap_or(part);
-            let Some((key, value)) = part.split_once(':') else { continue };
+            let Some((key, value)) = part.split_once(':') else {
+                continue;
+            };
             let key = key.trim().to_ascii_lowercase();
-            let Ok(n) = value.trim().split_whitespace().next().unwrap_or("").parse::<u64>() else { continue };
+            let Ok(n) = value.split_whitespace().next().unwrap_or("").parse::<u64>() else {
+                continue;
+            };
             let status = match key.as_str() {
                 "total tests" | "total" => {
                     total = Some((n, number));

@@ -89,7 +89,10 @@ pub fn parse(input: Input<'_>, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
             if ends_here {
                 continue;
             }
-            ctx.warn(Some(Position::line(number)), "a YAML diagnostic block is not closed by `...`");
+            ctx.warn(
+                Some(Position::line(number)),
+                "a YAML diagnostic block is not closed by `...`",
+            );
         }
         if content.starts_with("---") && last.as_ref().is_some_and(|(i, _)| indent > *i) {
             yaml = Some((indent, Vec::new()));
@@ -100,7 +103,11 @@ pub fn parse(input: Input<'_>, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
             let reason = reason.trim();
             ctx.warn(Some(Position::line(number)), format!("Bail out! {reason}"));
             let mut attempt = Attempt::new(Status::Error, 0);
-            attempt.message = Some(if reason.is_empty() { "Bail out!".to_string() } else { reason.to_string() });
+            attempt.message = Some(if reason.is_empty() {
+                "Bail out!".to_string()
+            } else {
+                reason.to_string()
+            });
             groups[0].leaves.push(TestCase {
                 name: "Bail out!".to_string(),
                 attempts: vec![attempt],
@@ -118,7 +125,9 @@ pub fn parse(input: Input<'_>, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
                 continue;
             }
         }
-        let Some(test) = parse_test_line(content) else { continue };
+        let Some(test) = parse_test_line(content) else {
+            continue;
+        };
         flush(&mut last, &mut groups, ctx);
 
         // A test line at a shallower indent than the innermost group closes that group: it
@@ -147,10 +156,15 @@ pub fn parse(input: Input<'_>, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
             top_level_tests += 1;
         }
         let status = status_of(&test);
-        let group = groups.last_mut().expect("the top-level group is never popped");
+        let group = groups
+            .last_mut()
+            .expect("the top-level group is never popped");
         if let Some(child) = closed {
             let suite_name = if test.description.is_empty() {
-                child.name.clone().unwrap_or_else(|| format!("subtest {}", test.number.unwrap_or(0)))
+                child
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| format!("subtest {}", test.number.unwrap_or(0)))
             } else {
                 test.description.clone()
             };
@@ -159,12 +173,14 @@ pub fn parse(input: Input<'_>, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
                 leaf.suite.insert(0, suite_name.clone());
                 group.leaves.push(leaf);
             }
-            if !(status.is_failure() && !child.any_failure) {
+            if !status.is_failure() || child.any_failure {
                 emit_ready(&mut groups, ctx);
                 continue;
             }
         }
-        let group = groups.last_mut().expect("the top-level group is never popped");
+        let group = groups
+            .last_mut()
+            .expect("the top-level group is never popped");
         group.any_failure |= status.is_failure();
         let name = if test.description.is_empty() {
             format!("test {}", test.number.unwrap_or(top_level_tests))
@@ -207,7 +223,10 @@ pub fn parse(input: Input<'_>, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
         let planned = end.saturating_sub(start) + 1;
         let planned = if end == 0 { 0 } else { planned };
         if planned != top_level_tests {
-            ctx.warn(None, format!("the plan says {planned} tests but {top_level_tests} were reported"));
+            ctx.warn(
+                None,
+                format!("the plan says {planned} tests but {top_level_tests} were reported"),
+            );
         }
     }
     Ok(())
@@ -271,7 +290,10 @@ fn parse_test_line(s: &str) -> Option<TestLine> {
     let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
     let number = digits.parse().ok();
     let rest = rest[digits.len()..].trim_start();
-    let rest = rest.strip_prefix("- ").or_else(|| (rest == "-").then_some("")).unwrap_or(rest);
+    let rest = rest
+        .strip_prefix("- ")
+        .or_else(|| (rest == "-").then_some(""))
+        .unwrap_or(rest);
 
     // Split the description from the directive at the first unescaped `#`.
     let mut description = String::new();
@@ -312,7 +334,12 @@ fn parse_test_line(s: &str) -> Option<TestLine> {
         }
         if let Some(t) = lower.strip_prefix("time=") {
             let n = t.trim_end_matches("ms");
-            duration_ms = n.trim().parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0).map(|v| v.round() as u64);
+            duration_ms = n
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite() && *v >= 0.0)
+                .map(|v| v.round() as u64);
         }
     }
     Some(TestLine {
@@ -325,7 +352,10 @@ fn parse_test_line(s: &str) -> Option<TestLine> {
 }
 
 fn apply_yaml(case: &mut TestCase, block: &[String]) {
-    let attempt = case.attempts.last_mut().expect("a TAP test has one attempt");
+    let attempt = case
+        .attempts
+        .last_mut()
+        .expect("a TAP test has one attempt");
     for line in block {
         let l = line.trim();
         if let Some(m) = l.strip_prefix("message:") {

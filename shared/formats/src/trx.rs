@@ -32,7 +32,12 @@ impl Handler for Trx {
         is_result(name) || name == "UnitTest"
     }
 
-    fn on_element(&mut self, _: &[Element], el: Element, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
+    fn on_element(
+        &mut self,
+        _: &[Element],
+        el: Element,
+        ctx: &mut Ctx<'_>,
+    ) -> Result<(), ParseError> {
         if el.name == "UnitTest" {
             if let Some(id) = el.attr("id") {
                 let class = el
@@ -40,12 +45,16 @@ impl Handler for Trx {
                     .and_then(|m| m.attr("className"))
                     .map(strip_assembly)
                     .unwrap_or_default();
-                self.definitions
-                    .insert(id.to_string(), (class, el.attr("storage").map(str::to_string)));
+                self.definitions.insert(
+                    id.to_string(),
+                    (class, el.attr("storage").map(str::to_string)),
+                );
             }
             return Ok(());
         }
-        let known = el.attr("testId").is_some_and(|id| self.definitions.contains_key(id));
+        let known = el
+            .attr("testId")
+            .is_some_and(|id| self.definitions.contains_key(id));
         if known {
             self.emit(&el, None, ctx);
         } else {
@@ -74,7 +83,9 @@ impl Trx {
             }
             return;
         }
-        let test_id = el.attr("testId").or_else(|| parent.and_then(|p| p.attr("testId")));
+        let test_id = el
+            .attr("testId")
+            .or_else(|| parent.and_then(|p| p.attr("testId")));
         let (classname, file) = test_id
             .and_then(|id| self.definitions.get(id))
             .cloned()
@@ -84,15 +95,23 @@ impl Trx {
             "Passed" | "PassedButRunAborted" | "Completed" | "Warning" => Status::Passed,
             "Failed" => Status::Failed,
             "Error" | "Timeout" | "Aborted" | "Disconnected" => Status::Error,
-            "NotExecuted" | "NotRunnable" | "Inconclusive" | "Pending" | "InProgress" => Status::Skipped,
+            "NotExecuted" | "NotRunnable" | "Inconclusive" | "Pending" | "InProgress" => {
+                Status::Skipped
+            }
             other => {
-                ctx.warn(el.position, format!("unknown TRX outcome {other:?}; counted as error"));
+                ctx.warn(
+                    el.position,
+                    format!("unknown TRX outcome {other:?}; counted as error"),
+                );
                 Status::Error
             }
         };
         let duration_ms = el.attr("duration").map_or(0, |d| {
             timespan_ms(d).unwrap_or_else(|| {
-                ctx.warn(el.position, format!("duration {d:?} is not hh:mm:ss.fffffff; counted as 0"));
+                ctx.warn(
+                    el.position,
+                    format!("duration {d:?} is not hh:mm:ss.fffffff; counted as 0"),
+                );
                 0
             })
         });

@@ -79,7 +79,11 @@ pub trait Handler {
     }
 }
 
-pub fn walk(input: Input<'_>, ctx: &mut Ctx<'_>, handler: &mut dyn Handler) -> Result<(), ParseError> {
+pub fn walk(
+    input: Input<'_>,
+    ctx: &mut Ctx<'_>,
+    handler: &mut dyn Handler,
+) -> Result<(), ParseError> {
     let max_node = ctx.limits.max_node_bytes;
     let max_depth = ctx.limits.max_depth;
     let (buffered, tracker) = input.into_guarded_reader(Some(max_node));
@@ -100,7 +104,8 @@ pub fn walk(input: Input<'_>, ctx: &mut Ctx<'_>, handler: &mut dyn Handler) -> R
             .map_err(|e| xml_error(e, &reader, &tracker))?;
         match event {
             Event::Start(start) => {
-                let position = Some(tracker.position(reader.buffer_position() - buf_len_of(&start)));
+                let position =
+                    Some(tracker.position(reader.buffer_position() - buf_len_of(&start)));
                 if open.len() + captured.len() >= max_depth {
                     return Err(ParseError::new(
                         ErrorKind::LimitExceeded,
@@ -261,7 +266,11 @@ fn element(
     let mut attrs = Vec::new();
     for attr in start.attributes() {
         let attr = attr.map_err(|e| {
-            ParseError::new(ErrorKind::Malformed, position, format!("bad attribute in <{name}>: {e}"))
+            ParseError::new(
+                ErrorKind::Malformed,
+                position,
+                format!("bad attribute in <{name}>: {e}"),
+            )
         })?;
         let key = local_name(attr.key.as_ref(), position)?;
         let value = attr

@@ -22,19 +22,30 @@ impl Handler for Xunit {
         name == "test"
     }
 
-    fn on_element(&mut self, ancestors: &[Element], t: Element, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
+    fn on_element(
+        &mut self,
+        ancestors: &[Element],
+        t: Element,
+        ctx: &mut Ctx<'_>,
+    ) -> Result<(), ParseError> {
         let status = match t.attr("result").unwrap_or("") {
             "Pass" => Status::Passed,
             "Fail" => Status::Failed,
             "Skip" | "NotRun" => Status::Skipped,
             other => {
-                ctx.warn(t.position, format!("unknown xUnit result {other:?}; counted as error"));
+                ctx.warn(
+                    t.position,
+                    format!("unknown xUnit result {other:?}; counted as error"),
+                );
                 Status::Error
             }
         };
         let duration_ms = t.attr("time").map_or(0, |s| {
             seconds_to_ms(s).unwrap_or_else(|| {
-                ctx.warn(t.position, format!("time {s:?} is not a number of seconds; counted as 0"));
+                ctx.warn(
+                    t.position,
+                    format!("time {s:?} is not a number of seconds; counted as 0"),
+                );
                 0
             })
         });
@@ -53,7 +64,9 @@ impl Handler for Xunit {
         let (mut tags, mut owner) = (Vec::new(), None);
         if let Some(traits) = t.child("traits") {
             for tr in traits.children("trait") {
-                let (Some(k), Some(v)) = (tr.attr("name"), tr.attr("value")) else { continue };
+                let (Some(k), Some(v)) = (tr.attr("name"), tr.attr("value")) else {
+                    continue;
+                };
                 if k.eq_ignore_ascii_case("owner") {
                     owner = Some(v.to_string());
                 } else {
@@ -61,7 +74,11 @@ impl Handler for Xunit {
                 }
             }
         }
-        let class = ancestors.iter().rev().find(|a| a.name == "class").and_then(|c| c.attr("name"));
+        let class = ancestors
+            .iter()
+            .rev()
+            .find(|a| a.name == "class")
+            .and_then(|c| c.attr("name"));
         ctx.emit(TestCase {
             suite: ancestors
                 .iter()

@@ -139,16 +139,31 @@ fn parse_path(path: &Path, format: Option<Format>) -> Result<Report, String> {
 /// Counts of a JUnit file written by a converting tool, counting `<testcase>`s as written.
 fn junit_counts(path: &Path) -> Option<Counts> {
     let file = File::open(path).ok()?;
-    let mut c = Counts { tests: 0, failed: 0, skipped: 0 };
-    verdict_formats::for_each_case(BufReader::new(file), Some(Format::Junit), &ParseLimits::DEFAULT, &mut |case| {
-        c.tests += 1;
-        let last = case.attempts.iter().map(|a| a.status).max_by_key(|s| s.severity());
-        match last {
-            Some(s) if s.is_failure() => c.failed += 1,
-            Some(verdict_model::Status::Skipped | verdict_model::Status::Xfailed) => c.skipped += 1,
-            _ => {}
-        }
-    })
+    let mut c = Counts {
+        tests: 0,
+        failed: 0,
+        skipped: 0,
+    };
+    verdict_formats::for_each_case(
+        BufReader::new(file),
+        Some(Format::Junit),
+        &ParseLimits::DEFAULT,
+        &mut |case| {
+            c.tests += 1;
+            let last = case
+                .attempts
+                .iter()
+                .map(|a| a.status)
+                .max_by_key(|s| s.severity());
+            match last {
+                Some(s) if s.is_failure() => c.failed += 1,
+                Some(verdict_model::Status::Skipped | verdict_model::Status::Xfailed) => {
+                    c.skipped += 1
+                }
+                _ => {}
+            }
+        },
+    )
     .ok()?;
     Some(c)
 }
@@ -179,12 +194,18 @@ fn expectation(expected: &Path, notes: &str) -> Option<Expectation> {
         let s = &v["stats"];
         let n = |k: &str| s[k].as_u64().unwrap_or(0);
         return Some(Expectation::Counts(
-            Counts { tests: n("tests"), failed: n("tests_fail") + n("tests_error"), skipped: n("tests_skip") },
+            Counts {
+                tests: n("tests"),
+                failed: n("tests_fail") + n("tests_error"),
+                skipped: n("tests_skip"),
+            },
             "publish-unit-test-result-action stats",
         ));
     }
     if name.ends_with(".exception") {
-        return Some(Expectation::Reject("publish-unit-test-result-action exception"));
+        return Some(Expectation::Reject(
+            "publish-unit-test-result-action exception",
+        ));
     }
     if name.ends_with(".results") || name.ends_with(".snap") {
         return Some(Expectation::Unused);
@@ -194,7 +215,14 @@ fn expectation(expected: &Path, notes: &str) -> Option<Expectation> {
         let t = text()?;
         let c = re.captures(&t)?;
         let n = |i: usize| c[i].parse::<u64>().unwrap();
-        return Some(Expectation::Counts(Counts { tests: n(1), failed: n(3), skipped: n(4) }, "dorny/test-reporter summary"));
+        return Some(Expectation::Counts(
+            Counts {
+                tests: n(1),
+                failed: n(3),
+                skipped: n(4),
+            },
+            "dorny/test-reporter summary",
+        ));
     }
     if name.ends_with(".test.cjs") {
         let t = text()?;
@@ -208,11 +236,18 @@ fn expectation(expected: &Path, notes: &str) -> Option<Expectation> {
         // and a todo, where Verdict warns and counts an xfail; so only the number of test
         // points is compared. A bail-out is one more (error) result here.
         let bailout = !block.contains("\"bailout\": false");
-        return Some(Expectation::Tests(num("count")? + u64::from(bailout), "tap-parser FinalResults count"));
+        return Some(Expectation::Tests(
+            num("count")? + u64::from(bailout),
+            "tap-parser FinalResults count",
+        ));
     }
     if name.ends_with(".parser.json") {
         let v: serde_json::Value = serde_json::from_str(&text()?).ok()?;
-        let mut c = Counts { tests: 0, failed: 0, skipped: 0 };
+        let mut c = Counts {
+            tests: 0,
+            failed: 0,
+            skipped: 0,
+        };
         for p in v["packages"].as_array().into_iter().flatten() {
             for t in p["testcases"].as_array().into_iter().flatten() {
                 c.tests += 1;
@@ -232,17 +267,32 @@ fn expectation(expected: &Path, notes: &str) -> Option<Expectation> {
             Expectation::Unused
         });
     }
-    if expected.to_str()?.contains("gotestsum/cmd/testdata/expected") || expected.to_str()?.contains("gotestsum/testjson") {
+    if expected
+        .to_str()?
+        .contains("gotestsum/cmd/testdata/expected")
+        || expected.to_str()?.contains("gotestsum/testjson")
+    {
         let t = text()?;
-        let re = Regex::new(r"DONE (\d+) tests?(?:, (\d+) skipped)?(?:, (\d+) failures?)?(?:, (\d+) errors?)?").unwrap();
+        let re = Regex::new(
+            r"DONE (\d+) tests?(?:, (\d+) skipped)?(?:, (\d+) failures?)?(?:, (\d+) errors?)?",
+        )
+        .unwrap();
         let Some(c) = re.captures(&t) else {
             // A text rendering without the DONE line (format/standard-verbose.out).
             return Some(Expectation::Unused);
         };
         let n = |i: usize| c.get(i).map_or(0, |m| m.as_str().parse::<u64>().unwrap());
-        return Some(Expectation::Counts(Counts { tests: n(1), failed: n(3) + n(4), skipped: n(2) }, "gotestsum summary"));
+        return Some(Expectation::Counts(
+            Counts {
+                tests: n(1),
+                failed: n(3) + n(4),
+                skipped: n(2),
+            },
+            "gotestsum summary",
+        ));
     }
-    junit_counts(expected).map(|c| Expectation::Counts(c, "JUnit written by the source's converter"))
+    junit_counts(expected)
+        .map(|c| Expectation::Counts(c, "JUnit written by the source's converter"))
 }
 
 #[derive(Default)]
@@ -267,8 +317,16 @@ fn corpus_should_parse_without_panic_and_match_expectations() {
 
     for row in manifest.lines().skip(1) {
         let cols: Vec<&str> = row.split('\t').collect();
-        let (path, fmt, source, expected, notes) = (cols[0], cols[1], cols[3], cols[6], cols.get(7).copied().unwrap_or(""));
-        let Some(_format) = format_of(fmt) else { continue };
+        let (path, fmt, source, expected, notes) = (
+            cols[0],
+            cols[1],
+            cols[3],
+            cols[6],
+            cols.get(7).copied().unwrap_or(""),
+        );
+        let Some(_format) = format_of(fmt) else {
+            continue;
+        };
         let st = stats.entry(fmt).or_default();
         st.files += 1;
         let parsed = parse_path(&dir.join(path), None);
@@ -281,7 +339,10 @@ fn corpus_should_parse_without_panic_and_match_expectations() {
             let exp = exp.split('@').next().unwrap();
             let exp_path = dir.join("expected").join(&owner).join(exp);
             let Some(expectation) = expectation(&exp_path, notes) else {
-                problems.push(format!("{path}: cannot read expectation {}", exp_path.display()));
+                problems.push(format!(
+                    "{path}: cannot read expectation {}",
+                    exp_path.display()
+                ));
                 continue;
             };
             match (expectation, &parsed) {
@@ -306,16 +367,23 @@ fn corpus_should_parse_without_panic_and_match_expectations() {
                     st.checked += 1;
                     if report.summary.tests == want {
                         st.matched += 1;
-                    } else if known_diff.contains_key(path) || has_indented_test_points(&dir.join(path)) {
+                    } else if known_diff.contains_key(path)
+                        || has_indented_test_points(&dir.join(path))
+                    {
                         // tap-parser counts a subtest block as one point of its parent;
                         // Verdict counts the leaves (the issue's rule: leaves are the tests).
                         st.deliberate += 1;
                     } else {
-                        problems.push(format!("{path}: {what} says {want} tests, we count {}", report.summary.tests));
+                        problems.push(format!(
+                            "{path}: {what} says {want} tests, we count {}",
+                            report.summary.tests
+                        ));
                     }
                 }
                 (Expectation::Counts(_, what) | Expectation::Tests(_, what), Err(e)) => {
-                    if !checked && (known_diff.contains_key(path) || known_reject.contains_key(path)) {
+                    if !checked
+                        && (known_diff.contains_key(path) || known_reject.contains_key(path))
+                    {
                         checked = true;
                         st.checked += 1;
                         st.deliberate += 1;
@@ -351,7 +419,9 @@ fn corpus_should_parse_without_panic_and_match_expectations() {
         if let Err(e) = &parsed {
             let expected_rejection = notes.contains("schema-valid=False") || checked;
             if !expected_rejection && !known_reject.contains_key(path) {
-                problems.push(format!("{path}: rejected with no expectation saying so: {e}"));
+                problems.push(format!(
+                    "{path}: rejected with no expectation saying so: {e}"
+                ));
             }
         }
     }
@@ -367,5 +437,10 @@ fn corpus_should_parse_without_panic_and_match_expectations() {
     if let Ok(out) = std::env::var("VERDICT_CORPUS_REPORT") {
         std::fs::write(out, &table).unwrap();
     }
-    assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
 }

@@ -74,8 +74,14 @@ mod tests {
     #[test]
     fn same_error_at_another_line_should_group() {
         assert_eq!(
-            fp("expected true", "at foo (src/a.js:10:5)\nat bar (src/b.js:3:1)"),
-            fp("expected true", "at foo (src/a.js:42:7)\nat bar (src/b.js:9:1)")
+            fp(
+                "expected true",
+                "at foo (src/a.js:10:5)\nat bar (src/b.js:3:1)"
+            ),
+            fp(
+                "expected true",
+                "at foo (src/a.js:42:7)\nat bar (src/b.js:9:1)"
+            )
         );
         assert_eq!(
             fp("boom", "File \"t.py\", line 12, in test_x"),
@@ -89,7 +95,10 @@ mod tests {
             fp("id 123e4567-e89b-12d3-a456-426614174000 at 2024-01-02T03:04:05Z took 35ms", ""),
             fp("id 00000000-1111-2222-3333-444444444444 at 2026-11-21T22:11:00.123+01:00 took 2.5 s", "")
         );
-        assert_eq!(fp("ptr 0xdeadbeef obj Foo@1a2b3c4d", ""), fp("ptr 0x7ffe01 obj Foo@99aa88bb77", ""));
+        assert_eq!(
+            fp("ptr 0xdeadbeef obj Foo@1a2b3c4d", ""),
+            fp("ptr 0x7ffe01 obj Foo@99aa88bb77", "")
+        );
         assert_eq!(
             fp("cannot open /tmp/pytest-of-ci/pytest-12/test_a0/x.txt", ""),
             fp("cannot open /tmp/pytest-of-bob/pytest-7/test_a1/x.txt", "")
@@ -98,7 +107,10 @@ mod tests {
 
     #[test]
     fn different_errors_should_not_group() {
-        assert_ne!(fp("expected 1 to equal 2", ""), fp("connection refused", ""));
+        assert_ne!(
+            fp("expected 1 to equal 2", ""),
+            fp("connection refused", "")
+        );
         assert_ne!(
             failure_fingerprint(Some("TypeError"), Some("x"), None),
             failure_fingerprint(Some("ValueError"), Some("x"), None)

@@ -108,7 +108,10 @@ mod tests {
     #[test]
     fn test_id_should_ignore_suite_when_classname_known_and_fall_back_to_file_then_suite() {
         assert_eq!(id("a", "C", None, "t"), id("b", "C", Some("x"), "t"));
-        assert_eq!(id("a", "", Some("f.go"), "t"), id("b", "", Some("f.go"), "t"));
+        assert_eq!(
+            id("a", "", Some("f.go"), "t"),
+            id("b", "", Some("f.go"), "t")
+        );
         assert_ne!(id("a", "", None, "t"), id("b", "", None, "t"));
     }
 
@@ -117,7 +120,10 @@ mod tests {
         assert_eq!(split_params("test_f[a-b]"), ("test_f", Some("a-b")));
         assert_eq!(split_params("test_f[x[1]]"), ("test_f", Some("x[1]")));
         assert_eq!(split_params("test_f(1, 2)"), ("test_f", Some("1, 2")));
-        assert_eq!(split_params("Ns.C.M(x: 1, y: \"a\")"), ("Ns.C.M", Some("x: 1, y: \"a\"")));
+        assert_eq!(
+            split_params("Ns.C.M(x: 1, y: \"a\")"),
+            ("Ns.C.M", Some("x: 1, y: \"a\""))
+        );
         assert_eq!(split_params("[1] x=1"), ("[1]", Some("x=1")));
         assert_eq!(split_params("plain"), ("plain", None));
         assert_eq!(split_params("f()"), ("f()", None));

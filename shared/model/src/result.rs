@@ -35,10 +35,8 @@ impl Attempt {
 
     /// Cuts every free-text field to its cap (see [`Limits`]); empty text becomes `None`.
     pub fn capped(self, limits: &Limits) -> Self {
-        let cap = |t: Option<String>, max| {
-            t.filter(|s| !s.trim().is_empty())
-                .map(|s| cap_text(s, max))
-        };
+        let cap =
+            |t: Option<String>, max| t.filter(|s| !s.trim().is_empty()).map(|s| cap_text(s, max));
         Attempt {
             status: self.status,
             duration_ms: self.duration_ms,
@@ -147,7 +145,11 @@ impl TestResult {
             tags: case.tags,
             owner: case.owner,
             spans: case.spans,
-            attempts: case.attempts.into_iter().map(|a| a.capped(limits)).collect(),
+            attempts: case
+                .attempts
+                .into_iter()
+                .map(|a| a.capped(limits))
+                .collect(),
         };
         result.derive();
         Some(result)
@@ -186,8 +188,8 @@ impl TestResult {
 
     /// Recomputes status, flakiness, duration, failure fields and fingerprint from `attempts`.
     pub fn derive(&mut self) {
-        let (status, flaky) =
-            Status::merge(self.attempts.iter().map(|a| a.status)).unwrap_or((Status::Passed, false));
+        let (status, flaky) = Status::merge(self.attempts.iter().map(|a| a.status))
+            .unwrap_or((Status::Passed, false));
         self.status = status;
         self.flaky = flaky;
         self.duration_ms = self.attempts.iter().map(|a| a.duration_ms).sum();
@@ -245,28 +247,46 @@ mod tests {
     #[test]
     fn when_attempts_fail_then_pass_should_be_flaky_pass_with_failure_message() {
         let r = TestResult::from_case(
-            case("t[1]", vec![failed("boom"), Attempt::new(Status::Passed, 3)]),
+            case(
+                "t[1]",
+                vec![failed("boom"), Attempt::new(Status::Passed, 3)],
+            ),
             &Limits::DEFAULT,
         )
         .unwrap();
-        assert_eq!((r.status, r.flaky, r.duration_ms), (Status::Passed, true, 8));
+        assert_eq!(
+            (r.status, r.flaky, r.duration_ms),
+            (Status::Passed, true, 8)
+        );
         assert_eq!(r.message.as_deref(), Some("boom"));
-        assert_eq!((r.base_name.as_str(), r.params.as_deref()), ("t", Some("1")));
-        assert!(r.fingerprint.is_some(), "a flaky pass keeps the fingerprint of its failure");
+        assert_eq!(
+            (r.base_name.as_str(), r.params.as_deref()),
+            ("t", Some("1"))
+        );
+        assert!(
+            r.fingerprint.is_some(),
+            "a flaky pass keeps the fingerprint of its failure"
+        );
     }
 
     #[test]
     fn absorb_should_give_same_result_in_any_order() {
         let a = || TestResult::from_case(case("t", vec![failed("x")]), &Limits::DEFAULT).unwrap();
         let b = || {
-            TestResult::from_case(case("t", vec![Attempt::new(Status::Passed, 1)]), &Limits::DEFAULT)
-                .unwrap()
+            TestResult::from_case(
+                case("t", vec![Attempt::new(Status::Passed, 1)]),
+                &Limits::DEFAULT,
+            )
+            .unwrap()
         };
         let mut ab = a();
         ab.absorb(b());
         let mut ba = b();
         ba.absorb(a());
-        assert_eq!((ab.status, ab.flaky, &ab.message), (ba.status, ba.flaky, &ba.message));
+        assert_eq!(
+            (ab.status, ab.flaky, &ab.message),
+            (ba.status, ba.flaky, &ba.message)
+        );
         assert!(ab.flaky);
     }
 
@@ -278,7 +298,11 @@ mod tests {
         assert_eq!(r.status, Status::Error);
         assert!(r.fingerprint.is_some());
         let m = r.message.unwrap();
-        assert!(m.len() < 8300 && m.contains(crate::TRUNCATION_MARKER), "{}", m.len());
+        assert!(
+            m.len() < 8300 && m.contains(crate::TRUNCATION_MARKER),
+            "{}",
+            m.len()
+        );
     }
 
     #[test]

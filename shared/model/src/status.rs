@@ -101,7 +101,10 @@ mod tests {
 
     #[test]
     fn when_no_attempt_passed_should_be_the_worst() {
-        assert_eq!(Status::merge([Failed, Error, Skipped]), Some((Error, false)));
+        assert_eq!(
+            Status::merge([Failed, Error, Skipped]),
+            Some((Error, false))
+        );
         assert_eq!(Status::merge([Skipped, Xfailed]), Some((Xfailed, false)));
         assert_eq!(Status::merge([Xpassed, Failed]), Some((Failed, false)));
         assert_eq!(Status::merge([]), None);

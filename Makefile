@@ -1,0 +1,29 @@
+# Verdict: the commands a developer and CI run. `make test` is what CI runs (.ci/run).
+SHELL := /bin/bash
+CARGO ?= cargo
+
+.PHONY: test fmt-check lint unit corpus-report bench dev
+
+## test: formatting check, clippy with -D warnings, and every test (unit, corpus, property).
+test: fmt-check lint unit
+
+fmt-check:
+	$(CARGO) fmt --all -- --check
+
+lint:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+unit:
+	$(CARGO) test --workspace
+
+## corpus-report: rewrite the per-format table of docs/formats.md from the corpus test.
+corpus-report:
+	VERDICT_CORPUS_REPORT=$(CURDIR)/target/corpus-table.md $(CARGO) test -p verdict-formats --test corpus -- --nocapture >/dev/null
+	python3 scripts/splice_table.py docs/formats.md target/corpus-table.md
+
+## bench: parser throughput against a bare quick-xml loop (criterion); figures go to docs/benchmarks.md.
+bench:
+	$(CARGO) bench -p verdict-formats --bench junit
+
+dev:
+	@echo "make dev arrives with the local stack (issue: the CI upload path and the one-command local stack)." >&2; exit 2
