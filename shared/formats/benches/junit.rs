@@ -1,1 +1,75 @@
-fn main() {}
+//! Parser throughput on generated JUnit reports of 10k and 100k test cases, next to bare
+//! quick-xml event loops (0.37, which Verdict uses, and 0.42) over the same bytes in the same
+//! run. `scripts/bench_report.py` turns criterion's estimates into `docs/benchmarks.md`.
+
+#[path = "../tests/support/generate.rs"]
+mod generate;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use std::hint::black_box;
+use verdict_formats::{for_each_case, parse, Format, ParseLimits};
+use verdict_model::TestResult;
+
+fn bare_quick_xml_037(bytes: &[u8]) -> usize {
+    let mut reader = quick_xml::Reader::from_reader(bytes);
+    let mut buf = Vec::new();
+    let mut events = 0;
+    loop {
+        match reader.read_event_into(&mut buf) {
+            Ok(quick_xml::events::Event::Eof) => return events,
+            Ok(_) => events += 1,
+            Err(e) => panic!("{e}"),
+        }
+        buf.clear();
+    }
+}
+
+fn bare_quick_xml_042(bytes: &[u8]) -> usize {
+    let mut reader = quick_xml_042::Reader::from_reader(bytes);
+    let mut buf = Vec::new();
+    let mut events = 0;
+    loop {
+        match reader.read_event_into(&mut buf) {
+            Ok(quick_xml_042::events::Event::Eof) => return events,
+            Ok(_) => events += 1,
+            Err(e) => panic!("{e}"),
+        }
+        buf.clear();
+    }
+}
+
+fn junit(c: &mut Criterion) {
+    let limits = ParseLimits::DEFAULT;
+    for cases in [10_000usize, 100_000] {
+        let bytes = generate::JunitGenerator::bytes(cases);
+        let mut group = c.benchmark_group(format!("junit_{}k", cases / 1000));
+        group.throughput(Throughput::Bytes(bytes.len() as u64));
+        group.sample_size(if cases > 50_000 { 10 } else { 20 });
+        group.bench_function(BenchmarkId::new("bare_quick_xml_0_37", cases), |b| {
+            b.iter(|| bare_quick_xml_037(black_box(&bytes)))
+        });
+        group.bench_function(BenchmarkId::new("bare_quick_xml_0_42", cases), |b| {
+            b.iter(|| bare_quick_xml_042(black_box(&bytes)))
+        });
+        // Streaming: every case becomes a TestResult (id, params, capped text, fingerprint)
+        // and is dropped, as the ingest path does.
+        group.bench_function(BenchmarkId::new("stream_results", cases), |b| {
+            b.iter(|| {
+                let mut n = 0usize;
+                for_each_case(black_box(bytes.as_slice()), Some(Format::Junit), &limits, &mut |case| {
+                    n += TestResult::from_case(case, &limits.text).map_or(0, |r| r.test_id.len());
+                })
+                .unwrap();
+                n
+            })
+        });
+        // Full parse: detection, results, reruns merged into attempts, summary.
+        group.bench_function(BenchmarkId::new("full_parse", cases), |b| {
+            b.iter(|| parse(black_box(bytes.as_slice()), None, &limits).unwrap().summary)
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(benches, junit);
+criterion_main!(benches);

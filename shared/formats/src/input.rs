@@ -219,17 +219,16 @@ impl Tracked<'_> {
         let Some(max) = self.max_run else {
             return Ok(());
         };
-        let longest = match memchr::memchr(b'<', chunk) {
-            Some(first) => {
-                let before = self.since_lt + first;
-                self.since_lt = chunk.len() - memchr::memrchr(b'<', chunk).unwrap_or(0) - 1;
-                before.max(self.since_lt)
-            }
-            None => {
-                self.since_lt += chunk.len();
-                self.since_lt
-            }
-        };
+        // The longest run of bytes without a `<`, carried over from earlier chunks.
+        let mut longest = 0;
+        let mut run_start = 0;
+        for lt in memchr::memchr_iter(b'<', chunk) {
+            longest = longest.max(self.since_lt + lt - run_start);
+            self.since_lt = 0;
+            run_start = lt + 1;
+        }
+        self.since_lt += chunk.len() - run_start;
+        let longest = longest.max(self.since_lt);
         if longest > max {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
