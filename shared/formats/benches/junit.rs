@@ -56,16 +56,26 @@ fn junit(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("stream_results", cases), |b| {
             b.iter(|| {
                 let mut n = 0usize;
-                for_each_case(black_box(bytes.as_slice()), Some(Format::Junit), &limits, &mut |case| {
-                    n += TestResult::from_case(case, &limits.text).map_or(0, |r| r.test_id.len());
-                })
+                for_each_case(
+                    black_box(bytes.as_slice()),
+                    Some(Format::Junit),
+                    &limits,
+                    &mut |case| {
+                        n += TestResult::from_case(case, &limits.text)
+                            .map_or(0, |r| r.test_id.len());
+                    },
+                )
                 .unwrap();
                 n
             })
         });
         // Full parse: detection, results, reruns merged into attempts, summary.
         group.bench_function(BenchmarkId::new("full_parse", cases), |b| {
-            b.iter(|| parse(black_box(bytes.as_slice()), None, &limits).unwrap().summary)
+            b.iter(|| {
+                parse(black_box(bytes.as_slice()), None, &limits)
+                    .unwrap()
+                    .summary
+            })
         });
         group.finish();
     }

@@ -15,7 +15,10 @@ fn fail_with(bytes: &[u8], format: Option<Format>, limits: &ParseLimits) -> Pars
 
 #[test]
 fn malformed_xml_should_name_line_and_column() {
-    let e = fail(b"<testsuite>\n  <testcase name=\"a\">\n  </testsuite>\n", None);
+    let e = fail(
+        b"<testsuite>\n  <testcase name=\"a\">\n  </testsuite>\n",
+        None,
+    );
     assert_eq!(e.kind, ErrorKind::Malformed, "{e}");
     let p = e.position.unwrap();
     assert_eq!(p.line, Some(3), "{e}");
@@ -25,7 +28,10 @@ fn malformed_xml_should_name_line_and_column() {
 
 #[test]
 fn truncated_xml_should_be_truncated_not_zero_tests() {
-    let e = fail(b"<testsuites><testsuite name=\"s\"><testcase name=\"a\"/>", None);
+    let e = fail(
+        b"<testsuites><testsuite name=\"s\"><testcase name=\"a\"/>",
+        None,
+    );
     assert_eq!(e.kind, ErrorKind::Truncated, "{e}");
     assert!(e.reason.contains("<testsuite>"), "{e}");
     let e = fail(b"<testsuite><testcase name=\"a", None);
@@ -47,12 +53,21 @@ fn empty_input_should_be_empty() {
 
 #[test]
 fn wrong_format_should_be_rejected() {
-    assert_eq!(fail(b"<html><body/></html>", None).kind, ErrorKind::UnknownFormat);
+    assert_eq!(
+        fail(b"<html><body/></html>", None).kind,
+        ErrorKind::UnknownFormat
+    );
     let e = fail(b"<TestRun><Results/></TestRun>", Some(Format::Junit));
     assert_eq!(e.kind, ErrorKind::UnknownFormat, "{e}");
     assert!(e.reason.contains("<TestRun>"), "{e}");
-    assert_eq!(fail(b"just some text\n", None).kind, ErrorKind::UnknownFormat);
-    assert_eq!(fail(b"[1, 2, 3]", Some(Format::Ctrf)).kind, ErrorKind::Malformed);
+    assert_eq!(
+        fail(b"just some text\n", None).kind,
+        ErrorKind::UnknownFormat
+    );
+    assert_eq!(
+        fail(b"[1, 2, 3]", Some(Format::Ctrf)).kind,
+        ErrorKind::Malformed
+    );
 }
 
 #[test]
@@ -100,8 +115,14 @@ fn text_node_larger_than_the_limit_should_fail_before_buffering_it() {
     xml.push_str("</system-out></testcase></testsuite>");
     let e = fail_with(xml.as_bytes(), None, &limits);
     assert_eq!(e.kind, ErrorKind::LimitExceeded, "{e}");
-    let huge_attr = format!("<testsuite><testcase name=\"{}\"/></testsuite>", "y".repeat(5000));
-    assert_eq!(fail_with(huge_attr.as_bytes(), None, &limits).kind, ErrorKind::LimitExceeded);
+    let huge_attr = format!(
+        "<testsuite><testcase name=\"{}\"/></testsuite>",
+        "y".repeat(5000)
+    );
+    assert_eq!(
+        fail_with(huge_attr.as_bytes(), None, &limits).kind,
+        ErrorKind::LimitExceeded
+    );
 }
 
 #[test]
@@ -117,7 +138,10 @@ fn long_text_within_the_limit_should_be_capped_with_a_marker() {
 
 #[test]
 fn invalid_utf8_should_fail_with_position() {
-    let e = fail(b"<testsuite><testcase name=\"a\"><failure>\xff\xfe bad</failure></testcase></testsuite>", None);
+    let e = fail(
+        b"<testsuite><testcase name=\"a\"><failure>\xff\xfe bad</failure></testcase></testsuite>",
+        None,
+    );
     assert_eq!(e.kind, ErrorKind::Encoding, "{e}");
     assert!(e.position.is_some());
     let e = fail(b"TAP version 13\nok 1 - \xc3\x28\n", None);
@@ -127,7 +151,10 @@ fn invalid_utf8_should_fail_with_position() {
 
 #[test]
 fn nul_in_text_should_fail() {
-    let e = fail(b"<testsuite><testcase name=\"a\"><system-out>a\0b</system-out></testcase></testsuite>", None);
+    let e = fail(
+        b"<testsuite><testcase name=\"a\"><system-out>a\0b</system-out></testcase></testsuite>",
+        None,
+    );
     assert_eq!(e.kind, ErrorKind::Encoding, "{e}");
 }
 
@@ -147,12 +174,18 @@ fn non_numeric_time_should_warn_not_fail() {
 #[test]
 fn bad_gzip_should_be_an_error() {
     let e = fail(&[0x1f, 0x8b, 0x08, 0x00, 0xde, 0xad, 0xbe, 0xef], None);
-    assert!(matches!(e.kind, ErrorKind::Io | ErrorKind::Truncated), "{e}");
+    assert!(
+        matches!(e.kind, ErrorKind::Io | ErrorKind::Truncated),
+        "{e}"
+    );
 }
 
 #[test]
 fn ctrf_missing_required_field_should_name_it() {
-    let e = fail(br#"{"results": {"tool": {"name": "x"}, "tests": [{"status": "passed", "duration": 1}]}}"#, None);
+    let e = fail(
+        br#"{"results": {"tool": {"name": "x"}, "tests": [{"status": "passed", "duration": 1}]}}"#,
+        None,
+    );
     assert_eq!(e.kind, ErrorKind::Malformed);
     assert!(e.reason.contains("name"), "{e}");
     let e = fail(br#"{"results": {"tool": {"name": "x"}, "tests": [{"name": "a", "status": "weird", "duration": 1}]}}"#, None);

@@ -63,16 +63,27 @@ fn no_panic_and_bounded(bytes: &[u8], format: Option<Format>) {
     let peak = peak_during(|| {
         let _ = parse(bytes, format, &ParseLimits::DEFAULT);
     });
-    assert!(peak < SMALL_INPUT_PEAK, "peak {peak} bytes on {} input bytes", bytes.len());
+    assert!(
+        peak < SMALL_INPUT_PEAK,
+        "peak {peak} bytes on {} input bytes",
+        bytes.len()
+    );
 }
 
 #[test]
 fn parsers_should_not_panic_and_should_bound_memory() {
-    let mut runner = TestRunner::new(Config { cases: 256, failure_persistence: None, ..Config::default() });
+    let mut runner = TestRunner::new(Config {
+        cases: 256,
+        failure_persistence: None,
+        ..Config::default()
+    });
     for (name, seed) in SEEDS {
         let format = Format::parse(name);
         let seed = seed.as_bytes().to_vec();
-        assert!(parse(seed.as_slice(), format, &ParseLimits::DEFAULT).is_ok(), "seed of {name} parses");
+        assert!(
+            parse(seed.as_slice(), format, &ParseLimits::DEFAULT).is_ok(),
+            "seed of {name} parses"
+        );
 
         // Every truncation of the seed.
         for cut in 0..seed.len() {
@@ -83,7 +94,10 @@ fn parsers_should_not_panic_and_should_bound_memory() {
         let s = seed.clone();
         runner
             .run(
-                &(proptest::collection::vec((0..s.len(), any::<u8>(), 0u8..3), 1..8), any::<bool>()),
+                &(
+                    proptest::collection::vec((0..s.len(), any::<u8>(), 0u8..3), 1..8),
+                    any::<bool>(),
+                ),
                 move |(edits, auto)| {
                     let mut bytes = s.clone();
                     for (at, byte, op) in edits {
@@ -104,10 +118,13 @@ fn parsers_should_not_panic_and_should_bound_memory() {
             .unwrap();
         // Random bytes.
         runner
-            .run(&proptest::collection::vec(any::<u8>(), 0..2048), move |bytes| {
-                no_panic_and_bounded(&bytes, format);
-                Ok(())
-            })
+            .run(
+                &proptest::collection::vec(any::<u8>(), 0..2048),
+                move |bytes| {
+                    no_panic_and_bounded(&bytes, format);
+                    Ok(())
+                },
+            )
             .unwrap();
     }
 
@@ -115,15 +132,26 @@ fn parsers_should_not_panic_and_should_bound_memory() {
     // with the file. (The benchmark measures the 500 MB case's RSS; this is the assertion.)
     let small = streamed_peak(20_000);
     let large = streamed_peak(200_000);
-    assert!(large < 16 * 1024 * 1024, "peak {large} bytes for a 200k-case report");
-    assert!(large < small * 2, "peak grows with size: {small} for 20k cases, {large} for 200k");
+    assert!(
+        large < 16 * 1024 * 1024,
+        "peak {large} bytes for a 200k-case report"
+    );
+    assert!(
+        large < small * 2,
+        "peak grows with size: {small} for 20k cases, {large} for 200k"
+    );
 }
 
 fn streamed_peak(cases: usize) -> usize {
     let mut count = 0u64;
     let peak = peak_during(|| {
-        for_each_case(generate::JunitGenerator::new(cases), None, &ParseLimits::DEFAULT, &mut |_| count += 1)
-            .unwrap();
+        for_each_case(
+            generate::JunitGenerator::new(cases),
+            None,
+            &ParseLimits::DEFAULT,
+            &mut |_| count += 1,
+        )
+        .unwrap();
     });
     assert!(count >= cases as u64);
     peak

@@ -60,7 +60,7 @@ pub fn failure_fingerprint(
     h.update(normalize(msg).as_bytes());
     h.update([0]);
     h.update(normalize(&top).as_bytes());
-    Some(hex::encode(&h.finalize()[..8]))
+    Some(crate::identity::to_hex(&h.finalize()[..8]))
 }
 
 #[cfg(test)]

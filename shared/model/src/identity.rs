@@ -32,7 +32,19 @@ pub fn test_id(identity: &TestIdentity<'_>) -> String {
     h.update(identity.scope().as_bytes());
     h.update(b"::");
     h.update(identity.name.as_bytes());
-    hex::encode(h.finalize())
+    to_hex(&h.finalize())
+}
+
+/// Lower-case hex, without the per-character iterator of `hex::encode` (ids are made for
+/// every test of every report).
+pub(crate) fn to_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = Vec::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)]);
+        out.push(DIGITS[usize::from(b & 0xf)]);
+    }
+    String::from_utf8(out).expect("hex digits are ASCII")
 }
 
 /// Splits a parametrized test name into its base name and parameters:

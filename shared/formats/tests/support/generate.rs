@@ -15,7 +15,13 @@ pub struct JunitGenerator {
 
 impl JunitGenerator {
     pub fn new(cases: usize) -> Self {
-        let mut g = JunitGenerator { cases, next: 0, buf: Vec::new(), pos: 0, finished: false };
+        let mut g = JunitGenerator {
+            cases,
+            next: 0,
+            buf: Vec::new(),
+            pos: 0,
+            finished: false,
+        };
         g.buf.extend_from_slice(
             b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"generated\">\n<testsuite name=\"suite\" tests=\"0\" time=\"0\">\n",
         );
@@ -23,9 +29,12 @@ impl JunitGenerator {
     }
 
     /// The whole report in memory, for the benchmark's fixed inputs.
+    #[allow(dead_code)] // only the benchmark holds whole reports
     pub fn bytes(cases: usize) -> Vec<u8> {
         let mut out = Vec::new();
-        JunitGenerator::new(cases).read_to_end(&mut out).expect("generation does not fail");
+        JunitGenerator::new(cases)
+            .read_to_end(&mut out)
+            .expect("generation does not fail");
         out
     }
 
@@ -42,7 +51,7 @@ impl JunitGenerator {
         let i = self.next;
         self.next += 1;
         let class = format!("com.example.module{}.Service{}Test", i % 37, i % 101);
-        let name = if i % 5 == 0 {
+        let name = if i.is_multiple_of(5) {
             format!("test_case_{i}[param-{}-{}]", i % 7, i % 3)
         } else {
             format!("testMethod{i}")
@@ -55,20 +64,28 @@ impl JunitGenerator {
                 i + 1, i + 1, class.rsplit('.').next().unwrap_or(""), 40 + i % 300
             ).as_bytes());
         };
-        b.extend_from_slice(format!("  <testcase classname=\"{class}\" name=\"{name}\" time=\"{time:.3}\">\n").as_bytes());
+        b.extend_from_slice(
+            format!("  <testcase classname=\"{class}\" name=\"{name}\" time=\"{time:.3}\">\n")
+                .as_bytes(),
+        );
         match i % 10 {
             0 => failure(b, "failure", 1),
             1 if i % 20 == 1 => failure(b, "flakyFailure", 1),
-            2 if i % 40 == 2 => b.extend_from_slice(b"    <skipped message=\"disabled on this platform\"/>\n"),
+            2 if i % 40 == 2 => {
+                b.extend_from_slice(b"    <skipped message=\"disabled on this platform\"/>\n")
+            }
             _ => {}
         }
-        if i % 4 == 0 {
+        if i.is_multiple_of(4) {
             b.extend_from_slice(format!("    <system-out>INFO starting {name}\nDEBUG connecting to db-{}:5432\nINFO done in {time:.3}s\n</system-out>\n", i % 9).as_bytes());
         }
         b.extend_from_slice(b"  </testcase>\n");
         // A pytest-rerunfailures style rerun of every 50th test, after its failure.
-        if i % 50 == 0 {
-            b.extend_from_slice(format!("  <testcase classname=\"{class}\" name=\"{name}\" time=\"{time:.3}\"/>\n").as_bytes());
+        if i.is_multiple_of(50) {
+            b.extend_from_slice(
+                format!("  <testcase classname=\"{class}\" name=\"{name}\" time=\"{time:.3}\"/>\n")
+                    .as_bytes(),
+            );
         }
     }
 }
