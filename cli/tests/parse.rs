@@ -28,7 +28,11 @@ fn parse_should_print_one_json_object_per_file_with_the_contract_keys() {
     let a = write(&dir, "a.xml", JUNIT);
     let b = write(&dir, "b.tap", "1..1\nok 1 - fine\n");
     let out = verdict().arg("parse").arg(&a).arg(&b).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
         .unwrap()
         .lines()
@@ -40,15 +44,39 @@ fn parse_should_print_one_json_object_per_file_with_the_contract_keys() {
     assert_eq!(first["format"], "junit");
     let summary = first["summary"].as_object().unwrap();
     let keys: Vec<&str> = summary.keys().map(String::as_str).collect();
-    for k in ["tests", "passed", "failed", "errors", "skipped", "xfailed", "xpassed", "flaky", "duration_ms"] {
+    for k in [
+        "tests",
+        "passed",
+        "failed",
+        "errors",
+        "skipped",
+        "xfailed",
+        "xpassed",
+        "flaky",
+        "duration_ms",
+    ] {
         assert!(keys.contains(&k), "summary lacks {k}: {keys:?}");
     }
-    assert_eq!((summary["tests"].as_u64(), summary["failed"].as_u64()), (Some(2), Some(1)));
+    assert_eq!(
+        (summary["tests"].as_u64(), summary["failed"].as_u64()),
+        (Some(2), Some(1))
+    );
     assert!(first["warnings"].as_array().unwrap().is_empty());
     let test = &first["tests"][1];
     for k in [
-        "test_id", "suite", "classname", "name", "params", "file", "line", "status", "duration_ms", "flaky", "attempts",
-        "message", "fingerprint",
+        "test_id",
+        "suite",
+        "classname",
+        "name",
+        "params",
+        "file",
+        "line",
+        "status",
+        "duration_ms",
+        "flaky",
+        "attempts",
+        "message",
+        "fingerprint",
     ] {
         assert!(test.get(k).is_some(), "test lacks {k}: {test}");
     }
@@ -61,7 +89,11 @@ fn parse_should_print_one_json_object_per_file_with_the_contract_keys() {
 fn summary_flag_should_leave_tests_out() {
     let dir = tempdir("summary");
     let a = write(&dir, "a.xml", JUNIT);
-    let out = verdict().args(["parse", "--summary"]).arg(&a).output().unwrap();
+    let out = verdict()
+        .args(["parse", "--summary"])
+        .arg(&a)
+        .output()
+        .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(v.get("tests").is_none());
     assert_eq!(v["summary"]["tests"], 2);
@@ -72,7 +104,12 @@ fn a_bad_file_should_exit_2_name_the_file_and_still_print_the_good_ones() {
     let dir = tempdir("bad");
     let good = write(&dir, "good.xml", JUNIT);
     let bad = write(&dir, "bad.xml", "<testsuite><testcase name=\"x\">");
-    let out = verdict().arg("parse").arg(&good).arg(&bad).output().unwrap();
+    let out = verdict()
+        .arg("parse")
+        .arg(&good)
+        .arg(&bad)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 1);
     let err = String::from_utf8(out.stderr).unwrap();
@@ -83,9 +120,17 @@ fn a_bad_file_should_exit_2_name_the_file_and_still_print_the_good_ones() {
 fn format_override_should_be_obeyed_and_validated() {
     let dir = tempdir("format");
     let a = write(&dir, "a.xml", JUNIT);
-    let out = verdict().args(["parse", "--format", "trx"]).arg(&a).output().unwrap();
+    let out = verdict()
+        .args(["parse", "--format", "trx"])
+        .arg(&a)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    let out = verdict().args(["parse", "--format", "nope"]).arg(&a).output().unwrap();
+    let out = verdict()
+        .args(["parse", "--format", "nope"])
+        .arg(&a)
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown format"));
 }
@@ -100,7 +145,9 @@ fn sidecar_should_add_tags_and_owner() {
     write(
         &dir,
         "a.xml.meta.json",
-        &format!(r#"{{"run": {{"branch": "main"}}, "test_overrides": {{"{id}": {{"tags": ["slow"], "owner": "team-a"}}}}}}"#),
+        &format!(
+            r#"{{"run": {{"branch": "main"}}, "test_overrides": {{"{id}": {{"tags": ["slow"], "owner": "team-a"}}}}}}"#
+        ),
     );
     let out = verdict().arg("parse").arg(&a).output().unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -426,11 +426,27 @@ fn corpus_should_parse_without_panic_and_match_expectations() {
         }
     }
 
-    let mut table = String::from("| format | files | parsed | with expected result | matching | deliberate differences |\n|---|---:|---:|---:|---:|---:|\n");
+    let pct = |a: u64, b: u64| {
+        if b == 0 {
+            "–".to_string()
+        } else {
+            format!("{:.0}%", 100.0 * a as f64 / b as f64)
+        }
+    };
+    let mut table = String::from(
+        "| format | files | parsed | with expected result | matching | deliberate differences | agreement (matching + deliberate) |\n|---|---:|---:|---:|---:|---:|---:|\n",
+    );
     for (fmt, s) in &stats {
         table.push_str(&format!(
-            "| {fmt} | {} | {} | {} | {} | {} |\n",
-            s.files, s.parsed, s.checked, s.matched, s.deliberate
+            "| {fmt} | {} | {} ({}) | {} | {} ({}) | {} | {} |\n",
+            s.files,
+            s.parsed,
+            pct(s.parsed, s.files),
+            s.checked,
+            s.matched,
+            pct(s.matched, s.checked),
+            s.deliberate,
+            pct(s.matched + s.deliberate, s.checked)
         ));
     }
     println!("{table}");
