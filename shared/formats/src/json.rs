@@ -9,14 +9,15 @@ use std::fmt;
 use std::marker::PhantomData;
 
 /// Reads the document, finds the array at `path` (object keys from the root; empty for a root
-/// array) and calls `each` on every element. Returns how many elements there were, or `None`
-/// when the path is not in the document. An error returned by `each` stops the parse and is
-/// reported at the element's position.
+/// array) and calls `each` on every element. Returns how many elements there were; a document
+/// without that array is a `malformed` error naming `what` and the path. An error returned by
+/// `each` stops the parse and is reported at the element's position.
 pub fn for_each_at<T, F>(
     input: Input<'_>,
+    what: &str,
     path: &[&str],
     mut each: F,
-) -> Result<Option<u64>, ParseError>
+) -> Result<u64, ParseError>
 where
     T: DeserializeOwned,
     F: FnMut(T) -> Result<(), String>,
@@ -33,7 +34,18 @@ where
     .deserialize(&mut de)
     .map_err(json_error)?;
     de.end().map_err(json_error)?;
-    Ok(found)
+    found.ok_or_else(|| {
+        let at = if path.is_empty() {
+            "a top-level array".to_string()
+        } else {
+            format!("a {} array", path.join("."))
+        };
+        ParseError::new(
+            ErrorKind::Malformed,
+            None,
+            format!("{what} document without {at}"),
+        )
+    })
 }
 
 struct AtPath<'p, 'f, T, F> {

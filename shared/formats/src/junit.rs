@@ -15,7 +15,7 @@
 //!   owner and tags.
 
 use crate::input::Input;
-use crate::xml::{walk, Element, Handler};
+use crate::xml::{duration_attr, walk, Element, Handler};
 use crate::{seconds_to_ms, Ctx, ParseError};
 use verdict_model::{Attempt, Status, TestCase};
 
@@ -130,20 +130,7 @@ impl Handler for Junit {
 }
 
 fn duration(el: &Element, ctx: &mut Ctx<'_>) -> u64 {
-    match el.attr("time") {
-        None => 0,
-        Some(t) if t.trim().is_empty() => 0,
-        Some(t) => seconds_to_ms(t).unwrap_or_else(|| {
-            ctx.warn(
-                el.position,
-                format!(
-                    "<{}> has a time that is not a number of seconds: {t:?}; counted as 0",
-                    el.name
-                ),
-            );
-            0
-        }),
-    }
+    duration_attr(el, "time", seconds_to_ms, ctx)
 }
 
 fn fill_failure(attempt: &mut Attempt, f: &Element) {

@@ -6,7 +6,7 @@
 //! Ignored/Skipped/NotRunnable/Inconclusive/Cancelled, `executed="False"` → skipped.
 
 use crate::input::Input;
-use crate::xml::{walk, Element, Handler};
+use crate::xml::{duration_attr, walk, Element, Handler};
 use crate::{seconds_to_ms, Ctx, ParseError};
 use verdict_model::{Attempt, Status, TestCase};
 
@@ -73,16 +73,12 @@ impl Handler for Nunit {
         } else {
             status
         };
-        let time = tc.attr("duration").or_else(|| tc.attr("time"));
-        let duration_ms = time.map_or(0, |t| {
-            seconds_to_ms(t).unwrap_or_else(|| {
-                ctx.warn(
-                    tc.position,
-                    format!("time {t:?} is not a number of seconds; counted as 0"),
-                );
-                0
-            })
-        });
+        let attr = if tc.attr("duration").is_some() {
+            "duration"
+        } else {
+            "time"
+        };
+        let duration_ms = duration_attr(&tc, attr, seconds_to_ms, ctx);
         let mut attempt = Attempt::new(status, duration_ms);
         if let Some(f) = tc.child("failure") {
             attempt.message = f.child_text("message");

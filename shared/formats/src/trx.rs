@@ -7,7 +7,7 @@
 //! test; TRX files are written by one test host and stay small).
 
 use crate::input::Input;
-use crate::xml::{walk, Element, Handler};
+use crate::xml::{duration_attr, walk, Element, Handler};
 use crate::{Ctx, ParseError};
 use std::collections::HashMap;
 use verdict_model::{Attempt, Status, TestCase};
@@ -106,15 +106,7 @@ impl Trx {
                 Status::Error
             }
         };
-        let duration_ms = el.attr("duration").map_or(0, |d| {
-            timespan_ms(d).unwrap_or_else(|| {
-                ctx.warn(
-                    el.position,
-                    format!("duration {d:?} is not hh:mm:ss.fffffff; counted as 0"),
-                );
-                0
-            })
-        });
+        let duration_ms = duration_attr(el, "duration", timespan_ms, ctx);
         let mut attempt = Attempt::new(status, duration_ms);
         if let Some(output) = el.child("Output") {
             attempt.stdout = output.child_text("StdOut");

@@ -60,6 +60,29 @@ impl Element {
     }
 }
 
+/// The duration in attribute `attr`, in milliseconds, read by `parse`. Absent or blank is 0; a
+/// value `parse` rejects is 0 with a warning naming the element, the attribute and the value.
+pub fn duration_attr(
+    el: &Element,
+    attr: &str,
+    parse: fn(&str) -> Option<u64>,
+    ctx: &mut Ctx<'_>,
+) -> u64 {
+    match el.attr(attr) {
+        Some(v) if !v.trim().is_empty() => parse(v).unwrap_or_else(|| {
+            ctx.warn(
+                el.position,
+                format!(
+                    "<{}> has a {attr} that is not a duration: {v:?}; counted as 0",
+                    el.name
+                ),
+            );
+            0
+        }),
+        _ => 0,
+    }
+}
+
 /// What a format tells the walker.
 pub trait Handler {
     /// Root element names this format accepts.

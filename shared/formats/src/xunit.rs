@@ -3,7 +3,7 @@
 //! (`name=value`), a trait named `Owner` the owner.
 
 use crate::input::Input;
-use crate::xml::{walk, Element, Handler};
+use crate::xml::{duration_attr, walk, Element, Handler};
 use crate::{seconds_to_ms, Ctx, ParseError};
 use verdict_model::{Attempt, Status, TestCase};
 
@@ -40,15 +40,7 @@ impl Handler for Xunit {
                 Status::Error
             }
         };
-        let duration_ms = t.attr("time").map_or(0, |s| {
-            seconds_to_ms(s).unwrap_or_else(|| {
-                ctx.warn(
-                    t.position,
-                    format!("time {s:?} is not a number of seconds; counted as 0"),
-                );
-                0
-            })
-        });
+        let duration_ms = duration_attr(&t, "time", seconds_to_ms, ctx);
         let mut attempt = Attempt::new(status, duration_ms);
         if let Some(f) = t.child("failure") {
             attempt.failure_type = f.attr("exception-type").map(str::to_string);
