@@ -30,7 +30,7 @@ impl Handler for Junit {
         &["testsuites", "testsuite", "testcase"]
     }
 
-    fn capture(&self, _ancestors: &[Element], name: &str) -> bool {
+    fn capture(&self, name: &str) -> bool {
         name == "testcase"
     }
 

@@ -21,7 +21,7 @@ impl Handler for Nunit {
         &["test-run", "test-results", "test-suite"]
     }
 
-    fn capture(&self, _ancestors: &[Element], name: &str) -> bool {
+    fn capture(&self, name: &str) -> bool {
         name == "test-case"
     }
 

@@ -28,7 +28,7 @@ impl Handler for Trx {
         &["TestRun"]
     }
 
-    fn capture(&self, _ancestors: &[Element], name: &str) -> bool {
+    fn capture(&self, name: &str) -> bool {
         is_result(name) || name == "UnitTest"
     }
 

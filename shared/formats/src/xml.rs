@@ -87,8 +87,8 @@ pub fn duration_attr(
 pub trait Handler {
     /// Root element names this format accepts.
     fn roots(&self) -> &'static [&'static str];
-    /// Whether the element `name`, below `ancestors`, is captured whole.
-    fn capture(&self, ancestors: &[Element], name: &str) -> bool;
+    /// Whether an element named `name` (outside any captured element) is captured whole.
+    fn capture(&self, name: &str) -> bool;
     /// A captured element, with the open elements above it.
     fn on_element(
         &mut self,
@@ -150,7 +150,7 @@ pub fn walk(
                         ));
                     }
                 }
-                if captured.is_empty() && !handler.capture(&open, &name) {
+                if captured.is_empty() && !handler.capture(&name) {
                     open.push(element(&start, name, position, &tracker)?);
                 } else {
                     captured.push(element(&start, name, position, &tracker)?);

@@ -18,7 +18,7 @@ impl Handler for Xunit {
         &["assemblies", "assembly"]
     }
 
-    fn capture(&self, _ancestors: &[Element], name: &str) -> bool {
+    fn capture(&self, name: &str) -> bool {
         name == "test"
     }
 
