@@ -48,25 +48,6 @@ impl Collector {
         self.results.push(result);
     }
 
-    pub fn add_result(&mut self, result: TestResult) {
-        match self.index.get(&result.test_id) {
-            Some(&i) => self.results[i].absorb(result),
-            None => {
-                self.index
-                    .insert(result.test_id.clone(), self.results.len());
-                self.results.push(result);
-            }
-        }
-    }
-
-    pub fn len(&self) -> usize {
-        self.results.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.results.is_empty()
-    }
-
     pub fn finish(self) -> Vec<TestResult> {
         self.results
     }

@@ -151,9 +151,9 @@ pub fn walk(
                     }
                 }
                 if captured.is_empty() && !handler.capture(&name) {
-                    open.push(element(&start, name, position, &tracker)?);
+                    open.push(element(&start, name, position)?);
                 } else {
-                    captured.push(element(&start, name, position, &tracker)?);
+                    captured.push(element(&start, name, position)?);
                 }
             }
             Event::End(_) => {
@@ -284,7 +284,6 @@ fn element(
     start: &BytesStart<'_>,
     name: String,
     position: Option<Position>,
-    _tracker: &Tracker,
 ) -> Result<Element, ParseError> {
     let mut attrs = Vec::new();
     for attr in start.attributes() {

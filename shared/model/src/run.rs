@@ -21,20 +21,6 @@ pub enum Trigger {
     Validation,
 }
 
-impl Trigger {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Trigger::Ci => "ci",
-            Trigger::Local => "local",
-            Trigger::Schedule => "schedule",
-            Trigger::Install => "install",
-            Trigger::Update => "update",
-            Trigger::Manual => "manual",
-            Trigger::Validation => "validation",
-        }
-    }
-}
-
 /// What is known of a run besides its tests. Every field is optional: a report file alone
 /// carries none of it; the upload request, the CI environment or a sidecar fill it in.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,30 +52,4 @@ pub struct RunMetadata {
     pub agent_session_id: Option<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
-}
-
-impl RunMetadata {
-    /// Fills every field this one lacks from `other` (tags: keys this one lacks).
-    pub fn fill_from(&mut self, other: &RunMetadata) {
-        macro_rules! fill {
-            ($($f:ident),*) => { $( if self.$f.is_none() { self.$f = other.$f.clone(); } )* };
-        }
-        fill!(
-            run_key,
-            project,
-            branch,
-            commit_sha,
-            build_number,
-            build_url,
-            ci_provider,
-            job_id,
-            commit_message,
-            trigger,
-            environment_fingerprint,
-            agent_session_id
-        );
-        for (k, v) in &other.tags {
-            self.tags.entry(k.clone()).or_insert_with(|| v.clone());
-        }
-    }
 }

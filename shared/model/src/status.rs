@@ -13,15 +13,6 @@ pub enum Status {
 }
 
 impl Status {
-    pub const ALL: [Status; 6] = [
-        Status::Passed,
-        Status::Failed,
-        Status::Error,
-        Status::Skipped,
-        Status::Xfailed,
-        Status::Xpassed,
-    ];
-
     /// How bad an outcome is, for "the worst of the attempts": an error (the test could not run
     /// as written) is worse than a failure (an assertion did not hold), which is worse than an
     /// unexpected pass, an expected failure, a skip and a pass, in that order.
@@ -50,10 +41,6 @@ impl Status {
             Status::Xfailed => "xfailed",
             Status::Xpassed => "xpassed",
         }
-    }
-
-    pub fn parse(s: &str) -> Option<Status> {
-        Status::ALL.into_iter().find(|st| st.as_str() == s)
     }
 
     /// The final status of a test from its attempts, independent of their order: passed if any
@@ -120,13 +107,6 @@ mod tests {
                     assert_eq!(Status::merge([a, b, c]), Status::merge([b, c, a]));
                 }
             }
-        }
-    }
-
-    #[test]
-    fn names_should_round_trip() {
-        for s in Status::ALL {
-            assert_eq!(Status::parse(s.as_str()), Some(s));
         }
     }
 }

@@ -24,18 +24,7 @@ impl Summary {
         self.duration_ms += result.duration_ms;
     }
 
-    pub fn count(&self, status: Status) -> u64 {
-        match status {
-            Status::Passed => self.passed,
-            Status::Failed => self.failed,
-            Status::Error => self.errors,
-            Status::Skipped => self.skipped,
-            Status::Xfailed => self.xfailed,
-            Status::Xpassed => self.xpassed,
-        }
-    }
-
-    pub fn count_mut(&mut self, status: Status) -> &mut u64 {
+    fn count_mut(&mut self, status: Status) -> &mut u64 {
         match status {
             Status::Passed => &mut self.passed,
             Status::Failed => &mut self.failed,
@@ -44,11 +33,6 @@ impl Summary {
             Status::Xfailed => &mut self.xfailed,
             Status::Xpassed => &mut self.xpassed,
         }
-    }
-
-    /// A run is green when no test failed or errored.
-    pub fn is_green(&self) -> bool {
-        self.failed == 0 && self.errors == 0
     }
 }
 
