@@ -62,11 +62,7 @@ pub fn parse(input: Input<'_>, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
             }
         };
         events += 1;
-        let package = ev
-            .package
-            .clone()
-            .or(ev.import_path.clone())
-            .unwrap_or_default();
+        let package = ev.package.or(ev.import_path).unwrap_or_default();
         match (ev.action.as_str(), ev.test) {
             ("run", Some(test)) => {
                 running.entry((package, test)).or_default();
