@@ -4,7 +4,8 @@ CARGO ?= cargo
 
 .PHONY: test fmt-check lint unit corpus-report bench dev
 
-## test: formatting check, clippy with -D warnings, and every test (unit, corpus, property).
+## test: formatting check, clippy with -D warnings, and every test (unit, corpus, property, and
+## the integration tests against DynamoDB Local and SeaweedFS, installed and started here).
 test: fmt-check lint unit
 
 fmt-check:
@@ -14,7 +15,7 @@ lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 unit:
-	$(CARGO) test --workspace
+	scripts/stack.sh run $(CARGO) test --workspace
 
 ## corpus-report: rewrite the per-format table of docs/formats.md from the corpus test.
 corpus-report:

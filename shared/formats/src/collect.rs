@@ -1,7 +1,8 @@
 use std::collections::HashMap;
 use verdict_model::{Limits, TestCase, TestResult};
 
-/// Merges the test cases of one report into results.
+/// The rerun-or-repetition decision for the cases of one report, holding only ids, so a
+/// streaming consumer can make it without keeping results (about 32 bytes per distinct test).
 ///
 /// A case whose `test_id` was already seen in this report is a *rerun* (pytest-rerunfailures
 /// writes one `<testcase>` per attempt, `go test -count=2` repeats a test) when the test seen so
@@ -9,10 +10,72 @@ use verdict_model::{Limits, TestCase, TestResult};
 /// attempt of that result. Otherwise it is a *repetition* of a name by a different test (TestNG
 /// data providers, unnamed testcases, the same `it` text twice) and becomes a result of its own
 /// named `name #k` for its k-th occurrence, so a failing repetition is never hidden behind a
-/// passing one. Results keep the order in which each test was first seen.
+/// passing one.
+#[derive(Debug, Default)]
+pub struct Identities {
+    seen: HashMap<u128, Seen>,
+}
+
+#[derive(Debug)]
+struct Seen {
+    has_failure: bool,
+    cases: u32,
+}
+
+/// A test id (64 hex digits) folded to its first 128 bits: collisions need 2^64 tests.
+fn short(test_id: &str) -> u128 {
+    u128::from_str_radix(test_id.get(..32).unwrap_or(test_id), 16).unwrap_or_else(|_| {
+        // Not hex (never from the model): hash the text instead.
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        test_id.hash(&mut h);
+        u128::from(h.finish())
+    })
+}
+
+impl Identities {
+    /// Settles the identity of `result`, renaming it when it repeats a name; returns true when
+    /// it is a rerun of a test already seen (and must be merged into it).
+    pub fn place(&mut self, result: &mut TestResult) -> bool {
+        let has_failure = result.attempts.iter().any(|a| a.status.is_failure());
+        let name = result.name.clone();
+        let mut occurrence = 1;
+        loop {
+            match self.seen.get_mut(&short(&result.test_id)) {
+                None => {
+                    self.seen.insert(
+                        short(&result.test_id),
+                        Seen {
+                            has_failure,
+                            cases: 1,
+                        },
+                    );
+                    return false;
+                }
+                Some(seen) if seen.has_failure => {
+                    seen.cases += 1;
+                    return true;
+                }
+                Some(_) => {
+                    occurrence += 1;
+                    result.rename(format!("{name} #{occurrence}"));
+                }
+            }
+        }
+    }
+
+    /// How many cases were merged into the test `test_id` (0 when never seen).
+    pub fn cases(&self, test_id: &str) -> u32 {
+        self.seen.get(&short(test_id)).map_or(0, |s| s.cases)
+    }
+}
+
+/// Merges the test cases of one report into results, by the rule of [`Identities`]. Results
+/// keep the order in which each test was first seen.
 #[derive(Debug, Default)]
 pub struct Collector {
     limits: Limits,
+    identities: Identities,
     index: HashMap<String, usize>,
     results: Vec<TestResult>,
 }
@@ -29,23 +92,13 @@ impl Collector {
         let Some(mut result) = TestResult::from_case(case, &self.limits) else {
             return;
         };
-        let name = result.name.clone();
-        let mut occurrence = 1;
-        while let Some(&i) = self.index.get(&result.test_id) {
-            if self.results[i]
-                .attempts
-                .iter()
-                .any(|a| a.status.is_failure())
-            {
-                self.results[i].absorb(result);
-                return;
-            }
-            occurrence += 1;
-            result.rename(format!("{name} #{occurrence}"));
+        if self.identities.place(&mut result) {
+            self.results[self.index[&result.test_id]].absorb(result);
+        } else {
+            self.index
+                .insert(result.test_id.clone(), self.results.len());
+            self.results.push(result);
         }
-        self.index
-            .insert(result.test_id.clone(), self.results.len());
-        self.results.push(result);
     }
 
     pub fn finish(self) -> Vec<TestResult> {

@@ -24,7 +24,7 @@ mod trx;
 mod xml;
 mod xunit;
 
-pub use collect::Collector;
+pub use collect::{Collector, Identities};
 pub use error::{ErrorKind, ParseError, Position, Warning};
 
 use std::io::Read;

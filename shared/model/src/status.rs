@@ -43,6 +43,20 @@ impl Status {
         }
     }
 
+    /// The inverse of [`Status::as_str`].
+    pub fn parse(name: &str) -> Option<Status> {
+        [
+            Status::Passed,
+            Status::Failed,
+            Status::Error,
+            Status::Skipped,
+            Status::Xfailed,
+            Status::Xpassed,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == name)
+    }
+
     /// The final status of a test from its attempts, independent of their order: passed if any
     /// attempt passed, otherwise the worst attempt. Returns `(status, flaky)`, where `flaky` is
     /// true when an attempt passed and another failed or errored.

@@ -18,10 +18,15 @@ pub struct Summary {
 
 impl Summary {
     pub fn add(&mut self, result: &TestResult) {
+        self.count(result.status, result.flaky, result.duration_ms);
+    }
+
+    /// Counts one test from its final status, flakiness and duration.
+    pub fn count(&mut self, status: Status, flaky: bool, duration_ms: u64) {
         self.tests += 1;
-        *self.count_mut(result.status) += 1;
-        self.flaky += u64::from(result.flaky);
-        self.duration_ms += result.duration_ms;
+        *self.count_mut(status) += 1;
+        self.flaky += u64::from(flaky);
+        self.duration_ms += duration_ms;
     }
 
     fn count_mut(&mut self, status: Status) -> &mut u64 {

@@ -1,0 +1,114 @@
+//! Verdict's storage: one DynamoDB table and one S3 bucket. This is the only crate that imports
+//! `aws_sdk_*`; everything above it speaks the model's types and the ones defined here.
+//! The table layout (item types, keys, indexes, the access pattern each serves) is documented
+//! in `docs/data-model.md`.
+
+mod attrs;
+mod counts;
+#[cfg(feature = "test-support")]
+mod dump;
+mod error;
+mod files;
+mod keys;
+mod raw;
+mod results;
+mod schema;
+
+pub use attrs::to_json;
+pub use counts::{Delta, COUNTERS};
+pub use error::StoreError;
+pub use files::{Claim, FileCommit, FileError, FileItem, FileState, NewFile, Run};
+pub use keys::{random_bytes, FileId, FileRef, ProjectName, RunKey, RunRef, RAW_PREFIX};
+pub use raw::RawObject;
+pub use results::RunContext;
+
+use std::time::Duration;
+
+/// Where the store lives. Endpoints are set only for the local stack (DynamoDB Local,
+/// SeaweedFS); on AWS they come from the region.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    pub table: String,
+    pub bucket: String,
+    pub dynamodb_endpoint: Option<String>,
+    pub s3_endpoint: Option<String>,
+}
+
+impl StoreConfig {
+    /// `VERDICT_TABLE`, `VERDICT_BUCKET`, and optionally `VERDICT_DYNAMODB_ENDPOINT` and
+    /// `VERDICT_S3_ENDPOINT`.
+    pub fn from_env() -> Result<StoreConfig, String> {
+        let required = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| format!("environment variable {name} is not set"))
+        };
+        let optional = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        Ok(StoreConfig {
+            table: required("VERDICT_TABLE")?,
+            bucket: required("VERDICT_BUCKET")?,
+            dynamodb_endpoint: optional("VERDICT_DYNAMODB_ENDPOINT"),
+            s3_endpoint: optional("VERDICT_S3_ENDPOINT"),
+        })
+    }
+}
+
+/// The table and the bucket, with clients built once and shared (they are cheap to clone).
+#[derive(Debug, Clone)]
+pub struct Store {
+    pub(crate) ddb: aws_sdk_dynamodb::Client,
+    pub(crate) s3: aws_sdk_s3::Client,
+    pub(crate) table: String,
+    pub(crate) bucket: String,
+}
+
+impl Store {
+    /// Builds the clients from the AWS environment (region, credentials) and `config`.
+    /// Throttling and 5xx answers are retried by the SDK with exponential backoff and jitter,
+    /// up to 10 attempts.
+    pub async fn connect(config: &StoreConfig) -> Store {
+        let retry = aws_config::retry::RetryConfig::standard()
+            .with_max_attempts(10)
+            .with_initial_backoff(Duration::from_millis(50));
+        let timeouts = aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .operation_attempt_timeout(Duration::from_secs(30))
+            .build();
+        let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .retry_config(retry)
+            .timeout_config(timeouts)
+            .load()
+            .await;
+        let mut ddb = aws_sdk_dynamodb::config::Builder::from(&shared);
+        if let Some(endpoint) = &config.dynamodb_endpoint {
+            ddb = ddb.endpoint_url(endpoint);
+        }
+        let mut s3 = aws_sdk_s3::config::Builder::from(&shared);
+        if let Some(endpoint) = &config.s3_endpoint {
+            // Local S3 stand-ins serve buckets by path, not by host name.
+            s3 = s3.endpoint_url(endpoint).force_path_style(true);
+        }
+        Store {
+            ddb: aws_sdk_dynamodb::Client::from_conf(ddb.build()),
+            s3: aws_sdk_s3::Client::from_conf(s3.build()),
+            table: config.table.clone(),
+            bucket: config.bucket.clone(),
+        }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}

@@ -1,0 +1,380 @@
+//! Test result items: one per test and run, merged across the files of the run, each recording
+//! what every contributing file changed in the run's counters.
+//!
+//! A write is conditioned on the item being exactly as we last saw it (absent, or at the
+//! version we read). When the condition fails, DynamoDB hands back the current item
+//! (`ReturnValuesOnConditionCheckFailure = ALL_OLD`): if our file is already a contributor the
+//! write happened before (a redelivery or a crash after it) and its recorded delta is our
+//! answer; otherwise we merge into what is there and try again.
+
+use crate::attrs::{get_bool, get_map, get_n, get_s, get_u64, item_size, n, s, Item};
+use crate::counts::Delta;
+use crate::files::Run;
+use crate::keys::{test_sk, time_sk, FileId, RunRef, TEST_SK_PREFIX};
+use crate::schema::EXPIRES_AT;
+use crate::{Store, StoreError};
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use verdict_model::{Attempt, Limits, Status, Summary, TestResult};
+
+/// What a test item needs to know of its run.
+#[derive(Debug, Clone)]
+pub struct RunContext {
+    pub run: RunRef,
+    pub created_ms: u64,
+    pub expires_at: u64,
+    pub branch: Option<String>,
+    pub commit_sha: Option<String>,
+}
+
+impl From<&Run> for RunContext {
+    fn from(run: &Run) -> RunContext {
+        RunContext {
+            run: run.run.clone(),
+            created_ms: run.created_ms,
+            expires_at: run.expires_at,
+            branch: run.metadata.branch.clone(),
+            commit_sha: run.metadata.commit_sha.clone(),
+        }
+    }
+}
+
+/// What one file says of a test: its attempts and the details that may differ between files.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Part {
+    attempts: Vec<Attempt>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    tags: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    owner: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    line: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    spans: Option<serde_json::Value>,
+}
+
+impl Part {
+    fn of(result: &TestResult) -> Part {
+        Part {
+            attempts: result.attempts.clone(),
+            tags: result.tags.clone(),
+            owner: result.owner.clone(),
+            file: result.file.clone(),
+            line: result.line,
+            spans: result.spans.clone(),
+        }
+    }
+}
+
+/// The merged result of a test from its parts, in file-id order so the outcome does not depend
+/// on the order in which files arrived.
+fn merge(identity: &TestResult, parts: &BTreeMap<String, Part>) -> Option<TestResult> {
+    parts
+        .values()
+        .map(|part| {
+            let mut r = TestResult {
+                attempts: part.attempts.clone(),
+                tags: part.tags.clone(),
+                owner: part.owner.clone(),
+                file: part.file.clone(),
+                line: part.line,
+                spans: part.spans.clone(),
+                ..identity.clone()
+            };
+            r.derive();
+            r
+        })
+        .reduce(|mut merged, r| {
+            merged.absorb(r);
+            merged
+        })
+}
+
+/// Largest test item we write: DynamoDB's limit is 400 KB; the margin covers the estimate.
+const MAX_ITEM_BYTES: usize = 350 * 1024;
+
+/// Halves the text caps of every attempt until the item fits (the raw file keeps the text).
+fn shrink(parts: &mut BTreeMap<String, Part>, round: u32) {
+    let base = Limits::DEFAULT;
+    let div = 1usize << round;
+    let limits = Limits {
+        message: base.message / div,
+        failure_type: base.failure_type,
+        details: base.details / div,
+        output: base.output / div,
+    };
+    for part in parts.values_mut() {
+        for attempt in &mut part.attempts {
+            *attempt = std::mem::replace(attempt, Attempt::new(Status::Passed, 0)).capped(&limits);
+        }
+        if round >= 6 {
+            // Thousands of attempts: keep the first and last hundred.
+            let len = part.attempts.len();
+            if len > 200 {
+                part.attempts.drain(100..len - 100);
+            }
+        }
+    }
+}
+
+struct Stored {
+    parts: BTreeMap<String, Part>,
+    contrib: BTreeMap<String, Delta>,
+    version: i64,
+}
+
+fn stored(item: &Item) -> Result<Stored, StoreError> {
+    let parts = get_s(item, "parts")
+        .map(serde_json::from_str)
+        .transpose()
+        .map_err(|e| StoreError::permanent("read test item", format!("bad parts: {e}")))?
+        .unwrap_or_default();
+    let contrib = get_map(item, "contrib")
+        .map(|m| {
+            m.iter()
+                .filter_map(|(file, delta)| {
+                    Some((file.clone(), Delta::from_item(delta.as_m().ok()?)))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Stored {
+        parts,
+        contrib,
+        version: get_n(item, "version").unwrap_or(0),
+    })
+}
+
+fn test_item(ctx: &RunContext, result: &TestResult, stored: &Stored) -> Item {
+    let project = ctx.run.project.as_str();
+    let mut item: Item = [
+        ("pk", s(ctx.run.pk())),
+        ("sk", s(test_sk(&result.test_id))),
+        ("kind", s("test")),
+        ("project", s(project)),
+        ("run_key", s(ctx.run.run_key.as_str())),
+        ("test_id", s(&result.test_id)),
+        ("suite", s(&result.suite)),
+        ("classname", s(&result.classname)),
+        ("name", s(&result.name)),
+        ("base_name", s(&result.base_name)),
+        ("status", s(result.status.as_str())),
+        ("flaky", AttributeValue::Bool(result.flaky)),
+        ("duration_ms", n(result.duration_ms)),
+        ("attempt_count", n(result.attempts.len())),
+        ("created_ms", n(ctx.created_ms)),
+        (EXPIRES_AT, n(ctx.expires_at)),
+        ("version", n(stored.version + 1)),
+        (
+            "parts",
+            s(serde_json::to_string(&stored.parts).unwrap_or_default()),
+        ),
+        (
+            "contrib",
+            AttributeValue::M(
+                stored
+                    .contrib
+                    .iter()
+                    .map(|(k, d)| (k.clone(), d.to_attr()))
+                    .collect(),
+            ),
+        ),
+        ("hist_pk", s(format!("{project}#{}", result.test_id))),
+        ("hist_sk", s(time_sk(ctx.created_ms, &ctx.run.run_key))),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let optional = [
+        ("params", result.params.as_deref()),
+        ("file", result.file.as_deref()),
+        ("message", result.message.as_deref()),
+        ("failure_type", result.failure_type.as_deref()),
+        ("fingerprint", result.fingerprint.as_deref()),
+        ("owner", result.owner.as_deref()),
+        ("branch", ctx.branch.as_deref()),
+        ("commit_sha", ctx.commit_sha.as_deref()),
+    ];
+    for (name, value) in optional {
+        if let Some(v) = value {
+            item.insert(name.to_string(), s(v));
+        }
+    }
+    if let Some(line) = result.line {
+        item.insert("line".into(), n(line));
+    }
+    if !result.tags.is_empty() {
+        item.insert(
+            "tags".into(),
+            AttributeValue::L(result.tags.iter().map(s).collect()),
+        );
+    }
+    // Failed results by fingerprint: a sparse index, only failures are in it.
+    if let (true, Some(fp)) = (result.status.is_failure(), &result.fingerprint) {
+        item.insert("fp_pk".into(), s(format!("{project}#{fp}")));
+        item.insert(
+            "fp_sk".into(),
+            s(format!(
+                "{}#{}",
+                time_sk(ctx.created_ms, &ctx.run.run_key),
+                result.test_id
+            )),
+        );
+    }
+    item
+}
+
+impl Store {
+    /// Adds `file`'s result of a test to the run's item for that test, exactly once, and
+    /// returns what it changed in the run's counters (the same answer on every redelivery).
+    pub async fn write_result(
+        &self,
+        ctx: &RunContext,
+        file: &FileId,
+        result: &TestResult,
+    ) -> Result<Delta, StoreError> {
+        let mut current: Option<Item> = None;
+        loop {
+            let mut st = match &current {
+                Some(item) => stored(item)?,
+                None => Stored {
+                    parts: BTreeMap::new(),
+                    contrib: BTreeMap::new(),
+                    version: 0,
+                },
+            };
+            if let Some(delta) = st.contrib.get(file.as_str()) {
+                return Ok(*delta);
+            }
+            let before = merge(result, &st.parts);
+            st.parts.insert(file.to_string(), Part::of(result));
+            let mut after = merge(result, &st.parts).expect("at least our part");
+            let mut item = test_item(ctx, &after, &st);
+            let mut round = 0;
+            while item_size(&item) > MAX_ITEM_BYTES && round < 12 {
+                round += 1;
+                shrink(&mut st.parts, round);
+                after = merge(result, &st.parts).expect("at least our part");
+                item = test_item(ctx, &after, &st);
+            }
+            let delta = Delta::between(before.as_ref(), &after);
+            st.contrib.insert(file.to_string(), delta);
+            item = test_item(ctx, &after, &st);
+
+            let mut put = self
+                .ddb
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                );
+            put = if current.is_none() {
+                put.condition_expression("attribute_not_exists(pk)")
+            } else {
+                put.condition_expression("#version = :version")
+                    .expression_attribute_names("#version", "version")
+                    .expression_attribute_values(":version", n(st.version))
+            };
+            match put.send().await {
+                Ok(_) => return Ok(delta),
+                Err(err) => {
+                    let old = match err.as_service_error() {
+                        Some(PutItemError::ConditionalCheckFailedException(e)) => e.item().cloned(),
+                        _ => return Err(StoreError::from_sdk("PutItem test", err)),
+                    };
+                    current = match old {
+                        Some(item) => Some(item),
+                        None => self.get_test_item(&ctx.run, &result.test_id).await?,
+                    };
+                }
+            }
+        }
+    }
+
+    async fn get_test_item(&self, run: &RunRef, test_id: &str) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .ddb
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(run.pk()))
+            .key("sk", s(test_sk(test_id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::from_sdk("GetItem test", e))?;
+        Ok(out.item().cloned())
+    }
+
+    /// One test's merged result in a run, in full (attempts and all their text).
+    pub async fn get_result(
+        &self,
+        run: &RunRef,
+        test_id: &str,
+    ) -> Result<Option<TestResult>, StoreError> {
+        let Some(item) = self.get_test_item(run, test_id).await? else {
+            return Ok(None);
+        };
+        let st = stored(&item)?;
+        let identity = TestResult {
+            test_id: test_id.to_string(),
+            suite: get_s(&item, "suite").unwrap_or_default().to_string(),
+            classname: get_s(&item, "classname").unwrap_or_default().to_string(),
+            name: get_s(&item, "name").unwrap_or_default().to_string(),
+            base_name: get_s(&item, "base_name").unwrap_or_default().to_string(),
+            params: get_s(&item, "params").map(str::to_string),
+            file: None,
+            line: None,
+            status: Status::Passed,
+            duration_ms: 0,
+            flaky: false,
+            message: None,
+            failure_type: None,
+            details: None,
+            stdout: None,
+            stderr: None,
+            fingerprint: None,
+            tags: Vec::new(),
+            owner: None,
+            spans: None,
+            attempts: Vec::new(),
+        };
+        Ok(merge(&identity, &st.parts))
+    }
+
+    /// The reconciler: recounts a run from its test items (one paginated Query of the run's
+    /// partition). Equal to the run's summary once every file is settled; a difference means a
+    /// file is still being ingested or something went wrong.
+    pub async fn recount(&self, run: &RunRef) -> Result<Summary, StoreError> {
+        let items = self
+            .query_all(
+                self.ddb
+                    .query()
+                    .table_name(&self.table)
+                    .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                    .expression_attribute_values(":pk", s(run.pk()))
+                    .expression_attribute_values(":prefix", s(TEST_SK_PREFIX))
+                    .projection_expression("#status, flaky, #duration")
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_names("#duration", "duration_ms")
+                    .consistent_read(true),
+            )
+            .await?;
+        let mut summary = Summary::default();
+        for item in &items {
+            let status = get_s(item, "status")
+                .and_then(Status::parse)
+                .ok_or_else(|| StoreError::permanent("recount", "test item without a status"))?;
+            summary.count(
+                status,
+                get_bool(item, "flaky"),
+                get_u64(item, "duration_ms"),
+            );
+        }
+        Ok(summary)
+    }
+}

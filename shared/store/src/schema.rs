@@ -1,0 +1,144 @@
+//! Creating the table and the bucket: for the local stack and tests. On AWS the SAM template
+//! (`infra/template.yaml`) declares the same table; a test checks the two agree.
+
+use crate::{Store, StoreError};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+};
+
+/// Attribute holding each item's expiry (seconds since the epoch) for DynamoDB TTL.
+pub const EXPIRES_AT: &str = "expires_at";
+
+/// A global secondary index: its name, key attributes and the attributes it projects
+/// (`None`: keys only; `Some(&[])`: all).
+pub struct IndexSpec {
+    pub name: &'static str,
+    pub pk: &'static str,
+    pub sk: &'static str,
+    pub projection: Option<&'static [&'static str]>,
+}
+
+/// Every index of the table. The access pattern each serves is in `docs/data-model.md`.
+pub const INDEXES: [IndexSpec; 5] = [
+    IndexSpec {
+        name: "runs",
+        pk: "runs_pk",
+        sk: "runs_sk",
+        projection: Some(&[]),
+    },
+    IndexSpec {
+        name: "branch",
+        pk: "branch_pk",
+        sk: "branch_sk",
+        projection: Some(&[]),
+    },
+    IndexSpec {
+        name: "history",
+        pk: "hist_pk",
+        sk: "hist_sk",
+        projection: Some(&[
+            "run_key",
+            "branch",
+            "commit_sha",
+            "status",
+            "flaky",
+            "duration_ms",
+            "fingerprint",
+        ]),
+    },
+    IndexSpec {
+        name: "fingerprint",
+        pk: "fp_pk",
+        sk: "fp_sk",
+        projection: Some(&["run_key", "branch", "test_id", "name", "status", "message"]),
+    },
+    IndexSpec {
+        name: "sweep",
+        pk: "sweep_pk",
+        sk: "sweep_sk",
+        projection: None,
+    },
+];
+
+fn key(name: &str, kind: KeyType) -> KeySchemaElement {
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(kind)
+        .build()
+        .expect("key schema element has its required fields")
+}
+
+fn string_attr(name: &str) -> AttributeDefinition {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ScalarAttributeType::S)
+        .build()
+        .expect("attribute definition has its required fields")
+}
+
+impl Store {
+    /// Creates the table (on-demand, TTL on `expires_at`) with every index.
+    pub async fn create_table(&self) -> Result<(), StoreError> {
+        let mut request = self
+            .ddb
+            .create_table()
+            .table_name(&self.table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .key_schema(key("pk", KeyType::Hash))
+            .key_schema(key("sk", KeyType::Range))
+            .attribute_definitions(string_attr("pk"))
+            .attribute_definitions(string_attr("sk"));
+        for index in &INDEXES {
+            let projection = match index.projection {
+                None => Projection::builder().projection_type(ProjectionType::KeysOnly),
+                Some([]) => Projection::builder().projection_type(ProjectionType::All),
+                Some(attrs) => attrs.iter().fold(
+                    Projection::builder().projection_type(ProjectionType::Include),
+                    |p, a| p.non_key_attributes(*a),
+                ),
+            };
+            request = request
+                .attribute_definitions(string_attr(index.pk))
+                .attribute_definitions(string_attr(index.sk))
+                .global_secondary_indexes(
+                    GlobalSecondaryIndex::builder()
+                        .index_name(index.name)
+                        .key_schema(key(index.pk, KeyType::Hash))
+                        .key_schema(key(index.sk, KeyType::Range))
+                        .projection(projection.build())
+                        .build()
+                        .expect("index has its required fields"),
+                );
+        }
+        request
+            .send()
+            .await
+            .map_err(|e| StoreError::from_sdk("CreateTable", e))?;
+        self.ddb
+            .update_time_to_live()
+            .table_name(&self.table)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .enabled(true)
+                    .attribute_name(EXPIRES_AT)
+                    .build()
+                    .expect("TTL specification has its required fields"),
+            )
+            .send()
+            .await
+            .map_err(|e| StoreError::from_sdk("UpdateTimeToLive", e))?;
+        Ok(())
+    }
+
+    /// Creates the bucket.
+    pub async fn create_bucket(&self) -> Result<(), StoreError> {
+        self.s3
+            .create_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .map_err(|e| StoreError::from_sdk("CreateBucket", e))?;
+        Ok(())
+    }
+}

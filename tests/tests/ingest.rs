@@ -1,0 +1,421 @@
+//! Exactly-once ingestion against DynamoDB Local and SeaweedFS: every delivery history must leave
+//! the table as one clean, sequential ingest does, and the run summary must equal a recount.
+
+use futures_util::future::join_all;
+use verdict_parse_fn::ingest::{Ingest, Outcome, Retry, Settings};
+use verdict_parse_fn::{faults::Faults, handle, sweep_files, Event, SweepRequest};
+use verdict_store::{FileRef, FileState, RunRef, Store};
+use verdict_tests::{
+    assert_same_dump, dump, dump_without, fresh_store, register, run_ref, s3_event, upload, Dump,
+    ORDER_BOOKKEEPING,
+};
+
+/// A JUnit report of `(classname.name, status)` cases; status is passed, failed, error or skipped.
+fn junit(cases: &[(&str, &str)]) -> Vec<u8> {
+    let mut xml = String::from("<?xml version=\"1.0\"?>\n<testsuites><testsuite name=\"s\">\n");
+    for (id, status) in cases {
+        let (class, name) = id.rsplit_once('.').unwrap();
+        let body = match *status {
+            "failed" => {
+                "<failure message=\"expected 1 got 2\" type=\"AssertionError\">at x.py:10</failure>"
+            }
+            "error" => "<error message=\"boom\" type=\"RuntimeError\"/>",
+            "skipped" => "<skipped/>",
+            _ => "",
+        };
+        xml.push_str(&format!(
+            "<testcase classname=\"{class}\" name=\"{name}\" time=\"0.25\">{body}</testcase>\n"
+        ));
+    }
+    xml.push_str("</testsuite></testsuites>\n");
+    xml.into_bytes()
+}
+
+fn ingest(store: &Store) -> Ingest {
+    Ingest::new(store.clone(), Settings::default())
+}
+
+/// Delivers the event for `file` until it is acknowledged (as Lambda's retries would), with a
+/// fresh request id each time (as a new delivery has).
+async fn deliver(ingest: &Ingest, file: &FileRef) -> Outcome {
+    for attempt in 0..200 {
+        let event = Event::S3(s3_event(ingest.store().bucket(), &[file.object_key()]));
+        match handle(ingest, event, &format!("req-{}-{attempt}", file.file_id)).await {
+            Ok(mut outcomes) => return outcomes.pop().expect("one record, one outcome"),
+            Err(Retry::Busy { .. }) => {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await
+            }
+            Err(err) => panic!("unexpected retry: {err}"),
+        }
+    }
+    panic!("file {} never settled", file.file_id)
+}
+
+/// Run summary equals a recount of its items, and no file is left unsettled.
+async fn assert_consistent(store: &Store, run: &RunRef) {
+    let summary = store.get_run(run).await.unwrap().unwrap().summary;
+    assert_eq!(
+        summary,
+        store.recount(run).await.unwrap(),
+        "summary vs recount"
+    );
+    for file in store.list_files(run).await.unwrap() {
+        assert!(
+            file.state.is_settled(),
+            "{:?} left {:?}",
+            file.file.file_id,
+            file.state
+        );
+    }
+}
+
+fn many_tests(n: usize) -> Vec<u8> {
+    let names: Vec<String> = (0..n)
+        .map(|i| format!("pkg.Mod{}.test_{i}", i % 7))
+        .collect();
+    let cases: Vec<(&str, &str)> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            (
+                n.as_str(),
+                ["passed", "failed", "skipped", "passed", "error"][i % 5],
+            )
+        })
+        .collect();
+    junit(&cases)
+}
+
+/// The table after one clean delivery of each file, in order.
+async fn clean(files: &[(&str, Vec<u8>)]) -> Dump {
+    clean_without(files, &[]).await
+}
+
+async fn clean_without(files: &[(&str, Vec<u8>)], ignored: &[&str]) -> Dump {
+    let store = fresh_store().await;
+    let run = run_ref("acme", "build-1");
+    let ingest = ingest(&store);
+    for (i, (name, bytes)) in files.iter().enumerate() {
+        let file = upload(&store, &run, i, name, bytes).await;
+        assert!(matches!(
+            deliver(&ingest, &file).await,
+            Outcome::Done { .. }
+        ));
+    }
+    assert_consistent(&store, &run).await;
+    dump_without(&store, ignored).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redelivery_in_a_row_and_concurrently_changes_nothing() {
+    let bytes = many_tests(150);
+    let expected = clean(&[("report.xml", bytes.clone())]).await;
+    for times in [2, 5] {
+        let store = fresh_store().await;
+        let run = run_ref("acme", "build-1");
+        let file = upload(&store, &run, 0, "report.xml", &bytes).await;
+        let ingest = ingest(&store);
+        let first = deliver(&ingest, &file).await;
+        assert!(matches!(first, Outcome::Done { .. }), "{first:?}");
+        for _ in 1..times {
+            assert_eq!(
+                deliver(&ingest, &file).await,
+                Outcome::AlreadySettled(FileState::Done)
+            );
+        }
+        assert_consistent(&store, &run).await;
+        assert_same_dump(&dump(&store).await, &expected, &format!("{times} in a row"));
+    }
+    let store = fresh_store().await;
+    let run = run_ref("acme", "build-1");
+    let file = upload(&store, &run, 0, "report.xml", &bytes).await;
+    let ingest = ingest(&store);
+    let outcomes = join_all([deliver(&ingest, &file), deliver(&ingest, &file)]).await;
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| matches!(o, Outcome::Done { .. }))
+            .count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert_consistent(&store, &run).await;
+    assert_same_dump(&dump(&store).await, &expected, "twice concurrently");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_crash_after_any_write_then_redelivery_counts_once() {
+    // 40 tests written 8 at a time: several waves of writes, plus claim, marker and commit.
+    let bytes = many_tests(40);
+    let expected = clean(&[("report.xml", bytes.clone())]).await;
+    let writes = 1 + 1 + 40 + 1;
+    for k in 0..writes {
+        let store = fresh_store().await;
+        let run = run_ref("acme", "build-1");
+        let file = upload(&store, &run, 0, "report.xml", &bytes).await;
+        let crashing = Ingest::new(
+            store.clone(),
+            Settings {
+                lease_ms: 0,
+                concurrency: 8,
+                ..Settings::default()
+            },
+        )
+        .with_faults(Faults::crash_after(k));
+        let crashed = crashing.ingest_key(&file.object_key(), "crashing").await;
+        assert!(matches!(crashed, Err(Retry::Crash)), "k={k}: {crashed:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        let outcome = deliver(&ingest(&store), &file).await;
+        assert!(
+            matches!(outcome, Outcome::Done { .. }),
+            "k={k}: {outcome:?}"
+        );
+        assert_consistent(&store, &run).await;
+        assert_same_dump(
+            &dump(&store).await,
+            &expected,
+            &format!("crash after {k} writes"),
+        );
+    }
+}
+
+fn shards() -> Vec<(&'static str, Vec<u8>)> {
+    vec![
+        (
+            "shard-1.xml",
+            junit(&[
+                ("a.A.t1", "passed"),
+                ("a.A.t2", "passed"),
+                ("a.A.flaky", "failed"),
+            ]),
+        ),
+        (
+            "shard-2.xml",
+            junit(&[
+                ("b.B.t1", "passed"),
+                ("s.S.shared1", "passed"),
+                ("s.S.shared2", "failed"),
+            ]),
+        ),
+        (
+            "shard-3.xml",
+            junit(&[
+                ("c.C.t1", "skipped"),
+                ("s.S.shared1", "passed"),
+                ("s.S.shared2", "passed"),
+            ]),
+        ),
+        ("shard-1-rerun.xml", junit(&[("a.A.flaky", "passed")])),
+        (
+            "shard-4.xml",
+            junit(&[
+                ("d.D.t1", "error"),
+                ("d.D.t2", "skipped"),
+                ("d.D.t3", "passed"),
+            ]),
+        ),
+    ]
+}
+
+fn permutations(n: usize) -> Vec<Vec<usize>> {
+    if n == 0 {
+        return vec![vec![]];
+    }
+    let mut all = Vec::new();
+    for rest in permutations(n - 1) {
+        for at in 0..=rest.len() {
+            let mut p = rest.clone();
+            p.insert(at, n - 1);
+            all.push(p);
+        }
+    }
+    all
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn shards_of_a_run_merge_the_same_in_every_order() {
+    let files = shards();
+    let expected = clean_without(&files, &ORDER_BOOKKEEPING).await;
+    // The merged view: the flaky test passed after failing, the overlapping shared2 too.
+    {
+        let store = fresh_store().await;
+        let run = run_ref("acme", "build-1");
+        let ingest = ingest(&store);
+        for (i, (name, bytes)) in files.iter().enumerate() {
+            deliver(&ingest, &upload(&store, &run, i, name, bytes).await).await;
+        }
+        let summary = store.get_run(&run).await.unwrap().unwrap().summary;
+        assert_eq!(
+            (
+                summary.tests,
+                summary.passed,
+                summary.failed,
+                summary.errors,
+                summary.skipped,
+                summary.flaky
+            ),
+            (10, 7, 0, 1, 2, 2),
+            "{summary:?}"
+        );
+    }
+    for order in permutations(files.len()) {
+        let store = fresh_store().await;
+        let run = run_ref("acme", "build-1");
+        let ingest = ingest(&store);
+        let mut uploaded = Vec::new();
+        for &i in &order {
+            uploaded.push(upload(&store, &run, i, files[i].0, &files[i].1).await);
+        }
+        for file in &uploaded {
+            deliver(&ingest, file).await;
+        }
+        assert_consistent(&store, &run).await;
+        let actual = dump_without(&store, &ORDER_BOOKKEEPING).await;
+        assert_same_dump(&actual, &expected, &format!("order {order:?}"));
+    }
+    for round in 0..3 {
+        let store = fresh_store().await;
+        let run = run_ref("acme", "build-1");
+        let ingest = ingest(&store);
+        let mut uploaded = Vec::new();
+        for (i, (name, bytes)) in files.iter().enumerate() {
+            uploaded.push(upload(&store, &run, i, name, bytes).await);
+        }
+        join_all(uploaded.iter().map(|f| deliver(&ingest, f))).await;
+        assert_consistent(&store, &run).await;
+        let actual = dump_without(&store, &ORDER_BOOKKEEPING).await;
+        assert_same_dump(&actual, &expected, &format!("concurrent round {round}"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bad_files_fail_with_the_error_count_nothing_and_stay_in_the_bucket() {
+    let store = fresh_store().await;
+    let run = run_ref("acme", "build-1");
+    let ingest = ingest(&store);
+    let good = upload(&store, &run, 0, "good.xml", &junit(&[("a.A.t", "passed")])).await;
+    deliver(&ingest, &good).await;
+    let cases: [(&str, &[u8], &str, Option<u64>); 4] = [
+        (
+            "malformed.xml",
+            b"<testsuite>\n<testcase name=\"a\" classname=\"b\">\n</testsuit>\n",
+            "malformed",
+            Some(3),
+        ),
+        (
+            "truncated.xml",
+            b"<testsuite>\n<testcase name=\"a\" classname=\"b\">\n<failure>",
+            "truncated",
+            None,
+        ),
+        ("empty.xml", b"", "empty", None),
+        (
+            "unknown.bin",
+            b"just some words, not a report\n",
+            "unknown_format",
+            None,
+        ),
+    ];
+    let before = store.get_run(&run).await.unwrap().unwrap();
+    for (i, (name, bytes, kind, line)) in cases.into_iter().enumerate() {
+        let file = upload(&store, &run, i + 1, name, bytes).await;
+        let Outcome::Failed(error) = deliver(&ingest, &file).await else {
+            panic!("{name} did not fail");
+        };
+        assert_eq!(error.kind, kind, "{name}: {error:?}");
+        if line.is_some() {
+            assert_eq!(error.line, line, "{name}: {error:?}");
+        }
+        let item = store.get_file(&file).await.unwrap().unwrap();
+        assert_eq!(item.state, FileState::Failed);
+        assert_eq!(item.error.as_ref(), Some(&error));
+        assert!(
+            store.raw_exists(&file.object_key()).await.unwrap(),
+            "{name} kept"
+        );
+        // Redelivery leaves it failed.
+        assert_eq!(
+            deliver(&ingest, &file).await,
+            Outcome::AlreadySettled(FileState::Failed)
+        );
+    }
+    let after = store.get_run(&run).await.unwrap().unwrap();
+    assert_eq!(after.summary, before.summary, "nothing counted");
+    assert_eq!((after.files_done, after.files_failed), (1, 4));
+    assert_eq!(store.recount(&run).await.unwrap(), after.summary);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn identical_bytes_uploaded_twice_count_once() {
+    let store = fresh_store().await;
+    let run = run_ref("acme", "build-1");
+    let ingest = ingest(&store);
+    let bytes = junit(&[("a.A.t1", "passed"), ("a.A.t2", "failed")]);
+    let first = upload(&store, &run, 0, "report.xml", &bytes).await;
+    let second = upload(&store, &run, 1, "report-copy.xml", &bytes).await;
+    assert!(matches!(
+        deliver(&ingest, &first).await,
+        Outcome::Done { .. }
+    ));
+    assert_eq!(
+        deliver(&ingest, &second).await,
+        Outcome::Duplicate {
+            of: first.file_id.clone()
+        }
+    );
+    let summary = store.get_run(&run).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            summary.summary.tests,
+            summary.files_done,
+            summary.files_duplicate
+        ),
+        (2, 1, 1)
+    );
+    assert_consistent(&store, &run).await;
+
+    // Concurrently: exactly one of the two is counted.
+    let store = fresh_store().await;
+    let ingest = self::ingest(&store);
+    let a = upload(&store, &run, 0, "report.xml", &bytes).await;
+    let b = upload(&store, &run, 1, "report-copy.xml", &bytes).await;
+    let outcomes = join_all([deliver(&ingest, &a), deliver(&ingest, &b)]).await;
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| matches!(o, Outcome::Duplicate { .. }))
+            .count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert_eq!(store.get_run(&run).await.unwrap().unwrap().summary.tests, 2);
+    assert_consistent(&store, &run).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_sweep_ingests_files_whose_event_was_lost_and_fails_abandoned_uploads() {
+    let store = fresh_store().await;
+    let run = run_ref("acme", "build-1");
+    let ingest = ingest(&store);
+    let arrived = upload(&store, &run, 0, "a.xml", &junit(&[("a.A.t", "passed")])).await;
+    let never = register(&store, &run, 1, "b.xml", 100).await;
+    let request = SweepRequest {
+        grace_seconds: 60,
+        abandon_seconds: 3600,
+    };
+    let outcomes = sweep_files(&ingest, &request, "sweep-1").await.unwrap();
+    assert_eq!(outcomes.len(), 2, "{outcomes:?}");
+    assert_eq!(
+        store.get_file(&arrived).await.unwrap().unwrap().state,
+        FileState::Done
+    );
+    let abandoned = store.get_file(&never).await.unwrap().unwrap();
+    assert_eq!(abandoned.state, FileState::Failed);
+    assert_eq!(abandoned.error.unwrap().kind, "not_uploaded");
+    // Settled files leave the sweep index: a second sweep has nothing to do.
+    assert!(sweep_files(&ingest, &request, "sweep-2")
+        .await
+        .unwrap()
+        .is_empty());
+    assert_consistent(&store, &run).await;
+}
