@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: test fmt-check lint unit corpus-report bench dev
+.PHONY: test fmt-check lint unit corpus-report bench bench-ingest dev
 
 ## test: formatting check, clippy with -D warnings, and every test (unit, corpus, property, and
 ## the integration tests against DynamoDB Local and SeaweedFS, installed and started here).
@@ -20,11 +20,17 @@ unit:
 ## corpus-report: rewrite the per-format table of docs/formats.md from the corpus test.
 corpus-report:
 	VERDICT_CORPUS_REPORT=$(CURDIR)/target/corpus-table.md $(CARGO) test -p verdict-formats --test corpus -- --nocapture >/dev/null
-	python3 scripts/splice_table.py docs/formats.md target/corpus-table.md
+	python3 scripts/splice.py docs/formats.md corpus-table target/corpus-table.md
 
 ## bench: parser throughput against a bare quick-xml loop (criterion); figures go to docs/benchmarks.md.
 bench:
 	$(CARGO) bench -p verdict-formats --bench junit
+
+## bench-ingest: ingest of a generated 100k-test file into DynamoDB Local against a raw
+## BatchWriteItem loop, and the parse function's peak memory; the table goes to docs/benchmarks.md.
+bench-ingest:
+	scripts/stack.sh run $(CARGO) bench -p verdict-tests --bench ingest
+	python3 scripts/splice.py docs/benchmarks.md ingest-bench target/ingest-bench.md
 
 dev:
 	@echo "make dev arrives with the local stack (issue: the CI upload path and the one-command local stack)." >&2; exit 2

@@ -146,6 +146,11 @@ pub struct FileCommit {
 /// How many warnings a file item keeps (the raw file keeps the rest).
 const MAX_WARNINGS: usize = 100;
 const SWEEP_SHARDS: usize = 16;
+const UPLOAD_SK: &str = "UPLOAD";
+
+fn upload_pk(file_id: &FileId) -> String {
+    format!("U#{file_id}")
+}
 
 fn sweep_pk(file_id: &FileId) -> String {
     // Spread over a few partitions so thousands of uploads a day never make one hot key.
@@ -232,6 +237,21 @@ impl Store {
 
     pub(crate) fn file_key(&self, file: &FileRef) -> HashMap<String, AttributeValue> {
         self.key(file.run.pk(), file_sk(&file.file_id))
+    }
+
+    /// Runs a transaction whose conditions must hold; a failed condition is a permanent error.
+    pub(crate) async fn transact_all(
+        &self,
+        operation: &'static str,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<(), StoreError> {
+        match self.transact(operation, items).await? {
+            Ok(()) => Ok(()),
+            Err(codes) => Err(StoreError::permanent(
+                operation,
+                format!("a condition failed: {codes:?}"),
+            )),
+        }
     }
 
     /// Runs a transaction, retrying conflicts with other transactions. `Ok(Err(codes))` when a
@@ -363,9 +383,24 @@ impl Store {
             .condition_expression("attribute_not_exists(pk)")
             .build()
             .map_err(|e| StoreError::permanent("RegisterFile", e.to_string()))?;
+        // Lets `GET /v1/uploads/{file_id}` find the file from its id alone.
+        let lookup = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(HashMap::from([
+                ("pk".to_string(), s(upload_pk(&new.file.file_id))),
+                ("sk".to_string(), s(UPLOAD_SK)),
+                ("kind".to_string(), s("upload")),
+                ("project".to_string(), s(run.project.as_str())),
+                ("run_key".to_string(), s(run.run_key.as_str())),
+                (EXPIRES_AT.to_string(), n(expires_at)),
+            ])))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(|e| StoreError::permanent("RegisterFile", e.to_string()))?;
         let items = vec![
             TransactWriteItem::builder().update(run_update).build(),
             TransactWriteItem::builder().put(file_put).build(),
+            TransactWriteItem::builder().put(lookup).build(),
         ];
         match self.transact("RegisterFile", items).await? {
             Ok(()) => Ok(()),
@@ -374,6 +409,40 @@ impl Store {
                 format!("file id {} is already registered", new.file.file_id),
             )),
         }
+    }
+
+    /// A file of `project` by its id alone; `None` when it does not exist or belongs to another
+    /// project (the two are indistinguishable to the caller).
+    pub async fn find_file(
+        &self,
+        project: &ProjectName,
+        file_id: &FileId,
+    ) -> Result<Option<FileItem>, StoreError> {
+        let out = self
+            .ddb
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(self.key(upload_pk(file_id), UPLOAD_SK.into())))
+            .send()
+            .await
+            .map_err(|e| StoreError::from_sdk("GetItem upload", e))?;
+        let Some(item) = out.item() else {
+            return Ok(None);
+        };
+        if get_s(item, "project") != Some(project.as_str()) {
+            return Ok(None);
+        }
+        let Some(run_key) = get_s(item, "run_key").and_then(|k| RunKey::parse(k).ok()) else {
+            return Ok(None);
+        };
+        let file = FileRef {
+            run: RunRef {
+                project: project.clone(),
+                run_key,
+            },
+            file_id: file_id.clone(),
+        };
+        self.get_file(&file).await
     }
 
     pub async fn get_run(&self, run: &RunRef) -> Result<Option<Run>, StoreError> {

@@ -14,7 +14,9 @@ use crate::keys::{test_sk, time_sk, FileId, RunRef, TEST_SK_PREFIX};
 use crate::schema::EXPIRES_AT;
 use crate::{Store, StoreError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ReturnConsumedCapacity, ReturnValuesOnConditionCheckFailure,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use verdict_model::{Attempt, Limits, Status, Summary, TestResult};
@@ -272,7 +274,8 @@ impl Store {
                 .set_item(Some(item))
                 .return_values_on_condition_check_failure(
                     ReturnValuesOnConditionCheckFailure::AllOld,
-                );
+                )
+                .return_consumed_capacity(ReturnConsumedCapacity::Indexes);
             put = if current.is_none() {
                 put.condition_expression("attribute_not_exists(pk)")
             } else {
@@ -281,7 +284,15 @@ impl Store {
                     .expression_attribute_values(":version", n(st.version))
             };
             match put.send().await {
-                Ok(_) => return Ok(delta),
+                Ok(out) => {
+                    if let Some(units) = out.consumed_capacity().and_then(|c| c.capacity_units()) {
+                        self.result_wcu_milli.fetch_add(
+                            (units * 1000.0) as u64,
+                            std::sync::atomic::Ordering::Relaxed,
+                        );
+                    }
+                    return Ok(delta);
+                }
                 Err(err) => {
                     let old = match err.as_service_error() {
                         Some(PutItemError::ConditionalCheckFailedException(e)) => e.item().cloned(),

@@ -1,0 +1,171 @@
+//! What the HTTP functions (upload, query) share: the one mapping from errors to HTTP statuses,
+//! JSON responses, and authentication by project token.
+
+use lambda_http::http::{header, StatusCode};
+use lambda_http::{Body, Request, Response};
+use serde::Serialize;
+use verdict_store::{Scope, Store, StoreError, TokenInfo};
+
+/// An error as the API reports it: `{"error": {"code", "message"}}` with its status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// 400: the request is invalid; `field` names what is wrong.
+    pub fn invalid(field: &str, reason: impl std::fmt::Display) -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            format!("{field}: {reason}"),
+        )
+    }
+
+    /// 401: no token, or one that is unknown or revoked.
+    pub fn unauthorized() -> ApiError {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "a valid token is required: Authorization: Bearer vdt_…",
+        )
+    }
+
+    /// 403: a valid token without the scope this needs.
+    pub fn forbidden(needed: &[Scope]) -> ApiError {
+        let scopes: Vec<&str> = needed.iter().map(|s| s.as_str()).collect();
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("this needs a token with scope {}", scopes.join(" or ")),
+        )
+    }
+
+    /// 404: nothing by that name in the token's project.
+    pub fn not_found(what: impl std::fmt::Display) -> ApiError {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} not found"),
+        )
+    }
+
+    /// 405: the path exists but not with this method.
+    pub fn method_not_allowed() -> ApiError {
+        ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "method not allowed on this path",
+        )
+    }
+
+    /// 413: more bytes than allowed.
+    pub fn too_large(reason: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", reason)
+    }
+
+    /// 429: over the project's request rate.
+    pub fn rate_limited(reason: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", reason)
+    }
+
+    /// 503: ingestion switched off for the project, or the store is briefly unavailable.
+    pub fn unavailable(reason: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", reason)
+    }
+
+    pub fn into_response(self) -> Response<Body> {
+        if self.status.is_server_error() {
+            tracing::warn!(code = self.code, message = %self.message, "request failed");
+        }
+        json(
+            self.status,
+            &serde_json::json!({"error": {"code": self.code, "message": self.message}}),
+        )
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> ApiError {
+        if err.transient {
+            ApiError::unavailable(format!(
+                "storage is busy, retry shortly ({})",
+                err.operation
+            ))
+        } else {
+            tracing::error!(error = %err, "store error");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "internal error; it was logged",
+            )
+        }
+    }
+}
+
+/// A JSON response.
+pub fn json<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> Response<Body> {
+    let body = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body))
+        .expect("static response parts are valid")
+}
+
+/// A handler's result as a response.
+pub fn respond(result: Result<Response<Body>, ApiError>) -> Response<Body> {
+    result.unwrap_or_else(ApiError::into_response)
+}
+
+/// The project and scope of the request's bearer token, if it has one of `scopes`.
+pub async fn authenticate(
+    store: &Store,
+    request: &Request,
+    scopes: &[Scope],
+) -> Result<TokenInfo, ApiError> {
+    let token = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(ApiError::unauthorized)?;
+    let info = store
+        .authenticate(token.trim())
+        .await?
+        .ok_or_else(ApiError::unauthorized)?;
+    if scopes.contains(&info.scope) {
+        Ok(info)
+    } else {
+        Err(ApiError::forbidden(scopes))
+    }
+}
+
+/// The request body's bytes (API Gateway hands binary bodies over base64-decoded already).
+pub fn body_bytes(request: &Request) -> &[u8] {
+    match request.body() {
+        Body::Empty => &[],
+        Body::Text(t) => t.as_bytes(),
+        Body::Binary(b) => b,
+        _ => &[],
+    }
+}
+
+/// A query-string parameter.
+pub fn query_param(request: &Request, name: &str) -> Option<String> {
+    use lambda_http::RequestExt;
+    request
+        .query_string_parameters_ref()
+        .and_then(|q| q.first(name))
+        .map(str::to_string)
+}

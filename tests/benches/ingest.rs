@@ -1,0 +1,193 @@
+//! Ingest benchmark on the local stack (`make bench-ingest`): a generated JUnit file of
+//! VERDICT_BENCH_TESTS tests (default 100,000) ingested into DynamoDB Local, in tests per second,
+//! next to a raw BatchWriteItem loop writing copies of the same items (same size, same index
+//! keys) against the same server in the
+//! same run, at the same concurrency. Ingestion runs in a child process so its peak memory
+//! (VmHWM) is the parse function's alone. Writes a Markdown table to target/ingest-bench.md.
+
+use std::io::Write;
+use std::process::Command;
+use std::time::Instant;
+use verdict_parse_fn::ingest::{Ingest, Outcome, Settings};
+use verdict_store::{mean_item_size, raw_batch_write, Store, StoreConfig};
+use verdict_tests::{fresh_store, run_ref, upload};
+
+/// A JUnit report shaped like a real suite: mostly passing tests in classes of 20, every 50th
+/// failing with a message and a short stack, every 40th skipped.
+fn report(tests: usize) -> Vec<u8> {
+    let mut xml = String::with_capacity(tests * 200);
+    xml.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n");
+    for class in 0..tests.div_ceil(20) {
+        xml.push_str(&format!(
+            "<testsuite name=\"pkg.module{class}\" tests=\"20\">\n"
+        ));
+        for i in class * 20..((class + 1) * 20).min(tests) {
+            let body = if i % 50 == 7 {
+                format!("<failure message=\"expected {i} but was {}\" type=\"AssertionError\">AssertionError: expected {i}\n  at pkg/module{class}.py:{}\n  at pkg/runner.py:88</failure>", i + 1, i % 300)
+            } else if i % 40 == 3 {
+                "<skipped message=\"not on this platform\"/>".to_string()
+            } else {
+                String::new()
+            };
+            xml.push_str(&format!(
+                "<testcase classname=\"pkg.module{class}.TestThings\" name=\"test_case_{i}[param-{}]\" time=\"0.{:03}\">{body}</testcase>\n",
+                i % 7,
+                i % 997
+            ));
+        }
+        xml.push_str("</testsuite>\n");
+    }
+    xml.push_str("</testsuites>\n");
+    xml.into_bytes()
+}
+
+fn vm_hwm_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Child mode: `ingest TABLE BUCKET KEY CONCURRENCY` prints `seconds tests wcu vmhwm_kb`.
+async fn child(args: &[String]) {
+    let [table, bucket, key, concurrency] = args else {
+        panic!("usage: ingest TABLE BUCKET KEY CONCURRENCY")
+    };
+    let store = Store::connect(&StoreConfig {
+        table: table.clone(),
+        bucket: bucket.clone(),
+        dynamodb_endpoint: std::env::var("VERDICT_DYNAMODB_ENDPOINT").ok(),
+        s3_endpoint: std::env::var("VERDICT_S3_ENDPOINT").ok(),
+    })
+    .await;
+    let ingest = Ingest::new(
+        store.clone(),
+        Settings {
+            concurrency: concurrency.parse().unwrap(),
+            ..Settings::default()
+        },
+    );
+    let start = Instant::now();
+    let outcome = ingest.ingest_key(key, "bench").await.expect("ingest");
+    let seconds = start.elapsed().as_secs_f64();
+    let Outcome::Done { counts, .. } = outcome else {
+        panic!("not ingested: {outcome:?}")
+    };
+    println!(
+        "{seconds} {} {} {}",
+        counts.tests,
+        store.result_wcu(),
+        vm_hwm_kb()
+    );
+}
+
+struct Measured {
+    tests: usize,
+    concurrency: usize,
+    ingest_per_s: f64,
+    raw_per_s: f64,
+    item_bytes: usize,
+    wcu_per_test: f64,
+    peak_mb: f64,
+    file_mb: f64,
+}
+
+async fn measure(tests: usize, concurrency: usize) -> Measured {
+    let store = fresh_store().await;
+    let run = run_ref("bench", "run-1");
+    let bytes = report(tests);
+    let file_mb = bytes.len() as f64 / 1e6;
+    let file = upload(&store, &run, 0, "report.xml", &bytes).await;
+    drop(bytes);
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "ingest",
+            store.table(),
+            store.bucket(),
+            &file.object_key(),
+            &concurrency.to_string(),
+        ])
+        .output()
+        .expect("run the ingest child");
+    assert!(
+        out.status.success(),
+        "ingest child failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = String::from_utf8_lossy(&out.stdout);
+    let fields: Vec<f64> = line
+        .split_whitespace()
+        .map(|f| f.parse().unwrap())
+        .collect();
+    let [seconds, counted, wcu, hwm_kb] = fields[..] else {
+        panic!("unexpected child output {line:?}")
+    };
+    assert_eq!(counted as usize, tests);
+    let item_bytes = mean_item_size(&store, &run, 500).await.unwrap();
+
+    let start = Instant::now();
+    raw_batch_write(&store, &run, "raw", tests, concurrency)
+        .await
+        .unwrap();
+    let raw_seconds = start.elapsed().as_secs_f64();
+    Measured {
+        tests,
+        concurrency,
+        ingest_per_s: tests as f64 / seconds,
+        raw_per_s: tests as f64 / raw_seconds,
+        item_bytes,
+        wcu_per_test: wcu / tests as f64,
+        peak_mb: hwm_kb / 1024.0,
+        file_mb,
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("ingest") {
+        return child(&args[1..]).await;
+    }
+    if args.iter().any(|a| a == "--list" || a == "--test") {
+        return; // `cargo test --benches` probes; nothing to list.
+    }
+    let tests: usize = std::env::var("VERDICT_BENCH_TESTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let mut rows = Vec::new();
+    for (tests, concurrency) in [(tests / 5, 16), (tests, 16), (tests, 32)] {
+        let m = measure(tests, concurrency).await;
+        eprintln!(
+            "{} tests, concurrency {}: ingest {:.0}/s, raw {:.0}/s",
+            m.tests, m.concurrency, m.ingest_per_s, m.raw_per_s
+        );
+        rows.push(m);
+    }
+    let mut md = String::from(
+        "| tests | file MB | concurrency | ingest tests/s | raw BatchWriteItem items/s | ratio | item bytes | WCU/test (DynamoDB Local's count) | parse peak RSS MB |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for m in &rows {
+        md.push_str(&format!(
+            "| {} | {:.1} | {} | {:.0} | {:.0} | {:.2} | {} | {:.2} | {:.1} |\n",
+            m.tests,
+            m.file_mb,
+            m.concurrency,
+            m.ingest_per_s,
+            m.raw_per_s,
+            m.ingest_per_s / m.raw_per_s,
+            m.item_bytes,
+            m.wcu_per_test,
+            m.peak_mb
+        ));
+    }
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/ingest-bench.md");
+    std::fs::File::create(path)
+        .and_then(|mut f| f.write_all(md.as_bytes()))
+        .expect("write target/ingest-bench.md");
+    print!("{md}");
+}
