@@ -32,5 +32,7 @@ bench-ingest:
 	scripts/stack.sh run $(CARGO) bench -p verdict-tests --bench ingest
 	python3 scripts/splice.py docs/benchmarks.md ingest-bench target/ingest-bench.md
 
+## dev: the whole stack on 127.0.0.1 (API on PORT, default 3000) until Ctrl-C; tokens in .verdict/dev.env.
 dev:
-	@echo "make dev arrives with the local stack (issue: the CI upload path and the one-command local stack)." >&2; exit 2
+	$(CARGO) build -p verdict-local -p verdict-cli
+	scripts/stack.sh run $(CARGO) run -q -p verdict-local --bin verdict-dev

@@ -1,6 +1,10 @@
-//! `verdict`: see what Verdict makes of a report (`parse`).
+//! `verdict`: see what Verdict makes of a report (`parse`), upload reports from CI (`upload`),
+//! administer projects and tokens (`admin`).
 
+mod admin;
+mod ci;
 mod parse;
+mod upload;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -20,10 +24,17 @@ struct Cli {
 enum Command {
     /// Parse report files and print one JSON object per file.
     Parse(parse::Args),
+    /// Upload reports to Verdict from CI (or anywhere).
+    Upload(upload::Args),
+    /// Administer projects and tokens (talks to DynamoDB directly).
+    #[command(subcommand)]
+    Admin(admin::Admin),
 }
 
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Parse(args) => parse::run(&args),
+        Command::Upload(args) => upload::run(&args),
+        Command::Admin(command) => admin::run(command),
     }
 }

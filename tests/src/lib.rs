@@ -22,6 +22,14 @@ fn endpoint(name: &str) -> String {
 
 /// A new, empty table and bucket of their own on the local stack.
 pub async fn fresh_store() -> Store {
+    let store = Store::connect(&fresh_config()).await;
+    store.create_table().await.expect("create table");
+    store.create_bucket().await.expect("create bucket");
+    store
+}
+
+/// Unique table and bucket names on the local stack (not created).
+pub fn fresh_config() -> StoreConfig {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
     let n = COUNTER.fetch_add(1, Ordering::SeqCst);
     let suffix = format!(
@@ -29,16 +37,12 @@ pub async fn fresh_store() -> Store {
         std::process::id(),
         hex::encode(verdict_store::random_bytes::<4>())
     );
-    let config = StoreConfig {
+    StoreConfig {
         table: format!("verdict-test-{suffix}"),
         bucket: format!("verdict-test-{suffix}"),
         dynamodb_endpoint: Some(endpoint("VERDICT_DYNAMODB_ENDPOINT")),
         s3_endpoint: Some(endpoint("VERDICT_S3_ENDPOINT")),
-    };
-    let store = Store::connect(&config).await;
-    store.create_table().await.expect("create table");
-    store.create_bucket().await.expect("create bucket");
-    store
+    }
 }
 
 pub fn run_ref(project: &str, run_key: &str) -> RunRef {
@@ -170,4 +174,105 @@ pub fn assert_same_dump(actual: &Dump, expected: &Dump, scenario: &str) {
         expected.0.len(),
         "{scenario}: item counts differ"
     );
+}
+
+/// The API served on a free loopback port by the local stack's server, with the parse trigger
+/// running, over a fresh table and bucket; a project `acme` with upload and read tokens and a
+/// project `other` with an upload token.
+pub struct LocalApi {
+    pub store: Store,
+    pub base: String,
+    pub upload_token: String,
+    pub read_token: String,
+    pub other_token: String,
+}
+
+impl LocalApi {
+    pub async fn start(limits: verdict_upload_fn::Limits) -> LocalApi {
+        use verdict_store::{now_ms, Scope};
+        let store = fresh_store().await;
+        let acme = ProjectName::parse("acme").unwrap();
+        let other = ProjectName::parse("other").unwrap();
+        store.create_project(&acme, 30, now_ms()).await.unwrap();
+        store.create_project(&other, 30, now_ms()).await.unwrap();
+        let token = |p: &ProjectName, scope| {
+            let store = store.clone();
+            let p = p.clone();
+            async move {
+                store
+                    .create_token(&p, scope, "test", now_ms())
+                    .await
+                    .unwrap()
+                    .0
+            }
+        };
+        let upload_token = token(&acme, Scope::Upload).await;
+        let read_token = token(&acme, Scope::Read).await;
+        let other_token = token(&other, Scope::Upload).await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let api = std::sync::Arc::new(verdict_local::Api {
+            upload: verdict_upload_fn::App {
+                store: store.clone(),
+                limits,
+            },
+        });
+        tokio::spawn(verdict_local::serve(listener, api));
+        let ingest = std::sync::Arc::new(verdict_parse_fn::ingest::Ingest::new(
+            store.clone(),
+            verdict_parse_fn::ingest::Settings::default(),
+        ));
+        tokio::spawn(verdict_local::trigger_parse(
+            ingest,
+            std::time::Duration::from_millis(100),
+        ));
+        LocalApi {
+            store,
+            base,
+            upload_token,
+            read_token,
+            other_token,
+        }
+    }
+}
+
+/// One HTTP exchange with a plain client: status and JSON body (Null when not JSON).
+pub async fn http(
+    method: &str,
+    url: &str,
+    headers: Vec<(String, String)>,
+    body: Option<Vec<u8>>,
+) -> (u16, serde_json::Value) {
+    let method = method.to_string();
+    let url = url.to_string();
+    tokio::task::spawn_blocking(move || {
+        let agent = ureq::Agent::new_with_config(
+            ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .build(),
+        );
+        let mut request = ureq::http::Request::builder()
+            .method(method.as_str())
+            .uri(&url);
+        for (k, v) in &headers {
+            request = request.header(k, v);
+        }
+        let result = match body {
+            Some(bytes) => agent.run(request.body(bytes).unwrap()),
+            None => agent.run(request.body(()).unwrap()),
+        };
+        let mut response = result.expect("HTTP exchange");
+        let status = response.status().as_u16();
+        let text = response.body_mut().read_to_string().unwrap_or_default();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+        )
+    })
+    .await
+    .unwrap()
+}
+
+pub fn bearer(token: &str) -> Vec<(String, String)> {
+    vec![("Authorization".into(), format!("Bearer {token}"))]
 }

@@ -223,3 +223,26 @@ mod tests {
         assert!(serde_json::from_value::<Event>(serde_json::json!({"what": 1})).is_err());
     }
 }
+
+#[cfg(test)]
+mod sample_events {
+    use super::*;
+
+    #[test]
+    fn the_sample_events_in_events_are_what_the_function_accepts() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events");
+        let read = |name: &str| -> Event {
+            serde_json::from_str(&std::fs::read_to_string(format!("{dir}/{name}")).unwrap())
+                .unwrap_or_else(|e| panic!("{name}: {e}"))
+        };
+        let Event::S3(put) = read("s3-put.json") else {
+            panic!("s3-put.json is not an S3 event")
+        };
+        assert_eq!(
+            object_keys(&put, "verdict-dev"),
+            ["raw/demo/sample-1/0123456789abcdef0123456789abcdef"]
+        );
+        assert!(matches!(read("s3-test.json"), Event::S3Test { .. }));
+        assert!(matches!(read("sweep.json"), Event::Sweep { .. }));
+    }
+}

@@ -21,7 +21,7 @@ pub use error::StoreError;
 pub use files::{Claim, FileCommit, FileError, FileItem, FileState, NewFile, Run};
 pub use keys::{random_bytes, FileId, FileRef, ProjectName, RunKey, RunRef, RAW_PREFIX};
 pub use projects::{Project, Scope, TokenInfo, DEFAULT_RETENTION_DAYS, MAX_RETENTION_DAYS};
-pub use raw::RawObject;
+pub use raw::{Presigned, RawObject};
 pub use results::RunContext;
 #[cfg(feature = "test-support")]
 pub use test_support::{mean_item_size, raw_batch_write};

@@ -385,3 +385,41 @@ fn check_retention(days: u32) -> Result<(), StoreError> {
         ))
     }
 }
+
+impl Store {
+    /// Counts one request against `project`'s budget for the current minute; false when the
+    /// budget is spent. One conditional UpdateItem on a counter item that expires by TTL.
+    pub async fn take_rate(
+        &self,
+        project: &ProjectName,
+        now_ms: u64,
+        per_minute: u32,
+    ) -> Result<bool, StoreError> {
+        let minute = now_ms / 60_000;
+        let result = self
+            .ddb
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("RATE#{project}")))
+            .key("sk", s(minute.to_string()))
+            .update_expression("ADD #count :one SET #expires = :expires")
+            .condition_expression("attribute_not_exists(#count) OR #count < :limit")
+            .expression_attribute_names("#count", "count")
+            .expression_attribute_names("#expires", crate::schema::EXPIRES_AT)
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":limit", n(per_minute))
+            .expression_attribute_values(":expires", n(minute * 60 + 3600))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(StoreError::from_sdk("UpdateItem rate", e)),
+        }
+    }
+}

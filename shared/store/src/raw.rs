@@ -76,3 +76,73 @@ impl Store {
         }
     }
 }
+
+/// A presigned request a client can make without credentials.
+#[derive(Debug, Clone)]
+pub struct Presigned {
+    pub url: String,
+    pub method: String,
+    /// Headers the client must send exactly as given (they are signed).
+    pub headers: Vec<(String, String)>,
+}
+
+impl Store {
+    /// A presigned PUT of `key` that signs the exact content length and `If-None-Match: *`, so
+    /// the URL can neither upload another size nor overwrite an object.
+    pub async fn presign_put(
+        &self,
+        key: &str,
+        size: u64,
+        expires_in: std::time::Duration,
+    ) -> Result<Presigned, StoreError> {
+        let config = aws_sdk_s3::presigning::PresigningConfig::expires_in(expires_in)
+            .map_err(|e| StoreError::permanent("presign", e.to_string()))?;
+        let request = self
+            .s3
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_length(i64::try_from(size).unwrap_or(i64::MAX))
+            .if_none_match("*")
+            .presigned(config)
+            .await
+            .map_err(|e| StoreError::from_sdk("presign PutObject", e))?;
+        Ok(Presigned {
+            url: request.uri().to_string(),
+            method: request.method().to_string(),
+            headers: request
+                .headers()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        })
+    }
+}
+
+impl Store {
+    /// Every object key under the raw prefix. For the local stack's trigger emulation only: on
+    /// AWS, S3 notifies the parse function of each new object.
+    pub async fn list_raw_keys(&self) -> Result<Vec<String>, StoreError> {
+        let mut keys = Vec::new();
+        let mut token = None;
+        loop {
+            let out = self
+                .s3
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(crate::RAW_PREFIX)
+                .set_continuation_token(token)
+                .send()
+                .await
+                .map_err(|e| StoreError::from_sdk("ListObjectsV2", e))?;
+            keys.extend(
+                out.contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_string)),
+            );
+            token = out.next_continuation_token().map(str::to_string);
+            if token.is_none() {
+                return Ok(keys);
+            }
+        }
+    }
+}

@@ -1,0 +1,363 @@
+//! `verdict upload`: hand a CI job's reports to Verdict.
+//!
+//! Exit codes: 0 uploaded (and, with `--wait`, every file parsed); 1 `--fail-on-failures` and a
+//! test failed or errored, or a file could not be parsed; 2 bad usage or no report found;
+//! 3 the server refused or could not be reached; 4 `--wait` timed out before every file was
+//! parsed.
+
+use crate::ci;
+use clap::Args as ClapArgs;
+use flate2::write::GzEncoder;
+use serde_json::Value;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+use verdict_model::{RunMetadata, Sidecar};
+
+#[derive(ClapArgs)]
+pub struct Args {
+    /// Verdict's API, e.g. https://verdict.example.com
+    #[arg(long, env = "VERDICT_ENDPOINT")]
+    endpoint: String,
+    /// An upload token of the project.
+    #[arg(long, env = "VERDICT_TOKEN", hide_env_values = true)]
+    token: String,
+    /// Run key (default: derived from the CI environment so shards share it).
+    #[arg(long)]
+    run: Option<String>,
+    /// Format of every file (default: detected from the content).
+    #[arg(long)]
+    format: Option<String>,
+    /// Wait until the files are parsed (default 120 s) and print the result.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "120", value_name = "SECS")]
+    wait: Option<u64>,
+    /// Exit 1 when a test failed or errored (or a file could not be parsed); implies --wait.
+    #[arg(long)]
+    fail_on_failures: bool,
+    /// With --wait: print the files' states as JSON instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Files, directories (searched for .xml, .trx, .json, .jsonl, .tap, .txt, optionally
+    /// gzipped) or glob patterns.
+    #[arg(required = true)]
+    paths: Vec<String>,
+}
+
+/// Files larger than this are gzipped before upload (the server reads gzip).
+const COMPRESS_OVER: usize = 1 << 20;
+const REPORT_EXTENSIONS: [&str; 7] = ["xml", "trx", "json", "jsonl", "tap", "txt", "gz"];
+
+fn find_reports(paths: &[String]) -> Result<Vec<PathBuf>, String> {
+    let mut found = Vec::new();
+    for pattern in paths {
+        let path = Path::new(pattern);
+        if path.is_dir() {
+            walk(path, &mut found).map_err(|e| format!("{pattern}: {e}"))?;
+        } else if path.is_file() {
+            found.push(path.to_path_buf());
+        } else {
+            let matches: Vec<PathBuf> = glob::glob(pattern)
+                .map_err(|e| format!("{pattern}: {e}"))?
+                .filter_map(Result::ok)
+                .filter(|p| p.is_file())
+                .collect();
+            if matches.is_empty() {
+                return Err(format!(
+                    "{pattern}: no such file, directory or matching files"
+                ));
+            }
+            found.extend(matches);
+        }
+    }
+    found.retain(|p| !p.to_string_lossy().ends_with(".meta.json"));
+    found.sort();
+    found.dedup();
+    Ok(found)
+}
+
+fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            walk(&path, found)?;
+        } else if path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| REPORT_EXTENSIONS.contains(&e))
+        {
+            found.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Fills what the flags and the environment left empty from a `<report>.meta.json` sidecar.
+fn with_sidecar(path: &Path, metadata: &RunMetadata) -> Result<RunMetadata, String> {
+    let sidecar_path = PathBuf::from(format!("{}.meta.json", path.display()));
+    let Ok(file) = std::fs::File::open(&sidecar_path) else {
+        return Ok(metadata.clone());
+    };
+    let sidecar =
+        Sidecar::from_reader(file).map_err(|e| format!("{}: {e}", sidecar_path.display()))?;
+    let mut merged = serde_json::to_value(&sidecar.run).unwrap_or_default();
+    if let (Some(m), Value::Object(given)) = (
+        merged.as_object_mut(),
+        serde_json::to_value(metadata).unwrap_or_default(),
+    ) {
+        m.extend(given);
+        m.remove("run_key");
+        m.remove("project");
+    }
+    serde_json::from_value(merged).map_err(|e| format!("{}: {e}", sidecar_path.display()))
+}
+
+struct Client {
+    agent: ureq::Agent,
+    endpoint: String,
+    token: String,
+}
+
+/// An API failure: its message and whether a retry may help.
+struct Failure {
+    message: String,
+    retry: bool,
+}
+
+impl Client {
+    fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Value, Failure> {
+        let url = format!("{}{path}", self.endpoint.trim_end_matches('/'));
+        let auth = format!("Bearer {}", self.token);
+        let result = match (method, body) {
+            ("POST", Some(body)) => self
+                .agent
+                .post(&url)
+                .header("Authorization", &auth)
+                .send_json(body),
+            _ => self.agent.get(&url).header("Authorization", &auth).call(),
+        };
+        let mut response = result.map_err(|e| Failure {
+            message: format!("{url}: {e}"),
+            retry: true,
+        })?;
+        let status = response.status().as_u16();
+        let value: Value = response.body_mut().read_json().unwrap_or(Value::Null);
+        if (200..300).contains(&status) {
+            Ok(value)
+        } else {
+            Err(Failure {
+                message: format!(
+                    "{method} {path}: {status} {}",
+                    value["error"]["message"].as_str().unwrap_or("(no message)")
+                ),
+                retry: status == 429 || status >= 500,
+            })
+        }
+    }
+
+    fn put(&self, url: &str, headers: &Value, bytes: &[u8]) -> Result<(), Failure> {
+        let mut request = self.agent.put(url);
+        for (k, v) in headers.as_object().into_iter().flatten() {
+            if let Some(v) = v.as_str() {
+                if !k.eq_ignore_ascii_case("content-length") {
+                    request = request.header(k, v);
+                }
+            }
+        }
+        let mut response = request.send(bytes).map_err(|e| Failure {
+            message: format!("PUT to the presigned URL: {e}"),
+            retry: true,
+        })?;
+        let status = response.status().as_u16();
+        if (200..300).contains(&status) {
+            return Ok(());
+        }
+        let text = response.body_mut().read_to_string().unwrap_or_default();
+        Err(Failure {
+            message: format!("PUT to the presigned URL: {status} {}", text.trim()),
+            retry: status >= 500,
+        })
+    }
+}
+
+/// Runs `attempt` up to 4 times while it fails with a retryable error, backing off.
+fn with_retries<T>(mut attempt: impl FnMut() -> Result<T, Failure>) -> Result<T, String> {
+    let mut delay = Duration::from_millis(500);
+    for _ in 0..3 {
+        match attempt() {
+            Err(f) if f.retry => {
+                std::thread::sleep(delay);
+                delay *= 2;
+            }
+            other => return other.map_err(|f| f.message),
+        }
+    }
+    attempt().map_err(|f| f.message)
+}
+
+pub fn run(args: &Args) -> ExitCode {
+    match upload(args) {
+        Ok(code) => code,
+        Err((code, message)) => {
+            eprintln!("verdict upload: {message}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn upload(args: &Args) -> Result<ExitCode, (u8, String)> {
+    let reports = find_reports(&args.paths).map_err(|e| (2, e))?;
+    if reports.is_empty() {
+        return Err((2, "no report files found".into()));
+    }
+    let env: std::collections::HashMap<String, String> = std::env::vars().collect();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let detected = ci::detect(&env, now, ci::from_git);
+    let run_key = args
+        .run
+        .as_deref()
+        .map(ci::sanitize)
+        .unwrap_or(detected.run_key);
+    let client = Client {
+        agent: ureq::Agent::new_with_config(
+            ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .timeout_global(Some(Duration::from_secs(300)))
+                .build(),
+        ),
+        endpoint: args.endpoint.clone(),
+        token: args.token.clone(),
+    };
+    let progress = std::io::stderr().is_terminal();
+    let mut file_ids = Vec::new();
+    for (i, path) in reports.iter().enumerate() {
+        let raw = std::fs::read(path).map_err(|e| (2, format!("{}: {e}", path.display())))?;
+        let metadata = with_sidecar(path, &detected.metadata).map_err(|e| (2, e))?;
+        let bytes = if raw.len() > COMPRESS_OVER && !raw.starts_with(&[0x1f, 0x8b]) {
+            let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            gz.write_all(&raw)
+                .and_then(|()| gz.finish())
+                .map_err(|e| (2, format!("{}: {e}", path.display())))?
+        } else {
+            raw
+        };
+        if progress {
+            eprint!(
+                "\r[{}/{}] {} ({} bytes)…",
+                i + 1,
+                reports.len(),
+                path.display(),
+                bytes.len()
+            );
+        }
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        let mut request = serde_json::json!({
+            "run_key": run_key,
+            "file_name": name,
+            "size": bytes.len(),
+            "metadata": metadata,
+        });
+        if let Some(format) = &args.format {
+            request["format"] = format.clone().into();
+        }
+        let created = with_retries(|| client.call("POST", "/v1/uploads", Some(&request)))
+            .map_err(|e| (3, format!("{}: {e}", path.display())))?;
+        with_retries(|| {
+            client.put(
+                created["url"].as_str().unwrap_or_default(),
+                &created["headers"],
+                &bytes,
+            )
+        })
+        .map_err(|e| (3, format!("{}: {e}", path.display())))?;
+        file_ids.push((
+            path.clone(),
+            created["file_id"].as_str().unwrap_or_default().to_string(),
+        ));
+    }
+    if progress {
+        eprintln!();
+    }
+    eprintln!("uploaded {} file(s) to run {run_key}", file_ids.len());
+    let wait = args.wait.or(args.fail_on_failures.then_some(120));
+    let Some(wait) = wait else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    let deadline = Instant::now() + Duration::from_secs(wait);
+    let mut states = Vec::new();
+    for (path, id) in &file_ids {
+        loop {
+            let state = with_retries(|| client.call("GET", &format!("/v1/uploads/{id}"), None))
+                .map_err(|e| (3, e))?;
+            let settled = matches!(
+                state["state"].as_str(),
+                Some("done" | "failed" | "duplicate")
+            );
+            if settled {
+                states.push((path.clone(), state));
+                break;
+            }
+            if Instant::now() > deadline {
+                return Err((4, format!("{}: not parsed within {wait} s", path.display())));
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+    let failing = report(&states, args.json);
+    Ok(if args.fail_on_failures && failing {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Prints what became of each file; true when a test failed or errored or a file failed.
+fn report(states: &[(PathBuf, Value)], as_json: bool) -> bool {
+    let mut failing = false;
+    let mut total = [0u64; 5];
+    for (_, state) in states {
+        let counts = &state["counts"];
+        let n = |k: &str| counts[k].as_u64().unwrap_or(0);
+        total[0] += n("tests");
+        total[1] += n("passed");
+        total[2] += n("failed");
+        total[3] += n("errors");
+        total[4] += n("skipped");
+        failing |= n("failed") + n("errors") > 0 || state["state"] == "failed";
+    }
+    if as_json {
+        let files: Vec<&Value> = states.iter().map(|(_, s)| s).collect();
+        println!("{}", serde_json::json!({ "files": files }));
+        return failing;
+    }
+    for (path, state) in states {
+        match state["state"].as_str() {
+            Some("failed") => println!(
+                "{}: FAILED to parse: {}",
+                path.display(),
+                state["error"]["message"].as_str().unwrap_or("?")
+            ),
+            Some("duplicate") => println!(
+                "{}: duplicate of an earlier upload, not counted",
+                path.display()
+            ),
+            _ => println!(
+                "{}: {} tests, {} failed, {} errors",
+                path.display(),
+                state["counts"]["tests"],
+                state["counts"]["failed"],
+                state["counts"]["errors"]
+            ),
+        }
+    }
+    println!(
+        "total: {} tests, {} passed, {} failed, {} errors, {} skipped",
+        total[0], total[1], total[2], total[3], total[4]
+    );
+    failing
+}

@@ -1,0 +1,250 @@
+//! The local stack's glue: an HTTP server on loopback that hands each request to the same
+//! handler the Lambda runs (converted to and from `lambda_http` types, as API Gateway does), and
+//! a poller that plays S3's event notification by invoking the parse handler for every new
+//! object under the raw prefix.
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper_util::rt::TokioIo;
+use lambda_http::{Body, RequestExt};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use verdict_parse_fn::ingest::Ingest;
+use verdict_store::Store;
+
+/// The API: each path goes to the function that serves it on AWS.
+pub struct Api {
+    pub upload: verdict_upload_fn::App,
+}
+
+impl Api {
+    async fn handle(&self, request: lambda_http::Request) -> lambda_http::Response<Body> {
+        // Same split as the API Gateway routes in infra/template.yaml.
+        verdict_upload_fn::handle(&self.upload, request).await
+    }
+}
+
+fn query_map(query: Option<&str>) -> HashMap<String, Vec<String>> {
+    let mut map: HashMap<String, Vec<String>> = HashMap::new();
+    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(&s.replace('+', " "))
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        map.entry(decode(k)).or_default().push(decode(v));
+    }
+    map
+}
+
+async fn to_lambda(
+    request: hyper::Request<Incoming>,
+) -> Result<lambda_http::Request, hyper::Error> {
+    let (parts, body) = request.into_parts();
+    let bytes = body.collect().await?.to_bytes();
+    let query = query_map(parts.uri.query());
+    let body = if bytes.is_empty() {
+        Body::Empty
+    } else {
+        Body::Binary(bytes.to_vec())
+    };
+    Ok(lambda_http::Request::from_parts(parts, body).with_query_string_parameters(query))
+}
+
+fn from_lambda(response: lambda_http::Response<Body>) -> hyper::Response<Full<Bytes>> {
+    let (parts, body) = response.into_parts();
+    let bytes = match body {
+        Body::Text(t) => Bytes::from(t),
+        Body::Binary(b) => Bytes::from(b),
+        _ => Bytes::new(),
+    };
+    hyper::Response::from_parts(parts, Full::new(bytes))
+}
+
+/// Serves the API on `listener` until the task is dropped.
+pub async fn serve(listener: TcpListener, api: Arc<Api>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let api = api.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |request| {
+                let api = api.clone();
+                async move {
+                    let request = to_lambda(request).await?;
+                    Ok::<_, hyper::Error>(from_lambda(api.handle(request).await))
+                }
+            });
+            if let Err(err) = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
+                tracing::debug!(error = %err, "connection ended");
+            }
+        });
+    }
+}
+
+/// Plays S3's event notification: every `interval`, lists the raw prefix and invokes the parse
+/// handler with an S3 event for each object not seen before (retrying the ones it asks to).
+pub async fn trigger_parse(ingest: Arc<Ingest>, interval: Duration) {
+    let store: &Store = ingest.store();
+    let mut done: HashSet<String> = HashSet::new();
+    let mut invocation = 0u64;
+    loop {
+        match store.list_raw_keys().await {
+            Ok(keys) => {
+                let new: Vec<String> = keys.into_iter().filter(|k| !done.contains(k)).collect();
+                for key in new {
+                    invocation += 1;
+                    let event = s3_event(store.bucket(), &key);
+                    let request_id = format!("local-{invocation}");
+                    match verdict_parse_fn::handle(&ingest, event, &request_id).await {
+                        Ok(_) => {
+                            done.insert(key);
+                        }
+                        Err(err) => tracing::warn!(key, error = %err, "parse will be retried"),
+                    }
+                }
+            }
+            Err(err) => tracing::warn!(error = %err, "listing the bucket failed"),
+        }
+        tokio::time::sleep(interval).await;
+    }
+}
+
+fn s3_event(bucket: &str, key: &str) -> verdict_parse_fn::Event {
+    let encoded: String = key
+        .bytes()
+        .map(|b| match b {
+            b' ' => "+".to_string(),
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect();
+    let event = serde_json::json!({"Records": [{
+        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+        "eventTime": "1970-01-01T00:00:00.000Z", "eventName": "ObjectCreated:Put",
+        "userIdentity": {"principalId": "local"}, "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+        "responseElements": {},
+        "s3": {"s3SchemaVersion": "1.0", "configurationId": "raw-uploads",
+               "bucket": {"name": bucket, "ownerIdentity": {"principalId": "local"}, "arn": format!("arn:aws:s3:::{bucket}")},
+               "object": {"key": encoded, "size": 0, "eTag": "", "sequencer": "0"}}
+    }]});
+    serde_json::from_value(event).expect("a valid S3 event")
+}
+
+const SAMPLES: [(&str, &str); 2] = [
+    (
+        "pytest.xml",
+        include_str!("../../../events/samples/pytest.xml"),
+    ),
+    (
+        "go-test.json",
+        include_str!("../../../events/samples/go-test.json"),
+    ),
+];
+
+/// A running local stack.
+pub struct Dev {
+    pub endpoint: String,
+    pub upload_token: String,
+    pub read_token: String,
+    /// What `make dev` prints: where it runs, the tokens, a `verdict upload` line to try.
+    pub welcome: String,
+}
+
+/// Creates the table, the bucket, a `demo` project with an upload and a read token, writes the
+/// tokens to `env_dir/dev.env`, starts the API on 127.0.0.1:`port` and the parse trigger, and
+/// uploads sample reports (run `sample-1`). Everything runs on spawned tasks.
+pub async fn start_dev(
+    config: &verdict_store::StoreConfig,
+    port: u16,
+    env_dir: &std::path::Path,
+) -> Result<Dev, Box<dyn std::error::Error>> {
+    use verdict_store::{now_ms, FileId, FileRef, NewFile, ProjectName, RunKey, RunRef, Scope};
+    let store = Store::connect(config).await;
+    store.create_table().await?;
+    store.create_bucket().await?;
+    let project = ProjectName::parse("demo")?;
+    store.create_project(&project, 90, now_ms()).await?;
+    let (upload_token, _) = store
+        .create_token(&project, Scope::Upload, "make dev", now_ms())
+        .await?;
+    let (read_token, _) = store
+        .create_token(&project, Scope::Read, "make dev", now_ms())
+        .await?;
+    let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+    let endpoint = format!("http://{}", listener.local_addr()?);
+    std::fs::create_dir_all(env_dir)?;
+    let env_file = env_dir.join("dev.env");
+    std::fs::write(
+        &env_file,
+        format!(
+            "export VERDICT_ENDPOINT={endpoint}\nexport VERDICT_TOKEN={upload_token}\nexport VERDICT_READ_TOKEN={read_token}\n"
+        ),
+    )?;
+
+    let ingest = Arc::new(Ingest::new(
+        store.clone(),
+        verdict_parse_fn::ingest::Settings::default(),
+    ));
+    tokio::spawn(trigger_parse(ingest, Duration::from_millis(300)));
+    let api = Arc::new(Api {
+        upload: verdict_upload_fn::App {
+            store: store.clone(),
+            limits: verdict_upload_fn::Limits::default(),
+        },
+    });
+    tokio::spawn(serve(listener, api));
+
+    let run = RunRef {
+        project,
+        run_key: RunKey::parse("sample-1")?,
+    };
+    for (name, text) in SAMPLES {
+        let file = FileRef {
+            run: run.clone(),
+            file_id: FileId::random(),
+        };
+        let new = NewFile {
+            file: file.clone(),
+            name: name.into(),
+            size: text.len() as u64,
+            sha256: None,
+            format: None,
+            metadata: verdict_model::RunMetadata {
+                branch: Some("main".into()),
+                ..Default::default()
+            },
+            retention_days: 90,
+        };
+        store.register_file(&new, now_ms()).await?;
+        store
+            .put_raw(&file.object_key(), text.as_bytes().to_vec())
+            .await?;
+    }
+    let welcome = format!(
+        "Verdict is running at {endpoint}\n  project: demo (sample run: sample-1)\n  upload token: {upload_token}\n  read token:   {read_token}\n  (also in {}: `source {}`)\nTry:\n  {}\nCtrl-C stops everything.",
+        env_file.display(),
+        env_file.display(),
+        try_line(&endpoint, &upload_token),
+    );
+    Ok(Dev {
+        endpoint,
+        upload_token,
+        read_token,
+        welcome,
+    })
+}
+
+/// The `verdict upload` line `make dev` suggests.
+pub fn try_line(endpoint: &str, token: &str) -> String {
+    format!("target/debug/verdict upload --endpoint {endpoint} --token {token} --wait events/samples/pytest.xml")
+}
