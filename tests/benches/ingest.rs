@@ -159,8 +159,19 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
+    let concurrencies: Vec<usize> = std::env::var("VERDICT_BENCH_CONCURRENCY")
+        .unwrap_or_else(|_| "16,64".into())
+        .split(',')
+        .map(|c| {
+            c.trim()
+                .parse()
+                .expect("VERDICT_BENCH_CONCURRENCY: numbers")
+        })
+        .collect();
+    let mut runs = vec![(tests / 5, concurrencies[0])];
+    runs.extend(concurrencies.iter().map(|&c| (tests, c)));
     let mut rows = Vec::new();
-    for (tests, concurrency) in [(tests / 5, 16), (tests, 16), (tests, 32)] {
+    for (tests, concurrency) in runs {
         let m = measure(tests, concurrency).await;
         eprintln!(
             "{} tests, concurrency {}: ingest {:.0}/s, raw {:.0}/s",

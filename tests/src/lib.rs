@@ -67,7 +67,19 @@ pub fn metadata() -> RunMetadata {
 
 /// Registers a file as the upload function does and puts its bytes in the bucket.
 pub async fn upload(store: &Store, run: &RunRef, i: usize, name: &str, bytes: &[u8]) -> FileRef {
-    let file = register(store, run, i, name, bytes.len() as u64).await;
+    upload_at(store, run, i, name, bytes, REGISTERED_MS).await
+}
+
+/// [`upload`] at a given registration time.
+pub async fn upload_at(
+    store: &Store,
+    run: &RunRef,
+    i: usize,
+    name: &str,
+    bytes: &[u8],
+    registered_ms: u64,
+) -> FileRef {
+    let file = register_at(store, run, i, name, bytes.len() as u64, registered_ms).await;
     store
         .put_raw(&file.object_key(), bytes.to_vec())
         .await
@@ -77,6 +89,17 @@ pub async fn upload(store: &Store, run: &RunRef, i: usize, name: &str, bytes: &[
 
 /// Registers a file as the upload function does, without uploading it.
 pub async fn register(store: &Store, run: &RunRef, i: usize, name: &str, size: u64) -> FileRef {
+    register_at(store, run, i, name, size, REGISTERED_MS).await
+}
+
+async fn register_at(
+    store: &Store,
+    run: &RunRef,
+    i: usize,
+    name: &str,
+    size: u64,
+    registered_ms: u64,
+) -> FileRef {
     let file = FileRef {
         run: run.clone(),
         file_id: file_id(i),
@@ -92,7 +115,7 @@ pub async fn register(store: &Store, run: &RunRef, i: usize, name: &str, size: u
                 metadata: metadata(),
                 retention_days: 30,
             },
-            REGISTERED_MS,
+            registered_ms,
         )
         .await
         .expect("register file");

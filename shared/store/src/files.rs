@@ -152,6 +152,14 @@ fn upload_pk(file_id: &FileId) -> String {
     format!("U#{file_id}")
 }
 
+/// Key of a file's lookup item (see [`Store::find_file`]).
+pub(crate) fn upload_key(file_id: &FileId) -> Item {
+    HashMap::from([
+        ("pk".to_string(), s(upload_pk(file_id))),
+        ("sk".to_string(), s(UPLOAD_SK)),
+    ])
+}
+
 fn sweep_pk(file_id: &FileId) -> String {
     // Spread over a few partitions so thousands of uploads a day never make one hot key.
     let shard = usize::from(file_id.as_str().as_bytes()[0]) % SWEEP_SHARDS;

@@ -11,6 +11,7 @@ mod keys;
 mod projects;
 mod raw;
 mod results;
+mod retention;
 mod schema;
 #[cfg(feature = "test-support")]
 mod test_support;
@@ -23,6 +24,7 @@ pub use keys::{random_bytes, FileId, FileRef, ProjectName, RunKey, RunRef, RAW_P
 pub use projects::{Project, Scope, TokenInfo, DEFAULT_RETENTION_DAYS, MAX_RETENTION_DAYS};
 pub use raw::{Presigned, RawObject};
 pub use results::RunContext;
+pub use retention::{retention_cutoff, Deleted};
 #[cfg(feature = "test-support")]
 pub use test_support::{mean_item_size, raw_batch_write};
 

@@ -1,0 +1,244 @@
+//! Deleting expired runs: the runs index finds them oldest first (a Query, never a Scan); a run's
+//! partition is deleted in batches, its raw objects by prefix, and the run item last, so a run
+//! cut off midway is still found by the next pass, which carries on where this one stopped.
+
+use crate::attrs::{get_s, s, Item};
+use crate::keys::{FileId, ProjectName, RunKey, RunRef, RAW_PREFIX};
+use crate::{Store, StoreError};
+use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
+use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+use std::time::Duration;
+
+/// What deleting (part of) a run did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Deleted {
+    pub items: u64,
+    pub objects: u64,
+    /// True when the run item itself is gone: the run is finished.
+    pub run_finished: bool,
+}
+
+impl Store {
+    /// Runs of `project` created before `before_ms`, oldest first, at most `limit`.
+    pub async fn expired_runs(
+        &self,
+        project: &ProjectName,
+        before_ms: u64,
+        limit: i32,
+    ) -> Result<Vec<RunRef>, StoreError> {
+        let out = self
+            .ddb
+            .query()
+            .table_name(&self.table)
+            .index_name("runs")
+            .key_condition_expression("runs_pk = :p AND runs_sk < :before")
+            .expression_attribute_values(":p", s(project.as_str()))
+            .expression_attribute_values(
+                ":before",
+                // `#` sorts before every run-key character, so this bounds by time alone.
+                s(format!("{before_ms:013}#")),
+            )
+            .scan_index_forward(true)
+            .limit(limit)
+            .send()
+            .await
+            .map_err(|e| StoreError::from_sdk("Query runs", e))?;
+        Ok(out
+            .items()
+            .iter()
+            .filter_map(|i| {
+                Some(RunRef {
+                    project: project.clone(),
+                    run_key: RunKey::parse(get_s(i, "run_key")?).ok()?,
+                })
+            })
+            .collect())
+    }
+
+    /// Counts what deleting `run` would remove, without removing anything.
+    pub async fn count_run(&self, run: &RunRef) -> Result<Deleted, StoreError> {
+        let keys = self.partition_keys(run, None).await?.0;
+        let objects = self.raw_keys(run).await?.len() as u64;
+        Ok(Deleted {
+            items: keys.len() as u64 + keys.iter().filter(|k| is_file(k)).count() as u64,
+            objects,
+            run_finished: false,
+        })
+    }
+
+    /// Deletes up to `max_items` items of `run` (files' lookup items included) and, once the
+    /// partition is empty but for the run item, its raw objects and then the run item.
+    /// Idempotent: what is already gone is skipped.
+    pub async fn delete_run(&self, run: &RunRef, max_items: usize) -> Result<Deleted, StoreError> {
+        let (keys, more) = self.partition_keys(run, Some(max_items)).await?;
+        let mut deleted = Deleted::default();
+        let mut requests = Vec::new();
+        for key in &keys {
+            if get_s(key, "sk") == Some(crate::keys::SK_RUN) {
+                continue;
+            }
+            if let Some(id) = get_s(key, "sk")
+                .and_then(|sk| sk.strip_prefix(crate::keys::FILE_SK_PREFIX))
+                .and_then(|id| FileId::parse(id).ok())
+            {
+                requests.push(delete_request(crate::files::upload_key(&id)));
+            }
+            requests.push(delete_request(key.clone()));
+        }
+        deleted.items += requests.len() as u64;
+        self.batch_write(requests).await?;
+        if more {
+            return Ok(deleted);
+        }
+        let objects = self.raw_keys(run).await?;
+        for chunk in objects.chunks(1000) {
+            let ids = chunk
+                .iter()
+                .map(|k| ObjectIdentifier::builder().key(k).build())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| StoreError::permanent("DeleteObjects", e.to_string()))?;
+            self.s3
+                .delete_objects()
+                .bucket(&self.bucket)
+                .delete(
+                    Delete::builder()
+                        .set_objects(Some(ids))
+                        .quiet(true)
+                        .build()
+                        .map_err(|e| StoreError::permanent("DeleteObjects", e.to_string()))?,
+                )
+                .send()
+                .await
+                .map_err(|e| StoreError::from_sdk("DeleteObjects", e))?;
+            deleted.objects += chunk.len() as u64;
+        }
+        // The run item goes last: until then the runs index still finds the run.
+        self.ddb
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(run.pk()))
+            .key("sk", s(crate::keys::SK_RUN))
+            .send()
+            .await
+            .map_err(|e| StoreError::from_sdk("DeleteItem run", e))?;
+        deleted.items += 1;
+        deleted.run_finished = true;
+        Ok(deleted)
+    }
+
+    /// Keys of the run's partition (run item last in sort order is not guaranteed: callers skip
+    /// it); with `max`, at most that many and whether more remain.
+    async fn partition_keys(
+        &self,
+        run: &RunRef,
+        max: Option<usize>,
+    ) -> Result<(Vec<Item>, bool), StoreError> {
+        let mut keys = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .ddb
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", s(run.pk()))
+                .projection_expression("pk, sk")
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| StoreError::from_sdk("Query run keys", e))?;
+            keys.extend(out.items().iter().cloned());
+            start = out.last_evaluated_key().cloned();
+            let non_run = keys
+                .iter()
+                .filter(|k| get_s(k, "sk") != Some(crate::keys::SK_RUN))
+                .count();
+            if let Some(max) = max {
+                if non_run > max {
+                    let mut kept = 0;
+                    keys.retain(|k| {
+                        let keep = get_s(k, "sk") != Some(crate::keys::SK_RUN) && kept < max;
+                        kept += usize::from(keep);
+                        keep
+                    });
+                    return Ok((keys, true));
+                }
+            }
+            if start.is_none() {
+                return Ok((keys, false));
+            }
+        }
+    }
+
+    async fn raw_keys(&self, run: &RunRef) -> Result<Vec<String>, StoreError> {
+        let prefix = format!("{RAW_PREFIX}{}/{}/", run.project, run.run_key);
+        let mut keys = Vec::new();
+        let mut token = None;
+        loop {
+            let out = self
+                .s3
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(&prefix)
+                .set_continuation_token(token)
+                .send()
+                .await
+                .map_err(|e| StoreError::from_sdk("ListObjectsV2", e))?;
+            keys.extend(
+                out.contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_string)),
+            );
+            token = out.next_continuation_token().map(str::to_string);
+            if token.is_none() {
+                return Ok(keys);
+            }
+        }
+    }
+
+    /// BatchWriteItem in requests of 25, retrying `UnprocessedItems` with backoff.
+    pub(crate) async fn batch_write(&self, requests: Vec<WriteRequest>) -> Result<(), StoreError> {
+        for chunk in requests.chunks(25) {
+            let mut batch = chunk.to_vec();
+            let mut backoff = Duration::from_millis(20);
+            while !batch.is_empty() {
+                let out = self
+                    .ddb
+                    .batch_write_item()
+                    .request_items(&self.table, batch)
+                    .send()
+                    .await
+                    .map_err(|e| StoreError::from_sdk("BatchWriteItem", e))?;
+                batch = out
+                    .unprocessed_items()
+                    .and_then(|m| m.get(&self.table).cloned())
+                    .unwrap_or_default();
+                if !batch.is_empty() {
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(2));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn is_file(key: &Item) -> bool {
+    get_s(key, "sk").is_some_and(|sk| sk.starts_with(crate::keys::FILE_SK_PREFIX))
+}
+
+fn delete_request(key: Item) -> WriteRequest {
+    WriteRequest::builder()
+        .delete_request(
+            DeleteRequest::builder()
+                .set_key(Some(key))
+                .build()
+                .expect("a key"),
+        )
+        .build()
+}
+
+/// The time before which a project's runs are expired.
+pub fn retention_cutoff(now_ms: u64, retention_days: u32) -> u64 {
+    now_ms.saturating_sub(u64::from(retention_days) * 86_400_000)
+}

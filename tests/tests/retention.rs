@@ -1,0 +1,177 @@
+//! The retention function on the local stack: exactly the expired runs go, from the table and the
+//! bucket; a cut-off pass resumes; a second pass is a no-op; a retention change takes effect; a
+//! late event for a deleted run resurrects nothing.
+
+use verdict_parse_fn::ingest::{Ingest, Outcome, Settings};
+use verdict_retention_fn::{run, Budget, Request};
+use verdict_store::{now_ms, ProjectName, Store};
+use verdict_tests::{assert_same_dump, dump, fresh_store, run_ref, upload_at, Dump};
+
+const DAY: u64 = 86_400_000;
+
+fn report(i: usize) -> Vec<u8> {
+    format!(
+        "<testsuite><testcase classname=\"c\" name=\"t{i}\"/><testcase classname=\"c\" name=\"u{i}\"><failure message=\"m\"/></testcase></testsuite>"
+    )
+    .into_bytes()
+}
+
+fn request(dry_run: bool, page_items: usize) -> Request {
+    Request {
+        dry_run,
+        page_items,
+    }
+}
+
+const ALL: Budget = Budget {
+    deadline: None,
+    pages: None,
+};
+
+/// The dump without everything of the given runs (`project/run_key`).
+fn without(dump: &Dump, runs: &[&str]) -> Dump {
+    let gone = |item: &std::collections::BTreeMap<String, serde_json::Value>| {
+        runs.iter().any(|r| {
+            let (p, k) = r.split_once('/').unwrap();
+            let of_run = item.get("project").and_then(|v| v.as_str()) == Some(p)
+                && item.get("run_key").and_then(|v| v.as_str()) == Some(k);
+            of_run || item.get("pk").and_then(|v| v.as_str()) == Some(&format!("R#{p}#{k}"))
+        })
+    };
+    let items = dump.0.iter().filter(|i| !gone(i)).cloned().collect();
+    let keys = dump
+        .1
+        .iter()
+        .filter(|k| !runs.iter().any(|r| k.starts_with(&format!("raw/{r}/"))))
+        .cloned()
+        .collect();
+    (items, keys)
+}
+
+async fn seed(store: &Store) -> Vec<verdict_store::FileRef> {
+    let now = now_ms();
+    store
+        .create_project(&ProjectName::parse("short").unwrap(), 7, now)
+        .await
+        .unwrap();
+    store
+        .create_project(&ProjectName::parse("long").unwrap(), 90, now)
+        .await
+        .unwrap();
+    let ingest = Ingest::new(store.clone(), Settings::default());
+    let mut files = Vec::new();
+    let runs = [
+        ("short", "s-old", now - 10 * DAY),
+        ("short", "s-new", now - DAY),
+        ("long", "l-old", now - 100 * DAY),
+        ("long", "l-mid", now - 30 * DAY),
+        ("long", "l-new", now - DAY / 24),
+    ];
+    for (n, (project, key, created)) in runs.into_iter().enumerate() {
+        let r = run_ref(project, key);
+        for f in 0..2 {
+            let file = upload_at(
+                store,
+                &r,
+                n * 10 + f,
+                &format!("f{f}.xml"),
+                &report(n * 10 + f),
+                created,
+            )
+            .await;
+            let outcome = ingest.ingest_key(&file.object_key(), "seed").await.unwrap();
+            assert!(matches!(outcome, Outcome::Done { .. }), "{outcome:?}");
+            files.push(file);
+        }
+    }
+    files
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn exactly_the_expired_runs_go_and_a_cut_off_pass_resumes() {
+    let store = fresh_store().await;
+    let files = seed(&store).await;
+    let before = dump(&store).await;
+
+    let dry = run(&store, &request(true, 1000), ALL).await.unwrap();
+    assert!(dry.finished && dry.dry_run);
+    let runs: Vec<(String, u64)> = dry
+        .projects
+        .iter()
+        .map(|p| (p.project.clone(), p.runs))
+        .collect();
+    assert_eq!(runs, [("long".to_string(), 1), ("short".to_string(), 1)]);
+    assert!(
+        dry.projects.iter().all(|p| p.items > 0 && p.objects == 2),
+        "{dry:?}"
+    );
+    assert_same_dump(&dump(&store).await, &before, "a dry run deletes nothing");
+
+    // Three items per page and two pages per pass: cut off mid-run, then resumed.
+    let first = run(
+        &store,
+        &request(false, 3),
+        Budget {
+            deadline: None,
+            pages: Some(2),
+        },
+    )
+    .await
+    .unwrap();
+    assert!(!first.finished);
+    let partial = dump(&store).await;
+    assert!(partial.0.len() < before.0.len(), "something was deleted");
+    let mut passes = 1;
+    while !run(
+        &store,
+        &request(false, 3),
+        Budget {
+            deadline: None,
+            pages: Some(2),
+        },
+    )
+    .await
+    .unwrap()
+    .finished
+    {
+        passes += 1;
+        assert!(passes < 100, "retention never finished");
+    }
+    let expected = without(&before, &["short/s-old", "long/l-old"]);
+    assert_same_dump(&dump(&store).await, &expected, "after the resumed passes");
+
+    // Again: nothing to do, nothing changes.
+    let again = run(&store, &request(false, 1000), ALL).await.unwrap();
+    assert!(again.finished);
+    assert!(
+        again.projects.iter().all(|p| p.runs == 0 && p.items == 0),
+        "{again:?}"
+    );
+    assert_same_dump(&dump(&store).await, &expected, "second pass");
+
+    // A late event for a deleted run is acknowledged and writes nothing.
+    let ingest = Ingest::new(store.clone(), Settings::default());
+    let late = files
+        .iter()
+        .find(|f| f.run.run_key.as_str() == "s-old")
+        .unwrap();
+    assert!(matches!(
+        ingest.ingest_key(&late.object_key(), "late").await.unwrap(),
+        Outcome::Skipped(_)
+    ));
+    assert_same_dump(&dump(&store).await, &expected, "late event");
+
+    // A shorter retention takes effect on the next pass.
+    store
+        .update_project(&ProjectName::parse("long").unwrap(), Some(20), None)
+        .await
+        .unwrap();
+    run(&store, &request(false, 1000), ALL).await.unwrap();
+    let mut shorter = without(&expected, &["long/l-mid"]);
+    for item in &mut shorter.0 {
+        if item.get("sk").and_then(|v| v.as_str()) == Some("P#long") {
+            item.insert("retention_days".into(), 20.into());
+        }
+    }
+    assert_same_dump(&dump(&store).await, &shorter, "shorter retention");
+}
