@@ -2,11 +2,26 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: test fmt-check lint unit corpus-report bench bench-ingest dev
+.PHONY: test fmt-check lint infra-check unit build corpus-report bench bench-ingest dev
 
 ## test: formatting check, clippy with -D warnings, and every test (unit, corpus, property, and
 ## the integration tests against DynamoDB Local and SeaweedFS, installed and started here).
-test: fmt-check lint unit
+test: fmt-check lint infra-check unit
+
+## infra-check: cfn-lint on the SAM template, and the template checked against the code.
+infra-check:
+	scripts/stack.sh install
+	.tools/venv/bin/cfn-lint infra/template.yaml
+	.tools/venv/bin/python infra/check_template.py
+
+## build: one arm64 Lambda zip per function under target/lambda/ (cargo-lambda from PyPI);
+## their sizes go to docs/benchmarks.md.
+LAMBDA_PACKAGES := -p verdict-parse-fn -p verdict-upload-fn -p verdict-retention-fn
+build:
+	scripts/stack.sh install-build
+	PATH="$(CURDIR)/.tools/venv/bin:$$PATH" $(CARGO) lambda build --profile lambda --arm64 --output-format zip $(LAMBDA_PACKAGES)
+	python3 scripts/lambda_sizes.py target/lambda > target/lambda-sizes.md
+	python3 scripts/splice.py docs/benchmarks.md lambda-sizes target/lambda-sizes.md
 
 fmt-check:
 	$(CARGO) fmt --all -- --check

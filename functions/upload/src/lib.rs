@@ -520,3 +520,64 @@ pub const ROUTES: [(&str, &str); 3] = [
     ("GET", "/v1/uploads/{file_id}"),
     ("POST", "/v1/runs/{run_key}/files"),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn app() -> App {
+        App {
+            // Never reached: every request below stops before the store.
+            store: Store::connect(&verdict_store::StoreConfig {
+                table: "t".into(),
+                bucket: "b".into(),
+                dynamodb_endpoint: Some("http://127.0.0.1:9".into()),
+                s3_endpoint: Some("http://127.0.0.1:9".into()),
+            })
+            .await,
+            limits: Limits::default(),
+        }
+    }
+
+    fn request(method: &str, path: &str) -> Request {
+        lambda_http::http::Request::builder()
+            .method(method)
+            .uri(path)
+            .body(Body::Empty)
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn routes_is_exactly_what_the_router_serves() {
+        let app = app().await;
+        for (method, path) in ROUTES {
+            let path = path
+                .replace("{file_id}", "0123456789abcdef0123456789abcdef")
+                .replace("{run_key}", "build-1");
+            // Served: authentication runs (and fails without a token).
+            assert_eq!(
+                handle(&app, request(method, &path)).await.status(),
+                401,
+                "{method} {path}"
+            );
+            // Another method on a served path is 405, not 404.
+            let other = if method == "GET" { "POST" } else { "GET" };
+            assert_eq!(
+                handle(&app, request(other, &path)).await.status(),
+                405,
+                "{other} {path}"
+            );
+        }
+        for (method, path) in [
+            ("GET", "/v1/uploadz"),
+            ("POST", "/v1/runs/x/other"),
+            ("GET", "/"),
+        ] {
+            assert_eq!(
+                handle(&app, request(method, path)).await.status(),
+                404,
+                "{method} {path}"
+            );
+        }
+    }
+}
