@@ -16,7 +16,7 @@ infra-check:
 
 ## build: one arm64 Lambda zip per function under target/lambda/ (cargo-lambda from PyPI);
 ## their sizes go to docs/benchmarks.md.
-LAMBDA_PACKAGES := -p verdict-parse-fn -p verdict-upload-fn -p verdict-retention-fn
+LAMBDA_PACKAGES := -p verdict-parse-fn -p verdict-upload-fn -p verdict-retention-fn -p verdict-query-fn
 build:
 	scripts/stack.sh install-build
 	PATH="$(CURDIR)/.tools/venv/bin:$$PATH" $(CARGO) lambda build --profile lambda --arm64 --output-format zip $(LAMBDA_PACKAGES)

@@ -79,7 +79,29 @@ pub async fn upload_at(
     bytes: &[u8],
     registered_ms: u64,
 ) -> FileRef {
-    let file = register_at(store, run, i, name, bytes.len() as u64, registered_ms).await;
+    upload_with(store, run, i, name, bytes, registered_ms, metadata()).await
+}
+
+/// [`upload`] at a given registration time with the given run metadata.
+pub async fn upload_with(
+    store: &Store,
+    run: &RunRef,
+    i: usize,
+    name: &str,
+    bytes: &[u8],
+    registered_ms: u64,
+    metadata: RunMetadata,
+) -> FileRef {
+    let file = register_at(
+        store,
+        run,
+        i,
+        name,
+        bytes.len() as u64,
+        registered_ms,
+        metadata,
+    )
+    .await;
     store
         .put_raw(&file.object_key(), bytes.to_vec())
         .await
@@ -89,7 +111,7 @@ pub async fn upload_at(
 
 /// Registers a file as the upload function does, without uploading it.
 pub async fn register(store: &Store, run: &RunRef, i: usize, name: &str, size: u64) -> FileRef {
-    register_at(store, run, i, name, size, REGISTERED_MS).await
+    register_at(store, run, i, name, size, REGISTERED_MS, metadata()).await
 }
 
 async fn register_at(
@@ -99,6 +121,7 @@ async fn register_at(
     name: &str,
     size: u64,
     registered_ms: u64,
+    metadata: RunMetadata,
 ) -> FileRef {
     let file = FileRef {
         run: run.clone(),
@@ -112,7 +135,7 @@ async fn register_at(
                 size,
                 sha256: None,
                 format: None,
-                metadata: metadata(),
+                metadata,
                 retention_days: 30,
             },
             registered_ms,
@@ -234,12 +257,7 @@ impl LocalApi {
         let other_token = token(&other, Scope::Upload).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let api = std::sync::Arc::new(verdict_local::Api {
-            upload: verdict_upload_fn::App {
-                store: store.clone(),
-                limits,
-            },
-        });
+        let api = std::sync::Arc::new(verdict_local::Api::new(&store, limits));
         tokio::spawn(verdict_local::serve(listener, api));
         let ingest = std::sync::Arc::new(verdict_parse_fn::ingest::Ingest::new(
             store.clone(),

@@ -17,12 +17,35 @@ use verdict_store::Store;
 /// The API: each path goes to the function that serves it on AWS.
 pub struct Api {
     pub upload: verdict_upload_fn::App,
+    pub query: verdict_query_fn::App,
 }
 
 impl Api {
+    pub fn new(store: &Store, limits: verdict_upload_fn::Limits) -> Api {
+        Api {
+            upload: verdict_upload_fn::App {
+                store: store.clone(),
+                limits,
+            },
+            query: verdict_query_fn::App {
+                store: store.clone(),
+                cursor_key: verdict_query_fn::CursorKey::new(verdict_store::random_bytes()),
+            },
+        }
+    }
+
     async fn handle(&self, request: lambda_http::Request) -> lambda_http::Response<Body> {
-        // Same split as the API Gateway routes in infra/template.yaml.
-        verdict_upload_fn::handle(&self.upload, request).await
+        // Same split as the API Gateway routes in infra/template.yaml: the upload function's
+        // routes go to it, every other path to the query function.
+        let path = request.uri().path().to_string();
+        let upload = verdict_upload_fn::ROUTES
+            .iter()
+            .any(|(_, pattern)| verdict_http::path_matches(pattern, &path));
+        if upload {
+            verdict_upload_fn::handle(&self.upload, request).await
+        } else {
+            verdict_query_fn::handle(&self.query, request).await
+        }
     }
 }
 
@@ -196,12 +219,7 @@ pub async fn start_dev(
         verdict_parse_fn::ingest::Settings::default(),
     ));
     tokio::spawn(trigger_parse(ingest, Duration::from_millis(300)));
-    let api = Arc::new(Api {
-        upload: verdict_upload_fn::App {
-            store: store.clone(),
-            limits: verdict_upload_fn::Limits::default(),
-        },
-    });
+    let api = Arc::new(Api::new(&store, verdict_upload_fn::Limits::default()));
     tokio::spawn(serve(listener, api));
 
     let run = RunRef {

@@ -192,6 +192,18 @@ pub fn rfc3339(ms: u64) -> String {
     )
 }
 
+/// Whether `path` fits a route pattern like `/v1/runs/{run_key}/tests` (placeholders match
+/// any one segment).
+pub fn path_matches(pattern: &str, path: &str) -> bool {
+    let parts: Vec<&str> = pattern.trim_matches('/').split('/').collect();
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    parts.len() == segments.len()
+        && parts
+            .iter()
+            .zip(&segments)
+            .all(|(p, s)| (p.starts_with('{') && !s.is_empty()) || p == s)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -199,5 +211,19 @@ mod tests {
         assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(super::rfc3339(951_782_400_000), "2000-02-29T00:00:00Z");
         assert_eq!(super::rfc3339(1_795_302_819_000), "2026-11-21T23:13:39Z");
+    }
+
+    #[test]
+    fn placeholders_match_one_non_empty_segment() {
+        assert!(super::path_matches(
+            "/v1/runs/{run_key}/tests",
+            "/v1/runs/b-1/tests"
+        ));
+        assert!(!super::path_matches(
+            "/v1/runs/{run_key}/tests",
+            "/v1/runs//tests"
+        ));
+        assert!(!super::path_matches("/v1/runs/{run_key}", "/v1/runs/a/b"));
+        assert!(!super::path_matches("/v1/runs", "/v1/run"));
     }
 }

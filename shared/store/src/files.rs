@@ -178,7 +178,7 @@ fn summary_of(item: Option<&Item>) -> Option<Summary> {
     item.map(|m| summary_from(COUNTERS.map(|k| get_u64(m, k))))
 }
 
-fn run_from_item(item: &Item) -> Option<Run> {
+pub(crate) fn run_from_item(item: &Item) -> Option<Run> {
     let run = RunRef {
         project: ProjectName::parse(get_s(item, "project")?).ok()?,
         run_key: RunKey::parse(get_s(item, "run_key")?).ok()?,

@@ -215,6 +215,19 @@ fn test_item(ctx: &RunContext, result: &TestResult, stored: &Stored) -> Item {
             AttributeValue::L(result.tags.iter().map(s).collect()),
         );
     }
+    // Failures and flaky passes of a project by time: a sparse index for the failures and flaky
+    // endpoints (a passing test is not in it).
+    if result.status.is_failure() || result.flaky {
+        item.insert("iss_pk".into(), s(project));
+        item.insert(
+            "iss_sk".into(),
+            s(format!(
+                "{}#{}",
+                time_sk(ctx.created_ms, &ctx.run.run_key),
+                result.test_id
+            )),
+        );
+    }
     // Failed results by fingerprint: a sparse index, only failures are in it.
     if let (true, Some(fp)) = (result.status.is_failure(), &result.fingerprint) {
         item.insert("fp_pk".into(), s(format!("{project}#{fp}")));

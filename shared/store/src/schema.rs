@@ -20,7 +20,7 @@ pub struct IndexSpec {
 }
 
 /// Every index of the table. The access pattern each serves is in `docs/data-model.md`.
-pub const INDEXES: [IndexSpec; 5] = [
+pub const INDEXES: [IndexSpec; 6] = [
     IndexSpec {
         name: "runs",
         pk: "runs_pk",
@@ -52,6 +52,23 @@ pub const INDEXES: [IndexSpec; 5] = [
         pk: "fp_pk",
         sk: "fp_sk",
         projection: Some(&["run_key", "branch", "test_id", "name", "status", "message"]),
+    },
+    IndexSpec {
+        name: "issues",
+        pk: "iss_pk",
+        sk: "iss_sk",
+        projection: Some(&[
+            "run_key",
+            "branch",
+            "commit_sha",
+            "test_id",
+            "name",
+            "status",
+            "flaky",
+            "duration_ms",
+            "message",
+            "fingerprint",
+        ]),
     },
     IndexSpec {
         name: "sweep",

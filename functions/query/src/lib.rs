@@ -1,0 +1,705 @@
+//! The query function: every read a dashboard makes, with a read token; the project comes from
+//! the token. Each endpoint's DynamoDB cost per page is documented in `docs/data-model.md`; the
+//! API is described by `openapi.json` beside this crate (served at `/v1/openapi.json`).
+
+mod cursor;
+mod export;
+mod params;
+
+pub use cursor::CursorKey;
+
+use lambda_http::http::{header, HeaderValue, Method, StatusCode};
+use lambda_http::{Body, Request, Response};
+use params::{limit, parse_time, status_list, window_ms, Query};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use verdict_http::{authenticate, json, respond, rfc3339, ApiError};
+use verdict_model::Summary;
+use verdict_store::{
+    now_ms, FileItem, FileState, ProjectName, Run, RunFilter, RunKey, RunRef, Scope, Store, TestRow,
+};
+
+pub struct App {
+    pub store: Store,
+    pub cursor_key: CursorKey,
+}
+
+/// Method and path pattern of every route this function serves (checked against the router by a
+/// unit test and against `infra/template.yaml` and `openapi.json` by the checks).
+pub const ROUTES: [(&str, &str); 11] = [
+    ("GET", "/v1/runs"),
+    ("GET", "/v1/runs/{run_key}"),
+    ("GET", "/v1/runs/{run_key}/tests"),
+    ("GET", "/v1/runs/{run_key}/tests/{test_id}"),
+    ("GET", "/v1/runs/{run_key}/export"),
+    ("GET", "/v1/tests/{test_id}/history"),
+    ("GET", "/v1/flaky"),
+    ("GET", "/v1/failures"),
+    ("GET", "/v1/stats"),
+    ("GET", "/v1/stats/passing"),
+    ("GET", "/v1/openapi.json"),
+];
+
+/// The OpenAPI 3.1 description of the whole API (upload endpoints included).
+pub const OPENAPI: &str = include_str!("../openapi.json");
+
+/// Entries read at most by an endpoint that aggregates over a time window.
+const MAX_WINDOW_ENTRIES: usize = 5_000;
+/// Tests whose history the flaky endpoint reads at most.
+const MAX_FLAKY_CANDIDATES: usize = 100;
+/// Runs the stats endpoint reads at most.
+const MAX_STATS_RUNS: usize = 10_000;
+
+/// Handles one HTTP request.
+pub async fn handle(app: &App, request: Request) -> Response<Body> {
+    let if_none_match = request
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let response = respond(route(app, &request).await);
+    with_etag(response, if_none_match.as_deref())
+}
+
+/// Successful GETs carry an `ETag` (a hash of the body) and answer 304 to a matching
+/// `If-None-Match`.
+fn with_etag(mut response: Response<Body>, if_none_match: Option<&str>) -> Response<Body> {
+    if response.status() != StatusCode::OK {
+        return response;
+    }
+    let bytes: &[u8] = match response.body() {
+        Body::Text(t) => t.as_bytes(),
+        Body::Binary(b) => b,
+        _ => return response,
+    };
+    let etag = format!("\"{}\"", hex::encode(&Sha256::digest(bytes)[..12]));
+    if if_none_match == Some(etag.as_str()) {
+        let mut not_modified = Response::new(Body::Empty);
+        *not_modified.status_mut() = StatusCode::NOT_MODIFIED;
+        not_modified
+            .headers_mut()
+            .insert(header::ETAG, HeaderValue::from_str(&etag).expect("hex"));
+        return not_modified;
+    }
+    response
+        .headers_mut()
+        .insert(header::ETAG, HeaderValue::from_str(&etag).expect("hex"));
+    response
+}
+
+fn cache(mut response: Response<Body>, seconds: u32) -> Response<Body> {
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_str(&format!("private, max-age={seconds}")).expect("ascii"),
+    );
+    response
+}
+
+async fn route(app: &App, request: &Request) -> Result<Response<Body>, ApiError> {
+    let path: Vec<&str> = request.uri().path().trim_matches('/').split('/').collect();
+    if request.method() != Method::GET {
+        return match known(request.uri().path()) {
+            true => Err(ApiError::method_not_allowed()),
+            false => Err(ApiError::not_found(format!(
+                "path {}",
+                request.uri().path()
+            ))),
+        };
+    }
+    if path == ["v1", "openapi.json"] {
+        let mut response = Response::new(Body::Text(OPENAPI.to_string()));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        return Ok(cache(response, 3600));
+    }
+    if !known(request.uri().path()) {
+        return Err(ApiError::not_found(format!(
+            "path {}",
+            request.uri().path()
+        )));
+    }
+    let token = authenticate(&app.store, request, &[Scope::Read]).await?;
+    let q = Query::new(app, request, &token.project);
+    let project = &token.project;
+    match path.as_slice() {
+        ["v1", "runs"] => runs(app, &q, project).await,
+        ["v1", "runs", run] => run_detail(app, &run_ref(project, run)?).await,
+        ["v1", "runs", run, "tests"] => run_tests(app, &q, &run_ref(project, run)?).await,
+        ["v1", "runs", run, "tests", test_id] => {
+            test_detail(app, &run_ref(project, run)?, test_id).await
+        }
+        ["v1", "runs", run, "export"] => export::export(app, &q, &run_ref(project, run)?).await,
+        ["v1", "tests", test_id, "history"] => history(app, &q, project, test_id).await,
+        ["v1", "flaky"] => flaky(app, &q, project).await,
+        ["v1", "failures"] => failures(app, &q, project).await,
+        ["v1", "stats"] => stats(app, &q, project).await,
+        ["v1", "stats", "passing"] => passing(app, &q, project).await,
+        _ => Err(ApiError::not_found(format!(
+            "path {}",
+            request.uri().path()
+        ))),
+    }
+}
+
+/// Whether a path is one of [`ROUTES`].
+fn known(path: &str) -> bool {
+    ROUTES
+        .iter()
+        .any(|(_, pattern)| verdict_http::path_matches(pattern, path))
+}
+
+fn run_ref(project: &ProjectName, run_key: &str) -> Result<RunRef, ApiError> {
+    Ok(RunRef {
+        project: project.clone(),
+        run_key: RunKey::parse(run_key)
+            .map_err(|_| ApiError::not_found(format!("run {run_key}")))?,
+    })
+}
+
+fn summary_json(summary: &Summary) -> Value {
+    serde_json::to_value(summary).unwrap_or_default()
+}
+
+/// `passed`, `failed`, or `pending` while files are still being ingested.
+fn run_status(run: &Run) -> &'static str {
+    let settled = run.files_done + run.files_failed + run.files_duplicate;
+    if settled < run.files_registered {
+        "pending"
+    } else if run.summary.failed + run.summary.errors > 0 || run.files_failed > 0 {
+        "failed"
+    } else {
+        "passed"
+    }
+}
+
+fn run_json(run: &Run) -> Value {
+    let mut metadata = serde_json::to_value(&run.metadata).unwrap_or_default();
+    if let Some(m) = metadata.as_object_mut() {
+        m.remove("run_key");
+        m.remove("project");
+    }
+    json!({
+        "run_id": run.run.run_key.as_str(),
+        "created_at": rfc3339(run.created_ms),
+        "status": run_status(run),
+        "metadata": metadata,
+        "summary": summary_json(&run.summary),
+        "files": {
+            "registered": run.files_registered,
+            "done": run.files_done,
+            "failed": run.files_failed,
+            "duplicate": run.files_duplicate,
+        },
+    })
+}
+
+fn page_json(items: Vec<Value>, next_cursor: Option<String>) -> Value {
+    json!({ "items": items, "next_cursor": next_cursor })
+}
+
+async fn runs(app: &App, q: &Query<'_>, project: &ProjectName) -> Result<Response<Body>, ApiError> {
+    let filter = RunFilter {
+        branch: q.get("branch"),
+        trigger: q.get("trigger"),
+        since_ms: q
+            .get("since")
+            .map(|s| parse_time("since", &s))
+            .transpose()?,
+        until_ms: None,
+    };
+    let page = app
+        .store
+        .list_runs(project, &filter, limit(q)?, q.start()?.as_ref())
+        .await?;
+    let items = page.items.iter().map(run_json).collect();
+    Ok(cache(
+        json(StatusCode::OK, &page_json(items, q.seal(page.next))),
+        5,
+    ))
+}
+
+fn file_json(file: &FileItem) -> Value {
+    json!({
+        "file_id": file.file.file_id.as_str(),
+        "name": file.name,
+        "format": file.format,
+        "state": file.state.as_str(),
+        "counts": file.counts.as_ref().map(summary_json),
+        "error": file.error.as_ref().map(|e| json!({"kind": e.kind, "message": e.message, "line": e.line, "column": e.column})),
+    })
+}
+
+async fn run_detail(app: &App, run: &RunRef) -> Result<Response<Body>, ApiError> {
+    let found = app
+        .store
+        .get_run(run)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("run {}", run.run_key)))?;
+    let files = app.store.list_files(run).await?;
+    let document = run_json(&found);
+    let body = json!({
+        "run": {
+            "run_id": document["run_id"],
+            "created_at": document["created_at"],
+            "status": document["status"],
+            "metadata": document["metadata"],
+        },
+        "summary": document["summary"],
+        "files": files.iter().map(file_json).collect::<Vec<_>>(),
+    });
+    Ok(cache(json(StatusCode::OK, &body), 5))
+}
+
+fn row_json(row: &TestRow) -> Value {
+    json!({
+        "test_id": row.test_id,
+        "suite": row.suite,
+        "classname": row.classname,
+        "name": row.name,
+        "status": row.status,
+        "flaky": row.flaky,
+        "duration_ms": row.duration_ms,
+        "attempts": row.attempts,
+        "message": row.message,
+        "failure_type": row.failure_type,
+        "fingerprint": row.fingerprint,
+    })
+}
+
+/// Files whose results may be shown: those settled `done`. A test touched by a file still being
+/// ingested is left out until that file is done, so no half-merged result is ever shown.
+fn done_files(files: &[FileItem]) -> HashSet<String> {
+    files
+        .iter()
+        .filter(|f| f.state == FileState::Done)
+        .map(|f| f.file.file_id.to_string())
+        .collect()
+}
+
+async fn run_tests(app: &App, q: &Query<'_>, run: &RunRef) -> Result<Response<Body>, ApiError> {
+    let statuses = status_list(q.get("status").as_deref())?;
+    let order = q.get("order").unwrap_or_else(|| "name".into());
+    if !matches!(order.as_str(), "name" | "duration" | "status") {
+        return Err(ApiError::invalid(
+            "order",
+            "must be name, duration or status",
+        ));
+    }
+    let search = q.get("q");
+    if app.store.get_run(run).await?.is_none() {
+        return Err(ApiError::not_found(format!("run {}", run.run_key)));
+    }
+    let done = done_files(&app.store.list_files(run).await?);
+    let page = app
+        .store
+        .list_results(
+            run,
+            &statuses,
+            search.as_deref(),
+            limit(q)?,
+            q.start()?.as_ref(),
+        )
+        .await?;
+    let mut rows: Vec<&TestRow> = page
+        .items
+        .iter()
+        .filter(|r| r.contributors.iter().all(|c| done.contains(c)))
+        .collect();
+    match order.as_str() {
+        "duration" => rows.sort_by_key(|r| std::cmp::Reverse(r.duration_ms)),
+        "status" => rows.sort_by_key(|r| {
+            (
+                std::cmp::Reverse(
+                    verdict_model::Status::parse(&r.status).map_or(0, |s| s.severity()),
+                ),
+                r.name.clone(),
+            )
+        }),
+        _ => rows.sort_by(|a, b| a.name.cmp(&b.name)),
+    }
+    let items = rows.into_iter().map(row_json).collect();
+    Ok(cache(
+        json(StatusCode::OK, &page_json(items, q.seal(page.next))),
+        5,
+    ))
+}
+
+async fn test_detail(app: &App, run: &RunRef, test_id: &str) -> Result<Response<Body>, ApiError> {
+    let result = app
+        .store
+        .get_result(run, test_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("test {test_id} in run {}", run.run_key)))?;
+    Ok(cache(json(StatusCode::OK, &result), 30))
+}
+
+fn history_json(row: &TestRow) -> Value {
+    json!({
+        "run_id": row.run_key,
+        "created_at": rfc3339(row.created_ms),
+        "branch": row.branch,
+        "commit_sha": row.commit_sha,
+        "status": row.status,
+        "flaky": row.flaky,
+        "duration_ms": row.duration_ms,
+        "fingerprint": row.fingerprint,
+    })
+}
+
+async fn history(
+    app: &App,
+    q: &Query<'_>,
+    project: &ProjectName,
+    test_id: &str,
+) -> Result<Response<Body>, ApiError> {
+    let page = app
+        .store
+        .test_history(
+            project,
+            test_id,
+            q.get("branch").as_deref(),
+            None,
+            limit(q)?,
+            q.start()?.as_ref(),
+        )
+        .await?;
+    let items = page.items.iter().map(history_json).collect();
+    Ok(cache(
+        json(StatusCode::OK, &page_json(items, q.seal(page.next))),
+        5,
+    ))
+}
+
+/// Every entry of the `issues` index since `since_ms` (newest first), at most
+/// [`MAX_WINDOW_ENTRIES`]; true when there were more.
+async fn issues_in_window(
+    app: &App,
+    project: &ProjectName,
+    since_ms: u64,
+    branch: Option<&str>,
+) -> Result<(Vec<TestRow>, bool), ApiError> {
+    let mut rows = Vec::new();
+    let mut start = None;
+    loop {
+        let page = app
+            .store
+            .issues_since(project, since_ms, 1000, start.as_ref())
+            .await?;
+        rows.extend(
+            page.items
+                .into_iter()
+                .filter(|r| branch.is_none() || r.branch.as_deref() == branch),
+        );
+        if rows.len() >= MAX_WINDOW_ENTRIES {
+            rows.truncate(MAX_WINDOW_ENTRIES);
+            return Ok((rows, true));
+        }
+        match page.next {
+            Some(next) => start = Some(next),
+            None => return Ok((rows, false)),
+        }
+    }
+}
+
+async fn failures(
+    app: &App,
+    q: &Query<'_>,
+    project: &ProjectName,
+) -> Result<Response<Body>, ApiError> {
+    let since = match q.get("since") {
+        Some(s) => parse_time("since", &s)?,
+        None => now_ms().saturating_sub(window_ms(None)?),
+    };
+    let branch = q.get("branch");
+    let (rows, truncated) = issues_in_window(app, project, since, branch.as_deref()).await?;
+    struct Group<'a> {
+        count: u64,
+        tests: HashSet<&'a str>,
+        first: &'a TestRow,
+        last: &'a TestRow,
+    }
+    let mut groups: HashMap<&str, Group> = HashMap::new();
+    for row in rows
+        .iter()
+        .filter(|r| r.status == "failed" || r.status == "error")
+    {
+        let Some(fp) = row.fingerprint.as_deref() else {
+            continue;
+        };
+        let group = groups.entry(fp).or_insert(Group {
+            count: 0,
+            tests: HashSet::new(),
+            first: row,
+            last: row,
+        });
+        group.count += 1;
+        group.tests.insert(&row.test_id);
+        if row.created_ms < group.first.created_ms {
+            group.first = row;
+        }
+        if row.created_ms > group.last.created_ms {
+            group.last = row;
+        }
+    }
+    let mut items: Vec<(&str, Group)> = groups.into_iter().collect();
+    items.sort_by(|a, b| b.1.count.cmp(&a.1.count).then(a.0.cmp(b.0)));
+    let items: Vec<Value> = items
+        .iter()
+        .map(|(fp, g)| {
+            json!({
+                "fingerprint": fp,
+                "count": g.count,
+                "tests_affected": g.tests.len(),
+                "first_seen": rfc3339(g.first.created_ms),
+                "first_run_id": g.first.run_key,
+                "last_seen": rfc3339(g.last.created_ms),
+                "last_run_id": g.last.run_key,
+                "sample_message": g.last.message,
+                "sample_test": g.last.name,
+            })
+        })
+        .collect();
+    let body = json!({"items": items, "next_cursor": null, "truncated": truncated});
+    Ok(cache(json(StatusCode::OK, &body), 30))
+}
+
+/// A test is flaky in the window when a run shows it passing after a failed attempt (`flaky`),
+/// or when it both passed and failed (or errored) on the same commit in different runs.
+async fn flaky(
+    app: &App,
+    q: &Query<'_>,
+    project: &ProjectName,
+) -> Result<Response<Body>, ApiError> {
+    let window = window_ms(q.get("window").as_deref())?;
+    let since = now_ms().saturating_sub(window);
+    let branch = q.get("branch");
+    let (rows, mut truncated) = issues_in_window(app, project, since, branch.as_deref()).await?;
+    // Candidates: tests with a flaky pass or a failure in the window, most recent first.
+    let mut candidates: Vec<&str> = Vec::new();
+    for row in &rows {
+        if !candidates.contains(&row.test_id.as_str()) {
+            candidates.push(&row.test_id);
+        }
+    }
+    if candidates.len() > MAX_FLAKY_CANDIDATES {
+        candidates.truncate(MAX_FLAKY_CANDIDATES);
+        truncated = true;
+    }
+    let mut items = Vec::new();
+    for test_id in candidates {
+        let history = app
+            .store
+            .test_history(project, test_id, branch.as_deref(), Some(since), 500, None)
+            .await?;
+        let runs = &history.items; // newest first
+        let mut passed_on: HashSet<&str> = HashSet::new();
+        let mut failed_on: HashSet<&str> = HashSet::new();
+        for r in runs {
+            let commit = r.commit_sha.as_deref().unwrap_or("");
+            if r.status == "passed" {
+                passed_on.insert(commit);
+            } else if r.status == "failed" || r.status == "error" {
+                failed_on.insert(commit);
+            }
+        }
+        let flaky_runs: Vec<&TestRow> = runs
+            .iter()
+            .filter(|r| {
+                let commit = r.commit_sha.as_deref().unwrap_or("");
+                r.flaky
+                    || (!commit.is_empty()
+                        && passed_on.contains(commit)
+                        && failed_on.contains(commit))
+            })
+            .collect();
+        let Some(last) = flaky_runs.first() else {
+            continue;
+        };
+        let outcomes: Vec<bool> = runs
+            .iter()
+            .rev()
+            .filter(|r| r.status != "skipped")
+            .map(|r| r.status == "passed")
+            .collect();
+        let flips = outcomes.windows(2).filter(|w| w[0] != w[1]).count();
+        let flip_rate = if outcomes.len() > 1 {
+            flips as f64 / (outcomes.len() - 1) as f64
+        } else {
+            0.0
+        };
+        items.push(json!({
+            "test_id": test_id,
+            "name": rows.iter().find(|r| r.test_id == test_id).map(|r| r.name.clone()),
+            "runs": runs.len(),
+            "flaky_runs": flaky_runs.len(),
+            "retry_flaky_runs": flaky_runs.iter().filter(|r| r.flaky).count(),
+            "last_flaky_run_id": last.run_key,
+            "last_flaky_at": rfc3339(last.created_ms),
+            "flip_rate": (flip_rate * 1000.0).round() / 1000.0,
+        }));
+    }
+    items.sort_by(|a, b| b["flaky_runs"].as_u64().cmp(&a["flaky_runs"].as_u64()));
+    let body = json!({"items": items, "next_cursor": null, "truncated": truncated, "window_days": window / 86_400_000});
+    Ok(cache(json(StatusCode::OK, &body), 30))
+}
+
+async fn runs_in_window(
+    app: &App,
+    project: &ProjectName,
+    since_ms: u64,
+    branch: Option<String>,
+) -> Result<(Vec<Run>, bool), ApiError> {
+    let filter = RunFilter {
+        branch,
+        since_ms: Some(since_ms),
+        ..RunFilter::default()
+    };
+    let mut runs = Vec::new();
+    let mut start = None;
+    loop {
+        let page = app
+            .store
+            .list_runs(project, &filter, 500, start.as_ref())
+            .await?;
+        runs.extend(page.items);
+        if runs.len() >= MAX_STATS_RUNS {
+            runs.truncate(MAX_STATS_RUNS);
+            return Ok((runs, true));
+        }
+        match page.next {
+            Some(next) => start = Some(next),
+            None => return Ok((runs, false)),
+        }
+    }
+}
+
+async fn stats(
+    app: &App,
+    q: &Query<'_>,
+    project: &ProjectName,
+) -> Result<Response<Body>, ApiError> {
+    let window = window_ms(q.get("window").as_deref())?;
+    let (runs, truncated) = runs_in_window(
+        app,
+        project,
+        now_ms().saturating_sub(window),
+        q.get("branch"),
+    )
+    .await?;
+    let mut by_status: BTreeMap<&str, u64> = BTreeMap::new();
+    for run in &runs {
+        *by_status.entry(run_status(run)).or_default() += 1;
+    }
+    let passed = by_status.get("passed").copied().unwrap_or(0);
+    let failed = by_status.get("failed").copied().unwrap_or(0);
+    let mean = if runs.is_empty() {
+        0
+    } else {
+        runs.iter().map(|r| r.summary.duration_ms).sum::<u64>() / runs.len() as u64
+    };
+    let body = json!({
+        "window_days": window / 86_400_000,
+        "runs": runs.len(),
+        "passed_runs": passed,
+        "failed_runs": failed,
+        "pending_runs": by_status.get("pending").copied().unwrap_or(0),
+        "pass_rate": if passed + failed > 0 { ((passed as f64 / (passed + failed) as f64) * 1000.0).round() / 1000.0 } else { 0.0 },
+        "mean_test_duration_ms": mean,
+        "last_run": runs.first().map(run_json),
+        "truncated": truncated,
+    });
+    Ok(cache(json(StatusCode::OK, &body), 30))
+}
+
+async fn passing(
+    app: &App,
+    q: &Query<'_>,
+    project: &ProjectName,
+) -> Result<Response<Body>, ApiError> {
+    let hours: u64 = match q.get("hours") {
+        None => 24,
+        Some(h) => h
+            .parse()
+            .ok()
+            .filter(|h| (1..=24 * 90).contains(h))
+            .ok_or_else(|| ApiError::invalid("hours", "must be 1 to 2160"))?,
+    };
+    let filter = RunFilter {
+        branch: q.get("branch"),
+        since_ms: Some(now_ms().saturating_sub(hours * 3_600_000)),
+        ..RunFilter::default()
+    };
+    // Newest settled run: pending runs are skipped, a few pages at most.
+    let mut start = None;
+    let mut latest = None;
+    for _ in 0..5 {
+        let page = app
+            .store
+            .list_runs(project, &filter, 20, start.as_ref())
+            .await?;
+        latest = page.items.into_iter().find(|r| run_status(r) != "pending");
+        if latest.is_some() || page.next.is_none() {
+            break;
+        }
+        start = page.next;
+    }
+    let body = json!({
+        "hours": hours,
+        "passing": latest.as_ref().map(|r| run_status(r) == "passed"),
+        "run": latest.as_ref().map(run_json),
+    });
+    Ok(cache(json(StatusCode::OK, &body), 5))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn routes_is_exactly_what_the_router_serves() {
+        let app = App {
+            // Never reached: every request below stops before the store.
+            store: Store::connect(&verdict_store::StoreConfig {
+                table: "t".into(),
+                bucket: "b".into(),
+                dynamodb_endpoint: Some("http://127.0.0.1:9".into()),
+                s3_endpoint: Some("http://127.0.0.1:9".into()),
+            })
+            .await,
+            cursor_key: CursorKey::new([1; 32]),
+        };
+        let request = |method: &str, path: &str| {
+            lambda_http::http::Request::builder()
+                .method(method)
+                .uri(path)
+                .body(Body::Empty)
+                .unwrap()
+        };
+        for (method, pattern) in ROUTES {
+            let path = pattern
+                .replace("{run_key}", "build-1")
+                .replace("{test_id}", &"a".repeat(64));
+            let expected = if path == "/v1/openapi.json" { 200 } else { 401 };
+            assert_eq!(
+                handle(&app, request(method, &path)).await.status(),
+                expected,
+                "{path}"
+            );
+            assert_eq!(
+                handle(&app, request("POST", &path)).await.status(),
+                405,
+                "{path}"
+            );
+        }
+        for path in ["/v1/run", "/v1/runs/a/b/c/d", "/v1/tests/x", "/"] {
+            assert_eq!(
+                handle(&app, request("GET", path)).await.status(),
+                404,
+                "{path}"
+            );
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! Query-string parameters: parsing, bounds, and the cursor's scope.
+
+use crate::App;
+use lambda_http::{Request, RequestExt};
+use verdict_http::ApiError;
+use verdict_model::Status;
+use verdict_store::ProjectName;
+
+/// The request's parameters, with what it takes to open and seal its cursor.
+pub struct Query<'a> {
+    app: &'a App,
+    params: Vec<(String, String)>,
+    scope: String,
+}
+
+impl<'a> Query<'a> {
+    pub fn new(app: &'a App, request: &Request, project: &ProjectName) -> Query<'a> {
+        let mut params: Vec<(String, String)> = request
+            .query_string_parameters_ref()
+            .map(|q| {
+                q.iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        params.sort();
+        // The cursor is bound to the project, the path and every filter (all but the cursor).
+        let filters: Vec<String> = params
+            .iter()
+            .filter(|(k, _)| k != "cursor")
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let scope = format!("{project} {} {}", request.uri().path(), filters.join("&"));
+        Query { app, params, scope }
+    }
+
+    pub fn get(&self, name: &str) -> Option<String> {
+        self.params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// Where the page starts: from a cursor this query issued, or the beginning.
+    pub fn start(&self) -> Result<Option<serde_json::Value>, ApiError> {
+        match self.get("cursor") {
+            None => Ok(None),
+            Some(cursor) => self
+                .app
+                .cursor_key
+                .open(&self.scope, &cursor)
+                .map(Some)
+                .ok_or_else(|| {
+                    ApiError::invalid("cursor", "not a cursor of this query in this project")
+                }),
+        }
+    }
+
+    pub fn seal(&self, next: Option<serde_json::Value>) -> Option<String> {
+        next.map(|n| self.app.cursor_key.seal(&self.scope, &n))
+    }
+}
+
+pub const DEFAULT_LIMIT: i32 = 50;
+pub const MAX_LIMIT: i32 = 500;
+
+pub fn limit(q: &Query<'_>) -> Result<i32, ApiError> {
+    match q.get("limit") {
+        None => Ok(DEFAULT_LIMIT),
+        Some(l) => l
+            .parse()
+            .ok()
+            .filter(|l| (1..=MAX_LIMIT).contains(l))
+            .ok_or_else(|| ApiError::invalid("limit", format!("must be 1 to {MAX_LIMIT}"))),
+    }
+}
+
+/// `30d`, `24h` (default 30 days, at most 90 days).
+pub fn window_ms(window: Option<&str>) -> Result<u64, ApiError> {
+    let Some(w) = window else {
+        return Ok(30 * 86_400_000);
+    };
+    let (number, unit) = w.split_at(w.len().saturating_sub(1));
+    let n: u64 = number
+        .parse()
+        .map_err(|_| ApiError::invalid("window", "must be like 30d or 24h"))?;
+    let ms = match unit {
+        "d" => n * 86_400_000,
+        "h" => n * 3_600_000,
+        _ => return Err(ApiError::invalid("window", "must be like 30d or 24h")),
+    };
+    if ms == 0 || ms > 90 * 86_400_000 {
+        return Err(ApiError::invalid("window", "must be between 1h and 90d"));
+    }
+    Ok(ms)
+}
+
+/// An RFC 3339 timestamp (`2026-11-21T10:00:00Z`), a date (`2026-11-21`), or epoch milliseconds.
+pub fn parse_time(field: &str, text: &str) -> Result<u64, ApiError> {
+    let bad = || {
+        ApiError::invalid(
+            field,
+            "must be an RFC 3339 time, a date, or epoch milliseconds",
+        )
+    };
+    if text.bytes().all(|b| b.is_ascii_digit()) {
+        return text.parse().map_err(|_| bad());
+    }
+    let (date, time) = text.split_once('T').unwrap_or((text, "00:00:00Z"));
+    let d: Vec<i64> = date
+        .split('-')
+        .map(|p| p.parse().map_err(|_| bad()))
+        .collect::<Result<_, _>>()?;
+    let time = time.strip_suffix('Z').ok_or_else(bad)?;
+    let t: Vec<i64> = time
+        .split(':')
+        .map(|p| p.split('.').next().unwrap_or(p).parse().map_err(|_| bad()))
+        .collect::<Result<_, _>>()?;
+    let (&[y, m, day], &[hh, mm, ss]) = (d.as_slice(), t.as_slice()) else {
+        return Err(bad());
+    };
+    if !(1..=12).contains(&m) || !(1..=31).contains(&day) || hh > 23 || mm > 59 || ss > 60 {
+        return Err(bad());
+    }
+    // Days from civil (Howard Hinnant's algorithm), the inverse of verdict_http::rfc3339.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    u64::try_from(((days * 86_400 + hh * 3600 + mm * 60 + ss) * 1000).max(0)).map_err(|_| bad())
+}
+
+/// `failed,error` → statuses.
+pub fn status_list(text: Option<&str>) -> Result<Vec<Status>, ApiError> {
+    text.map_or(Ok(Vec::new()), |t| {
+        t.split(',')
+            .map(|s| {
+                Status::parse(s.trim()).ok_or_else(|| {
+                    ApiError::invalid(
+                        "status",
+                        format!(
+                            "{s:?} is not one of passed, failed, error, skipped, xfailed, xpassed"
+                        ),
+                    )
+                })
+            })
+            .collect()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_parse_as_the_inverse_of_rfc3339() {
+        for ms in [0, 951_782_400_000, 1_795_302_819_000] {
+            assert_eq!(parse_time("since", &verdict_http::rfc3339(ms)).unwrap(), ms);
+        }
+        assert_eq!(
+            parse_time("since", "2026-11-21").unwrap(),
+            1_795_219_200_000
+        );
+        assert_eq!(
+            parse_time("since", "1795219200000").unwrap(),
+            1_795_219_200_000
+        );
+        for bad in ["yesterday", "2026-13-01", "2026-11-21T10:00", "2026-11"] {
+            assert!(parse_time("since", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn windows_are_bounded() {
+        assert_eq!(window_ms(None).unwrap(), 30 * 86_400_000);
+        assert_eq!(window_ms(Some("24h")).unwrap(), 86_400_000);
+        for bad in ["0d", "91d", "30", "d", "30w"] {
+            assert!(window_ms(Some(bad)).is_err(), "{bad}");
+        }
+    }
+}

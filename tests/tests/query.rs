@@ -1,0 +1,486 @@
+//! The query API through real HTTP on the local stack, over a seeded history of 210 runs on three
+//! branches (flaky retries, same-commit flips, a recurring failure at moving line numbers,
+//! skipped tests). Every answer is checked against values computed here from the seed.
+
+use serde_json::Value;
+use std::collections::{HashMap, HashSet};
+use verdict_model::RunMetadata;
+use verdict_model::{test_id, TestIdentity};
+use verdict_parse_fn::ingest::{Ingest, Outcome, Settings};
+use verdict_store::{now_ms, ProjectName, Scope};
+use verdict_tests::{bearer, http, run_ref, upload_with, LocalApi};
+use verdict_upload_fn::Limits;
+
+const RUNS: usize = 210;
+const BRANCHES: [&str; 3] = ["main", "dev", "feature-x"];
+const HOUR: u64 = 3_600_000;
+
+/// What run `i` holds, as the test reasons about it.
+struct Seed {
+    key: String,
+    branch: &'static str,
+    commit: String,
+    created_ms: u64,
+    retry_flaky: bool,
+    flip_fails: bool,
+    recurring_fails: bool,
+}
+
+fn seeds(now: u64) -> Vec<Seed> {
+    (0..RUNS)
+        .map(|i| Seed {
+            key: format!("run-{i:03}"),
+            branch: BRANCHES[i % 3],
+            // Runs 2k and 2k+1 build the same commit (a re-run on another branch).
+            commit: format!("c{:04}", i / 2),
+            created_ms: now - (RUNS - i) as u64 * HOUR,
+            retry_flaky: i % 7 == 0,
+            flip_fails: i % 10 == 3,
+            recurring_fails: i % 5 == 0,
+        })
+        .collect()
+}
+
+fn report(i: usize, seed: &Seed) -> String {
+    let mut cases = String::new();
+    for n in 1..=4 {
+        cases.push_str(&format!(
+            "<testcase classname=\"app.Stable\" name=\"test_{n}\" time=\"0.{n}\"/>\n"
+        ));
+    }
+    cases.push_str("<testcase classname=\"app.Skip\" name=\"test_skip\"><skipped/></testcase>\n");
+    if seed.retry_flaky {
+        // pytest-rerunfailures: the failed attempt, then the passing rerun.
+        cases.push_str("<testcase classname=\"app.Retry\" name=\"test_retry\" time=\"1\"><failure message=\"timeout\"/></testcase>\n");
+    }
+    cases.push_str("<testcase classname=\"app.Retry\" name=\"test_retry\" time=\"1\"/>\n");
+    if seed.flip_fails {
+        cases.push_str("<testcase classname=\"app.Flip\" name=\"test_flip\"><failure message=\"race\" type=\"AssertionError\">AssertionError: race</failure></testcase>\n");
+    } else {
+        cases.push_str("<testcase classname=\"app.Flip\" name=\"test_flip\"/>\n");
+    }
+    if seed.recurring_fails {
+        cases.push_str(&format!(
+            "<testcase classname=\"app.Db\" name=\"test_db\"><failure message=\"connection refused\" type=\"OSError\">OSError: connection refused\n  at app/db.py:{}\n  at app/main.py:{}</failure></testcase>\n",
+            100 + i,
+            7 + i % 13
+        ));
+    } else {
+        cases.push_str("<testcase classname=\"app.Db\" name=\"test_db\" time=\"0.5\"/>\n");
+    }
+    format!("<testsuites><testsuite name=\"app\">\n{cases}</testsuite></testsuites>\n")
+}
+
+fn metadata(seed: &Seed) -> RunMetadata {
+    RunMetadata {
+        branch: Some(seed.branch.into()),
+        commit_sha: Some(seed.commit.clone()),
+        ..RunMetadata::default()
+    }
+}
+
+fn id(classname: &str, name: &str) -> String {
+    test_id(&TestIdentity {
+        suite: "app",
+        classname,
+        file: None,
+        name,
+    })
+}
+
+async fn get(api: &LocalApi, token: &str, path: &str) -> (u16, Value) {
+    http("GET", &format!("{}{path}", api.base), bearer(token), None).await
+}
+
+/// Every page of a list endpoint, following `next_cursor`.
+async fn walk(api: &LocalApi, token: &str, path: &str) -> Vec<Value> {
+    let mut items = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let url = match &cursor {
+            Some(c) => format!("{path}{sep}cursor={c}"),
+            None => path.to_string(),
+        };
+        let (status, body) = get(api, token, &url).await;
+        assert_eq!(status, 200, "{url}: {body}");
+        items.extend(body["items"].as_array().unwrap().iter().cloned());
+        match body["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => return items,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_query_api_answers_from_the_seeded_history() {
+    let api = LocalApi::start(Limits::default()).await;
+    let now = now_ms();
+    let seeds = seeds(now);
+    let ingest = Ingest::new(api.store.clone(), Settings::default());
+    for (i, seed) in seeds.iter().enumerate() {
+        let run = run_ref("acme", &seed.key);
+        // Through the same registration the upload function does, with the seed's branch.
+        let file = upload_with(
+            &api.store,
+            &run,
+            i,
+            "report.xml",
+            report(i, seed).as_bytes(),
+            seed.created_ms,
+            metadata(seed),
+        )
+        .await;
+        assert!(matches!(
+            ingest.ingest_key(&file.object_key(), "seed").await.unwrap(),
+            Outcome::Done { .. }
+        ));
+    }
+    let read = &api.read_token;
+
+    // Runs, newest first, every page, no loss, no duplicate.
+    let runs = walk(&api, read, "/v1/runs?limit=7").await;
+    let keys: Vec<&str> = runs.iter().map(|r| r["run_id"].as_str().unwrap()).collect();
+    let expected: Vec<&str> = seeds.iter().rev().map(|s| s.key.as_str()).collect();
+    assert_eq!(keys, expected);
+    for run in &runs {
+        let i: usize = run["run_id"].as_str().unwrap()[4..].parse().unwrap();
+        let seed = &seeds[i];
+        let failed = u64::from(seed.flip_fails) + u64::from(seed.recurring_fails);
+        assert_eq!(run["summary"]["tests"], 8, "{run}");
+        assert_eq!(run["summary"]["failed"], failed, "{run}");
+        assert_eq!(run["summary"]["skipped"], 1);
+        assert_eq!(run["summary"]["flaky"], u64::from(seed.retry_flaky));
+        assert_eq!(run["status"], if failed > 0 { "failed" } else { "passed" });
+    }
+    for branch in BRANCHES {
+        let on_branch = walk(&api, read, &format!("/v1/runs?branch={branch}&limit=50")).await;
+        let keys: Vec<&str> = on_branch
+            .iter()
+            .map(|r| r["run_id"].as_str().unwrap())
+            .collect();
+        let expected: Vec<&str> = seeds
+            .iter()
+            .rev()
+            .filter(|s| s.branch == branch)
+            .map(|s| s.key.as_str())
+            .collect();
+        assert_eq!(keys, expected, "{branch}");
+    }
+    let since = verdict_http::rfc3339(seeds[200].created_ms);
+    let recent = walk(&api, read, &format!("/v1/runs?since={since}")).await;
+    assert_eq!(recent.len(), RUNS - 200);
+
+    // One run, its tests, filters, one test in full.
+    let seed = &seeds[100];
+    let (status, run) = get(&api, read, &format!("/v1/runs/{}", seed.key)).await;
+    assert_eq!(status, 200);
+    assert_eq!(run["summary"]["failed"], 1);
+    assert_eq!(run["files"][0]["state"], "done");
+    assert_eq!(run["run"]["run_id"], seed.key.as_str());
+    let failing = walk(
+        &api,
+        read,
+        &format!("/v1/runs/{}/tests?status=failed,error", seed.key),
+    )
+    .await;
+    let names: HashSet<&str> = failing
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, HashSet::from(["test_db"]));
+    let all = walk(
+        &api,
+        read,
+        &format!("/v1/runs/{}/tests?limit=3&order=duration", seed.key),
+    )
+    .await;
+    assert_eq!(all.len(), 8);
+    let db = id("app.Db", "test_db");
+    let (status, full) = get(&api, read, &format!("/v1/runs/{}/tests/{db}", seed.key)).await;
+    assert_eq!(status, 200);
+    assert_eq!(full["status"], "failed");
+    assert!(
+        full["details"].as_str().unwrap().contains("app/db.py:200"),
+        "{full}"
+    );
+    assert_eq!(full["attempts"].as_array().unwrap().len(), 1);
+    let retry = id("app.Retry", "test_retry");
+    let (_, flaky_full) = get(&api, read, &format!("/v1/runs/run-007/tests/{retry}")).await;
+    assert_eq!(
+        (flaky_full["status"].as_str(), flaky_full["flaky"].as_bool()),
+        (Some("passed"), Some(true))
+    );
+    assert_eq!(flaky_full["attempts"].as_array().unwrap().len(), 2);
+
+    // History of one test, newest first, every page; and on one branch.
+    let history = walk(&api, read, &format!("/v1/tests/{db}/history?limit=13")).await;
+    assert_eq!(history.len(), RUNS);
+    let on_dev = walk(
+        &api,
+        read,
+        &format!("/v1/tests/{db}/history?branch=dev&limit=9"),
+    )
+    .await;
+    assert_eq!(
+        on_dev.len(),
+        seeds.iter().filter(|s| s.branch == "dev").count()
+    );
+    assert!(on_dev.iter().all(|h| h["branch"] == "dev"));
+    let statuses: Vec<&str> = history
+        .iter()
+        .map(|h| h["status"].as_str().unwrap())
+        .collect();
+    let expected: Vec<&str> = seeds
+        .iter()
+        .rev()
+        .map(|s| {
+            if s.recurring_fails {
+                "failed"
+            } else {
+                "passed"
+            }
+        })
+        .collect();
+    assert_eq!(statuses, expected);
+
+    // Failures by fingerprint: the recurring failure groups across its moving line numbers.
+    let (status, failures) = get(&api, read, "/v1/failures").await;
+    assert_eq!(status, 200, "{failures}");
+    let groups = failures["items"].as_array().unwrap();
+    let recurring = seeds.iter().filter(|s| s.recurring_fails).count() as u64;
+    let flips = seeds.iter().filter(|s| s.flip_fails).count() as u64;
+    assert_eq!(groups.len(), 2, "{failures}");
+    assert_eq!(
+        (
+            groups[0]["count"].as_u64(),
+            groups[0]["tests_affected"].as_u64()
+        ),
+        (Some(recurring), Some(1))
+    );
+    assert_eq!(groups[0]["sample_test"], "test_db");
+    assert_eq!(groups[1]["count"].as_u64(), Some(flips));
+    let first = seeds.iter().find(|s| s.recurring_fails).unwrap();
+    assert_eq!(groups[0]["first_run_id"], first.key.as_str());
+
+    // Flaky: the retried test, and the test that failed and passed on one commit.
+    let (_, flaky) = get(&api, read, "/v1/flaky").await;
+    let by_name: HashMap<&str, &Value> = flaky["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["name"].as_str().unwrap(), f))
+        .collect();
+    let retries = seeds.iter().filter(|s| s.retry_flaky).count() as u64;
+    assert_eq!(
+        by_name["test_retry"]["retry_flaky_runs"].as_u64(),
+        Some(retries)
+    );
+    // Same-commit flips, computed from the seed: runs 2k and 2k+1 share a commit.
+    let flipped = |fails: fn(&Seed) -> bool| -> u64 {
+        let mut by_commit: HashMap<&str, (bool, bool)> = HashMap::new();
+        for s in &seeds {
+            let e = by_commit.entry(s.commit.as_str()).or_default();
+            if fails(s) {
+                e.1 = true
+            } else {
+                e.0 = true
+            }
+        }
+        seeds
+            .iter()
+            .filter(|s| by_commit[s.commit.as_str()] == (true, true))
+            .count() as u64
+    };
+    assert_eq!(
+        by_name["test_flip"]["flaky_runs"].as_u64(),
+        Some(flipped(|s| s.flip_fails)),
+        "{flaky}"
+    );
+    assert_eq!(
+        by_name["test_db"]["flaky_runs"].as_u64(),
+        Some(flipped(|s| s.recurring_fails)),
+        "{flaky}"
+    );
+    assert!(
+        !by_name.contains_key("test_1"),
+        "a test that always passed is not flaky"
+    );
+
+    // Stats and passing.
+    let (_, stats) = get(&api, read, "/v1/stats?window=30d").await;
+    let failed_runs = seeds
+        .iter()
+        .filter(|s| s.flip_fails || s.recurring_fails)
+        .count() as u64;
+    assert_eq!(stats["runs"].as_u64(), Some(RUNS as u64));
+    assert_eq!(stats["failed_runs"].as_u64(), Some(failed_runs));
+    assert_eq!(
+        stats["passed_runs"].as_u64(),
+        Some(RUNS as u64 - failed_runs)
+    );
+    assert_eq!(
+        stats["last_run"]["run_id"],
+        seeds.last().unwrap().key.as_str()
+    );
+    let (_, passing) = get(&api, read, "/v1/stats/passing?hours=24").await;
+    let last = seeds.last().unwrap();
+    assert_eq!(
+        passing["passing"].as_bool(),
+        Some(!(last.flip_fails || last.recurring_fails))
+    );
+
+    // Exports: CSV rows, JSON, and a JUnit file Verdict itself reads back the same.
+    let (status, csv) = http(
+        "GET",
+        &format!("{}/v1/runs/{}/export?format=csv", api.base, seed.key),
+        bearer(read),
+        None,
+    )
+    .await;
+    assert_eq!((status, csv), (200, Value::Null), "CSV is not JSON");
+    let junit = tokio::task::spawn_blocking({
+        let url = format!("{}/v1/runs/{}/export?format=junit", api.base, seed.key);
+        let token = read.clone();
+        move || {
+            ureq::get(&url)
+                .header("Authorization", &format!("Bearer {token}"))
+                .call()
+                .unwrap()
+                .body_mut()
+                .read_to_string()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    let parsed = verdict_formats::parse(
+        junit.as_bytes(),
+        None,
+        &verdict_formats::ParseLimits::DEFAULT,
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            parsed.summary.tests,
+            parsed.summary.failed,
+            parsed.summary.skipped
+        ),
+        (8, 1, 1)
+    );
+
+    // ETag: the same answer again is 304.
+    let url = format!("{}/v1/runs/{}", api.base, seed.key);
+    let etag = tokio::task::spawn_blocking({
+        let (url, token) = (url.clone(), read.clone());
+        move || {
+            ureq::get(&url)
+                .header("Authorization", &format!("Bearer {token}"))
+                .call()
+                .unwrap()
+                .headers()
+                .get("etag")
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_string()
+        }
+    })
+    .await
+    .unwrap();
+    let mut headers = bearer(read);
+    headers.push(("If-None-Match".into(), etag));
+    assert_eq!(http("GET", &url, headers, None).await.0, 304);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn cursors_and_tokens_are_bound_to_their_project_and_query() {
+    let api = LocalApi::start(Limits::default()).await;
+    let now = now_ms();
+    let ingest = Ingest::new(api.store.clone(), Settings::default());
+    for (i, seed) in seeds(now).iter().take(12).enumerate() {
+        let file = upload_with(
+            &api.store,
+            &run_ref("acme", &seed.key),
+            i,
+            "r.xml",
+            report(i, seed).as_bytes(),
+            seed.created_ms,
+            metadata(seed),
+        )
+        .await;
+        ingest.ingest_key(&file.object_key(), "seed").await.unwrap();
+    }
+    let other = ProjectName::parse("other").unwrap();
+    let (other_read, _) = api
+        .store
+        .create_token(&other, Scope::Read, "t", now)
+        .await
+        .unwrap();
+
+    let (_, first) = get(&api, &api.read_token, "/v1/runs?limit=5").await;
+    let cursor = first["next_cursor"].as_str().unwrap().to_string();
+    // The same cursor with another filter, in another project, or altered: refused.
+    for (token, path) in [
+        (
+            &api.read_token,
+            format!("/v1/runs?limit=5&branch=dev&cursor={cursor}"),
+        ),
+        (&api.read_token, format!("/v1/runs?limit=6&cursor={cursor}")),
+        (&other_read, format!("/v1/runs?limit=5&cursor={cursor}")),
+        (
+            &api.read_token,
+            format!("/v1/runs?limit=5&cursor=00{}", &cursor[2..]),
+        ),
+    ] {
+        let (status, body) = get(&api, token, &path).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        assert!(body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("cursor"));
+    }
+    // Another project's token sees nothing of this one.
+    let (status, runs) = get(&api, &other_read, "/v1/runs").await;
+    assert_eq!((status, runs["items"].as_array().unwrap().len()), (200, 0));
+    assert_eq!(get(&api, &other_read, "/v1/runs/run-000").await.0, 404);
+    let (_, failures) = get(&api, &other_read, "/v1/failures").await;
+    assert!(failures["items"].as_array().unwrap().is_empty());
+    // Upload tokens cannot read; limits are bounded; the description is public.
+    assert_eq!(get(&api, &api.upload_token, "/v1/runs").await.0, 403);
+    assert_eq!(
+        get(&api, &api.read_token, "/v1/runs?limit=501").await.0,
+        400
+    );
+    assert_eq!(
+        get(&api, &api.read_token, "/v1/runs?since=yesterday")
+            .await
+            .0,
+        400
+    );
+    let (status, openapi) = http(
+        "GET",
+        &format!("{}/v1/openapi.json", api.base),
+        vec![],
+        None,
+    )
+    .await;
+    assert_eq!((status, openapi["openapi"].as_str()), (200, Some("3.1.0")));
+}
+
+#[test]
+fn openapi_describes_exactly_the_routes_the_handlers_serve() {
+    let doc: Value = serde_json::from_str(verdict_query_fn::OPENAPI).unwrap();
+    let mut described = HashSet::new();
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for method in ops.as_object().unwrap().keys() {
+            described.insert((method.to_uppercase(), path.clone()));
+        }
+    }
+    let served: HashSet<(String, String)> = verdict_query_fn::ROUTES
+        .iter()
+        .chain(verdict_upload_fn::ROUTES.iter())
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
+    assert_eq!(described, served);
+}
