@@ -1,7 +1,10 @@
 //! `verdict upload`: hand a CI job's reports to Verdict.
 //!
+//! With `--wait` it prints each file's counts, the failed tests with their messages and the
+//! run's summary (`--json`: the `GET /v1/runs/{run}` document instead).
+//!
 //! Exit codes: 0 uploaded (and, with `--wait`, every file parsed); 1 `--fail-on-failures` and a
-//! test failed or errored, or a file could not be parsed; 2 bad usage or no report found;
+//! test of the run failed or errored, or a file could not be parsed; 2 bad usage or no report found;
 //! 3 the server refused or could not be reached; 4 `--wait` timed out before every file was
 //! parsed.
 
@@ -35,7 +38,7 @@ pub struct Args {
     /// Exit 1 when a test failed or errored (or a file could not be parsed); implies --wait.
     #[arg(long)]
     fail_on_failures: bool,
-    /// With --wait: print the files' states as JSON instead of text.
+    /// With --wait: print the run (`GET /v1/runs/{run}`) as JSON instead of text.
     #[arg(long)]
     json: bool,
     /// Files, directories (searched for .xml, .trx, .json, .jsonl, .tap, .txt, optionally
@@ -308,33 +311,56 @@ fn upload(args: &Args) -> Result<ExitCode, (u8, String)> {
             std::thread::sleep(Duration::from_millis(500));
         }
     }
-    let failing = report(&states, args.json);
-    Ok(if args.fail_on_failures && failing {
+    let run = with_retries(|| client.call("GET", &format!("/v1/runs/{run_key}"), None))
+        .map_err(|e| (3, e))?;
+    if args.json {
+        println!("{run}");
+        return Ok(exit_for(args, &states, &run));
+    }
+    report(&states);
+    let failed = with_retries(|| {
+        client.call(
+            "GET",
+            &format!("/v1/runs/{run_key}/tests?status=failed,error&order=name&limit=500"),
+            None,
+        )
+    })
+    .map_err(|e| (3, e))?;
+    for test in failed["items"].as_array().into_iter().flatten() {
+        println!(
+            "FAILED {} {}: {}",
+            test["classname"].as_str().unwrap_or(""),
+            test["name"].as_str().unwrap_or(""),
+            test["message"]
+                .as_str()
+                .unwrap_or("")
+                .lines()
+                .next()
+                .unwrap_or("")
+        );
+    }
+    let s = &run["summary"];
+    println!(
+        "run {run_key}: {} tests, {} passed, {} failed, {} errors, {} skipped, {} flaky",
+        s["tests"], s["passed"], s["failed"], s["errors"], s["skipped"], s["flaky"]
+    );
+    Ok(exit_for(args, &states, &run))
+}
+
+/// 1 with `--fail-on-failures` when the run has a failed or errored test or a file failed.
+fn exit_for(args: &Args, states: &[(PathBuf, Value)], run: &Value) -> ExitCode {
+    let s = &run["summary"];
+    let failing = s["failed"].as_u64().unwrap_or(0) + s["errors"].as_u64().unwrap_or(0) > 0
+        || states.iter().any(|(_, st)| st["state"] == "failed");
+    if args.fail_on_failures && failing {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
-    })
+    }
 }
 
-/// Prints what became of each file; true when a test failed or errored or a file failed.
-fn report(states: &[(PathBuf, Value)], as_json: bool) -> bool {
-    let mut failing = false;
-    let mut total = [0u64; 5];
-    for (_, state) in states {
-        let counts = &state["counts"];
-        let n = |k: &str| counts[k].as_u64().unwrap_or(0);
-        total[0] += n("tests");
-        total[1] += n("passed");
-        total[2] += n("failed");
-        total[3] += n("errors");
-        total[4] += n("skipped");
-        failing |= n("failed") + n("errors") > 0 || state["state"] == "failed";
-    }
-    if as_json {
-        let files: Vec<&Value> = states.iter().map(|(_, s)| s).collect();
-        println!("{}", serde_json::json!({ "files": files }));
-        return failing;
-    }
+/// Prints what became of each file.
+fn report(states: &[(PathBuf, Value)]) {
     for (path, state) in states {
         match state["state"].as_str() {
             Some("failed") => println!(
@@ -355,9 +381,4 @@ fn report(states: &[(PathBuf, Value)], as_json: bool) -> bool {
             ),
         }
     }
-    println!(
-        "total: {} tests, {} passed, {} failed, {} errors, {} skipped",
-        total[0], total[1], total[2], total[3], total[4]
-    );
-    failing
 }

@@ -45,7 +45,16 @@ async fn the_quick_start_line_uploads_and_waits_for_the_summary() {
     .unwrap();
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(
-        stdout.contains("total: 4 tests, 2 passed, 1 failed, 0 errors, 1 skipped"),
+        stdout.contains("pytest.xml: 4 tests, 1 failed, 0 errors"),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .contains("FAILED tests.test_math test_div[1-0]: ZeroDivisionError: division by zero"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(": 4 tests, 2 passed, 1 failed, 0 errors, 1 skipped, 0 flaky"),
         "{stdout}"
     );
 
@@ -72,6 +81,32 @@ async fn the_quick_start_line_uploads_and_waits_for_the_summary() {
         stdout.contains("go-test.json: 2 tests, 1 failed"),
         "{stdout}"
     );
+    assert!(
+        stdout.contains("run ci-1: 6 tests, 3 passed, 2 failed"),
+        "{stdout}"
+    );
+    let (code, stdout, _) = tokio::task::spawn_blocking({
+        let (endpoint, token) = (dev.endpoint.clone(), dev.upload_token.clone());
+        move || {
+            verdict(
+                &[
+                    "upload",
+                    "--run",
+                    "ci-2",
+                    "--wait=30",
+                    "--json",
+                    "events/samples/go-test.json",
+                ],
+                &[("VERDICT_ENDPOINT", &endpoint), ("VERDICT_TOKEN", &token)],
+            )
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 0);
+    let run: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(run["run"]["run_id"], "ci-2");
+    assert_eq!(run["summary"]["failed"], 1);
     let (code, _, stderr) = tokio::task::spawn_blocking({
         let endpoint = dev.endpoint.clone();
         move || {

@@ -121,7 +121,18 @@ async fn route(app: &App, request: &Request) -> Result<Response<Body>, ApiError>
             request.uri().path()
         )));
     }
-    let token = authenticate(&app.store, request, &[Scope::Read]).await?;
+    // A CI job holds an upload token: it may read the outcome of runs (`verdict upload --wait`),
+    // nothing across runs.
+    let run_scoped = matches!(
+        path.as_slice(),
+        ["v1", "runs", _] | ["v1", "runs", _, "tests"]
+    );
+    let scopes: &[Scope] = if run_scoped {
+        &[Scope::Read, Scope::Upload]
+    } else {
+        &[Scope::Read]
+    };
+    let token = authenticate(&app.store, request, scopes).await?;
     let q = Query::new(app, request, &token.project);
     let project = &token.project;
     match path.as_slice() {
