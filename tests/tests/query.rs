@@ -71,6 +71,21 @@ fn report(i: usize, seed: &Seed) -> String {
     format!("<testsuites><testsuite name=\"app\">\n{cases}</testsuite></testsuites>\n")
 }
 
+/// Ingests a seeded file here, or waits while the local API's trigger does it.
+async fn settle(ingest: &Ingest, key: &str) {
+    loop {
+        match ingest.ingest_key(key, "seed").await {
+            Ok(Outcome::Done { .. } | Outcome::AlreadySettled(verdict_store::FileState::Done)) => {
+                return
+            }
+            Err(verdict_parse_fn::ingest::Retry::Busy { .. }) => {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await
+            }
+            other => panic!("{key}: {other:?}"),
+        }
+    }
+}
+
 fn metadata(seed: &Seed) -> RunMetadata {
     RunMetadata {
         branch: Some(seed.branch.into()),
@@ -307,6 +322,46 @@ async fn the_query_api_answers_from_the_seeded_history() {
         "a test that always passed is not flaky"
     );
 
+    // Slowest by median and p95 (nearest rank), from the seed's durations.
+    let (status, slow) = get(&api, read, "/v1/tests/slowest?limit=3").await;
+    assert_eq!(status, 200, "{slow}");
+    let nearest = |mut v: Vec<u64>, q: f64| {
+        v.sort_unstable();
+        v[((q * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1]
+    };
+    let retry: Vec<u64> = seeds
+        .iter()
+        .map(|s| if s.retry_flaky { 2000 } else { 1000 })
+        .collect();
+    let db: Vec<u64> = seeds
+        .iter()
+        .map(|s| if s.recurring_fails { 0 } else { 500 })
+        .collect();
+    let top: Vec<(&str, u64, u64)> = slow["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["name"].as_str().unwrap(),
+                t["median_ms"].as_u64().unwrap(),
+                t["p95_ms"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        top,
+        [
+            (
+                "test_retry",
+                nearest(retry.clone(), 0.5),
+                nearest(retry, 0.95)
+            ),
+            ("test_db", nearest(db.clone(), 0.5), nearest(db, 0.95)),
+            ("test_4", 400, 400),
+        ]
+    );
+
     // Stats and passing.
     let (_, stats) = get(&api, read, "/v1/stats?window=30d").await;
     let failed_runs = seeds
@@ -409,7 +464,7 @@ async fn cursors_and_tokens_are_bound_to_their_project_and_query() {
             metadata(seed),
         )
         .await;
-        ingest.ingest_key(&file.object_key(), "seed").await.unwrap();
+        settle(&ingest, &file.object_key()).await;
     }
     let other = ProjectName::parse("other").unwrap();
     let (other_read, _) = api

@@ -23,7 +23,7 @@ use verdict_formats::{for_each_case, ErrorKind, Format, Identities, ParseError, 
 use verdict_model::{Summary, TestResult};
 use verdict_store::{
     now_ms, Claim, Delta, FileCommit, FileError, FileId, FileRef, FileState, RawObject, RunContext,
-    Store, StoreError,
+    SlowTest, Store, StoreError, SLOWEST_PER_FILE,
 };
 
 /// How ingestion behaves; the defaults are what the deployed function uses.
@@ -265,12 +265,15 @@ impl Ingest {
             counts: Summary::default(),
             contribution: Delta::default(),
             warnings: validated.warnings.clone(),
+            slowest: Vec::new(),
         };
-        let (counts, contribution) = self.write_results(key, &ctx, file, validated).await?;
+        let (counts, contribution, slowest) =
+            self.write_results(key, &ctx, file, validated).await?;
         self.faults.write()?;
         let commit = FileCommit {
             counts,
             contribution,
+            slowest,
             ..commit_base
         };
         let committed = self
@@ -357,7 +360,7 @@ impl Ingest {
         ctx: &RunContext,
         file: &FileRef,
         validated: Validated,
-    ) -> Result<(Summary, Delta), Retry> {
+    ) -> Result<(Summary, Delta, Vec<SlowTest>), Retry> {
         let object = self.open(key, validated.etag.as_deref()).await?;
         let (tx, rx) = tokio::sync::mpsc::channel::<TestResult>(self.settings.concurrency * 4);
         let limits = self.settings.limits;
@@ -406,7 +409,7 @@ impl Ingest {
             .map(|_| ())
         });
 
-        let (counts, contribution) = tokio_stream_of(rx)
+        let (counts, contribution, slowest) = tokio_stream_of(rx)
             .map(|result| async move {
                 self.faults.write()?;
                 let delta = self.store.write_result(ctx, &file.file_id, &result).await?;
@@ -414,10 +417,11 @@ impl Ingest {
             })
             .buffer_unordered(self.settings.concurrency)
             .try_fold(
-                (Summary::default(), Delta::default()),
-                |(mut counts, contribution), (result, delta)| async move {
+                (Summary::default(), Delta::default(), Vec::new()),
+                |(mut counts, contribution, mut slowest), (result, delta)| async move {
                     counts.add(&result);
-                    Ok((counts, contribution.plus(delta)))
+                    keep_slowest(&mut slowest, &result);
+                    Ok((counts, contribution.plus(delta), slowest))
                 },
             )
             .await?;
@@ -425,8 +429,24 @@ impl Ingest {
             .await
             .map_err(|e| Retry::Read(format!("reading task failed: {e}")))?
             .map_err(|e| Retry::Read(format!("second read of {key} failed: {e}")))?;
-        Ok((counts, contribution))
+        Ok((counts, contribution, slowest))
     }
+}
+
+/// Keeps the file's slowest tests, slowest first (ties by test id, so the list is the same
+/// whatever the order of writes).
+fn keep_slowest(slowest: &mut Vec<SlowTest>, result: &TestResult) {
+    slowest.push(SlowTest {
+        test_id: result.test_id.clone(),
+        name: result.name.clone(),
+        duration_ms: result.duration_ms,
+    });
+    slowest.sort_by(|a, b| {
+        b.duration_ms
+            .cmp(&a.duration_ms)
+            .then_with(|| a.test_id.cmp(&b.test_id))
+    });
+    slowest.truncate(SLOWEST_PER_FILE);
 }
 
 fn tokio_stream_of<T: Send + 'static>(

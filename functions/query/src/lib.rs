@@ -27,13 +27,14 @@ pub struct App {
 
 /// Method and path pattern of every route this function serves (checked against the router by a
 /// unit test and against `infra/template.yaml` and `openapi.json` by the checks).
-pub const ROUTES: [(&str, &str); 11] = [
+pub const ROUTES: [(&str, &str); 12] = [
     ("GET", "/v1/runs"),
     ("GET", "/v1/runs/{run_key}"),
     ("GET", "/v1/runs/{run_key}/tests"),
     ("GET", "/v1/runs/{run_key}/tests/{test_id}"),
     ("GET", "/v1/runs/{run_key}/export"),
     ("GET", "/v1/tests/{test_id}/history"),
+    ("GET", "/v1/tests/slowest"),
     ("GET", "/v1/flaky"),
     ("GET", "/v1/failures"),
     ("GET", "/v1/stats"),
@@ -48,6 +49,10 @@ pub const OPENAPI: &str = include_str!("../openapi.json");
 const MAX_WINDOW_ENTRIES: usize = 5_000;
 /// Tests whose history the flaky endpoint reads at most.
 const MAX_FLAKY_CANDIDATES: usize = 100;
+/// Newest runs whose files name the slowest-test candidates.
+const SLOWEST_RUNS: i32 = 50;
+/// Candidates whose history the slowest endpoint reads at most.
+const SLOWEST_CANDIDATES: usize = 100;
 /// Runs the stats endpoint reads at most.
 const MAX_STATS_RUNS: usize = 10_000;
 
@@ -144,6 +149,7 @@ async fn route(app: &App, request: &Request) -> Result<Response<Body>, ApiError>
         }
         ["v1", "runs", run, "export"] => export::export(app, &q, &run_ref(project, run)?).await,
         ["v1", "tests", test_id, "history"] => history(app, &q, project, test_id).await,
+        ["v1", "tests", "slowest"] => slowest(app, &q, project).await,
         ["v1", "flaky"] => flaky(app, &q, project).await,
         ["v1", "failures"] => failures(app, &q, project).await,
         ["v1", "stats"] => stats(app, &q, project).await,
@@ -663,6 +669,79 @@ async fn passing(
         "run": latest.as_ref().map(run_json),
     });
     Ok(cache(json(StatusCode::OK, &body), 5))
+}
+
+/// The value at quantile `q` (0..=1) of sorted values, nearest rank.
+fn quantile(sorted: &[u64], q: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = (q * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// Slowest tests by median and p95 duration over the window. Candidates are the slowest tests
+/// each file recorded at ingest (20 per file) in the newest 50 runs of the window; their
+/// durations come from their history in the window.
+async fn slowest(
+    app: &App,
+    q: &Query<'_>,
+    project: &ProjectName,
+) -> Result<Response<Body>, ApiError> {
+    let window = window_ms(q.get("window").as_deref())?;
+    let since = now_ms().saturating_sub(window);
+    let branch = q.get("branch");
+    let filter = RunFilter {
+        branch: branch.clone(),
+        since_ms: Some(since),
+        ..RunFilter::default()
+    };
+    let runs = app
+        .store
+        .list_runs(project, &filter, SLOWEST_RUNS, None)
+        .await?;
+    let mut candidates: HashMap<String, (String, u64)> = HashMap::new();
+    for run in &runs.items {
+        for file in app.store.list_files(&run.run).await? {
+            for slow in file.slowest {
+                let entry = candidates.entry(slow.test_id).or_insert((slow.name, 0));
+                entry.1 = entry.1.max(slow.duration_ms);
+            }
+        }
+    }
+    let mut ranked: Vec<(String, (String, u64))> = candidates.into_iter().collect();
+    ranked.sort_by(|a, b| b.1 .1.cmp(&a.1 .1).then(a.0.cmp(&b.0)));
+    let truncated = ranked.len() > SLOWEST_CANDIDATES;
+    ranked.truncate(SLOWEST_CANDIDATES);
+    let mut items = Vec::new();
+    for (test_id, (name, _)) in ranked {
+        let history = app
+            .store
+            .test_history(project, &test_id, branch.as_deref(), Some(since), 500, None)
+            .await?;
+        let mut durations: Vec<u64> = history
+            .items
+            .iter()
+            .filter(|r| r.status != "skipped")
+            .map(|r| r.duration_ms)
+            .collect();
+        durations.sort_unstable();
+        if durations.is_empty() {
+            continue;
+        }
+        items.push(json!({
+            "test_id": test_id,
+            "name": name,
+            "runs": durations.len(),
+            "median_ms": quantile(&durations, 0.5),
+            "p95_ms": quantile(&durations, 0.95),
+            "max_ms": durations.last(),
+        }));
+    }
+    items.sort_by(|a, b| b["median_ms"].as_u64().cmp(&a["median_ms"].as_u64()));
+    items.truncate(usize::try_from(limit(q)?).unwrap_or(50));
+    let body = json!({"items": items, "next_cursor": null, "truncated": truncated, "window_days": window / 86_400_000});
+    Ok(cache(json(StatusCode::OK, &body), 30))
 }
 
 #[cfg(test)]

@@ -116,7 +116,20 @@ pub struct FileItem {
     pub warnings: Vec<String>,
     pub error: Option<FileError>,
     pub duplicate_of: Option<FileId>,
+    /// The file's slowest tests (for the slowest-tests endpoint).
+    pub slowest: Vec<SlowTest>,
 }
+
+/// One of a file's slowest tests.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SlowTest {
+    pub test_id: String,
+    pub name: String,
+    pub duration_ms: u64,
+}
+
+/// How many of its slowest tests a file item keeps.
+pub const SLOWEST_PER_FILE: usize = 20;
 
 /// The answer to an attempt to claim a file for parsing.
 #[derive(Debug, Clone, PartialEq)]
@@ -141,6 +154,7 @@ pub struct FileCommit {
     /// What the file changed in the run's counters (see [`Delta`]).
     pub contribution: Delta,
     pub warnings: Vec<String>,
+    pub slowest: Vec<SlowTest>,
 }
 
 /// How many warnings a file item keeps (the raw file keeps the rest).
@@ -231,6 +245,9 @@ pub(crate) fn file_from_item(item: &Item) -> Option<FileItem> {
             .unwrap_or_default(),
         error,
         duplicate_of: get_s(item, "duplicate_of").and_then(|id| FileId::parse(id).ok()),
+        slowest: get_s(item, "slowest")
+            .and_then(|w| serde_json::from_str(w).ok())
+            .unwrap_or_default(),
     })
 }
 
@@ -750,6 +767,10 @@ impl Store {
                 s(serde_json::to_string(&warnings).unwrap_or_default()),
             ),
             ("warning_count", n(commit.warnings.len())),
+            (
+                "slowest",
+                s(serde_json::to_string(&commit.slowest).unwrap_or_default()),
+            ),
             ("settled_ms", n(now_ms)),
         ];
         self.settle(

@@ -20,7 +20,9 @@ mod test_support;
 pub use attrs::to_json;
 pub use counts::{Delta, COUNTERS};
 pub use error::StoreError;
-pub use files::{Claim, FileCommit, FileError, FileItem, FileState, NewFile, Run};
+pub use files::{
+    Claim, FileCommit, FileError, FileItem, FileState, NewFile, Run, SlowTest, SLOWEST_PER_FILE,
+};
 pub use keys::{random_bytes, FileId, FileRef, ProjectName, RunKey, RunRef, RAW_PREFIX};
 pub use projects::{Project, Scope, TokenInfo, DEFAULT_RETENTION_DAYS, MAX_RETENTION_DAYS};
 pub use queries::{Page, RunFilter, TestRow};
