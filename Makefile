@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: test fmt-check lint infra-check unit build corpus-report bench bench-ingest dev
+.PHONY: test fmt-check lint infra-check unit build corpus-report bench bench-api bench-ingest dev
 
 ## test: formatting check, clippy with -D warnings, and every test (unit, corpus, property, and
 ## the integration tests against DynamoDB Local and SeaweedFS, installed and started here).
@@ -40,6 +40,11 @@ corpus-report:
 ## bench: parser throughput against a bare quick-xml loop (criterion); figures go to docs/benchmarks.md.
 bench:
 	$(CARGO) bench -p verdict-formats --bench junit
+
+## bench-api: 8 concurrent clients on the local query API for 30 s; p50/p99 per endpoint to docs/benchmarks.md.
+bench-api:
+	scripts/stack.sh run $(CARGO) bench -p verdict-tests --bench api_load
+	python3 scripts/splice.py docs/benchmarks.md api-load target/api-load.md
 
 ## bench-ingest: ingest of a generated 100k-test file into DynamoDB Local against a raw
 ## BatchWriteItem loop, and the parse function's peak memory; the table goes to docs/benchmarks.md.

@@ -1,0 +1,141 @@
+//! Load check of the query API (`make bench-api`): the local API (the Lambdas' handlers behind
+//! the local server, DynamoDB Local behind them) with 60 seeded runs of 50 tests, driven by 8
+//! concurrent clients for 30 s over a mix of endpoints. Writes p50/p99 latency per endpoint to
+//! target/api-load.md. Not a test: nothing here asserts a time.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use verdict_store::now_ms;
+use verdict_tests::{run_ref, upload_at, LocalApi};
+
+const RUNS: usize = 60;
+const CLIENTS: usize = 8;
+const SECONDS: u64 = 30;
+
+fn report(i: usize) -> String {
+    let mut xml = String::from("<testsuite name=\"s\">");
+    for t in 0..50 {
+        let body = if (i + t).is_multiple_of(17) {
+            "<failure message=\"boom\"/>"
+        } else {
+            ""
+        };
+        xml.push_str(&format!(
+            "<testcase classname=\"c{}\" name=\"t{t}\" time=\"0.{t:02}\">{body}</testcase>",
+            t % 5
+        ));
+    }
+    xml.push_str("</testsuite>");
+    xml
+}
+
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    sorted[((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1]
+}
+
+#[tokio::main]
+async fn main() {
+    if std::env::args().any(|a| a == "--list" || a == "--test") {
+        return;
+    }
+    let api = LocalApi::start(verdict_upload_fn::Limits::default()).await;
+    let now = now_ms();
+    let ingest = verdict_parse_fn::ingest::Ingest::new(api.store.clone(), Default::default());
+    for i in 0..RUNS {
+        let file = upload_at(
+            &api.store,
+            &run_ref("acme", &format!("run-{i:03}")),
+            i,
+            "r.xml",
+            report(i).as_bytes(),
+            now - (RUNS - i) as u64 * 60_000,
+        )
+        .await;
+        loop {
+            match ingest.ingest_key(&file.object_key(), "seed").await {
+                Err(verdict_parse_fn::ingest::Retry::Busy { .. }) => {
+                    tokio::time::sleep(Duration::from_millis(20)).await
+                }
+                other => {
+                    other.unwrap();
+                    break;
+                }
+            }
+        }
+    }
+    let endpoints: Vec<(&str, String)> = vec![
+        ("GET /v1/runs", "/v1/runs?limit=50".into()),
+        ("GET /v1/runs/{run}", "/v1/runs/run-030".into()),
+        (
+            "GET /v1/runs/{run}/tests",
+            "/v1/runs/run-030/tests?status=failed,error".into(),
+        ),
+        (
+            "GET /v1/tests/{id}/history",
+            format!(
+                "/v1/tests/{}/history?limit=50",
+                verdict_model::test_id(&verdict_model::TestIdentity {
+                    suite: "s",
+                    classname: "c0",
+                    file: None,
+                    name: "t0"
+                })
+            ),
+        ),
+        ("GET /v1/stats", "/v1/stats?window=1d".into()),
+        ("GET /v1/failures", "/v1/failures?since=2000-01-01".into()),
+    ];
+    let samples: Arc<Mutex<BTreeMap<&str, Vec<f64>>>> = Arc::default();
+    let deadline = Instant::now() + Duration::from_secs(SECONDS);
+    let mut clients = Vec::new();
+    for c in 0..CLIENTS {
+        let (endpoints, samples, base, token) = (
+            endpoints.clone(),
+            samples.clone(),
+            api.base.clone(),
+            api.read_token.clone(),
+        );
+        clients.push(tokio::task::spawn_blocking(move || {
+            let agent = ureq::Agent::new_with_config(
+                ureq::Agent::config_builder()
+                    .http_status_as_error(false)
+                    .build(),
+            );
+            let mut i = c;
+            while Instant::now() < deadline {
+                let (name, path) = &endpoints[i % endpoints.len()];
+                i += 1;
+                let start = Instant::now();
+                let mut response = agent
+                    .get(&format!("{base}{path}"))
+                    .header("Authorization", &format!("Bearer {token}"))
+                    .call()
+                    .expect("request");
+                let _ = response.body_mut().read_to_vec();
+                assert_eq!(response.status().as_u16(), 200, "{path}");
+                let ms = start.elapsed().as_secs_f64() * 1000.0;
+                samples.lock().unwrap().entry(name).or_default().push(ms);
+            }
+        }));
+    }
+    for client in clients {
+        client.await.unwrap();
+    }
+    let mut md = String::from("| endpoint | requests | p50 ms | p99 ms |\n|---|---:|---:|---:|\n");
+    for (name, mut ms) in samples.lock().unwrap().clone() {
+        ms.sort_by(|a, b| a.total_cmp(b));
+        md.push_str(&format!(
+            "| `{name}` | {} | {:.1} | {:.1} |\n",
+            ms.len(),
+            quantile(&ms, 0.5),
+            quantile(&ms, 0.99)
+        ));
+    }
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/api-load.md");
+    std::fs::File::create(path)
+        .and_then(|mut f| f.write_all(md.as_bytes()))
+        .expect("write target/api-load.md");
+    print!("{md}");
+}
