@@ -390,6 +390,29 @@ async fn history(
     ))
 }
 
+/// Every page of a listing, following its continuation, up to `max` items; true when there
+/// were more.
+async fn all_pages<T, F, Fut>(max: usize, mut page: F) -> Result<(Vec<T>, bool), ApiError>
+where
+    F: FnMut(Option<Value>) -> Fut,
+    Fut: std::future::Future<Output = Result<verdict_store::Page<T>, verdict_store::StoreError>>,
+{
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let next = page(start).await?;
+        items.extend(next.items);
+        if items.len() >= max {
+            items.truncate(max);
+            return Ok((items, true));
+        }
+        match next.next {
+            Some(n) => start = Some(n),
+            None => return Ok((items, false)),
+        }
+    }
+}
+
 /// Every entry of the `issues` index since `since_ms` (newest first), at most
 /// [`MAX_WINDOW_ENTRIES`]; true when there were more.
 async fn issues_in_window(
@@ -398,27 +421,17 @@ async fn issues_in_window(
     since_ms: u64,
     branch: Option<&str>,
 ) -> Result<(Vec<TestRow>, bool), ApiError> {
-    let mut rows = Vec::new();
-    let mut start = None;
-    loop {
-        let page = app
-            .store
+    let (rows, truncated) = all_pages(MAX_WINDOW_ENTRIES, |start| async move {
+        app.store
             .issues_since(project, since_ms, 1000, start.as_ref())
-            .await?;
-        rows.extend(
-            page.items
-                .into_iter()
-                .filter(|r| branch.is_none() || r.branch.as_deref() == branch),
-        );
-        if rows.len() >= MAX_WINDOW_ENTRIES {
-            rows.truncate(MAX_WINDOW_ENTRIES);
-            return Ok((rows, true));
-        }
-        match page.next {
-            Some(next) => start = Some(next),
-            None => return Ok((rows, false)),
-        }
-    }
+            .await
+    })
+    .await?;
+    let rows = rows
+        .into_iter()
+        .filter(|r| branch.is_none() || r.branch.as_deref() == branch)
+        .collect();
+    Ok((rows, truncated))
 }
 
 async fn failures(
@@ -569,28 +582,17 @@ async fn runs_in_window(
     since_ms: u64,
     branch: Option<String>,
 ) -> Result<(Vec<Run>, bool), ApiError> {
-    let filter = RunFilter {
+    let filter = &RunFilter {
         branch,
         since_ms: Some(since_ms),
         ..RunFilter::default()
     };
-    let mut runs = Vec::new();
-    let mut start = None;
-    loop {
-        let page = app
-            .store
-            .list_runs(project, &filter, 500, start.as_ref())
-            .await?;
-        runs.extend(page.items);
-        if runs.len() >= MAX_STATS_RUNS {
-            runs.truncate(MAX_STATS_RUNS);
-            return Ok((runs, true));
-        }
-        match page.next {
-            Some(next) => start = Some(next),
-            None => return Ok((runs, false)),
-        }
-    }
+    all_pages(MAX_STATS_RUNS, |start| async move {
+        app.store
+            .list_runs(project, filter, 500, start.as_ref())
+            .await
+    })
+    .await
 }
 
 async fn stats(

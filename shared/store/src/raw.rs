@@ -122,6 +122,11 @@ impl Store {
     /// Every object key under the raw prefix. For the local stack's trigger emulation only: on
     /// AWS, S3 notifies the parse function of each new object.
     pub async fn list_raw_keys(&self) -> Result<Vec<String>, StoreError> {
+        self.list_keys(crate::RAW_PREFIX).await
+    }
+
+    /// Every object key under `prefix`, all pages.
+    pub(crate) async fn list_keys(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
         let mut keys = Vec::new();
         let mut token = None;
         loop {
@@ -129,7 +134,7 @@ impl Store {
                 .s3
                 .list_objects_v2()
                 .bucket(&self.bucket)
-                .prefix(crate::RAW_PREFIX)
+                .prefix(prefix)
                 .set_continuation_token(token)
                 .send()
                 .await

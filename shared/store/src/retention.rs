@@ -7,6 +7,7 @@ use crate::keys::{FileId, ProjectName, RunKey, RunRef, RAW_PREFIX};
 use crate::{Store, StoreError};
 use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+use futures_util::stream::{self, StreamExt, TryStreamExt};
 use std::time::Duration;
 
 /// What deleting (part of) a run did.
@@ -86,7 +87,7 @@ impl Store {
             requests.push(delete_request(key.clone()));
         }
         deleted.items += requests.len() as u64;
-        self.batch_write(requests).await?;
+        self.batch_write(requests, 4).await?;
         if more {
             return Ok(deleted);
         }
@@ -171,54 +172,43 @@ impl Store {
     }
 
     async fn raw_keys(&self, run: &RunRef) -> Result<Vec<String>, StoreError> {
-        let prefix = format!("{RAW_PREFIX}{}/{}/", run.project, run.run_key);
-        let mut keys = Vec::new();
-        let mut token = None;
-        loop {
-            let out = self
-                .s3
-                .list_objects_v2()
-                .bucket(&self.bucket)
-                .prefix(&prefix)
-                .set_continuation_token(token)
-                .send()
-                .await
-                .map_err(|e| StoreError::from_sdk("ListObjectsV2", e))?;
-            keys.extend(
-                out.contents()
-                    .iter()
-                    .filter_map(|o| o.key().map(str::to_string)),
-            );
-            token = out.next_continuation_token().map(str::to_string);
-            if token.is_none() {
-                return Ok(keys);
-            }
-        }
+        self.list_keys(&format!("{RAW_PREFIX}{}/{}/", run.project, run.run_key))
+            .await
     }
 
-    /// BatchWriteItem in requests of 25, retrying `UnprocessedItems` with backoff.
-    pub(crate) async fn batch_write(&self, requests: Vec<WriteRequest>) -> Result<(), StoreError> {
-        for chunk in requests.chunks(25) {
-            let mut batch = chunk.to_vec();
-            let mut backoff = Duration::from_millis(20);
-            while !batch.is_empty() {
-                let out = self
-                    .ddb
-                    .batch_write_item()
-                    .request_items(&self.table, batch)
-                    .send()
-                    .await
-                    .map_err(|e| StoreError::from_sdk("BatchWriteItem", e))?;
-                batch = out
-                    .unprocessed_items()
-                    .and_then(|m| m.get(&self.table).cloned())
-                    .unwrap_or_default();
-                if !batch.is_empty() {
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(2));
+    /// BatchWriteItem in requests of 25, `concurrency` requests in flight, retrying
+    /// `UnprocessedItems` with backoff.
+    pub(crate) async fn batch_write(
+        &self,
+        requests: Vec<WriteRequest>,
+        concurrency: usize,
+    ) -> Result<(), StoreError> {
+        let batches: Vec<Vec<WriteRequest>> = requests.chunks(25).map(<[_]>::to_vec).collect();
+        stream::iter(batches)
+            .map(|mut batch| async move {
+                let mut backoff = Duration::from_millis(10);
+                while !batch.is_empty() {
+                    let out = self
+                        .ddb
+                        .batch_write_item()
+                        .request_items(&self.table, batch)
+                        .send()
+                        .await
+                        .map_err(|e| StoreError::from_sdk("BatchWriteItem", e))?;
+                    batch = out
+                        .unprocessed_items()
+                        .and_then(|m| m.get(&self.table).cloned())
+                        .unwrap_or_default();
+                    if !batch.is_empty() {
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(2));
+                    }
                 }
-            }
-        }
+                Ok::<_, StoreError>(())
+            })
+            .buffer_unordered(concurrency.max(1))
+            .try_collect::<Vec<()>>()
+            .await?;
         Ok(())
     }
 }

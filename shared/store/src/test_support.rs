@@ -42,27 +42,7 @@ impl Store {
                     b.get("sk").map(|v| v.to_string()),
                 ))
         });
-        let mut keys = Vec::new();
-        let mut token = None;
-        loop {
-            let out = self
-                .s3
-                .list_objects_v2()
-                .bucket(&self.bucket)
-                .set_continuation_token(token)
-                .send()
-                .await
-                .map_err(|e| StoreError::from_sdk("ListObjectsV2", e))?;
-            keys.extend(
-                out.contents()
-                    .iter()
-                    .filter_map(|o| o.key().map(str::to_string)),
-            );
-            token = out.next_continuation_token().map(str::to_string);
-            if token.is_none() {
-                break;
-            }
-        }
+        let mut keys = self.list_keys("").await?;
         keys.sort();
         Ok((items, keys))
     }
@@ -81,7 +61,6 @@ pub async fn raw_batch_write(
 ) -> Result<(), StoreError> {
     use crate::attrs::s;
     use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
-    use futures_util::stream::{self, StreamExt, TryStreamExt};
     let templates = sample_items(store, run, 500).await?;
     if templates.is_empty() {
         return Err(StoreError::permanent(
@@ -89,55 +68,23 @@ pub async fn raw_batch_write(
             "the run has no test items",
         ));
     }
-    let batches: Vec<Vec<WriteRequest>> = (0..count)
-        .collect::<Vec<_>>()
-        .chunks(25)
-        .map(|chunk| {
-            chunk
-                .iter()
-                .map(|i| {
-                    let mut item = templates[i % templates.len()].clone();
-                    item.insert("pk".into(), s(format!("BENCH#{label}")));
-                    item.insert("sk".into(), s(format!("T#{i:064}")));
-                    item.insert("hist_pk".into(), s(format!("BENCH#{label}#{i}")));
-                    WriteRequest::builder()
-                        .put_request(
-                            PutRequest::builder()
-                                .set_item(Some(item))
-                                .build()
-                                .expect("item"),
-                        )
+    let requests: Vec<WriteRequest> = (0..count)
+        .map(|i| {
+            let mut item = templates[i % templates.len()].clone();
+            item.insert("pk".into(), s(format!("BENCH#{label}")));
+            item.insert("sk".into(), s(format!("T#{i:064}")));
+            item.insert("hist_pk".into(), s(format!("BENCH#{label}#{i}")));
+            WriteRequest::builder()
+                .put_request(
+                    PutRequest::builder()
+                        .set_item(Some(item))
                         .build()
-                })
-                .collect()
+                        .expect("item"),
+                )
+                .build()
         })
         .collect();
-    stream::iter(batches)
-        .map(|mut batch| async move {
-            let mut backoff = std::time::Duration::from_millis(10);
-            loop {
-                let out = store
-                    .ddb
-                    .batch_write_item()
-                    .request_items(&store.table, batch)
-                    .send()
-                    .await
-                    .map_err(|e| StoreError::from_sdk("BatchWriteItem", e))?;
-                batch = out
-                    .unprocessed_items()
-                    .and_then(|m| m.get(&store.table).cloned())
-                    .unwrap_or_default();
-                if batch.is_empty() {
-                    return Ok::<_, StoreError>(());
-                }
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(std::time::Duration::from_secs(1));
-            }
-        })
-        .buffer_unordered(concurrency)
-        .try_collect::<Vec<()>>()
-        .await?;
-    Ok(())
+    store.batch_write(requests, concurrency).await
 }
 
 async fn sample_items(
