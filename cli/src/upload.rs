@@ -95,11 +95,12 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Fills what the flags and the environment left empty from a `<report>.meta.json` sidecar.
-fn with_sidecar(path: &Path, metadata: &RunMetadata) -> Result<RunMetadata, String> {
+/// Fills what the flags and the environment left empty from a `<report>.meta.json` sidecar,
+/// and takes its test overrides.
+fn with_sidecar(path: &Path, metadata: &RunMetadata) -> Result<(RunMetadata, Value), String> {
     let sidecar_path = PathBuf::from(format!("{}.meta.json", path.display()));
     let Ok(file) = std::fs::File::open(&sidecar_path) else {
-        return Ok(metadata.clone());
+        return Ok((metadata.clone(), Value::Object(Default::default())));
     };
     let sidecar =
         Sidecar::from_reader(file).map_err(|e| format!("{}: {e}", sidecar_path.display()))?;
@@ -112,7 +113,10 @@ fn with_sidecar(path: &Path, metadata: &RunMetadata) -> Result<RunMetadata, Stri
         m.remove("run_key");
         m.remove("project");
     }
-    serde_json::from_value(merged).map_err(|e| format!("{}: {e}", sidecar_path.display()))
+    let overrides = serde_json::to_value(&sidecar.test_overrides).unwrap_or_default();
+    serde_json::from_value(merged)
+        .map(|m| (m, overrides))
+        .map_err(|e| format!("{}: {e}", sidecar_path.display()))
 }
 
 struct Client {
@@ -237,7 +241,8 @@ fn upload(args: &Args) -> Result<ExitCode, (u8, String)> {
     let mut file_ids = Vec::new();
     for (i, path) in reports.iter().enumerate() {
         let raw = std::fs::read(path).map_err(|e| (2, format!("{}: {e}", path.display())))?;
-        let metadata = with_sidecar(path, &detected.metadata).map_err(|e| (2, e))?;
+        let (metadata, test_overrides) =
+            with_sidecar(path, &detected.metadata).map_err(|e| (2, e))?;
         let bytes = if raw.len() > COMPRESS_OVER && !raw.starts_with(&[0x1f, 0x8b]) {
             let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::fast());
             gz.write_all(&raw)
@@ -264,6 +269,7 @@ fn upload(args: &Args) -> Result<ExitCode, (u8, String)> {
             "file_name": name,
             "size": bytes.len(),
             "metadata": metadata,
+            "test_overrides": test_overrides,
         });
         if let Some(format) = &args.format {
             request["format"] = format.clone().into();

@@ -136,6 +136,7 @@ async fn register_at(
                 sha256: None,
                 format: None,
                 metadata,
+                test_overrides: Default::default(),
                 retention_days: 30,
             },
             registered_ms,

@@ -85,6 +85,34 @@ async fn presigned_upload_is_parsed_and_its_state_visible() {
     assert_eq!(state["counts"]["failed"], 1);
     assert_eq!(state["format"], "junit");
 
+    // Test overrides (a sidecar's) reach the test they name.
+    let ok = verdict_model::test_id(&verdict_model::TestIdentity {
+        suite: "s",
+        classname: "a.B",
+        file: None,
+        name: "ok",
+    });
+    let mut body = upload_request("build-2", REPORT.len());
+    body["test_overrides"] = json!({ ok.clone(): {"tags": ["smoke"], "owner": "team-a"} });
+    let (status, created) = create(&api, &api.upload_token, &body).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(put(&created, REPORT).await, 200);
+    state_until_settled(&api, &api.read_token, created["file_id"].as_str().unwrap()).await;
+    let (status, test) = http(
+        "GET",
+        &format!("{}/v1/runs/build-2/tests/{ok}", api.base),
+        bearer(&api.read_token),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{test}");
+    assert_eq!(
+        (test["tags"].clone(), test["owner"].clone()),
+        (json!(["smoke"]), json!("team-a"))
+    );
+    body["test_overrides"] = json!({"not-a-test-id": {"owner": "x"}});
+    assert_eq!(create(&api, &api.upload_token, &body).await.0, 400);
+
     // The URL signs the size and forbids overwriting; an expired one is refused by the store.
     let (_, other) = create(&api, &api.upload_token, &upload_request("build-1", 10)).await;
     assert_eq!(put(&other, b"0123456789abcdef").await, 403, "another size");

@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tokio_util::io::SyncIoBridge;
 use verdict_formats::{for_each_case, ErrorKind, Format, Identities, ParseError, ParseLimits};
-use verdict_model::{Summary, TestResult};
+use verdict_model::{Sidecar, Summary, TestResult};
 use verdict_store::{
     now_ms, Claim, Delta, FileCommit, FileError, FileId, FileRef, FileState, RawObject, RunContext,
     SlowTest, Store, StoreError, SLOWEST_PER_FILE,
@@ -258,6 +258,10 @@ impl Ingest {
         }
 
         let ctx = RunContext::from(&run);
+        let overrides = Sidecar {
+            test_overrides: item.test_overrides.clone(),
+            ..Sidecar::default()
+        };
         let format = validated.format;
         let commit_base = FileCommit {
             format: format.to_string(),
@@ -267,8 +271,9 @@ impl Ingest {
             warnings: validated.warnings.clone(),
             slowest: Vec::new(),
         };
-        let (counts, contribution, slowest) =
-            self.write_results(key, &ctx, file, validated).await?;
+        let (counts, contribution, slowest) = self
+            .write_results(key, &ctx, file, validated, &overrides)
+            .await?;
         self.faults.write()?;
         let commit = FileCommit {
             counts,
@@ -360,6 +365,7 @@ impl Ingest {
         ctx: &RunContext,
         file: &FileRef,
         validated: Validated,
+        overrides: &Sidecar,
     ) -> Result<(Summary, Delta, Vec<SlowTest>), Retry> {
         let object = self.open(key, validated.etag.as_deref()).await?;
         let (tx, rx) = tokio::sync::mpsc::channel::<TestResult>(self.settings.concurrency * 4);
@@ -410,7 +416,8 @@ impl Ingest {
         });
 
         let (counts, contribution, slowest) = tokio_stream_of(rx)
-            .map(|result| async move {
+            .map(|mut result| async move {
+                overrides.apply(&mut result);
                 self.faults.write()?;
                 let delta = self.store.write_result(ctx, &file.file_id, &result).await?;
                 Ok::<_, Retry>((result, delta))

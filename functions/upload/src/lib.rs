@@ -12,9 +12,10 @@ use lambda_http::http::{header, Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use serde_json::json;
+use std::collections::BTreeMap;
 use std::time::Duration;
 use verdict_http::{authenticate, body_bytes, json, query_param, respond, ApiError};
-use verdict_model::{RunMetadata, Summary};
+use verdict_model::{RunMetadata, Summary, TestOverride};
 use verdict_store::{
     now_ms, FileId, FileItem, FileRef, NewFile, RunKey, RunRef, Scope, Store, TokenInfo,
 };
@@ -137,6 +138,9 @@ struct UploadRequest {
     format: Option<String>,
     #[serde(default)]
     metadata: RunMetadata,
+    /// Tags and owners for tests of this file, by test id (a sidecar's `test_overrides`).
+    #[serde(default)]
+    test_overrides: BTreeMap<String, TestOverride>,
 }
 
 const MAX_FILE_NAME: usize = 255;
@@ -203,6 +207,35 @@ fn check_metadata(metadata: &RunMetadata, token: &TokenInfo) -> Result<(), ApiEr
     Ok(())
 }
 
+const MAX_OVERRIDES_BYTES: usize = 64 * 1024;
+
+/// Test overrides: 64-hex test ids, bounded tags and owners, 64 KiB in all (they are stored on
+/// the file item).
+fn check_overrides(overrides: &BTreeMap<String, TestOverride>) -> Result<(), ApiError> {
+    let size = serde_json::to_string(overrides).map_or(usize::MAX, |s| s.len());
+    if size > MAX_OVERRIDES_BYTES {
+        return Err(ApiError::invalid(
+            "test_overrides",
+            format!("larger than {MAX_OVERRIDES_BYTES} bytes"),
+        ));
+    }
+    for (test_id, o) in overrides {
+        if test_id.len() != 64 || !test_id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(ApiError::invalid(
+                "test_overrides",
+                format!("{test_id:?} is not a test id"),
+            ));
+        }
+        for tag in &o.tags {
+            check_text("test_overrides.tags", tag, 128)?;
+        }
+        if let Some(owner) = &o.owner {
+            check_text("test_overrides.owner", owner, 256)?;
+        }
+    }
+    Ok(())
+}
+
 fn check_file_name(name: &str) -> Result<(), ApiError> {
     if name.is_empty() {
         return Err(ApiError::invalid("file_name", "is empty"));
@@ -262,6 +295,7 @@ async fn create_upload(app: &App, request: &Request) -> Result<Response<Body>, A
     check_sha256(body.sha256.as_deref())?;
     check_format(body.format.as_deref())?;
     check_metadata(&body.metadata, &token)?;
+    check_overrides(&body.test_overrides)?;
     if body.size > app.limits.max_upload_bytes {
         return Err(ApiError::too_large(format!(
             "size {} is over the limit of {} bytes",
@@ -282,6 +316,7 @@ async fn create_upload(app: &App, request: &Request) -> Result<Response<Body>, A
                 sha256: body.sha256.map(|s| s.to_ascii_lowercase()),
                 format: body.format,
                 metadata: body.metadata,
+                test_overrides: body.test_overrides,
                 retention_days: retention_days(app, &token).await?,
             },
             now,
@@ -430,6 +465,7 @@ async fn direct_upload(
                     sha256: None,
                     format: format.clone(),
                     metadata: metadata.clone(),
+                    test_overrides: BTreeMap::new(),
                     retention_days: retention,
                 },
                 now_ms(),

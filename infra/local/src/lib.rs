@@ -241,6 +241,7 @@ pub async fn start_dev(
                 branch: Some("main".into()),
                 ..Default::default()
             },
+            test_overrides: Default::default(),
             retention_days: 90,
         };
         store.register_file(&new, now_ms()).await?;

@@ -15,9 +15,10 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
     Update,
 };
+use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::time::Duration;
-use verdict_model::{RunMetadata, Summary};
+use verdict_model::{RunMetadata, Summary, TestOverride};
 
 /// What the upload path knows of a file before its bytes arrive.
 #[derive(Debug, Clone)]
@@ -31,6 +32,8 @@ pub struct NewFile {
     /// Format the client declared; detected from the content when absent.
     pub format: Option<String>,
     pub metadata: RunMetadata,
+    /// Tags and owners to add to this file's tests (a sidecar's `test_overrides`).
+    pub test_overrides: BTreeMap<String, TestOverride>,
     /// The project's retention when the run was first seen: sets every item's expiry.
     pub retention_days: u32,
 }
@@ -118,6 +121,7 @@ pub struct FileItem {
     pub duplicate_of: Option<FileId>,
     /// The file's slowest tests (for the slowest-tests endpoint).
     pub slowest: Vec<SlowTest>,
+    pub test_overrides: BTreeMap<String, TestOverride>,
 }
 
 /// One of a file's slowest tests.
@@ -246,6 +250,9 @@ pub(crate) fn file_from_item(item: &Item) -> Option<FileItem> {
         error,
         duplicate_of: get_s(item, "duplicate_of").and_then(|id| FileId::parse(id).ok()),
         slowest: get_s(item, "slowest")
+            .and_then(|w| serde_json::from_str(w).ok())
+            .unwrap_or_default(),
+        test_overrides: get_s(item, "test_overrides")
             .and_then(|w| serde_json::from_str(w).ok())
             .unwrap_or_default(),
     })
@@ -401,6 +408,11 @@ impl Store {
         }
         if let Some(format) = &new.format {
             file.insert("format_hint".into(), s(format));
+        }
+        if !new.test_overrides.is_empty() {
+            let overrides = serde_json::to_string(&new.test_overrides)
+                .map_err(|e| StoreError::permanent("RegisterFile", e.to_string()))?;
+            file.insert("test_overrides".into(), s(overrides));
         }
         let file_put = Put::builder()
             .table_name(&self.table)
