@@ -204,13 +204,48 @@ async fn the_query_api_answers_from_the_seeded_history() {
         .map(|t| t["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, HashSet::from(["test_db"]));
-    let all = walk(
+    // Sorted over the whole run, paged by offset; in test-id order without `order`.
+    let by_duration = walk(
         &api,
         read,
         &format!("/v1/runs/{}/tests?limit=3&order=duration", seed.key),
     )
     .await;
-    assert_eq!(all.len(), 8);
+    let durations: Vec<u64> = by_duration
+        .iter()
+        .map(|t| t["duration_ms"].as_u64().unwrap())
+        .collect();
+    let mut sorted = durations.clone();
+    sorted.sort_unstable_by(|a, b| b.cmp(a));
+    assert_eq!((durations.len(), &durations), (8, &sorted));
+    let by_name = walk(
+        &api,
+        read,
+        &format!("/v1/runs/{}/tests?limit=5&order=name", seed.key),
+    )
+    .await;
+    let names: Vec<&str> = by_name
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    let mut sorted_names = names.clone();
+    sorted_names.sort_unstable();
+    assert_eq!(names, sorted_names);
+    let by_status = walk(
+        &api,
+        read,
+        &format!("/v1/runs/{}/tests?limit=2&order=status", seed.key),
+    )
+    .await;
+    assert_eq!(by_status[0]["status"], "failed");
+    let plain = walk(&api, read, &format!("/v1/runs/{}/tests?limit=3", seed.key)).await;
+    let ids: Vec<&str> = plain
+        .iter()
+        .map(|t| t["test_id"].as_str().unwrap())
+        .collect();
+    let mut sorted_ids = ids.clone();
+    sorted_ids.sort_unstable();
+    assert_eq!((ids.len(), &ids), (8, &sorted_ids));
     let db = id("app.Db", "test_db");
     let (status, full) = get(&api, read, &format!("/v1/runs/{}/tests/{db}", seed.key)).await;
     assert_eq!(status, 200);
@@ -538,4 +573,41 @@ fn openapi_describes_exactly_the_routes_the_handlers_serve() {
         .map(|(m, p)| (m.to_string(), p.to_string()))
         .collect();
     assert_eq!(described, served);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sorting_a_run_past_the_bound_is_refused_not_partial() {
+    let api = LocalApi::start(Limits::default()).await;
+    let mut xml = String::from("<testsuite name=\"big\">");
+    for i in 0..5001 {
+        xml.push_str(&format!("<testcase classname=\"c\" name=\"t{i}\"/>"));
+    }
+    xml.push_str("</testsuite>");
+    let seed = &seeds(now_ms())[0];
+    let file = upload_with(
+        &api.store,
+        &run_ref("acme", "big"),
+        0,
+        "big.xml",
+        xml.as_bytes(),
+        now_ms(),
+        metadata(seed),
+    )
+    .await;
+    settle(
+        &Ingest::new(api.store.clone(), Settings::default()),
+        &file.object_key(),
+    )
+    .await;
+    let (status, body) = get(&api, &api.read_token, "/v1/runs/big/tests?order=name").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("order"));
+    let (status, page) = get(&api, &api.read_token, "/v1/runs/big/tests?limit=500").await;
+    assert_eq!(
+        (status, page["items"].as_array().unwrap().len()),
+        (200, 500)
+    );
 }

@@ -296,50 +296,110 @@ fn done_files(files: &[FileItem]) -> HashSet<String> {
         .collect()
 }
 
+/// Tests a run may have for `order=` to sort them all (read whole, at most this many).
+const MAX_SORTED_TESTS: u64 = 5_000;
+
+/// A run's results. Without `order`, pages follow test-id order (one Query each). With
+/// `order=name|duration|status`, the whole run is read (at most [`MAX_SORTED_TESTS`] tests, a
+/// few Queries), sorted, and paged by offset; a larger run answers 400 rather than a partial
+/// order.
 async fn run_tests(app: &App, q: &Query<'_>, run: &RunRef) -> Result<Response<Body>, ApiError> {
     let statuses = status_list(q.get("status").as_deref())?;
-    let order = q.get("order").unwrap_or_else(|| "name".into());
-    if !matches!(order.as_str(), "name" | "duration" | "status") {
+    let order = q.get("order");
+    if order
+        .as_deref()
+        .is_some_and(|o| !matches!(o, "name" | "duration" | "status"))
+    {
         return Err(ApiError::invalid(
             "order",
             "must be name, duration or status",
         ));
     }
     let search = q.get("q");
-    if app.store.get_run(run).await?.is_none() {
-        return Err(ApiError::not_found(format!("run {}", run.run_key)));
-    }
-    let done = done_files(&app.store.list_files(run).await?);
-    let page = app
+    let found = app
         .store
-        .list_results(
-            run,
-            &statuses,
-            search.as_deref(),
-            limit(q)?,
-            q.start()?.as_ref(),
-        )
-        .await?;
-    let mut rows: Vec<&TestRow> = page
-        .items
-        .iter()
-        .filter(|r| r.contributors.iter().all(|c| done.contains(c)))
-        .collect();
+        .get_run(run)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("run {}", run.run_key)))?;
+    let done = done_files(&app.store.list_files(run).await?);
+    let settled = |r: &TestRow| r.contributors.iter().all(|c| done.contains(c));
+    let limit = limit(q)?;
+    let Some(order) = order else {
+        let page = app
+            .store
+            .list_results(
+                run,
+                &statuses,
+                search.as_deref(),
+                limit,
+                q.start()?.as_ref(),
+            )
+            .await?;
+        let items = page
+            .items
+            .iter()
+            .filter(|r| settled(r))
+            .map(row_json)
+            .collect();
+        return Ok(cache(
+            json(StatusCode::OK, &page_json(items, q.seal(page.next))),
+            5,
+        ));
+    };
+    if found.summary.tests > MAX_SORTED_TESTS {
+        return Err(ApiError::invalid(
+            "order",
+            format!(
+                "sorting needs a run of at most {MAX_SORTED_TESTS} tests (this one has {}); \
+                 page in test-id order without order=, or narrow with status= or q=",
+                found.summary.tests
+            ),
+        ));
+    }
+    let (mut rows, _) = all_pages(MAX_SORTED_TESTS as usize, |start| {
+        let (statuses, search) = (&statuses, search.as_deref());
+        async move {
+            app.store
+                .list_results(run, statuses, search, 1000, start.as_ref())
+                .await
+        }
+    })
+    .await?;
+    rows.retain(|r| settled(r));
     match order.as_str() {
-        "duration" => rows.sort_by_key(|r| std::cmp::Reverse(r.duration_ms)),
+        "duration" => rows.sort_by(|a, b| {
+            b.duration_ms
+                .cmp(&a.duration_ms)
+                .then_with(|| a.test_id.cmp(&b.test_id))
+        }),
         "status" => rows.sort_by_key(|r| {
             (
                 std::cmp::Reverse(
                     verdict_model::Status::parse(&r.status).map_or(0, |s| s.severity()),
                 ),
                 r.name.clone(),
+                r.test_id.clone(),
             )
         }),
-        _ => rows.sort_by(|a, b| a.name.cmp(&b.name)),
+        _ => rows.sort_by(|a, b| (&a.name, &a.test_id).cmp(&(&b.name, &b.test_id))),
     }
-    let items = rows.into_iter().map(row_json).collect();
+    let offset = match q.start()? {
+        Some(start) => start["offset"]
+            .as_u64()
+            .ok_or_else(|| ApiError::invalid("cursor", "not a cursor of this query"))?
+            as usize,
+        None => 0,
+    };
+    let end = (offset + limit as usize).min(rows.len());
+    let items = rows
+        .get(offset..end)
+        .unwrap_or(&[])
+        .iter()
+        .map(row_json)
+        .collect();
+    let next = (end < rows.len()).then(|| json!({ "offset": end }));
     Ok(cache(
-        json(StatusCode::OK, &page_json(items, q.seal(page.next))),
+        json(StatusCode::OK, &page_json(items, q.seal(next))),
         5,
     ))
 }
