@@ -2,7 +2,6 @@
 //! (DynamoDB Local and SeaweedFS, started by `scripts/stack.sh run`, which `make test` uses),
 //! helpers to register and upload files the way the upload function does, and table dumps.
 
-use aws_lambda_events::s3::S3Event;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use verdict_model::RunMetadata;
@@ -144,42 +143,6 @@ async fn register_at(
         .await
         .expect("register file");
     file
-}
-
-/// An S3 notification for `keys` as S3 sends it: keys form-encoded (space as `+`).
-pub fn s3_event(bucket: &str, keys: &[String]) -> S3Event {
-    let records: Vec<serde_json::Value> = keys
-        .iter()
-        .map(|key| {
-            let encoded: String = key
-                .bytes()
-                .map(|b| match b {
-                    b' ' => "+".to_string(),
-                    b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' => {
-                        (b as char).to_string()
-                    }
-                    other => format!("%{other:02X}"),
-                })
-                .collect();
-            serde_json::json!({
-                "eventVersion": "2.1",
-                "eventSource": "aws:s3",
-                "awsRegion": "us-east-1",
-                "eventTime": "2026-11-21T00:00:00.000Z",
-                "eventName": "ObjectCreated:Put",
-                "userIdentity": {"principalId": "AWS:TEST"},
-                "requestParameters": {"sourceIPAddress": "127.0.0.1"},
-                "responseElements": {"x-amz-request-id": "R", "x-amz-id-2": "I"},
-                "s3": {
-                    "s3SchemaVersion": "1.0",
-                    "configurationId": "raw-uploads",
-                    "bucket": {"name": bucket, "ownerIdentity": {"principalId": "O"}, "arn": format!("arn:aws:s3:::{bucket}")},
-                    "object": {"key": encoded, "size": 1, "eTag": "e", "sequencer": "0A"}
-                }
-            })
-        })
-        .collect();
-    serde_json::from_value(serde_json::json!({ "Records": records })).expect("valid S3 event")
 }
 
 /// Attributes that record how and when work happened, not what was ingested: leases, claim

@@ -3,10 +3,10 @@
 
 use futures_util::future::join_all;
 use verdict_parse_fn::ingest::{Ingest, Outcome, Retry, Settings};
-use verdict_parse_fn::{faults::Faults, handle, sweep_files, Event, SweepRequest};
+use verdict_parse_fn::{created_event, faults::Faults, handle, sweep_files, Event, SweepRequest};
 use verdict_store::{FileRef, FileState, RunRef, Store};
 use verdict_tests::{
-    assert_same_dump, dump, dump_without, fresh_store, register, run_ref, s3_event, upload, Dump,
+    assert_same_dump, dump, dump_without, fresh_store, register, run_ref, upload, Dump,
     ORDER_BOOKKEEPING,
 };
 
@@ -39,7 +39,7 @@ fn ingest(store: &Store) -> Ingest {
 /// fresh request id each time (as a new delivery has).
 async fn deliver(ingest: &Ingest, file: &FileRef) -> Outcome {
     for attempt in 0..200 {
-        let event = Event::S3(s3_event(ingest.store().bucket(), &[file.object_key()]));
+        let event = Event::S3(created_event(ingest.store().bucket(), &[file.object_key()]));
         match handle(ingest, event, &format!("req-{}-{attempt}", file.file_id)).await {
             Ok(mut outcomes) => return outcomes.pop().expect("one record, one outcome"),
             Err(Retry::Busy { .. }) => {

@@ -59,6 +59,44 @@ pub fn object_keys(event: &S3Event, bucket: &str) -> Vec<String> {
         .collect()
 }
 
+/// The notification S3 sends when `keys` are created in `bucket`, keys form-encoded (space as
+/// `+`): the inverse of [`object_keys`]. The local stack plays S3 with it, and tests deliver it.
+pub fn created_event(bucket: &str, keys: &[String]) -> S3Event {
+    let records: Vec<serde_json::Value> = keys
+        .iter()
+        .map(|key| {
+            let encoded: String = key
+                .bytes()
+                .map(|b| match b {
+                    b' ' => "+".to_string(),
+                    b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' => {
+                        (b as char).to_string()
+                    }
+                    other => format!("%{other:02X}"),
+                })
+                .collect();
+            serde_json::json!({
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "awsRegion": "us-east-1",
+                "eventTime": "1970-01-01T00:00:00.000Z",
+                "eventName": "ObjectCreated:Put",
+                "userIdentity": {"principalId": "local"},
+                "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+                "responseElements": {},
+                "s3": {
+                    "s3SchemaVersion": "1.0",
+                    "configurationId": "raw-uploads",
+                    "bucket": {"name": bucket, "ownerIdentity": {"principalId": "local"}, "arn": format!("arn:aws:s3:::{bucket}")},
+                    "object": {"key": encoded, "size": 0, "eTag": "", "sequencer": "0"}
+                }
+            })
+        })
+        .collect();
+    serde_json::from_value(serde_json::json!({ "Records": records }))
+        .expect("the record layout of an S3 notification")
+}
+
 fn decode_key(key: &str) -> String {
     let spaced = key.replace('+', " ");
     percent_encoding::percent_decode_str(&spaced)
@@ -205,6 +243,12 @@ mod tests {
             object_keys(&s3, "bkt"),
             ["raw/p/run 1/a+b%c", "raw/p/été/x", "raw/p/with space/y"]
         );
+    }
+
+    #[test]
+    fn created_events_decode_back_to_their_keys() {
+        let keys = vec!["raw/p/r/a b+c%d/é".to_string(), "raw/p/r/plain".to_string()];
+        assert_eq!(object_keys(&created_event("bkt", &keys), "bkt"), keys);
     }
 
     #[test]

@@ -568,18 +568,18 @@ async fn flaky(
     let branch = q.get("branch");
     let (rows, mut truncated) = issues_in_window(app, project, since, branch.as_deref()).await?;
     // Candidates: tests with a flaky pass or a failure in the window, most recent first.
-    let mut candidates: Vec<&str> = Vec::new();
-    for row in &rows {
-        if !candidates.contains(&row.test_id.as_str()) {
-            candidates.push(&row.test_id);
-        }
-    }
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut candidates: Vec<&TestRow> = rows
+        .iter()
+        .filter(|row| seen.insert(&row.test_id))
+        .collect();
     if candidates.len() > MAX_FLAKY_CANDIDATES {
         candidates.truncate(MAX_FLAKY_CANDIDATES);
         truncated = true;
     }
     let mut items = Vec::new();
-    for test_id in candidates {
+    for candidate in candidates {
+        let test_id = candidate.test_id.as_str();
         let history = app
             .store
             .test_history(project, test_id, branch.as_deref(), Some(since), 500, None)
@@ -622,7 +622,7 @@ async fn flaky(
         };
         items.push(json!({
             "test_id": test_id,
-            "name": rows.iter().find(|r| r.test_id == test_id).map(|r| r.name.clone()),
+            "name": candidate.name,
             "runs": runs.len(),
             "flaky_runs": flaky_runs.len(),
             "retry_flaky_runs": flaky_runs.iter().filter(|r| r.flaky).count(),

@@ -17,7 +17,7 @@ use std::time::Duration;
 use verdict_http::{authenticate, body_bytes, json, query_param, respond, ApiError};
 use verdict_model::{RunMetadata, Summary, TestOverride};
 use verdict_store::{
-    now_ms, FileId, FileItem, FileRef, NewFile, RunKey, RunRef, Scope, Store, TokenInfo,
+    now_ms, FileId, FileItem, FileRef, NewFile, Project, RunKey, RunRef, Scope, Store, TokenInfo,
 };
 
 /// What the function accepts; set from the environment on Lambda.
@@ -98,8 +98,9 @@ async fn route(app: &App, request: &Request) -> Result<Response<Body>, ApiError>
     }
 }
 
-/// Authenticates an upload-scoped request and checks the project may ingest now.
-async fn uploader(app: &App, request: &Request) -> Result<TokenInfo, ApiError> {
+/// Authenticates an upload-scoped request and checks the project may ingest now; returns the
+/// token and its project.
+async fn uploader(app: &App, request: &Request) -> Result<(TokenInfo, Project), ApiError> {
     let token = authenticate(&app.store, request, &[Scope::Upload]).await?;
     let project = app
         .store
@@ -122,7 +123,7 @@ async fn uploader(app: &App, request: &Request) -> Result<TokenInfo, ApiError> {
             app.limits.rate_per_minute, token.project
         )));
     }
-    Ok(token)
+    Ok((token, project))
 }
 
 /// `POST /v1/uploads` body.
@@ -278,16 +279,8 @@ fn run_ref(token: &TokenInfo, run_key: &str) -> Result<RunRef, ApiError> {
     })
 }
 
-async fn retention_days(app: &App, token: &TokenInfo) -> Result<u32, ApiError> {
-    Ok(app
-        .store
-        .get_project(&token.project)
-        .await?
-        .map_or(verdict_store::DEFAULT_RETENTION_DAYS, |p| p.retention_days))
-}
-
 async fn create_upload(app: &App, request: &Request) -> Result<Response<Body>, ApiError> {
-    let token = uploader(app, request).await?;
+    let (token, project) = uploader(app, request).await?;
     let body: UploadRequest =
         serde_json::from_slice(body_bytes(request)).map_err(|e| ApiError::invalid("body", e))?;
     let run = run_ref(&token, &body.run_key)?;
@@ -317,7 +310,7 @@ async fn create_upload(app: &App, request: &Request) -> Result<Response<Body>, A
                 format: body.format,
                 metadata: body.metadata,
                 test_overrides: body.test_overrides,
-                retention_days: retention_days(app, &token).await?,
+                retention_days: project.retention_days,
             },
             now,
         )
@@ -390,7 +383,7 @@ async fn direct_upload(
     request: &Request,
     run_key: &str,
 ) -> Result<Response<Body>, ApiError> {
-    let token = uploader(app, request).await?;
+    let (token, project) = uploader(app, request).await?;
     let run = run_ref(&token, run_key)?;
     let body = body_bytes(request);
     if body.len() > app.limits.max_direct_bytes {
@@ -446,7 +439,7 @@ async fn direct_upload(
     let (metadata, format) = metadata_from_fields(&fields)?;
     check_metadata(&metadata, &token)?;
     check_format(format.as_deref())?;
-    let retention = retention_days(app, &token).await?;
+    let retention = project.retention_days;
     let mut ids = Vec::new();
     for file in &files {
         check_file_name(&file.name)?;

@@ -124,7 +124,10 @@ pub async fn trigger_parse(ingest: Arc<Ingest>, interval: Duration) {
                 let new: Vec<String> = keys.into_iter().filter(|k| !done.contains(k)).collect();
                 for key in new {
                     invocation += 1;
-                    let event = s3_event(store.bucket(), &key);
+                    let event = verdict_parse_fn::Event::S3(verdict_parse_fn::created_event(
+                        store.bucket(),
+                        std::slice::from_ref(&key),
+                    ));
                     let request_id = format!("local-{invocation}");
                     match verdict_parse_fn::handle(&ingest, event, &request_id).await {
                         Ok(_) => {
@@ -138,29 +141,6 @@ pub async fn trigger_parse(ingest: Arc<Ingest>, interval: Duration) {
         }
         tokio::time::sleep(interval).await;
     }
-}
-
-fn s3_event(bucket: &str, key: &str) -> verdict_parse_fn::Event {
-    let encoded: String = key
-        .bytes()
-        .map(|b| match b {
-            b' ' => "+".to_string(),
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' => {
-                (b as char).to_string()
-            }
-            other => format!("%{other:02X}"),
-        })
-        .collect();
-    let event = serde_json::json!({"Records": [{
-        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
-        "eventTime": "1970-01-01T00:00:00.000Z", "eventName": "ObjectCreated:Put",
-        "userIdentity": {"principalId": "local"}, "requestParameters": {"sourceIPAddress": "127.0.0.1"},
-        "responseElements": {},
-        "s3": {"s3SchemaVersion": "1.0", "configurationId": "raw-uploads",
-               "bucket": {"name": bucket, "ownerIdentity": {"principalId": "local"}, "arn": format!("arn:aws:s3:::{bucket}")},
-               "object": {"key": encoded, "size": 0, "eTag": "", "sequencer": "0"}}
-    }]});
-    serde_json::from_value(event).expect("a valid S3 event")
 }
 
 const SAMPLES: [(&str, &str); 2] = [
@@ -196,7 +176,9 @@ pub async fn start_dev(
     store.create_table().await?;
     store.create_bucket().await?;
     let project = ProjectName::parse("demo")?;
-    store.create_project(&project, 90, now_ms()).await?;
+    store
+        .create_project(&project, verdict_store::DEFAULT_RETENTION_DAYS, now_ms())
+        .await?;
     let (upload_token, _) = store
         .create_token(&project, Scope::Upload, "make dev", now_ms())
         .await?;
@@ -242,7 +224,7 @@ pub async fn start_dev(
                 ..Default::default()
             },
             test_overrides: Default::default(),
-            retention_days: 90,
+            retention_days: verdict_store::DEFAULT_RETENTION_DAYS,
         };
         store.register_file(&new, now_ms()).await?;
         store

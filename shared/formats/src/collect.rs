@@ -37,27 +37,27 @@ impl Identities {
     /// Settles the identity of `result`, renaming it when it repeats a name; returns true when
     /// it is a rerun of a test already seen (and must be merged into it).
     pub fn place(&mut self, result: &mut TestResult) -> bool {
+        use std::collections::hash_map::Entry;
         let has_failure = result.attempts.iter().any(|a| a.status.is_failure());
-        let name = result.name.clone();
+        // The original name, kept only once a repetition needs it.
+        let mut base: Option<String> = None;
         let mut occurrence = 1;
         loop {
-            match self.seen.get_mut(&short(&result.test_id)) {
-                None => {
-                    self.seen.insert(
-                        short(&result.test_id),
-                        Seen {
-                            has_failure,
-                            cases: 1,
-                        },
-                    );
+            match self.seen.entry(short(&result.test_id)) {
+                Entry::Vacant(slot) => {
+                    slot.insert(Seen {
+                        has_failure,
+                        cases: 1,
+                    });
                     return false;
                 }
-                Some(seen) if seen.has_failure => {
-                    seen.cases += 1;
+                Entry::Occupied(mut seen) if seen.get().has_failure => {
+                    seen.get_mut().cases += 1;
                     return true;
                 }
-                Some(_) => {
+                Entry::Occupied(_) => {
                     occurrence += 1;
+                    let name = base.get_or_insert_with(|| result.name.clone());
                     result.rename(format!("{name} #{occurrence}"));
                 }
             }

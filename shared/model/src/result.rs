@@ -122,17 +122,35 @@ impl TestResult {
             file: case.file.as_deref(),
             name: &case.name,
         });
-        let (base, params) = split_params(&case.name);
+        let mut result = TestResult::named(id, suite, case.classname, case.name);
+        result.file = case.file.filter(|f| !f.is_empty());
+        result.line = case.line;
+        result.tags = case.tags;
+        result.owner = case.owner;
+        result.spans = case.spans;
+        result.attempts = case
+            .attempts
+            .into_iter()
+            .map(|a| a.capped(limits))
+            .collect();
+        result.derive();
+        Some(result)
+    }
+
+    /// A result of this identity with no attempts yet; base name and parameters are split from
+    /// the name.
+    pub fn named(test_id: String, suite: String, classname: String, name: String) -> TestResult {
+        let (base, params) = split_params(&name);
         let (base_name, params) = (base.to_string(), params.map(str::to_string));
-        let mut result = TestResult {
-            test_id: id,
+        TestResult {
+            test_id,
             suite,
-            classname: case.classname,
-            name: case.name,
+            classname,
+            name,
             base_name,
             params,
-            file: case.file.filter(|f| !f.is_empty()),
-            line: case.line,
+            file: None,
+            line: None,
             status: Status::Passed,
             duration_ms: 0,
             flaky: false,
@@ -142,17 +160,11 @@ impl TestResult {
             stdout: None,
             stderr: None,
             fingerprint: None,
-            tags: case.tags,
-            owner: case.owner,
-            spans: case.spans,
-            attempts: case
-                .attempts
-                .into_iter()
-                .map(|a| a.capped(limits))
-                .collect(),
-        };
-        result.derive();
-        Some(result)
+            tags: Vec::new(),
+            owner: None,
+            spans: None,
+            attempts: Vec::new(),
+        }
     }
 
     /// Gives the result another name, and with it another `test_id`, base name and parameters.

@@ -271,6 +271,26 @@ impl Store {
         self.key(file.run.pk(), file_sk(&file.file_id))
     }
 
+    /// One item by its key (`pk`, `sk`); strongly consistent unless `consistent` is false.
+    pub(crate) async fn read_item(
+        &self,
+        operation: &'static str,
+        pk: String,
+        sk: String,
+        consistent: bool,
+    ) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .ddb
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(self.key(pk, sk)))
+            .consistent_read(consistent)
+            .send()
+            .await
+            .map_err(|e| StoreError::from_sdk(operation, e))?;
+        Ok(out.item().cloned())
+    }
+
     /// Runs a transaction whose conditions must hold; a failed condition is a permanent error.
     pub(crate) async fn transact_all(
         &self,
@@ -455,17 +475,18 @@ impl Store {
         project: &ProjectName,
         file_id: &FileId,
     ) -> Result<Option<FileItem>, StoreError> {
-        let out = self
-            .ddb
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(self.key(upload_pk(file_id), UPLOAD_SK.into())))
-            .send()
-            .await
-            .map_err(|e| StoreError::from_sdk("GetItem upload", e))?;
-        let Some(item) = out.item() else {
+        let Some(item) = self
+            .read_item(
+                "GetItem upload",
+                upload_pk(file_id),
+                UPLOAD_SK.into(),
+                false,
+            )
+            .await?
+        else {
             return Ok(None);
         };
+        let item = &item;
         if get_s(item, "project") != Some(project.as_str()) {
             return Ok(None);
         }
@@ -483,29 +504,23 @@ impl Store {
     }
 
     pub async fn get_run(&self, run: &RunRef) -> Result<Option<Run>, StoreError> {
-        let out = self
-            .ddb
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(self.key(run.pk(), SK_RUN.into())))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::from_sdk("GetItem run", e))?;
-        Ok(out.item().and_then(run_from_item))
+        let item = self
+            .read_item("GetItem run", run.pk(), SK_RUN.into(), true)
+            .await?;
+        Ok(item.as_ref().and_then(run_from_item))
     }
 
     pub async fn get_file(&self, file: &FileRef) -> Result<Option<FileItem>, StoreError> {
-        let out = self
-            .ddb
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(self.file_key(file)))
-            .consistent_read(true)
-            .send()
+        Ok(self
+            .get_file_item(file)
+            .await?
+            .as_ref()
+            .and_then(file_from_item))
+    }
+
+    async fn get_file_item(&self, file: &FileRef) -> Result<Option<Item>, StoreError> {
+        self.read_item("GetItem file", file.run.pk(), file_sk(&file.file_id), true)
             .await
-            .map_err(|e| StoreError::from_sdk("GetItem file", e))?;
-        Ok(out.item().and_then(file_from_item))
     }
 
     /// Every file of a run (one Query on the run's partition; a run has few files).
@@ -604,32 +619,18 @@ impl Store {
                 };
                 // DynamoDB Local may not return the old item: read it.
                 let old = match old {
-                    Some(item) => file_from_item(&item),
-                    None => self.get_file(file).await?,
+                    Some(item) => Some(item),
+                    None => self.get_file_item(file).await?,
                 };
-                Ok(match old {
+                Ok(match old.as_ref().and_then(file_from_item) {
                     None => Claim::Missing,
                     Some(item) if item.state.is_settled() => Claim::Settled(item.state),
                     Some(_) => Claim::Busy {
-                        until_ms: self.lease_until(file).await?,
+                        until_ms: old.as_ref().map_or(0, |i| get_u64(i, "lease_until")),
                     },
                 })
             }
         }
-    }
-
-    async fn lease_until(&self, file: &FileRef) -> Result<u64, StoreError> {
-        let out = self
-            .ddb
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(self.file_key(file)))
-            .projection_expression("lease_until")
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::from_sdk("GetItem file", e))?;
-        Ok(out.item().map_or(0, |i| get_u64(i, "lease_until")))
     }
 
     /// The content marker: the first file of a run with these bytes owns it. `Ok(None)` when
@@ -666,17 +667,15 @@ impl Store {
                 };
                 let old = match old {
                     Some(item) => Some(item),
-                    None => self
-                        .ddb
-                        .get_item()
-                        .table_name(&self.table)
-                        .set_key(Some(self.key(file.run.pk(), content_sk(sha256))))
-                        .consistent_read(true)
-                        .send()
-                        .await
-                        .map_err(|e| StoreError::from_sdk("GetItem content marker", e))?
-                        .item()
-                        .cloned(),
+                    None => {
+                        self.read_item(
+                            "GetItem content marker",
+                            file.run.pk(),
+                            content_sk(sha256),
+                            true,
+                        )
+                        .await?
+                    }
                 };
                 let owner = old
                     .as_ref()

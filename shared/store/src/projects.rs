@@ -157,16 +157,15 @@ impl Store {
     }
 
     pub async fn get_project(&self, name: &ProjectName) -> Result<Option<Project>, StoreError> {
-        let out = self
-            .ddb
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(self.project_key(name)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::from_sdk("GetItem project", e))?;
-        Ok(out.item().and_then(project_from_item))
+        let item = self
+            .read_item(
+                "GetItem project",
+                PROJECTS_PK.into(),
+                project_sk(name),
+                true,
+            )
+            .await?;
+        Ok(item.as_ref().and_then(project_from_item))
     }
 
     /// Every project (one Query on the projects' partition).
@@ -310,17 +309,15 @@ impl Store {
         token_id: &str,
     ) -> Result<(), StoreError> {
         let listing = self
-            .ddb
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(format!("P#{project}")))
-            .key("sk", s(token_list_sk(token_id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::from_sdk("GetItem token", e))?;
+            .read_item(
+                "GetItem token",
+                format!("P#{project}"),
+                token_list_sk(token_id),
+                true,
+            )
+            .await?;
         let hash = listing
-            .item()
+            .as_ref()
             .and_then(|i| get_s(i, "hash"))
             .ok_or_else(|| {
                 StoreError::permanent(
@@ -356,17 +353,16 @@ impl Store {
             return Ok(None);
         }
         let hash = token_hash(token);
-        let out = self
-            .ddb
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(token_lookup_pk(&hash)))
-            .key("sk", s("TOKEN"))
-            .send()
-            .await
-            .map_err(|e| StoreError::from_sdk("GetItem token", e))?;
-        Ok(out
-            .item()
+        let item = self
+            .read_item(
+                "GetItem token",
+                token_lookup_pk(&hash),
+                "TOKEN".into(),
+                false,
+            )
+            .await?;
+        Ok(item
+            .as_ref()
             .filter(|i| {
                 get_s(i, "hash").is_some_and(|h| constant_time_eq(h.as_bytes(), hash.as_bytes()))
             })

@@ -88,6 +88,22 @@ fn next_of(key: Option<&HashMap<String, AttributeValue>>) -> Option<serde_json::
     key.map(|k| serde_json::Value::Object(k.iter().map(|(n, v)| (n.clone(), to_json(v))).collect()))
 }
 
+/// Runs one page of `query`, turning each item into a row (`None`: left out).
+async fn page<T>(
+    operation: &'static str,
+    query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    row: impl Fn(&Item) -> Option<T>,
+) -> Result<Page<T>, StoreError> {
+    let out = query
+        .send()
+        .await
+        .map_err(|e| StoreError::from_sdk(operation, e))?;
+    Ok(Page {
+        items: out.items().iter().filter_map(row).collect(),
+        next: next_of(out.last_evaluated_key()),
+    })
+}
+
 /// Filters of the runs listing.
 #[derive(Debug, Clone, Default)]
 pub struct RunFilter {
@@ -136,14 +152,7 @@ impl Store {
                 .expression_attribute_names("#trigger", "trigger")
                 .expression_attribute_values(":trigger", s(trigger));
         }
-        let out = query
-            .send()
-            .await
-            .map_err(|e| StoreError::from_sdk("Query runs", e))?;
-        Ok(Page {
-            items: out.items().iter().filter_map(run_from_item).collect(),
-            next: next_of(out.last_evaluated_key()),
-        })
+        page("Query runs", query, run_from_item).await
     }
 
     /// Test results of a run in test-id order, optionally only some statuses and names
@@ -183,14 +192,7 @@ impl Store {
         if !filters.is_empty() {
             query = query.filter_expression(filters.join(" AND "));
         }
-        let out = query
-            .send()
-            .await
-            .map_err(|e| StoreError::from_sdk("Query results", e))?;
-        Ok(Page {
-            items: out.items().iter().map(test_row).collect(),
-            next: next_of(out.last_evaluated_key()),
-        })
+        page("Query results", query, |i| Some(test_row(i))).await
     }
 
     /// One test across runs, newest first (the `history` index).
@@ -219,18 +221,14 @@ impl Store {
                 .filter_expression("branch = :branch")
                 .expression_attribute_values(":branch", s(branch));
         }
-        let out = query
-            .send()
-            .await
-            .map_err(|e| StoreError::from_sdk("Query history", e))?;
-        let mut rows: Vec<TestRow> = out.items().iter().map(test_row).collect();
-        for row in &mut rows {
-            row.test_id = test_id.to_string();
-        }
-        Ok(Page {
-            items: rows,
-            next: next_of(out.last_evaluated_key()),
+        // Index entries do not repeat the test id: it is the key asked for.
+        page("Query history", query, |i| {
+            Some(TestRow {
+                test_id: test_id.to_string(),
+                ..test_row(i)
+            })
         })
+        .await
     }
 
     /// Failed and flaky results of a project created at or after `since_ms`, newest first
@@ -242,7 +240,7 @@ impl Store {
         limit: i32,
         start: Option<&serde_json::Value>,
     ) -> Result<Page<TestRow>, StoreError> {
-        let out = self
+        let query = self
             .ddb
             .query()
             .table_name(&self.table)
@@ -252,13 +250,7 @@ impl Store {
             .expression_attribute_values(":since", s(format!("{since_ms:013}#")))
             .scan_index_forward(false)
             .limit(limit)
-            .set_exclusive_start_key(start_key(start))
-            .send()
-            .await
-            .map_err(|e| StoreError::from_sdk("Query issues", e))?;
-        Ok(Page {
-            items: out.items().iter().map(test_row).collect(),
-            next: next_of(out.last_evaluated_key()),
-        })
+            .set_exclusive_start_key(start_key(start));
+        page("Query issues", query, |i| Some(test_row(i))).await
     }
 }

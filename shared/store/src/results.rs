@@ -151,6 +151,15 @@ fn stored(item: &Item) -> Result<Stored, StoreError> {
     })
 }
 
+fn contrib_attr(contrib: &BTreeMap<String, Delta>) -> AttributeValue {
+    AttributeValue::M(
+        contrib
+            .iter()
+            .map(|(k, d)| (k.clone(), d.to_attr()))
+            .collect(),
+    )
+}
+
 fn test_item(ctx: &RunContext, result: &TestResult, stored: &Stored) -> Item {
     let project = ctx.run.project.as_str();
     let mut item: Item = [
@@ -175,16 +184,7 @@ fn test_item(ctx: &RunContext, result: &TestResult, stored: &Stored) -> Item {
             "parts",
             s(serde_json::to_string(&stored.parts).unwrap_or_default()),
         ),
-        (
-            "contrib",
-            AttributeValue::M(
-                stored
-                    .contrib
-                    .iter()
-                    .map(|(k, d)| (k.clone(), d.to_attr()))
-                    .collect(),
-            ),
-        ),
+        ("contrib", contrib_attr(&stored.contrib)),
         ("hist_pk", s(format!("{project}#{}", result.test_id))),
         ("hist_sk", s(time_sk(ctx.created_ms, &ctx.run.run_key))),
     ]
@@ -278,7 +278,7 @@ impl Store {
             }
             let delta = Delta::between(before.as_ref(), &after);
             st.contrib.insert(file.to_string(), delta);
-            item = test_item(ctx, &after, &st);
+            item.insert("contrib".into(), contrib_attr(&st.contrib));
 
             let mut put = self
                 .ddb
@@ -321,17 +321,8 @@ impl Store {
     }
 
     async fn get_test_item(&self, run: &RunRef, test_id: &str) -> Result<Option<Item>, StoreError> {
-        let out = self
-            .ddb
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(run.pk()))
-            .key("sk", s(test_sk(test_id)))
-            .consistent_read(true)
-            .send()
+        self.read_item("GetItem test", run.pk(), test_sk(test_id), true)
             .await
-            .map_err(|e| StoreError::from_sdk("GetItem test", e))?;
-        Ok(out.item().cloned())
     }
 
     /// One test's merged result in a run, in full (attempts and all their text).
@@ -344,29 +335,13 @@ impl Store {
             return Ok(None);
         };
         let st = stored(&item)?;
-        let identity = TestResult {
-            test_id: test_id.to_string(),
-            suite: get_s(&item, "suite").unwrap_or_default().to_string(),
-            classname: get_s(&item, "classname").unwrap_or_default().to_string(),
-            name: get_s(&item, "name").unwrap_or_default().to_string(),
-            base_name: get_s(&item, "base_name").unwrap_or_default().to_string(),
-            params: get_s(&item, "params").map(str::to_string),
-            file: None,
-            line: None,
-            status: Status::Passed,
-            duration_ms: 0,
-            flaky: false,
-            message: None,
-            failure_type: None,
-            details: None,
-            stdout: None,
-            stderr: None,
-            fingerprint: None,
-            tags: Vec::new(),
-            owner: None,
-            spans: None,
-            attempts: Vec::new(),
-        };
+        let text = |name| get_s(&item, name).unwrap_or_default().to_string();
+        let identity = TestResult::named(
+            test_id.to_string(),
+            text("suite"),
+            text("classname"),
+            text("name"),
+        );
         Ok(merge(&identity, &st.parts))
     }
 
