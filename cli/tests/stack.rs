@@ -194,6 +194,15 @@ async fn admin_manages_projects_and_tokens() {
         list.contains("web") && list.contains("30d") && list.contains("false"),
         "{list}"
     );
+    assert_eq!(
+        run(vec!["admin", "project", "enable", "web"])
+            .await
+            .unwrap()
+            .0,
+        0
+    );
+    let (_, list, _) = run(vec!["admin", "project", "list"]).await.unwrap();
+    assert!(list.contains("true"), "{list}");
 
     let (code, token, _) = run(vec!["admin", "token", "create", "web", "--scope", "read"])
         .await

@@ -90,6 +90,12 @@ fn metadata(seed: &Seed) -> RunMetadata {
     RunMetadata {
         branch: Some(seed.branch.into()),
         commit_sha: Some(seed.commit.clone()),
+        // Every fourth run was started by hand.
+        trigger: Some(if seed.key.ends_with(['0', '4', '8']) {
+            verdict_model::Trigger::Manual
+        } else {
+            verdict_model::Trigger::Ci
+        }),
         ..RunMetadata::default()
     }
 }
@@ -182,6 +188,19 @@ async fn the_query_api_answers_from_the_seeded_history() {
             .collect();
         assert_eq!(keys, expected, "{branch}");
     }
+    let manual = walk(&api, read, "/v1/runs?trigger=manual&limit=20").await;
+    let expected: Vec<&str> = seeds
+        .iter()
+        .rev()
+        .filter(|s| s.key.ends_with(['0', '4', '8']))
+        .map(|s| s.key.as_str())
+        .collect();
+    let keys: Vec<&str> = manual
+        .iter()
+        .map(|r| r["run_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, expected);
+    assert!(manual.iter().all(|r| r["metadata"]["trigger"] == "manual"));
     let since = verdict_http::rfc3339(seeds[200].created_ms);
     let recent = walk(&api, read, &format!("/v1/runs?since={since}")).await;
     assert_eq!(recent.len(), RUNS - 200);
