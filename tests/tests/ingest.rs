@@ -42,7 +42,7 @@ async fn deliver(ingest: &Ingest, file: &FileRef) -> Outcome {
         let event = Event::S3(created_event(ingest.store().bucket(), &[file.object_key()]));
         match handle(ingest, event, &format!("req-{}-{attempt}", file.file_id)).await {
             Ok(mut outcomes) => return outcomes.pop().expect("one record, one outcome"),
-            Err(Retry::Busy { .. }) => {
+            Err(Retry::Busy { .. } | Retry::WaitingForWriter { .. }) => {
                 tokio::time::sleep(std::time::Duration::from_millis(20)).await
             }
             Err(err) => panic!("unexpected retry: {err}"),
@@ -143,21 +143,30 @@ async fn redelivery_in_a_row_and_concurrently_changes_nothing() {
     assert_same_dump(&dump(&store).await, &expected, "twice concurrently");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_crash_after_any_write_then_redelivery_counts_once() {
-    // 40 tests written 8 at a time: several waves of writes, plus claim, marker and commit.
-    let bytes = many_tests(40);
-    let expected = clean(&[("report.xml", bytes.clone())]).await;
-    let writes = 1 + 1 + 40 + 1;
+/// Crashes the ingest of `file` after each of its `writes` writes in turn, on a fresh store
+/// where `before` (if any) was ingested first; redelivery must then leave `expected`.
+async fn crash_after_every_write(
+    before: Option<(&str, &[u8])>,
+    (name, bytes): (&str, &[u8]),
+    writes: usize,
+    expected: &Dump,
+) {
     for k in 0..writes {
         let store = fresh_store().await;
         let run = run_ref("acme", "build-1");
-        let file = upload(&store, &run, 0, "report.xml", &bytes).await;
+        if let Some((name, bytes)) = before {
+            let first = upload(&store, &run, 0, name, bytes).await;
+            assert!(matches!(
+                deliver(&ingest(&store), &first).await,
+                Outcome::Done { .. }
+            ));
+        }
+        let file = upload(&store, &run, 1, name, bytes).await;
         let crashing = Ingest::new(
             store.clone(),
             Settings {
                 lease_ms: 0,
-                concurrency: 8,
+                concurrency: 2,
                 ..Settings::default()
             },
         )
@@ -173,10 +182,107 @@ async fn a_crash_after_any_write_then_redelivery_counts_once() {
         assert_consistent(&store, &run).await;
         assert_same_dump(
             &dump(&store).await,
-            &expected,
+            expected,
             &format!("crash after {k} writes"),
         );
     }
+}
+
+/// The table after one clean delivery of each file, in order, the first as file 0, the second
+/// as file 1 (as [`crash_after_every_write`] uploads them).
+async fn clean_pair(before: Option<(&str, &[u8])>, file: (&str, &[u8])) -> Dump {
+    let store = fresh_store().await;
+    let run = run_ref("acme", "build-1");
+    if let Some((name, bytes)) = before {
+        deliver(&ingest(&store), &upload(&store, &run, 0, name, bytes).await).await;
+    }
+    let file = upload(&store, &run, 1, file.0, file.1).await;
+    assert!(matches!(
+        deliver(&ingest(&store), &file).await,
+        Outcome::Done { .. }
+    ));
+    assert_consistent(&store, &run).await;
+    dump(&store).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_crash_after_any_write_then_redelivery_counts_once() {
+    // Alone in its run, the file puts its 80 tests in bulk, 25 at a time, 2 batches in
+    // flight: claim, marker, writer registration, 4 batches, commit.
+    let bytes = many_tests(80);
+    let expected = clean_pair(None, ("report.xml", &bytes)).await;
+    crash_after_every_write(None, ("report.xml", &bytes), 1 + 1 + 1 + 4 + 1, &expected).await;
+
+    // A second file of the run writes each of its 40 tests conditionally (half of them are in
+    // the first file too): claim, marker, writer registration, 40 writes, commit.
+    let first = many_tests(20);
+    let second = many_tests(40);
+    let before = Some(("first.xml", first.as_slice()));
+    let expected = clean_pair(before, ("second.xml", &second)).await;
+    crash_after_every_write(
+        before,
+        ("second.xml", &second),
+        1 + 1 + 1 + 40 + 1,
+        &expected,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_file_waits_for_the_run_s_lone_writer_even_one_that_crashed() {
+    let lone = many_tests(60);
+    let other = junit(&[("pkg.Mod0.test_0", "passed"), ("z.Z.t", "failed")]);
+    let expected = clean_pair(Some(("lone.xml", &lone)), ("other.xml", &other)).await;
+
+    let store = fresh_store().await;
+    let run = run_ref("acme", "build-1");
+    let lone_file = upload(&store, &run, 0, "lone.xml", &lone).await;
+    let other_file = upload(&store, &run, 1, "other.xml", &other).await;
+    // The lone writer dies after its claim, marker, registration and one batch.
+    let crashing = Ingest::new(
+        store.clone(),
+        Settings {
+            lease_ms: 0,
+            concurrency: 1,
+            ..Settings::default()
+        },
+    )
+    .with_faults(Faults::crash_after(4));
+    assert!(matches!(
+        crashing
+            .ingest_key(&lone_file.object_key(), "crashing")
+            .await,
+        Err(Retry::Crash)
+    ));
+    // The other file may not merge into the half-written run: it waits, gives its lease back
+    // and asks to be retried.
+    let impatient = Ingest::new(
+        store.clone(),
+        Settings {
+            writer_wait_ms: 300,
+            ..Settings::default()
+        },
+    );
+    let waited = impatient
+        .ingest_key(&other_file.object_key(), "impatient")
+        .await;
+    assert!(
+        matches!(&waited, Err(Retry::WaitingForWriter { writer }) if *writer == lone_file.file_id),
+        "{waited:?}"
+    );
+    let released = store.get_file(&other_file).await.unwrap().unwrap();
+    assert_eq!(released.state, FileState::Processing);
+    assert_eq!(store.get_run(&run).await.unwrap().unwrap().summary.tests, 0);
+
+    // Delivered together, the other file waits for the lone writer's redelivery to commit.
+    let ingest = ingest(&store);
+    let outcomes = join_all([deliver(&ingest, &other_file), deliver(&ingest, &lone_file)]).await;
+    assert!(
+        outcomes.iter().all(|o| matches!(o, Outcome::Done { .. })),
+        "{outcomes:?}"
+    );
+    assert_consistent(&store, &run).await;
+    assert_same_dump(&dump(&store).await, &expected, "after the wait");
 }
 
 fn shards() -> Vec<(&'static str, Vec<u8>)> {
@@ -418,4 +524,47 @@ async fn the_sweep_ingests_files_whose_event_was_lost_and_fails_abandoned_upload
         .unwrap()
         .is_empty());
     assert_consistent(&store, &run).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_sweep_drives_a_crashed_lone_writer_and_the_file_that_waits_for_it() {
+    // The sweep visits files in its index's order: with the ids swapped, one of the two rounds
+    // meets the waiting file before the lone writer.
+    for (lone_id, other_id) in [(0, 1), (1, 0)] {
+        let store = fresh_store().await;
+        let run = run_ref("acme", "build-1");
+        let lone = upload(&store, &run, lone_id, "lone.xml", &many_tests(60)).await;
+        let other = upload(&store, &run, other_id, "other.xml", &many_tests(30)).await;
+        let crashing = Ingest::new(
+            store.clone(),
+            Settings {
+                lease_ms: 0,
+                ..Settings::default()
+            },
+        )
+        .with_faults(Faults::crash_after(4));
+        assert!(crashing
+            .ingest_key(&lone.object_key(), "crashing")
+            .await
+            .is_err());
+        let request = SweepRequest {
+            grace_seconds: 60,
+            abandon_seconds: 3600,
+        };
+        // Both settle in one sweep, which never waits.
+        let outcomes = sweep_files(&ingest(&store), &request, "sweep-1")
+            .await
+            .unwrap();
+        assert_eq!(outcomes.len(), 2, "{outcomes:?}");
+        assert!(outcomes.iter().all(|o| matches!(o, Outcome::Done { .. })));
+        for file in [&lone, &other] {
+            assert_eq!(
+                store.get_file(file).await.unwrap().unwrap().state,
+                FileState::Done
+            );
+        }
+        let summary = store.get_run(&run).await.unwrap().unwrap();
+        assert_eq!((summary.files_done, summary.summary.tests), (2, 60));
+        assert_consistent(&store, &run).await;
+    }
 }

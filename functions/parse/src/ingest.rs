@@ -5,14 +5,16 @@
 //!    test has; a bad file is marked `failed` here, having written nothing else.
 //! 3. Put the content marker: identical bytes already ingested in this run make it a `duplicate`.
 //! 4. Parse again (the same object version) and write each test's merged result as soon as it is
-//!    complete, many writes in flight, each conditional and recording this file's delta.
+//!    complete, many writes in flight, each recording this file's delta. The run's first
+//!    writer writes alone (no other file writes to the run until it commits) and puts its items
+//!    in bulk; any other file writes each test conditionally, merging with what is there.
 //! 5. Commit: one transaction marks the file `done` and adds its deltas to the run's counters.
 //!
 //! A crash anywhere leaves the file `processing`; the next delivery (or the sweep, once the
 //! lease expires) runs the same steps and every write already made answers with what it did.
 
 use crate::faults::Faults;
-use futures_util::stream::{self, StreamExt, TryStreamExt};
+use futures_util::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::io::Read;
@@ -23,7 +25,7 @@ use verdict_formats::{for_each_case, ErrorKind, Format, Identities, ParseError, 
 use verdict_model::{Sidecar, Summary, TestResult};
 use verdict_store::{
     now_ms, Claim, Delta, FileCommit, FileError, FileId, FileRef, FileState, RawObject, RunContext,
-    SlowTest, Store, StoreError, SLOWEST_PER_FILE,
+    SlowTest, Store, StoreError, Writers, BATCH_WRITE_MAX, SLOWEST_PER_FILE,
 };
 
 /// How ingestion behaves; the defaults are what the deployed function uses.
@@ -34,14 +36,21 @@ pub struct Settings {
     pub lease_ms: u64,
     /// Test-item writes in flight at once.
     pub concurrency: usize,
+    /// How long a file waits for the run's lone writer to commit before it gives its lease
+    /// back and asks to be retried (under the function's 15-minute limit).
+    pub writer_wait_ms: u64,
     pub limits: ParseLimits,
 }
+
+/// How often a waiting file looks at the run's lone writer.
+const WRITER_POLL: std::time::Duration = std::time::Duration::from_millis(200);
 
 impl Default for Settings {
     fn default() -> Self {
         Settings {
             lease_ms: 16 * 60 * 1000,
             concurrency: 32,
+            writer_wait_ms: 10 * 60 * 1000,
             limits: ParseLimits::DEFAULT,
         }
     }
@@ -70,6 +79,8 @@ pub enum Retry {
     Store(#[from] StoreError),
     #[error("file is being ingested by another invocation until {until_ms} ms")]
     Busy { until_ms: u64 },
+    #[error("file {writer} of the same run is still writing alone")]
+    WaitingForWriter { writer: FileId },
     #[error("reading the object failed: {0}")]
     Read(String),
     #[error("injected crash")]
@@ -172,18 +183,36 @@ impl Ingest {
 
     /// Ingests the object at `key`, as invocation `owner` (the Lambda request id).
     pub async fn ingest_key(&self, key: &str, owner: &str) -> Result<Outcome, Retry> {
+        self.ingest_key_waiting(key, owner, self.settings.writer_wait_ms)
+            .await
+    }
+
+    /// [`Ingest::ingest_key`], waiting at most `writer_wait_ms` for a file writing alone in the
+    /// run (the sweep does not wait: it drives that file itself).
+    pub async fn ingest_key_waiting(
+        &self,
+        key: &str,
+        owner: &str,
+        writer_wait_ms: u64,
+    ) -> Result<Outcome, Retry> {
         let file = match FileRef::from_object_key(key) {
             Ok(file) => file,
             Err(reason) => return Ok(Outcome::Skipped(reason)),
         };
-        match self.ingest(&file, key, owner).await {
+        match self.ingest(&file, key, owner, writer_wait_ms).await {
             Ok(outcome) => Ok(outcome),
             Err(Retry::Store(err)) if !err.transient => Retry::from_store(err),
             Err(other) => Err(other),
         }
     }
 
-    async fn ingest(&self, file: &FileRef, key: &str, owner: &str) -> Result<Outcome, Retry> {
+    async fn ingest(
+        &self,
+        file: &FileRef,
+        key: &str,
+        owner: &str,
+        writer_wait_ms: u64,
+    ) -> Result<Outcome, Retry> {
         let Some(run) = self.store.get_run(&file.run).await? else {
             return Ok(Outcome::Skipped(format!(
                 "run {} of project {} does not exist (deleted by retention?)",
@@ -257,6 +286,19 @@ impl Ingest {
                 .map(|o| o.unwrap_or(Outcome::Duplicate { of: other }));
         }
 
+        self.faults.write()?;
+        let alone = match self.store.begin_writes(file).await? {
+            Writers::Alone => true,
+            Writers::Shared { wait_for: None } => false,
+            Writers::Shared {
+                wait_for: Some(writer),
+            } => {
+                self.wait_for_writer(file, owner, writer, writer_wait_ms)
+                    .await?;
+                false
+            }
+        };
+
         let ctx = RunContext::from(&run);
         let overrides = Sidecar {
             test_overrides: item.test_overrides.clone(),
@@ -272,7 +314,7 @@ impl Ingest {
             slowest: Vec::new(),
         };
         let (counts, contribution, slowest) = self
-            .write_results(key, &ctx, file, validated, &overrides)
+            .write_results(key, &ctx, file, validated, &overrides, alone)
             .await?;
         self.faults.write()?;
         let commit = FileCommit {
@@ -299,6 +341,33 @@ impl Ingest {
         match self.store.get_file(file).await? {
             Some(item) if item.state.is_settled() => Ok(Some(Outcome::AlreadySettled(item.state))),
             _ => Err(Retry::Read("lost the lease on the file; retrying".into())),
+        }
+    }
+
+    /// Waits until `writer`, writing alone in the run, has committed; past the wait, gives the
+    /// lease back and asks to be retried.
+    async fn wait_for_writer(
+        &self,
+        file: &FileRef,
+        owner: &str,
+        writer: FileId,
+        wait_ms: u64,
+    ) -> Result<(), Retry> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(wait_ms);
+        loop {
+            let still = self
+                .store
+                .get_run(&file.run)
+                .await?
+                .is_some_and(|run| run.exclusive_writer.as_ref() == Some(&writer));
+            if !still {
+                return Ok(());
+            }
+            if std::time::Instant::now() >= deadline {
+                self.store.release_file(file, owner).await?;
+                return Err(Retry::WaitingForWriter { writer });
+            }
+            tokio::time::sleep(WRITER_POLL).await;
         }
     }
 
@@ -366,6 +435,7 @@ impl Ingest {
         file: &FileRef,
         validated: Validated,
         overrides: &Sidecar,
+        alone: bool,
     ) -> Result<(Summary, Delta, Vec<SlowTest>), Retry> {
         let object = self.open(key, validated.etag.as_deref()).await?;
         let (tx, rx) = tokio::sync::mpsc::channel::<TestResult>(self.settings.concurrency * 4);
@@ -415,20 +485,44 @@ impl Ingest {
             .map(|_| ())
         });
 
-        let (counts, contribution, slowest) = tokio_stream_of(rx)
-            .map(|mut result| async move {
-                overrides.apply(&mut result);
-                self.faults.write()?;
-                let delta = self.store.write_result(ctx, &file.file_id, &result).await?;
-                Ok::<_, Retry>((result, delta))
-            })
-            .buffer_unordered(self.settings.concurrency)
+        let results = tokio_stream_of(rx).map(|mut result| {
+            overrides.apply(&mut result);
+            result
+        });
+        // Either way, a stream of written results with the delta each one made.
+        let written: BoxStream<'_, Result<Vec<(TestResult, Delta)>, Retry>> = if alone {
+            results
+                .chunks(BATCH_WRITE_MAX)
+                .map(|batch| async move {
+                    self.faults.write()?;
+                    let deltas = self
+                        .store
+                        .write_results_alone(ctx, &file.file_id, &batch)
+                        .await?;
+                    Ok(batch.into_iter().zip(deltas).collect())
+                })
+                .buffer_unordered(self.settings.concurrency)
+                .boxed()
+        } else {
+            results
+                .map(|result| async move {
+                    self.faults.write()?;
+                    let delta = self.store.write_result(ctx, &file.file_id, &result).await?;
+                    Ok(vec![(result, delta)])
+                })
+                .buffer_unordered(self.settings.concurrency)
+                .boxed()
+        };
+        let (counts, contribution, slowest) = written
             .try_fold(
                 (Summary::default(), Delta::default(), Vec::new()),
-                |(mut counts, contribution, mut slowest), (result, delta)| async move {
-                    counts.add(&result);
-                    keep_slowest(&mut slowest, &result);
-                    Ok((counts, contribution.plus(delta), slowest))
+                |(mut counts, mut contribution, mut slowest), written| async move {
+                    for (result, delta) in written {
+                        counts.add(&result);
+                        keep_slowest(&mut slowest, &result);
+                        contribution = contribution.plus(delta);
+                    }
+                    Ok((counts, contribution, slowest))
                 },
             )
             .await?;

@@ -144,7 +144,9 @@ pub async fn handle(
 
 /// Re-drives unsettled files older than the grace period: those whose object arrived are
 /// ingested (a live lease makes the claim say busy, and the file is left to its owner); those
-/// whose object never arrived are marked failed once abandoned.
+/// whose object never arrived are marked failed once abandoned. The sweep never waits for a
+/// file writing alone in a run: it drives that file itself, so a file that must wait for it is
+/// tried again once the others are through (and else by the next sweep).
 pub async fn sweep_files(
     ingest: &Ingest,
     request: &SweepRequest,
@@ -156,16 +158,25 @@ pub async fn sweep_files(
         .unsettled_files(now.saturating_sub(request.grace_seconds * 1000))
         .await?;
     let mut outcomes = Vec::new();
+    let mut waiting = Vec::new();
     for file in files {
         let key = file.object_key();
         if store.raw_exists(&key).await? {
-            match ingest.ingest_key(&key, request_id).await {
+            match ingest.ingest_key_waiting(&key, request_id, 0).await {
                 Ok(outcome) => outcomes.push(outcome),
                 Err(Retry::Busy { .. }) => {}
+                Err(Retry::WaitingForWriter { .. }) => waiting.push(key),
                 Err(err) => return Err(err),
             }
         } else if let Some(outcome) = abandon(ingest, &file, request, request_id, now).await? {
             outcomes.push(outcome);
+        }
+    }
+    for key in waiting {
+        match ingest.ingest_key_waiting(&key, request_id, 0).await {
+            Ok(outcome) => outcomes.push(outcome),
+            Err(Retry::Busy { .. } | Retry::WaitingForWriter { .. }) => {}
+            Err(err) => return Err(err),
         }
     }
     tracing::info!(settled = outcomes.len(), "sweep finished");

@@ -51,6 +51,8 @@ pub struct Run {
     pub files_done: u64,
     pub files_failed: u64,
     pub files_duplicate: u64,
+    /// The file writing alone in the run (see [`Store::begin_writes`]), until it commits.
+    pub exclusive_writer: Option<FileId>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,6 +150,26 @@ pub enum Claim {
     Missing,
 }
 
+/// What settling a file changes on its run item.
+struct RunChange {
+    /// The file counter that counts it (`files_done`, `files_failed`, `files_duplicate`).
+    counter: &'static str,
+    /// Added to the run's test counters.
+    add: Delta,
+    /// Whether it ends the file's writes (a commit), so the run's lone writer is released.
+    releases_writer: bool,
+}
+
+/// How a file writes its test items ([`Store::begin_writes`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Writers {
+    /// The file is the run's first writer and holds it until it commits: bulk writes.
+    Alone,
+    /// Other files write to the run too: conditional writes, once `wait_for` (a file writing
+    /// alone) has committed.
+    Shared { wait_for: Option<FileId> },
+}
+
 /// What a successful parse adds to its file and run.
 #[derive(Debug, Clone)]
 pub struct FileCommit {
@@ -213,6 +235,7 @@ pub(crate) fn run_from_item(item: &Item) -> Option<Run> {
         files_done: get_u64(item, "files_done"),
         files_failed: get_u64(item, "files_failed"),
         files_duplicate: get_u64(item, "files_duplicate"),
+        exclusive_writer: get_s(item, "exclusive_writer").and_then(|id| FileId::parse(id).ok()),
     })
 }
 
@@ -689,6 +712,104 @@ impl Store {
         }
     }
 
+    /// Registers `file` as a writer of its run's test items, just before its first write.
+    /// The first file to write in a run writes alone: it holds `exclusive_writer` on the run
+    /// until it commits, and may put its items in bulk, unconditionally (no other file's part
+    /// can be on them). Any later writer shares the run: it writes conditionally, and first
+    /// waits for a file still writing alone to commit. A redelivery of the lone writer writes
+    /// alone again.
+    pub async fn begin_writes(&self, file: &FileRef) -> Result<Writers, StoreError> {
+        let mut e = Expr::default();
+        let (writer, started) = (e.name("exclusive_writer"), e.name("writers_started"));
+        let me = e.value(s(file.file_id.as_str()));
+        let alone = self
+            .ddb
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(self.key(file.run.pk(), SK_RUN.into())))
+            .update_expression(format!(
+                "SET {writer} = {me}, {started} = {}",
+                e.value(AttributeValue::Bool(true))
+            ))
+            .condition_expression(format!(
+                "attribute_exists(pk) AND (attribute_not_exists({started}) OR {writer} = {me})"
+            ))
+            .set_expression_attribute_names(Some(e.names))
+            .set_expression_attribute_values(Some(e.values))
+            .send()
+            .await;
+        match alone {
+            Ok(_) => return Ok(Writers::Alone),
+            Err(err) => {
+                use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+                if !matches!(
+                    err.as_service_error(),
+                    Some(UpdateItemError::ConditionalCheckFailedException(_))
+                ) {
+                    return Err(StoreError::from_sdk("UpdateItem run writers", err));
+                }
+            }
+        }
+        let mut e = Expr::default();
+        let shared = self
+            .ddb
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(self.key(file.run.pk(), SK_RUN.into())))
+            .update_expression(format!(
+                "SET {}",
+                e.set("writers_started", AttributeValue::Bool(true))
+            ))
+            .condition_expression("attribute_exists(pk)")
+            .set_expression_attribute_names(Some(e.names))
+            .set_expression_attribute_values(Some(e.values))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await
+            .map_err(|e| StoreError::from_sdk("UpdateItem run writers", e))?;
+        let wait_for = shared
+            .attributes()
+            .and_then(run_from_item)
+            .ok_or_else(|| StoreError::permanent("UpdateItem run writers", "run is unreadable"))?
+            .exclusive_writer
+            .filter(|other| *other != file.file_id);
+        Ok(Writers::Shared { wait_for })
+    }
+
+    /// Gives up our lease on a file early (we are waiting on another file and will be retried),
+    /// so the next delivery can claim it at once.
+    pub async fn release_file(&self, file: &FileRef, owner: &str) -> Result<(), StoreError> {
+        let mut e = Expr::default();
+        let result = self
+            .ddb
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(self.file_key(file)))
+            .update_expression(format!("SET {}", e.set("lease_until", n(0))))
+            .condition_expression(format!(
+                "{} = {} AND {} = {}",
+                e.name("state"),
+                e.value(s(FileState::Processing.as_str())),
+                e.name("lease_owner"),
+                e.value(s(owner)),
+            ))
+            .set_expression_attribute_names(Some(e.names))
+            .set_expression_attribute_values(Some(e.values))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) => {
+                use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+                match err.as_service_error() {
+                    // Not ours any more: nothing to give up.
+                    Some(UpdateItemError::ConditionalCheckFailedException(_)) => Ok(()),
+                    _ => Err(StoreError::from_sdk("ReleaseFile", err)),
+                }
+            }
+        }
+    }
+
     /// Settles a file we hold the lease of: its own update plus the run's counters, in one
     /// transaction, so the counters move exactly once. `Ok(false)` when the lease was lost
     /// (another invocation took over or settled the file).
@@ -698,8 +819,7 @@ impl Store {
         file: &FileRef,
         owner: &str,
         set: Vec<(&str, AttributeValue)>,
-        run_add: Delta,
-        run_counter: &str,
+        run: RunChange,
     ) -> Result<bool, StoreError> {
         let mut e = Expr::default();
         let assignments: Vec<String> = set.into_iter().map(|(k, v)| e.set(k, v)).collect();
@@ -729,8 +849,8 @@ impl Store {
             .map_err(|e| StoreError::permanent(operation, e.to_string()))?;
 
         let mut e = Expr::default();
-        let mut adds = vec![e.add(run_counter, n(1))];
-        for (name, value) in COUNTERS.iter().zip(run_add.0) {
+        let mut adds = vec![e.add(run.counter, n(1))];
+        for (name, value) in COUNTERS.iter().zip(run.add.0) {
             if value != 0 {
                 adds.push(e.add(name, n(value)));
             }
@@ -738,7 +858,18 @@ impl Store {
         let run_update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(self.key(file.run.pk(), SK_RUN.into())))
-            .update_expression(format!("ADD {}", adds.join(", ")))
+            .update_expression(if run.releases_writer {
+                // Only a file that began writing commits; if it wrote alone this releases the
+                // run, and if not the attribute is already gone (nobody can write alone in a
+                // run that has another writer), so no condition on whose it is is needed.
+                format!(
+                    "ADD {} REMOVE {}",
+                    adds.join(", "),
+                    e.name("exclusive_writer")
+                )
+            } else {
+                format!("ADD {}", adds.join(", "))
+            })
             .condition_expression("attribute_exists(pk)")
             .set_expression_attribute_names(Some(e.names))
             .set_expression_attribute_values(Some(e.values))
@@ -789,8 +920,11 @@ impl Store {
             file,
             owner,
             set,
-            commit.contribution,
-            "files_done",
+            RunChange {
+                counter: "files_done",
+                add: commit.contribution,
+                releases_writer: true,
+            },
         )
         .await
     }
@@ -827,8 +961,11 @@ impl Store {
             file,
             owner,
             set,
-            Delta::default(),
-            "files_failed",
+            RunChange {
+                counter: "files_failed",
+                add: Delta::default(),
+                releases_writer: false,
+            },
         )
         .await
     }
@@ -853,8 +990,11 @@ impl Store {
             file,
             owner,
             set,
-            Delta::default(),
-            "files_duplicate",
+            RunChange {
+                counter: "files_duplicate",
+                add: Delta::default(),
+                releases_writer: false,
+            },
         )
         .await
     }

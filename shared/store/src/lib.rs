@@ -4,6 +4,7 @@
 //! in `docs/data-model.md`.
 
 mod attrs;
+mod batch;
 mod counts;
 mod error;
 mod files;
@@ -18,10 +19,12 @@ mod schema;
 mod test_support;
 
 pub use attrs::to_json;
+pub use batch::BATCH_WRITE_MAX;
 pub use counts::{Delta, COUNTERS};
 pub use error::StoreError;
 pub use files::{
-    Claim, FileCommit, FileError, FileItem, FileState, NewFile, Run, SlowTest, SLOWEST_PER_FILE,
+    Claim, FileCommit, FileError, FileItem, FileState, NewFile, Run, SlowTest, Writers,
+    SLOWEST_PER_FILE,
 };
 pub use keys::{random_bytes, FileId, FileRef, ProjectName, RunKey, RunRef, RAW_PREFIX};
 pub use projects::{Project, Scope, TokenInfo, DEFAULT_RETENTION_DAYS, MAX_RETENTION_DAYS};

@@ -8,6 +8,7 @@
 //! answer; otherwise we merge into what is there and try again.
 
 use crate::attrs::{get_bool, get_map, get_n, get_s, get_u64, item_size, n, s, Item};
+use crate::batch::put_request;
 use crate::counts::Delta;
 use crate::files::Run;
 use crate::keys::{test_sk, time_sk, FileId, RunRef, TEST_SK_PREFIX};
@@ -243,6 +244,42 @@ fn test_item(ctx: &RunContext, result: &TestResult, stored: &Stored) -> Item {
     item
 }
 
+impl Stored {
+    fn empty() -> Stored {
+        Stored {
+            parts: BTreeMap::new(),
+            contrib: BTreeMap::new(),
+            version: 0,
+        }
+    }
+}
+
+/// The item that adds `file`'s part to the item as stored (`st`), cutting text until it fits,
+/// with the file's delta and the stored version to condition on. The conditional write and the
+/// bulk write of a file alone in its run both build their items here, so both write the same.
+fn build(
+    ctx: &RunContext,
+    file: &FileId,
+    result: &TestResult,
+    mut st: Stored,
+) -> (Item, Delta, i64) {
+    let before = merge(result, &st.parts);
+    st.parts.insert(file.to_string(), Part::of(result));
+    let mut after = merge(result, &st.parts).expect("at least our part");
+    let mut item = test_item(ctx, &after, &st);
+    let mut round = 0;
+    while item_size(&item) > MAX_ITEM_BYTES && round < 12 {
+        round += 1;
+        shrink(&mut st.parts, round);
+        after = merge(result, &st.parts).expect("at least our part");
+        item = test_item(ctx, &after, &st);
+    }
+    let delta = Delta::between(before.as_ref(), &after);
+    st.contrib.insert(file.to_string(), delta);
+    item.insert("contrib".into(), contrib_attr(&st.contrib));
+    (item, delta, st.version)
+}
+
 impl Store {
     /// Adds `file`'s result of a test to the run's item for that test, exactly once, and
     /// returns what it changed in the run's counters (the same answer on every redelivery).
@@ -254,31 +291,14 @@ impl Store {
     ) -> Result<Delta, StoreError> {
         let mut current: Option<Item> = None;
         loop {
-            let mut st = match &current {
+            let st = match &current {
                 Some(item) => stored(item)?,
-                None => Stored {
-                    parts: BTreeMap::new(),
-                    contrib: BTreeMap::new(),
-                    version: 0,
-                },
+                None => Stored::empty(),
             };
             if let Some(delta) = st.contrib.get(file.as_str()) {
                 return Ok(*delta);
             }
-            let before = merge(result, &st.parts);
-            st.parts.insert(file.to_string(), Part::of(result));
-            let mut after = merge(result, &st.parts).expect("at least our part");
-            let mut item = test_item(ctx, &after, &st);
-            let mut round = 0;
-            while item_size(&item) > MAX_ITEM_BYTES && round < 12 {
-                round += 1;
-                shrink(&mut st.parts, round);
-                after = merge(result, &st.parts).expect("at least our part");
-                item = test_item(ctx, &after, &st);
-            }
-            let delta = Delta::between(before.as_ref(), &after);
-            st.contrib.insert(file.to_string(), delta);
-            item.insert("contrib".into(), contrib_attr(&st.contrib));
+            let (item, delta, version) = build(ctx, file, result, st);
 
             let mut put = self
                 .ddb
@@ -294,7 +314,7 @@ impl Store {
             } else {
                 put.condition_expression("#version = :version")
                     .expression_attribute_names("#version", "version")
-                    .expression_attribute_values(":version", n(st.version))
+                    .expression_attribute_values(":version", n(version))
             };
             match put.send().await {
                 Ok(out) => {
@@ -318,6 +338,32 @@ impl Store {
                 }
             }
         }
+    }
+
+    /// Writes `file`'s results of tests no other file of the run touches, for a file that
+    /// holds the run's exclusive writer ([`Store::begin_writes`]): the same items the
+    /// conditional path builds, put with one unconditional BatchWriteItem of up to 25. Putting
+    /// them again (a redelivery) writes the same items, so the effect is still exactly once;
+    /// no other file writes to the run until this one commits.
+    pub async fn write_results_alone(
+        &self,
+        ctx: &RunContext,
+        file: &FileId,
+        results: &[TestResult],
+    ) -> Result<Vec<Delta>, StoreError> {
+        let mut deltas = Vec::with_capacity(results.len());
+        let mut requests = Vec::with_capacity(results.len());
+        for result in results {
+            let (item, delta, _) = build(ctx, file, result, Stored::empty());
+            deltas.push(delta);
+            requests.push(put_request(item));
+        }
+        let units = self.batch_write(requests, 1).await?;
+        self.result_wcu_milli.fetch_add(
+            (units * 1000.0) as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        Ok(deltas)
     }
 
     async fn get_test_item(&self, run: &RunRef, test_id: &str) -> Result<Option<Item>, StoreError> {

@@ -3,12 +3,10 @@
 //! cut off midway is still found by the next pass, which carries on where this one stopped.
 
 use crate::attrs::{get_s, s, Item};
+use crate::batch::delete_request;
 use crate::keys::{FileId, ProjectName, RunKey, RunRef, RAW_PREFIX};
 use crate::{Store, StoreError};
-use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
-use futures_util::stream::{self, StreamExt, TryStreamExt};
-use std::time::Duration;
 
 /// What deleting (part of) a run did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -175,57 +173,10 @@ impl Store {
         self.list_keys(&format!("{RAW_PREFIX}{}/{}/", run.project, run.run_key))
             .await
     }
-
-    /// BatchWriteItem in requests of 25, `concurrency` requests in flight, retrying
-    /// `UnprocessedItems` with backoff.
-    pub(crate) async fn batch_write(
-        &self,
-        requests: Vec<WriteRequest>,
-        concurrency: usize,
-    ) -> Result<(), StoreError> {
-        let batches: Vec<Vec<WriteRequest>> = requests.chunks(25).map(<[_]>::to_vec).collect();
-        stream::iter(batches)
-            .map(|mut batch| async move {
-                let mut backoff = Duration::from_millis(10);
-                while !batch.is_empty() {
-                    let out = self
-                        .ddb
-                        .batch_write_item()
-                        .request_items(&self.table, batch)
-                        .send()
-                        .await
-                        .map_err(|e| StoreError::from_sdk("BatchWriteItem", e))?;
-                    batch = out
-                        .unprocessed_items()
-                        .and_then(|m| m.get(&self.table).cloned())
-                        .unwrap_or_default();
-                    if !batch.is_empty() {
-                        tokio::time::sleep(backoff).await;
-                        backoff = (backoff * 2).min(Duration::from_secs(2));
-                    }
-                }
-                Ok::<_, StoreError>(())
-            })
-            .buffer_unordered(concurrency.max(1))
-            .try_collect::<Vec<()>>()
-            .await?;
-        Ok(())
-    }
 }
 
 fn is_file(key: &Item) -> bool {
     get_s(key, "sk").is_some_and(|sk| sk.starts_with(crate::keys::FILE_SK_PREFIX))
-}
-
-fn delete_request(key: Item) -> WriteRequest {
-    WriteRequest::builder()
-        .delete_request(
-            DeleteRequest::builder()
-                .set_key(Some(key))
-                .build()
-                .expect("a key"),
-        )
-        .build()
 }
 
 /// The time before which a project's runs are expired.

@@ -60,7 +60,6 @@ pub async fn raw_batch_write(
     concurrency: usize,
 ) -> Result<(), StoreError> {
     use crate::attrs::s;
-    use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
     let templates = sample_items(store, run, 500).await?;
     if templates.is_empty() {
         return Err(StoreError::permanent(
@@ -68,23 +67,16 @@ pub async fn raw_batch_write(
             "the run has no test items",
         ));
     }
-    let requests: Vec<WriteRequest> = (0..count)
+    let requests: Vec<_> = (0..count)
         .map(|i| {
             let mut item = templates[i % templates.len()].clone();
             item.insert("pk".into(), s(format!("BENCH#{label}")));
             item.insert("sk".into(), s(format!("T#{i:064}")));
             item.insert("hist_pk".into(), s(format!("BENCH#{label}#{i}")));
-            WriteRequest::builder()
-                .put_request(
-                    PutRequest::builder()
-                        .set_item(Some(item))
-                        .build()
-                        .expect("item"),
-                )
-                .build()
+            crate::batch::put_request(item)
         })
         .collect();
-    store.batch_write(requests, concurrency).await
+    store.batch_write(requests, concurrency).await.map(|_| ())
 }
 
 async fn sample_items(
