@@ -1,9 +1,10 @@
 //! Ingest benchmark on the local stack (`make bench-ingest`): a generated JUnit file of
 //! VERDICT_BENCH_TESTS tests (default 100,000) ingested into DynamoDB Local, in tests per second,
 //! next to a raw BatchWriteItem loop writing copies of the same items (same size, same index
-//! keys) against the same server in the
-//! same run, at the same concurrency. Ingestion runs in a child process so its peak memory
-//! (VmHWM) is the parse function's alone. Writes a Markdown table to target/ingest-bench.md.
+//! keys) against the same server in the same run, at the same concurrency. The file is ingested
+//! as the first writer of its run (bulk writes) and as a later file of a run that already has
+//! one (conditional writes). Ingestion runs in a child process so its peak memory (VmHWM) is
+//! the parse function's alone. Writes a Markdown table to target/ingest-bench.md.
 
 use std::io::Write;
 use std::process::Command;
@@ -63,7 +64,8 @@ async fn child(args: &[String]) {
         dynamodb_endpoint: std::env::var("VERDICT_DYNAMODB_ENDPOINT").ok(),
         s3_endpoint: std::env::var("VERDICT_S3_ENDPOINT").ok(),
     })
-    .await;
+    .await
+    .counting_capacity();
     let ingest = Ingest::new(
         store.clone(),
         Settings {
@@ -80,13 +82,14 @@ async fn child(args: &[String]) {
     println!(
         "{seconds} {} {} {}",
         counts.tests,
-        store.result_wcu(),
+        store.result_wcu().expect("counting"),
         vm_hwm_kb()
     );
 }
 
 struct Measured {
     tests: usize,
+    path: &'static str,
     concurrency: usize,
     ingest_per_s: f64,
     raw_per_s: f64,
@@ -96,9 +99,27 @@ struct Measured {
     file_mb: f64,
 }
 
-async fn measure(tests: usize, concurrency: usize) -> Measured {
+/// How the measured file meets its run.
+#[derive(Clone, Copy)]
+enum Path {
+    /// The run's first writer: bulk writes.
+    Alone,
+    /// A run where another file (20 of the same tests, a re-run) was ingested first:
+    /// conditional writes.
+    Shared,
+}
+
+async fn measure(tests: usize, concurrency: usize, path: Path) -> Measured {
     let store = fresh_store().await;
     let run = run_ref("bench", "run-1");
+    if let Path::Shared = path {
+        let first = upload(&store, &run, 1, "rerun.xml", &report(20)).await;
+        let outcome = Ingest::new(store.clone(), Settings::default())
+            .ingest_key(&first.object_key(), "bench-first")
+            .await
+            .expect("ingest the first file");
+        assert!(matches!(outcome, Outcome::Done { .. }), "{outcome:?}");
+    }
     let bytes = report(tests);
     let file_mb = bytes.len() as f64 / 1e6;
     let file = upload(&store, &run, 0, "report.xml", &bytes).await;
@@ -136,6 +157,10 @@ async fn measure(tests: usize, concurrency: usize) -> Measured {
     let raw_seconds = start.elapsed().as_secs_f64();
     Measured {
         tests,
+        path: match path {
+            Path::Alone => "first writer of its run: bulk",
+            Path::Shared => "later file of a run: conditional",
+        },
         concurrency,
         ingest_per_s: tests as f64 / seconds,
         raw_per_s: tests as f64 / raw_seconds,
@@ -168,25 +193,27 @@ async fn main() {
                 .expect("VERDICT_BENCH_CONCURRENCY: numbers")
         })
         .collect();
-    let mut runs = vec![(tests / 5, concurrencies[0])];
-    runs.extend(concurrencies.iter().map(|&c| (tests, c)));
+    let mut runs = vec![(tests / 5, concurrencies[0], Path::Alone)];
+    runs.extend(concurrencies.iter().map(|&c| (tests, c, Path::Alone)));
+    runs.push((tests, concurrencies[0], Path::Shared));
     let mut rows = Vec::new();
-    for (tests, concurrency) in runs {
-        let m = measure(tests, concurrency).await;
+    for (tests, concurrency, path) in runs {
+        let m = measure(tests, concurrency, path).await;
         eprintln!(
-            "{} tests, concurrency {}: ingest {:.0}/s, raw {:.0}/s",
-            m.tests, m.concurrency, m.ingest_per_s, m.raw_per_s
+            "{} tests, {}, concurrency {}: ingest {:.0}/s, raw {:.0}/s",
+            m.tests, m.path, m.concurrency, m.ingest_per_s, m.raw_per_s
         );
         rows.push(m);
     }
     let mut md = String::from(
-        "| tests | file MB | concurrency | ingest tests/s | raw BatchWriteItem items/s | ratio | item bytes | WCU/test (DynamoDB Local's count) | parse peak RSS MB |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| tests | file MB | how the file meets its run | concurrency | ingest tests/s | raw BatchWriteItem items/s | ratio | item bytes | WCU/test (DynamoDB Local's count) | parse peak RSS MB |\n|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for m in &rows {
         md.push_str(&format!(
-            "| {} | {:.1} | {} | {:.0} | {:.0} | {:.2} | {} | {:.2} | {:.1} |\n",
+            "| {} | {:.1} | {} | {} | {:.0} | {:.0} | {:.2} | {} | {:.2} | {:.1} |\n",
             m.tests,
             m.file_mb,
+            m.path,
             m.concurrency,
             m.ingest_per_s,
             m.raw_per_s,

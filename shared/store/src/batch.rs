@@ -3,7 +3,7 @@
 
 use crate::attrs::Item;
 use crate::{Store, StoreError};
-use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, ReturnConsumedCapacity, WriteRequest};
+use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, WriteRequest};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use std::time::Duration;
 
@@ -12,7 +12,8 @@ pub const BATCH_WRITE_MAX: usize = 25;
 
 impl Store {
     /// BatchWriteItem in requests of 25, `concurrency` requests in flight, retrying
-    /// `UnprocessedItems` with backoff. Returns the capacity units consumed (table and indexes).
+    /// `UnprocessedItems` with backoff. Returns the capacity units consumed (table and indexes)
+    /// when the store counts them, else 0.
     pub(crate) async fn batch_write(
         &self,
         requests: Vec<WriteRequest>,
@@ -31,7 +32,7 @@ impl Store {
                         .ddb
                         .batch_write_item()
                         .request_items(&self.table, batch)
-                        .return_consumed_capacity(ReturnConsumedCapacity::Indexes)
+                        .set_return_consumed_capacity(self.capacity_request())
                         .send()
                         .await
                         .map_err(|e| StoreError::from_sdk("BatchWriteItem", e))?;

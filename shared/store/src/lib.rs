@@ -74,9 +74,10 @@ pub struct Store {
     pub(crate) s3: aws_sdk_s3::Client,
     pub(crate) table: String,
     pub(crate) bucket: String,
-    /// Write capacity consumed by test-result writes, in thousandths of a WCU, as DynamoDB
-    /// reports it (table plus indexes): what the ingest benchmark divides by tests.
-    pub(crate) result_wcu_milli: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// When counting (the ingest benchmark): write capacity consumed by test-result writes,
+    /// in thousandths of a WCU, as DynamoDB reports it (table plus indexes). Off in the
+    /// functions: asking DynamoDB for it costs time on every write.
+    pub(crate) result_wcu_milli: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
 }
 
 impl Store {
@@ -110,7 +111,7 @@ impl Store {
             s3: aws_sdk_s3::Client::from_conf(s3.build()),
             table: config.table.clone(),
             bucket: config.bucket.clone(),
-            result_wcu_milli: Default::default(),
+            result_wcu_milli: None,
         }
     }
 
@@ -122,11 +123,37 @@ impl Store {
         &self.bucket
     }
 
-    /// Write capacity units consumed so far by test-result writes (table and indexes).
-    pub fn result_wcu(&self) -> f64 {
+    /// Counts the write capacity test-result writes consume ([`Store::result_wcu`]).
+    pub fn counting_capacity(mut self) -> Store {
+        self.result_wcu_milli = Some(Default::default());
+        self
+    }
+
+    /// Write capacity units consumed so far by test-result writes (table and indexes), when
+    /// counting.
+    pub fn result_wcu(&self) -> Option<f64> {
         self.result_wcu_milli
-            .load(std::sync::atomic::Ordering::Relaxed) as f64
-            / 1000.0
+            .as_ref()
+            .map(|c| c.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1000.0)
+    }
+
+    /// What to ask DynamoDB to report of the capacity a write consumes.
+    pub(crate) fn capacity_request(
+        &self,
+    ) -> Option<aws_sdk_dynamodb::types::ReturnConsumedCapacity> {
+        self.result_wcu_milli
+            .as_ref()
+            .map(|_| aws_sdk_dynamodb::types::ReturnConsumedCapacity::Indexes)
+    }
+
+    /// Adds to the count of capacity consumed by test-result writes.
+    pub(crate) fn count_result_wcu(&self, units: f64) {
+        if let Some(counter) = &self.result_wcu_milli {
+            counter.fetch_add(
+                (units * 1000.0) as u64,
+                std::sync::atomic::Ordering::Relaxed,
+            );
+        }
     }
 }
 

@@ -15,9 +15,7 @@ use crate::keys::{test_sk, time_sk, FileId, RunRef, TEST_SK_PREFIX};
 use crate::schema::EXPIRES_AT;
 use crate::{Store, StoreError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, ReturnConsumedCapacity, ReturnValuesOnConditionCheckFailure,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use verdict_model::{Attempt, Limits, Status, Summary, TestResult};
@@ -308,7 +306,7 @@ impl Store {
                 .return_values_on_condition_check_failure(
                     ReturnValuesOnConditionCheckFailure::AllOld,
                 )
-                .return_consumed_capacity(ReturnConsumedCapacity::Indexes);
+                .set_return_consumed_capacity(self.capacity_request());
             put = if current.is_none() {
                 put.condition_expression("attribute_not_exists(pk)")
             } else {
@@ -319,10 +317,7 @@ impl Store {
             match put.send().await {
                 Ok(out) => {
                     if let Some(units) = out.consumed_capacity().and_then(|c| c.capacity_units()) {
-                        self.result_wcu_milli.fetch_add(
-                            (units * 1000.0) as u64,
-                            std::sync::atomic::Ordering::Relaxed,
-                        );
+                        self.count_result_wcu(units);
                     }
                     return Ok(delta);
                 }
@@ -359,10 +354,7 @@ impl Store {
             requests.push(put_request(item));
         }
         let units = self.batch_write(requests, 1).await?;
-        self.result_wcu_milli.fetch_add(
-            (units * 1000.0) as u64,
-            std::sync::atomic::Ordering::Relaxed,
-        );
+        self.count_result_wcu(units);
         Ok(deltas)
     }
 
