@@ -152,10 +152,7 @@ async fn the_query_api_answers_from_the_seeded_history() {
             metadata(seed),
         )
         .await;
-        assert!(matches!(
-            ingest.ingest_key(&file.object_key(), "seed").await.unwrap(),
-            Outcome::Done { .. }
-        ));
+        settle(&ingest, &file.object_key()).await;
     }
     let read = &api.read_token;
 
