@@ -143,6 +143,25 @@ async fn redelivery_in_a_row_and_concurrently_changes_nothing() {
     assert_same_dump(&dump(&store).await, &expected, "twice concurrently");
 }
 
+/// Ingests `file` with `concurrency` requests in flight, crashing after `writes` writes: the
+/// file is left `processing` under an expired lease, as a dead invocation leaves it.
+async fn crash_after(store: &Store, file: &FileRef, writes: usize, concurrency: usize) {
+    let crashing = Ingest::new(
+        store.clone(),
+        Settings {
+            lease_ms: 0,
+            concurrency,
+            ..Settings::default()
+        },
+    )
+    .with_faults(Faults::crash_after(writes));
+    let crashed = crashing.ingest_key(&file.object_key(), "crashing").await;
+    assert!(
+        matches!(crashed, Err(Retry::Crash)),
+        "after {writes}: {crashed:?}"
+    );
+}
+
 /// Crashes the ingest of `file` after each of its `writes` writes in turn, on a fresh store
 /// where `before` (if any) was ingested first; redelivery must then leave `expected`.
 async fn crash_after_every_write(
@@ -162,17 +181,7 @@ async fn crash_after_every_write(
             ));
         }
         let file = upload(&store, &run, 1, name, bytes).await;
-        let crashing = Ingest::new(
-            store.clone(),
-            Settings {
-                lease_ms: 0,
-                concurrency: 2,
-                ..Settings::default()
-            },
-        )
-        .with_faults(Faults::crash_after(k));
-        let crashed = crashing.ingest_key(&file.object_key(), "crashing").await;
-        assert!(matches!(crashed, Err(Retry::Crash)), "k={k}: {crashed:?}");
+        crash_after(&store, &file, k, 2).await;
         tokio::time::sleep(std::time::Duration::from_millis(2)).await;
         let outcome = deliver(&ingest(&store), &file).await;
         assert!(
@@ -239,21 +248,7 @@ async fn a_file_waits_for_the_run_s_lone_writer_even_one_that_crashed() {
     let lone_file = upload(&store, &run, 0, "lone.xml", &lone).await;
     let other_file = upload(&store, &run, 1, "other.xml", &other).await;
     // The lone writer dies after its claim, marker, registration and one batch.
-    let crashing = Ingest::new(
-        store.clone(),
-        Settings {
-            lease_ms: 0,
-            concurrency: 1,
-            ..Settings::default()
-        },
-    )
-    .with_faults(Faults::crash_after(4));
-    assert!(matches!(
-        crashing
-            .ingest_key(&lone_file.object_key(), "crashing")
-            .await,
-        Err(Retry::Crash)
-    ));
+    crash_after(&store, &lone_file, 4, 1).await;
     // The other file may not merge into the half-written run: it waits, gives its lease back
     // and asks to be retried.
     let impatient = Ingest::new(
@@ -535,18 +530,7 @@ async fn the_sweep_drives_a_crashed_lone_writer_and_the_file_that_waits_for_it()
         let run = run_ref("acme", "build-1");
         let lone = upload(&store, &run, lone_id, "lone.xml", &many_tests(60)).await;
         let other = upload(&store, &run, other_id, "other.xml", &many_tests(30)).await;
-        let crashing = Ingest::new(
-            store.clone(),
-            Settings {
-                lease_ms: 0,
-                ..Settings::default()
-            },
-        )
-        .with_faults(Faults::crash_after(4));
-        assert!(crashing
-            .ingest_key(&lone.object_key(), "crashing")
-            .await
-            .is_err());
+        crash_after(&store, &lone, 4, 1).await;
         let request = SweepRequest {
             grace_seconds: 60,
             abandon_seconds: 3600,
@@ -567,4 +551,89 @@ async fn the_sweep_drives_a_crashed_lone_writer_and_the_file_that_waits_for_it()
         assert_eq!((summary.files_done, summary.summary.tests), (2, 60));
         assert_consistent(&store, &run).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn indexes_never_show_a_result_of_a_file_still_being_ingested() {
+    let store = fresh_store().await;
+    let run = run_ref("acme", "build-1");
+    let project = run.project.clone();
+    let first = upload(
+        &store,
+        &run,
+        0,
+        "first.xml",
+        &junit(&[("a.A.shared", "failed"), ("a.A.alone", "failed")]),
+    )
+    .await;
+    deliver(&ingest(&store), &first).await;
+    let second = upload(
+        &store,
+        &run,
+        1,
+        "second.xml",
+        &junit(&[("a.A.shared", "passed"), ("b.B.new", "error")]),
+    )
+    .await;
+    // The second file writes both its tests (one merging into the first file's), then dies
+    // before its commit: claim, marker, writer registration, 2 writes.
+    crash_after(&store, &second, 5, 1).await;
+
+    // The test id of `class.name` in the reports `junit` writes (suite `s`).
+    let id = |test: &str| {
+        let (classname, name) = test.rsplit_once('.').unwrap();
+        verdict_model::test_id(&verdict_model::TestIdentity {
+            suite: "s",
+            classname,
+            file: None,
+            name,
+        })
+    };
+    let history = |test: &'static str| {
+        let store = store.clone();
+        let project = project.clone();
+        async move {
+            store
+                .test_history(&project, &id(test), None, None, 50, None)
+                .await
+                .unwrap()
+                .items
+                .len()
+        }
+    };
+    let issues = || async {
+        let mut names: Vec<String> = store
+            .issues_since(&project, 0, 100, None)
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|r| r.name)
+            .collect();
+        names.sort();
+        names
+    };
+    // Only what the first file alone wrote shows; the merged test and the new one wait.
+    assert_eq!(
+        (
+            history("a.A.shared").await,
+            history("a.A.alone").await,
+            history("b.B.new").await
+        ),
+        (0, 1, 0)
+    );
+    assert_eq!(issues().await, ["alone"]);
+
+    deliver(&ingest(&store), &second).await;
+    assert_consistent(&store, &run).await;
+    assert_eq!(
+        (
+            history("a.A.shared").await,
+            history("a.A.alone").await,
+            history("b.B.new").await
+        ),
+        (1, 1, 1)
+    );
+    // The shared test passed in the second file after failing in the first: a flaky pass.
+    assert_eq!(issues().await, ["alone", "new", "shared"]);
 }

@@ -156,8 +156,9 @@ struct RunChange {
     counter: &'static str,
     /// Added to the run's test counters.
     add: Delta,
-    /// Whether it ends the file's writes (a commit), so the run's lone writer is released.
-    releases_writer: bool,
+    /// Whether the file is `done` (a commit): it joins the run's `done_files`, and its writes
+    /// are over, so the run's lone writer is released.
+    done: bool,
 }
 
 /// How a file writes its test items ([`Store::begin_writes`]).
@@ -286,7 +287,7 @@ pub(crate) fn file_from_item(item: &Item) -> Option<FileItem> {
 type Cancelled = Vec<Option<String>>;
 
 impl Store {
-    fn key(&self, pk: String, sk: String) -> HashMap<String, AttributeValue> {
+    pub(crate) fn key(&self, pk: String, sk: String) -> HashMap<String, AttributeValue> {
         HashMap::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(sk))])
     }
 
@@ -858,10 +859,14 @@ impl Store {
         let run_update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(self.key(file.run.pk(), SK_RUN.into())))
-            .update_expression(if run.releases_writer {
+            .update_expression(if run.done {
                 // Only a file that began writing commits; if it wrote alone this releases the
                 // run, and if not the attribute is already gone (nobody can write alone in a
                 // run that has another writer), so no condition on whose it is is needed.
+                adds.push(e.add(
+                    "done_files",
+                    AttributeValue::Ss(vec![file.file_id.to_string()]),
+                ));
                 format!(
                     "ADD {} REMOVE {}",
                     adds.join(", "),
@@ -923,7 +928,7 @@ impl Store {
             RunChange {
                 counter: "files_done",
                 add: commit.contribution,
-                releases_writer: true,
+                done: true,
             },
         )
         .await
@@ -964,7 +969,7 @@ impl Store {
             RunChange {
                 counter: "files_failed",
                 add: Delta::default(),
-                releases_writer: false,
+                done: false,
             },
         )
         .await
@@ -993,7 +998,7 @@ impl Store {
             RunChange {
                 counter: "files_duplicate",
                 add: Delta::default(),
-                releases_writer: false,
+                done: false,
             },
         )
         .await

@@ -3,10 +3,10 @@
 
 use crate::attrs::{get_bool, get_s, get_u64, s, to_json, Item};
 use crate::files::run_from_item;
-use crate::keys::{ProjectName, RunRef, TEST_SK_PREFIX};
+use crate::keys::{ProjectName, RunKey, RunRef, SK_RUN, TEST_SK_PREFIX};
 use crate::{Run, Store, StoreError};
-use aws_sdk_dynamodb::types::AttributeValue;
-use std::collections::HashMap;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use std::collections::{HashMap, HashSet};
 use verdict_model::Status;
 
 /// One page of a listing.
@@ -222,13 +222,14 @@ impl Store {
                 .expression_attribute_values(":branch", s(branch));
         }
         // Index entries do not repeat the test id: it is the key asked for.
-        page("Query history", query, |i| {
+        let page = page("Query history", query, |i| {
             Some(TestRow {
                 test_id: test_id.to_string(),
                 ..test_row(i)
             })
         })
-        .await
+        .await?;
+        self.settled_rows(project, page).await
     }
 
     /// Failed and flaky results of a project created at or after `since_ms`, newest first
@@ -251,6 +252,93 @@ impl Store {
             .scan_index_forward(false)
             .limit(limit)
             .set_exclusive_start_key(start_key(start));
-        page("Query issues", query, |i| Some(test_row(i))).await
+        let page = page("Query issues", query, |i| Some(test_row(i))).await?;
+        self.settled_rows(project, page).await
     }
+
+    /// Keeps the rows every contributing file of which is `done`. An index entry is written
+    /// with its test item, before the file commits: without this, a result of a file still
+    /// being ingested (or one merging into a test another file wrote) would show half-merged.
+    /// One BatchGetItem of the rows' run items per 100 runs.
+    async fn settled_rows(
+        &self,
+        project: &ProjectName,
+        mut page: Page<TestRow>,
+    ) -> Result<Page<TestRow>, StoreError> {
+        let runs: HashSet<&str> = page.items.iter().map(|r| r.run_key.as_str()).collect();
+        let keys: Vec<Item> = runs
+            .iter()
+            .filter_map(|key| {
+                let run = RunRef {
+                    project: project.clone(),
+                    run_key: RunKey::parse(key).ok()?,
+                };
+                Some(self.key(run.pk(), SK_RUN.into()))
+            })
+            .collect();
+        let mut files: HashMap<String, RunFiles> = HashMap::new();
+        for chunk in keys.chunks(100) {
+            let mut request = KeysAndAttributes::builder()
+                .set_keys(Some(chunk.to_vec()))
+                .projection_expression(
+                    "run_key, done_files, files_registered, files_done, files_failed, \
+                     files_duplicate",
+                )
+                .build()
+                .map_err(|e| StoreError::permanent("BatchGetItem runs", e.to_string()))?;
+            let mut backoff = std::time::Duration::from_millis(10);
+            loop {
+                let out = self
+                    .ddb
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(|e| StoreError::from_sdk("BatchGetItem runs", e))?;
+                for item in out
+                    .responses()
+                    .and_then(|r| r.get(&self.table))
+                    .into_iter()
+                    .flatten()
+                {
+                    let settled = get_u64(item, "files_done")
+                        + get_u64(item, "files_failed")
+                        + get_u64(item, "files_duplicate");
+                    files.insert(
+                        get_s(item, "run_key").unwrap_or_default().to_string(),
+                        RunFiles {
+                            all_settled: settled >= get_u64(item, "files_registered"),
+                            done: item
+                                .get("done_files")
+                                .and_then(|v| v.as_ss().ok())
+                                .map(|ids| ids.iter().cloned().collect())
+                                .unwrap_or_default(),
+                        },
+                    );
+                }
+                match out.unprocessed_keys().and_then(|u| u.get(&self.table)) {
+                    Some(left) if !left.keys().is_empty() => {
+                        request = left.clone();
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(std::time::Duration::from_secs(2));
+                    }
+                    _ => break,
+                }
+            }
+        }
+        page.items.retain(|row| {
+            files.get(&row.run_key).is_some_and(|run| {
+                run.all_settled || row.contributors.iter().all(|f| run.done.contains(f))
+            })
+        });
+        Ok(page)
+    }
+}
+
+/// What a run item says of its files, to decide which of its results may be shown.
+struct RunFiles {
+    /// Every registered file is settled: all of the run's results are whole.
+    all_settled: bool,
+    /// The files settled `done`.
+    done: HashSet<String>,
 }

@@ -45,13 +45,16 @@ pub const INDEXES: [IndexSpec; 6] = [
             "flaky",
             "duration_ms",
             "fingerprint",
+            "contrib",
         ]),
     },
     IndexSpec {
         name: "fingerprint",
         pk: "fp_pk",
         sk: "fp_sk",
-        projection: Some(&["run_key", "branch", "test_id", "name", "status", "message"]),
+        projection: Some(&[
+            "run_key", "branch", "test_id", "name", "status", "message", "contrib",
+        ]),
     },
     IndexSpec {
         name: "issues",
@@ -68,6 +71,7 @@ pub const INDEXES: [IndexSpec; 6] = [
             "duration_ms",
             "message",
             "fingerprint",
+            "contrib",
         ]),
     },
     IndexSpec {
