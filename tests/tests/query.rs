@@ -592,17 +592,30 @@ fn openapi_describes_exactly_the_routes_the_handlers_serve() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sorting_a_run_past_the_bound_is_refused_not_partial() {
+async fn a_large_run_sorts_whole_and_a_new_file_reorders_it() {
     let api = LocalApi::start(Limits::default()).await;
+    let run = run_ref("acme", "big");
+    let seed = &seeds(now_ms())[0];
+    // 6,000 tests (more than a sort in one request's memory of old): durations repeat, so ties
+    // are broken by test id; every 7th fails.
     let mut xml = String::from("<testsuite name=\"big\">");
-    for i in 0..5001 {
-        xml.push_str(&format!("<testcase classname=\"c\" name=\"t{i}\"/>"));
+    for i in 0..6000 {
+        let body = if i % 7 == 0 {
+            "<failure message=\"boom\"/>"
+        } else {
+            ""
+        };
+        xml.push_str(&format!(
+            "<testcase classname=\"c\" name=\"t{i}\" time=\"{}.{:03}\">{body}</testcase>",
+            i % 5,
+            i % 997
+        ));
     }
     xml.push_str("</testsuite>");
-    let seed = &seeds(now_ms())[0];
-    let file = upload_with(
+    let ingest = Ingest::new(api.store.clone(), Settings::default());
+    let first = upload_with(
         &api.store,
-        &run_ref("acme", "big"),
+        &run,
         0,
         "big.xml",
         xml.as_bytes(),
@@ -610,20 +623,69 @@ async fn sorting_a_run_past_the_bound_is_refused_not_partial() {
         metadata(seed),
     )
     .await;
-    settle(
-        &Ingest::new(api.store.clone(), Settings::default()),
-        &file.object_key(),
+    settle(&ingest, &first.object_key()).await;
+
+    let token = &api.read_token;
+    let by_duration = walk(&api, token, "/v1/runs/big/tests?order=duration&limit=500").await;
+    assert_eq!(by_duration.len(), 6000);
+    let keys: Vec<(u64, String)> = by_duration
+        .iter()
+        .map(|r| {
+            (
+                r["duration_ms"].as_u64().unwrap(),
+                r["test_id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let mut expected = keys.clone();
+    expected.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    assert_eq!(keys, expected, "slowest first, ties by test id");
+    let distinct: HashSet<&String> = keys.iter().map(|k| &k.1).collect();
+    assert_eq!(distinct.len(), 6000, "no result twice");
+    // The second walk reads the view the first one made: the same answer.
+    assert_eq!(
+        walk(&api, token, "/v1/runs/big/tests?order=duration&limit=500").await,
+        by_duration
+    );
+    let failed = walk(
+        &api,
+        token,
+        "/v1/runs/big/tests?order=name&status=failed&limit=500",
     )
     .await;
-    let (status, body) = get(&api, &api.read_token, "/v1/runs/big/tests?order=name").await;
-    assert_eq!(status, 400, "{body}");
-    assert!(body["error"]["message"]
-        .as_str()
-        .unwrap()
-        .starts_with("order"));
-    let (status, page) = get(&api, &api.read_token, "/v1/runs/big/tests?limit=500").await;
+    assert_eq!(failed.len(), 6000usize.div_ceil(7));
+    let names: Vec<&str> = failed.iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert!(names.windows(2).all(|w| w[0] <= w[1]), "by name");
+    let (_, by_status) = get(&api, token, "/v1/runs/big/tests?order=status&limit=1").await;
+    assert_eq!(by_status["items"][0]["status"], "failed");
+    let views = || async {
+        let (_, keys) = verdict_tests::dump(&api.store).await;
+        keys.iter()
+            .filter(|k| k.starts_with("views/acme/big/"))
+            .count()
+    };
     assert_eq!(
-        (status, page["items"].as_array().unwrap().len()),
-        (200, 500)
+        views().await,
+        3,
+        "one view per ordering and filter, made once"
     );
+
+    // A second file of the run, with a test slower than all: the ordering is made anew.
+    let slow = "<testsuite name=\"big\"><testcase classname=\"c\" name=\"slowest\" time=\"99\"/></testsuite>";
+    let second = upload_with(
+        &api.store,
+        &run,
+        1,
+        "more.xml",
+        slow.as_bytes(),
+        now_ms(),
+        metadata(seed),
+    )
+    .await;
+    settle(&ingest, &second.object_key()).await;
+    let (status, page) = get(&api, token, "/v1/runs/big/tests?order=duration&limit=2").await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["items"][0]["name"], "slowest");
+    assert_eq!(page["items"][1]["test_id"], by_duration[0]["test_id"]);
+    assert_eq!(views().await, 4);
 }

@@ -296,13 +296,15 @@ fn done_files(files: &[FileItem]) -> HashSet<String> {
         .collect()
 }
 
-/// Tests a run may have for `order=` to sort them all (read whole, at most this many).
-const MAX_SORTED_TESTS: u64 = 5_000;
+/// Tests a run may have for `order=` to sort them: the first request of an ordering reads the
+/// whole run (1,000 results per Query) within the function's time limit.
+const MAX_SORTED_TESTS: u64 = 250_000;
 
 /// A run's results. Without `order`, pages follow test-id order (one Query each). With
-/// `order=name|duration|status`, the whole run is read (at most [`MAX_SORTED_TESTS`] tests, a
-/// few Queries), sorted, and paged by offset; a larger run answers 400 rather than a partial
-/// order.
+/// `order=name|duration|status`, the first request of an ordering (and filter) reads the whole
+/// run, sorts it and keeps the sorted test ids as a view in S3; every page is then one ranged
+/// GetObject of the view and one BatchGetItem of its results. Runs of more than
+/// [`MAX_SORTED_TESTS`] tests answer 400 rather than a partial order.
 async fn run_tests(app: &App, q: &Query<'_>, run: &RunRef) -> Result<Response<Body>, ApiError> {
     let statuses = status_list(q.get("status").as_deref())?;
     let order = q.get("order");
@@ -351,22 +353,80 @@ async fn run_tests(app: &App, q: &Query<'_>, run: &RunRef) -> Result<Response<Bo
             "order",
             format!(
                 "sorting needs a run of at most {MAX_SORTED_TESTS} tests (this one has {}); \
-                 page in test-id order without order=, or narrow with status= or q=",
+                 page in test-id order without order=",
                 found.summary.tests
             ),
         ));
     }
-    let (mut rows, _) = all_pages(MAX_SORTED_TESTS as usize, |start| {
-        let (statuses, search) = (&statuses, search.as_deref());
-        async move {
-            app.store
-                .list_results(run, statuses, search, 1000, start.as_ref())
-                .await
+    let offset = match q.start()? {
+        Some(start) => start["offset"]
+            .as_u64()
+            .ok_or_else(|| ApiError::invalid("cursor", "not a cursor of this query"))?,
+        None => 0,
+    };
+    let limit = u64::try_from(limit).unwrap_or(0);
+    // Everything the view's content depends on names it: the ordering, the filters, and the
+    // run's files (a file that settles changes which results are whole).
+    let view = verdict_store::view_key(
+        run,
+        &format!(
+            "{order}-{}",
+            short_hash(&json!([
+                statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+                search,
+                found.files_registered,
+                found.files_done,
+                found.files_failed,
+                found.files_duplicate,
+            ]))
+        ),
+    );
+    // One more than a page tells whether another follows.
+    let ids = match app.store.read_view(&view, offset, limit + 1).await? {
+        Some(ids) => ids,
+        None => {
+            let (mut rows, _) = all_pages(MAX_SORTED_TESTS as usize, |start| {
+                let (statuses, search) = (&statuses, search.as_deref());
+                async move {
+                    app.store
+                        .list_results(run, statuses, search, 1000, start.as_ref())
+                        .await
+                }
+            })
+            .await?;
+            rows.retain(|r| settled(r));
+            sort_rows(&mut rows, &order);
+            let ids: Vec<&str> = rows.iter().map(|r| r.test_id.as_str()).collect();
+            app.store.put_view(&view, &ids).await?;
+            ids.iter()
+                .skip(offset as usize)
+                .take(limit as usize + 1)
+                .map(|id| id.to_string())
+                .collect()
         }
-    })
-    .await?;
-    rows.retain(|r| settled(r));
-    match order.as_str() {
+    };
+    let more = ids.len() as u64 > limit;
+    let page_ids = &ids[..ids.len().min(limit as usize)];
+    let items = app
+        .store
+        .get_results(run, page_ids)
+        .await?
+        .iter()
+        // A file that began merging into a result since the view was made: left out.
+        .filter(|r| settled(r))
+        .map(row_json)
+        .collect();
+    let next = more.then(|| json!({ "offset": offset + limit }));
+    Ok(cache(
+        json(StatusCode::OK, &page_json(items, q.seal(next))),
+        5,
+    ))
+}
+
+/// Sorts results by `order`: `duration` slowest first, `status` worst first then by name,
+/// else by name; ties by test id, so an ordering is the same on every read.
+fn sort_rows(rows: &mut [TestRow], order: &str) {
+    match order {
         "duration" => rows.sort_by(|a, b| {
             b.duration_ms
                 .cmp(&a.duration_ms)
@@ -383,25 +443,12 @@ async fn run_tests(app: &App, q: &Query<'_>, run: &RunRef) -> Result<Response<Bo
         }),
         _ => rows.sort_by(|a, b| (&a.name, &a.test_id).cmp(&(&b.name, &b.test_id))),
     }
-    let offset = match q.start()? {
-        Some(start) => start["offset"]
-            .as_u64()
-            .ok_or_else(|| ApiError::invalid("cursor", "not a cursor of this query"))?
-            as usize,
-        None => 0,
-    };
-    let end = (offset + limit as usize).min(rows.len());
-    let items = rows
-        .get(offset..end)
-        .unwrap_or(&[])
-        .iter()
-        .map(row_json)
-        .collect();
-    let next = (end < rows.len()).then(|| json!({ "offset": end }));
-    Ok(cache(
-        json(StatusCode::OK, &page_json(items, q.seal(next))),
-        5,
-    ))
+}
+
+/// 16 hex digits of SHA-256 of a JSON value: a short name for what a view depends on.
+fn short_hash(value: &Value) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(&Sha256::digest(value.to_string().as_bytes())[..8])
 }
 
 async fn test_detail(app: &App, run: &RunRef, test_id: &str) -> Result<Response<Body>, ApiError> {

@@ -17,6 +17,7 @@ mod retention;
 mod schema;
 #[cfg(feature = "test-support")]
 mod test_support;
+mod views;
 
 pub use attrs::to_json;
 pub use batch::BATCH_WRITE_MAX;
@@ -34,6 +35,7 @@ pub use results::RunContext;
 pub use retention::{retention_cutoff, Deleted};
 #[cfg(feature = "test-support")]
 pub use test_support::{mean_item_size, raw_batch_write};
+pub use views::{view_key, VIEWS_PREFIX};
 
 use std::time::Duration;
 

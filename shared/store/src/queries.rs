@@ -5,7 +5,7 @@ use crate::attrs::{get_bool, get_s, get_u64, s, to_json, Item};
 use crate::files::run_from_item;
 use crate::keys::{ProjectName, RunKey, RunRef, SK_RUN, TEST_SK_PREFIX};
 use crate::{Run, Store, StoreError};
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::{HashMap, HashSet};
 use verdict_model::Status;
 
@@ -40,7 +40,7 @@ pub struct TestRow {
     pub contributors: Vec<String>,
 }
 
-fn test_row(item: &Item) -> TestRow {
+pub(crate) fn test_row(item: &Item) -> TestRow {
     let text = |name| get_s(item, name).map(str::to_string);
     let created_ms = get_u64(item, "created_ms").max(
         // Index entries carry the time in their sort key only.
@@ -276,56 +276,27 @@ impl Store {
                 Some(self.key(run.pk(), SK_RUN.into()))
             })
             .collect();
-        let mut files: HashMap<String, RunFiles> = HashMap::new();
-        for chunk in keys.chunks(100) {
-            let mut request = KeysAndAttributes::builder()
-                .set_keys(Some(chunk.to_vec()))
-                .projection_expression(
-                    "run_key, done_files, files_registered, files_done, files_failed, \
-                     files_duplicate",
-                )
-                .build()
-                .map_err(|e| StoreError::permanent("BatchGetItem runs", e.to_string()))?;
-            let mut backoff = std::time::Duration::from_millis(10);
-            loop {
-                let out = self
-                    .ddb
-                    .batch_get_item()
-                    .request_items(&self.table, request)
-                    .send()
-                    .await
-                    .map_err(|e| StoreError::from_sdk("BatchGetItem runs", e))?;
-                for item in out
-                    .responses()
-                    .and_then(|r| r.get(&self.table))
-                    .into_iter()
-                    .flatten()
-                {
-                    let settled = get_u64(item, "files_done")
-                        + get_u64(item, "files_failed")
-                        + get_u64(item, "files_duplicate");
-                    files.insert(
-                        get_s(item, "run_key").unwrap_or_default().to_string(),
-                        RunFiles {
-                            all_settled: settled >= get_u64(item, "files_registered"),
-                            done: item
-                                .get("done_files")
-                                .and_then(|v| v.as_ss().ok())
-                                .map(|ids| ids.iter().cloned().collect())
-                                .unwrap_or_default(),
-                        },
-                    );
-                }
-                match out.unprocessed_keys().and_then(|u| u.get(&self.table)) {
-                    Some(left) if !left.keys().is_empty() => {
-                        request = left.clone();
-                        tokio::time::sleep(backoff).await;
-                        backoff = (backoff * 2).min(std::time::Duration::from_secs(2));
-                    }
-                    _ => break,
-                }
-            }
-        }
+        let projection = "run_key, done_files, files_registered, files_done, files_failed, \
+                          files_duplicate";
+        let files: HashMap<String, RunFiles> = self
+            .batch_get(keys, Some(projection))
+            .await?
+            .iter()
+            .map(|item| {
+                let settled = get_u64(item, "files_done")
+                    + get_u64(item, "files_failed")
+                    + get_u64(item, "files_duplicate");
+                let run = RunFiles {
+                    all_settled: settled >= get_u64(item, "files_registered"),
+                    done: item
+                        .get("done_files")
+                        .and_then(|v| v.as_ss().ok())
+                        .map(|ids| ids.iter().cloned().collect())
+                        .unwrap_or_default(),
+                };
+                (get_s(item, "run_key").unwrap_or_default().to_string(), run)
+            })
+            .collect();
         page.items.retain(|row| {
             files.get(&row.run_key).is_some_and(|run| {
                 run.all_settled || row.contributors.iter().all(|f| run.done.contains(f))

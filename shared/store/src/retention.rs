@@ -57,7 +57,7 @@ impl Store {
     /// Counts what deleting `run` would remove, without removing anything.
     pub async fn count_run(&self, run: &RunRef) -> Result<Deleted, StoreError> {
         let keys = self.partition_keys(run, None).await?.0;
-        let objects = self.raw_keys(run).await?.len() as u64;
+        let objects = self.run_objects(run).await?.len() as u64;
         Ok(Deleted {
             items: keys.len() as u64 + keys.iter().filter(|k| is_file(k)).count() as u64,
             objects,
@@ -89,7 +89,7 @@ impl Store {
         if more {
             return Ok(deleted);
         }
-        let objects = self.raw_keys(run).await?;
+        let objects = self.run_objects(run).await?;
         for chunk in objects.chunks(1000) {
             let ids = chunk
                 .iter()
@@ -169,9 +169,13 @@ impl Store {
         }
     }
 
-    async fn raw_keys(&self, run: &RunRef) -> Result<Vec<String>, StoreError> {
-        self.list_keys(&format!("{RAW_PREFIX}{}/{}/", run.project, run.run_key))
-            .await
+    /// The run's objects: its raw uploads and its sorted views.
+    async fn run_objects(&self, run: &RunRef) -> Result<Vec<String>, StoreError> {
+        let mut keys = self
+            .list_keys(&format!("{RAW_PREFIX}{}/{}/", run.project, run.run_key))
+            .await?;
+        keys.extend(self.list_keys(&crate::view_key(run, "")).await?);
+        Ok(keys)
     }
 }
 
