@@ -1,6 +1,8 @@
 //! Parser throughput on generated JUnit reports of 10k and 100k test cases, next to bare
 //! quick-xml event loops (0.37, which Verdict uses, and 0.42) over the same bytes in the same
-//! run. `scripts/bench_report.py` turns criterion's estimates into `docs/benchmarks.md`.
+//! run, and the parts of the full parse measured alone over the same file (the parser to test
+//! cases, the SHA-256 test ids, the failure fingerprints), which bound what the whole can reach.
+//! `scripts/bench_report.py` turns criterion's estimates into `docs/benchmarks.md`.
 
 #[path = "../tests/support/generate.rs"]
 mod generate;
@@ -8,7 +10,7 @@ mod generate;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::hint::black_box;
 use verdict_formats::{for_each_case, parse, Format, ParseLimits};
-use verdict_model::TestResult;
+use verdict_model::{failure_fingerprint, test_id, Attempt, TestCase, TestIdentity, TestResult};
 
 fn bare_quick_xml_037(bytes: &[u8]) -> usize {
     let mut reader = quick_xml::Reader::from_reader(bytes);
@@ -75,6 +77,64 @@ fn junit(c: &mut Criterion) {
                 parse(black_box(bytes.as_slice()), None, &limits)
                     .unwrap()
                     .summary
+            })
+        });
+        // The parts, each alone over the same file (throughput is the file's bytes, so each
+        // reads as the rate the whole could reach if the rest cost nothing).
+        group.bench_function(BenchmarkId::new("part_cases", cases), |b| {
+            b.iter(|| {
+                let mut n = 0usize;
+                for_each_case(
+                    black_box(bytes.as_slice()),
+                    Some(Format::Junit),
+                    &limits,
+                    &mut |case| n += case.attempts.len(),
+                )
+                .unwrap();
+                n
+            })
+        });
+        let mut parsed: Vec<TestCase> = Vec::new();
+        for_each_case(
+            bytes.as_slice(),
+            Some(Format::Junit),
+            &limits,
+            &mut |case| parsed.push(case),
+        )
+        .unwrap();
+        group.bench_function(BenchmarkId::new("part_test_ids", cases), |b| {
+            b.iter(|| {
+                parsed
+                    .iter()
+                    .map(|case| {
+                        test_id(&TestIdentity {
+                            suite: "",
+                            classname: &case.classname,
+                            file: case.file.as_deref(),
+                            name: &case.name,
+                        })
+                        .len()
+                    })
+                    .sum::<usize>()
+            })
+        });
+        let failed: Vec<&Attempt> = parsed
+            .iter()
+            .flat_map(|case| &case.attempts)
+            .filter(|a| a.status.is_failure())
+            .collect();
+        group.bench_function(BenchmarkId::new("part_fingerprints", cases), |b| {
+            b.iter(|| {
+                failed
+                    .iter()
+                    .filter_map(|a| {
+                        failure_fingerprint(
+                            a.failure_type.as_deref(),
+                            a.message.as_deref(),
+                            a.details.as_deref(),
+                        )
+                    })
+                    .count()
             })
         });
         group.finish();
