@@ -637,3 +637,40 @@ async fn indexes_never_show_a_result_of_a_file_still_being_ingested() {
     // The shared test passed in the second file after failing in the first: a flaky pass.
     assert_eq!(issues().await, ["alone", "new", "shared"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_run_ingested_before_writers_were_registered_is_never_written_alone() {
+    let files = [
+        (
+            "first.xml",
+            junit(&[("a.A.shared", "failed"), ("a.A.t", "passed")]),
+        ),
+        ("second.xml", junit(&[("a.A.shared", "passed")])),
+    ];
+    let expected = clean(&files).await;
+    let store = fresh_store().await;
+    let run = run_ref("acme", "build-1");
+    let first = upload(&store, &run, 0, files[0].0, &files[0].1).await;
+    deliver(&ingest(&store), &first).await;
+    store.forget_writers(&run).await.unwrap();
+    // Written alone, the second file would put its part over the first one's.
+    let second = upload(&store, &run, 1, files[1].0, &files[1].1).await;
+    deliver(&ingest(&store), &second).await;
+    assert_consistent(&store, &run).await;
+    let summary = store.get_run(&run).await.unwrap().unwrap().summary;
+    assert_eq!((summary.tests, summary.passed, summary.flaky), (2, 2, 1));
+    // The same table as a run that registered its writers, but for the attributes forgotten.
+    let without = |dump: Dump| -> Dump {
+        let (items, keys) = dump;
+        let items = items
+            .into_iter()
+            .map(|mut item| {
+                item.remove("writers_started");
+                item.remove("done_files");
+                item
+            })
+            .collect();
+        (items, keys)
+    };
+    assert_same_dump(&without(dump(&store).await), &without(expected), "old run");
+}

@@ -723,6 +723,7 @@ impl Store {
         let mut e = Expr::default();
         let (writer, started) = (e.name("exclusive_writer"), e.name("writers_started"));
         let me = e.value(s(file.file_id.as_str()));
+        let (done, zero) = (e.name("files_done"), e.value(n(0)));
         let alone = self
             .ddb
             .update_item()
@@ -732,8 +733,11 @@ impl Store {
                 "SET {writer} = {me}, {started} = {}",
                 e.value(AttributeValue::Bool(true))
             ))
+            // A run with a done file but no `writers_started` (ingested before writers were
+            // registered) has items of other files: never alone.
             .condition_expression(format!(
-                "attribute_exists(pk) AND (attribute_not_exists({started}) OR {writer} = {me})"
+                "attribute_exists(pk) AND ({writer} = {me} OR (attribute_not_exists({started}) \
+                 AND (attribute_not_exists({done}) OR {done} = {zero})))"
             ))
             .set_expression_attribute_names(Some(e.names))
             .set_expression_attribute_values(Some(e.values))

@@ -107,3 +107,19 @@ pub async fn mean_item_size(
     let items = sample_items(store, run, sample).await?;
     Ok(items.iter().map(crate::attrs::item_size).sum::<usize>() / items.len().max(1))
 }
+
+impl Store {
+    /// Makes `run` look as a run ingested before files registered as writers does: no
+    /// `writers_started`, no `done_files` (to test that such runs are handled).
+    pub async fn forget_writers(&self, run: &crate::RunRef) -> Result<(), StoreError> {
+        self.ddb
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(self.key(run.pk(), crate::keys::SK_RUN.into())))
+            .update_expression("REMOVE writers_started, done_files")
+            .send()
+            .await
+            .map_err(|e| StoreError::from_sdk("UpdateItem", e))?;
+        Ok(())
+    }
+}
