@@ -223,12 +223,8 @@ impl LocalApi {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let api = std::sync::Arc::new(verdict_local::Api::new(&store, limits));
         tokio::spawn(verdict_local::serve(listener, api));
-        let ingest = std::sync::Arc::new(verdict_parse_fn::ingest::Ingest::new(
-            store.clone(),
-            verdict_parse_fn::ingest::Settings::default(),
-        ));
         tokio::spawn(verdict_local::trigger_parse(
-            ingest,
+            store.clone(),
             std::time::Duration::from_millis(100),
         ));
         LocalApi {

@@ -114,8 +114,17 @@ pub async fn serve(listener: TcpListener, api: Arc<Api>) {
 
 /// Plays S3's event notification: every `interval`, lists the raw prefix and invokes the parse
 /// handler with an S3 event for each object not seen before (retrying the ones it asks to).
-pub async fn trigger_parse(ingest: Arc<Ingest>, interval: Duration) {
-    let store: &Store = ingest.store();
+/// Invocations run one at a time, so a file never waits for a run's lone writer: it is retried
+/// on the next pass, by which time the lone writer has been driven too.
+pub async fn trigger_parse(store: Store, interval: Duration) {
+    let ingest = Ingest::new(
+        store.clone(),
+        verdict_parse_fn::ingest::Settings {
+            writer_wait_ms: 0,
+            ..verdict_parse_fn::ingest::Settings::default()
+        },
+    );
+    let store = &store;
     let mut done: HashSet<String> = HashSet::new();
     let mut invocation = 0u64;
     loop {
@@ -196,11 +205,7 @@ pub async fn start_dev(
         ),
     )?;
 
-    let ingest = Arc::new(Ingest::new(
-        store.clone(),
-        verdict_parse_fn::ingest::Settings::default(),
-    ));
-    tokio::spawn(trigger_parse(ingest, Duration::from_millis(300)));
+    tokio::spawn(trigger_parse(store.clone(), Duration::from_millis(300)));
     let api = Arc::new(Api::new(&store, verdict_upload_fn::Limits::default()));
     tokio::spawn(serve(listener, api));
 
