@@ -76,7 +76,8 @@ impl Identities {
 pub struct Collector {
     limits: Limits,
     identities: Identities,
-    index: HashMap<String, usize>,
+    /// Position of each test's result, by its folded id.
+    index: HashMap<u128, usize>,
     results: Vec<TestResult>,
 }
 
@@ -93,10 +94,10 @@ impl Collector {
             return;
         };
         if self.identities.place(&mut result) {
-            self.results[self.index[&result.test_id]].absorb(result);
+            self.results[self.index[&short(&result.test_id)]].absorb(result);
         } else {
             self.index
-                .insert(result.test_id.clone(), self.results.len());
+                .insert(short(&result.test_id), self.results.len());
             self.results.push(result);
         }
     }
