@@ -613,6 +613,21 @@ async fn indexes_never_show_a_result_of_a_file_still_being_ingested() {
         names.sort();
         names
     };
+    // A run's results as its tests and export show them (`Run::shows`).
+    let shown = || async {
+        let found = store.get_run(&run).await.unwrap().unwrap();
+        let mut names: Vec<String> = store
+            .list_results(&run, &[], None, 100, None)
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .filter(|r| found.shows(&r.contributors))
+            .map(|r| r.name)
+            .collect();
+        names.sort();
+        names
+    };
     // Only what the first file alone wrote shows; the merged test and the new one wait.
     assert_eq!(
         (
@@ -623,6 +638,7 @@ async fn indexes_never_show_a_result_of_a_file_still_being_ingested() {
         (0, 1, 0)
     );
     assert_eq!(issues().await, ["alone"]);
+    assert_eq!(shown().await, ["alone"], "a run's tests and export");
 
     deliver(&ingest(&store), &second).await;
     assert_consistent(&store, &run).await;
@@ -636,6 +652,7 @@ async fn indexes_never_show_a_result_of_a_file_still_being_ingested() {
     );
     // The shared test passed in the second file after failing in the first: a flaky pass.
     assert_eq!(issues().await, ["alone", "new", "shared"]);
+    assert_eq!(shown().await, ["alone", "new", "shared"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use verdict_http::{authenticate, json, respond, rfc3339, ApiError};
 use verdict_model::Summary;
 use verdict_store::{
-    now_ms, FileItem, FileState, ProjectName, Run, RunFilter, RunKey, RunRef, Scope, Store, TestRow,
+    now_ms, FileItem, ProjectName, Run, RunFilter, RunKey, RunRef, Scope, Store, TestRow,
 };
 
 pub struct App {
@@ -286,16 +286,6 @@ fn row_json(row: &TestRow) -> Value {
     })
 }
 
-/// Files whose results may be shown: those settled `done`. A test touched by a file still being
-/// ingested is left out until that file is done, so no half-merged result is ever shown.
-fn done_files(files: &[FileItem]) -> HashSet<String> {
-    files
-        .iter()
-        .filter(|f| f.state == FileState::Done)
-        .map(|f| f.file.file_id.to_string())
-        .collect()
-}
-
 /// Tests a run may have for `order=` to sort them. The first request of an ordering reads the
 /// whole run (1,000 results per Query): about 190 MB of items and 250 sequential Queries at
 /// this bound, which should fit the function's 512 MB and 29 s (estimated, not measured on
@@ -325,8 +315,7 @@ async fn run_tests(app: &App, q: &Query<'_>, run: &RunRef) -> Result<Response<Bo
         .get_run(run)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("run {}", run.run_key)))?;
-    let done = done_files(&app.store.list_files(run).await?);
-    let settled = |r: &TestRow| r.contributors.iter().all(|c| done.contains(c));
+    let settled = |r: &TestRow| found.shows(&r.contributors);
     let limit = limit(q)?;
     let Some(order) = order else {
         let page = app

@@ -1,10 +1,11 @@
-//! BatchWriteItem: the one bulk write of the store (a file alone in its run, retention's
-//! deletes, the benchmark's baseline).
+//! The bulk requests of the store: BatchWriteItem (a file alone in its run, retention's
+//! deletes, the benchmark's baseline) and BatchGetItem (a page's runs, a sorted view's page).
 
 use crate::attrs::Item;
 use crate::{Store, StoreError};
-use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::types::{DeleteRequest, KeysAndAttributes, PutRequest, WriteRequest};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
+use std::collections::HashMap;
 use std::time::Duration;
 
 /// BatchWriteItem takes at most 25 requests.
@@ -56,6 +57,55 @@ impl Store {
             .try_collect::<Vec<f64>>()
             .await?;
         Ok(units.iter().sum())
+    }
+
+    /// BatchGetItem of `keys` (100 per request), retrying `UnprocessedKeys` with backoff; with
+    /// `projection`, only those attributes (names are placeholders: some are reserved words).
+    pub(crate) async fn batch_get(
+        &self,
+        keys: Vec<Item>,
+        projection: &[&str],
+    ) -> Result<Vec<Item>, StoreError> {
+        let names: HashMap<String, String> = projection
+            .iter()
+            .enumerate()
+            .map(|(i, name)| (format!("#p{i}"), name.to_string()))
+            .collect();
+        let expression = (0..projection.len())
+            .map(|i| format!("#p{i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut items = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(100) {
+            let mut request = KeysAndAttributes::builder()
+                .set_keys(Some(chunk.to_vec()))
+                .set_projection_expression((!projection.is_empty()).then(|| expression.clone()))
+                .set_expression_attribute_names((!projection.is_empty()).then(|| names.clone()))
+                .build()
+                .map_err(|e| StoreError::permanent("BatchGetItem", e.to_string()))?;
+            let mut backoff = Duration::from_millis(10);
+            loop {
+                let out = self
+                    .ddb
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(|e| StoreError::from_sdk("BatchGetItem", e))?;
+                if let Some(got) = out.responses().and_then(|r| r.get(&self.table)) {
+                    items.extend(got.iter().cloned());
+                }
+                match out.unprocessed_keys().and_then(|u| u.get(&self.table)) {
+                    Some(left) if !left.keys().is_empty() => {
+                        request = left.clone();
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(2));
+                    }
+                    _ => break,
+                }
+            }
+        }
+        Ok(items)
     }
 }
 

@@ -16,7 +16,7 @@ use aws_sdk_dynamodb::types::{
     Update,
 };
 use std::collections::BTreeMap;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 use verdict_model::{RunMetadata, Summary, TestOverride};
 
@@ -53,6 +53,19 @@ pub struct Run {
     pub files_duplicate: u64,
     /// The file writing alone in the run (see [`Store::begin_writes`]), until it commits.
     pub exclusive_writer: Option<FileId>,
+    /// The files settled `done` (each commit adds its own).
+    pub done_files: HashSet<String>,
+}
+
+impl Run {
+    /// Whether a result the files `contributors` wrote may be shown: when each of them is
+    /// `done`, or when every file of the run is settled (as in runs ingested before `done_files`
+    /// was kept). A result touched by a file still being ingested is left out until that file is
+    /// done, so no half-merged result is ever shown.
+    pub fn shows(&self, contributors: &[String]) -> bool {
+        let settled = self.files_done + self.files_failed + self.files_duplicate;
+        settled >= self.files_registered || contributors.iter().all(|f| self.done_files.contains(f))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -237,6 +250,11 @@ pub(crate) fn run_from_item(item: &Item) -> Option<Run> {
         files_failed: get_u64(item, "files_failed"),
         files_duplicate: get_u64(item, "files_duplicate"),
         exclusive_writer: get_s(item, "exclusive_writer").and_then(|id| FileId::parse(id).ok()),
+        done_files: item
+            .get("done_files")
+            .and_then(|v| v.as_ss().ok())
+            .map(|ids| ids.iter().cloned().collect())
+            .unwrap_or_default(),
     })
 }
 

@@ -256,7 +256,7 @@ impl Store {
         self.settled_rows(project, page).await
     }
 
-    /// Keeps the rows every contributing file of which is `done`. An index entry is written
+    /// Keeps the rows their runs show ([`Run::shows`]). An index entry is written
     /// with its test item, before the file commits: without this, a result of a file still
     /// being ingested (or one merging into a test another file wrote) would show half-merged.
     /// One BatchGetItem of the rows' run items per 100 runs.
@@ -276,40 +276,28 @@ impl Store {
                 Some(self.key(run.pk(), SK_RUN.into()))
             })
             .collect();
-        let projection = "run_key, done_files, files_registered, files_done, files_failed, \
-                          files_duplicate";
-        let files: HashMap<String, RunFiles> = self
-            .batch_get(keys, Some(projection))
+        let runs: HashMap<String, Run> = self
+            .batch_get(
+                keys,
+                &[
+                    "project",
+                    "run_key",
+                    "done_files",
+                    "files_registered",
+                    "files_done",
+                    "files_failed",
+                    "files_duplicate",
+                ],
+            )
             .await?
             .iter()
-            .map(|item| {
-                let settled = get_u64(item, "files_done")
-                    + get_u64(item, "files_failed")
-                    + get_u64(item, "files_duplicate");
-                let run = RunFiles {
-                    all_settled: settled >= get_u64(item, "files_registered"),
-                    done: item
-                        .get("done_files")
-                        .and_then(|v| v.as_ss().ok())
-                        .map(|ids| ids.iter().cloned().collect())
-                        .unwrap_or_default(),
-                };
-                (get_s(item, "run_key").unwrap_or_default().to_string(), run)
-            })
+            .filter_map(run_from_item)
+            .map(|run| (run.run.run_key.to_string(), run))
             .collect();
         page.items.retain(|row| {
-            files.get(&row.run_key).is_some_and(|run| {
-                run.all_settled || row.contributors.iter().all(|f| run.done.contains(f))
-            })
+            runs.get(&row.run_key)
+                .is_some_and(|run| run.shows(&row.contributors))
         });
         Ok(page)
     }
-}
-
-/// What a run item says of its files, to decide which of its results may be shown.
-struct RunFiles {
-    /// Every registered file is settled: all of the run's results are whole.
-    all_settled: bool,
-    /// The files settled `done`.
-    done: HashSet<String>,
 }

@@ -7,11 +7,9 @@ use crate::attrs::Item;
 use crate::keys::{RunRef, TEST_SK_PREFIX};
 use crate::queries::{test_row, TestRow};
 use crate::{Store, StoreError};
-use aws_sdk_dynamodb::types::KeysAndAttributes;
 use aws_sdk_s3::operation::get_object::GetObjectError;
 use aws_sdk_s3::primitives::ByteStream;
 use std::collections::HashMap;
-use std::time::Duration;
 
 /// Where views live: beside the raw objects, outside the prefix that triggers parsing.
 pub const VIEWS_PREFIX: &str = "views/";
@@ -101,50 +99,12 @@ impl Store {
             .iter()
             .map(|id| self.key(run.pk(), format!("{TEST_SK_PREFIX}{id}")))
             .collect();
-        let items = self.batch_get(keys, None).await?;
+        let items = self.batch_get(keys, &[]).await?;
         let mut rows: HashMap<String, TestRow> = items
             .iter()
             .map(test_row)
             .map(|row| (row.test_id.clone(), row))
             .collect();
         Ok(test_ids.iter().filter_map(|id| rows.remove(id)).collect())
-    }
-
-    /// BatchGetItem of `keys` (100 per request), retrying `UnprocessedKeys` with backoff.
-    pub(crate) async fn batch_get(
-        &self,
-        keys: Vec<Item>,
-        projection: Option<&str>,
-    ) -> Result<Vec<Item>, StoreError> {
-        let mut items = Vec::with_capacity(keys.len());
-        for chunk in keys.chunks(100) {
-            let mut request = KeysAndAttributes::builder()
-                .set_keys(Some(chunk.to_vec()))
-                .set_projection_expression(projection.map(str::to_string))
-                .build()
-                .map_err(|e| StoreError::permanent("BatchGetItem", e.to_string()))?;
-            let mut backoff = Duration::from_millis(10);
-            loop {
-                let out = self
-                    .ddb
-                    .batch_get_item()
-                    .request_items(&self.table, request)
-                    .send()
-                    .await
-                    .map_err(|e| StoreError::from_sdk("BatchGetItem", e))?;
-                if let Some(got) = out.responses().and_then(|r| r.get(&self.table)) {
-                    items.extend(got.iter().cloned());
-                }
-                match out.unprocessed_keys().and_then(|u| u.get(&self.table)) {
-                    Some(left) if !left.keys().is_empty() => {
-                        request = left.clone();
-                        tokio::time::sleep(backoff).await;
-                        backoff = (backoff * 2).min(Duration::from_secs(2));
-                    }
-                    _ => break,
-                }
-            }
-        }
-        Ok(items)
     }
 }
