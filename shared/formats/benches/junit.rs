@@ -8,6 +8,7 @@
 mod generate;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use sha2::{Digest, Sha256};
 use std::hint::black_box;
 use verdict_formats::{for_each_case, parse, Format, ParseLimits};
 use verdict_model::{failure_fingerprint, test_id, Attempt, TestCase, TestIdentity, TestResult};
@@ -135,6 +136,61 @@ fn junit(c: &mut Criterion) {
                         )
                     })
                     .count()
+            })
+        });
+        // The floor: what any parser that produces Verdict's ids and fingerprints must do at
+        // least, with no parsing at all. The bare loop over the bytes, a SHA-256 of each case's
+        // identity and of each failed attempt's fingerprint input (type, message, top stack
+        // lines; not normalised), nothing allocated. Then the same plus the owned strings a
+        // result holds (its hex id, class name, name, base name, and a failure's message and
+        // details), allocated and freed once each.
+        let identities: Vec<String> = parsed
+            .iter()
+            .map(|case| format!("{}::{}", case.classname, case.name))
+            .collect();
+        let fingerprint_inputs: Vec<String> = failed
+            .iter()
+            .map(|a| {
+                let top: Vec<&str> = a.details.as_deref().unwrap_or("").lines().take(8).collect();
+                [
+                    a.failure_type.as_deref().unwrap_or(""),
+                    a.message.as_deref().unwrap_or(""),
+                    &top.join("\n"),
+                ]
+                .join("\0")
+            })
+            .collect();
+        let digests = || {
+            let mut n = bare_quick_xml_037(black_box(&bytes));
+            for id in &identities {
+                n += usize::from(Sha256::digest(id.as_bytes())[0]);
+            }
+            for input in &fingerprint_inputs {
+                n += usize::from(Sha256::digest(input.as_bytes())[0]);
+            }
+            n
+        };
+        group.bench_function(BenchmarkId::new("floor_digests", cases), |b| {
+            b.iter(digests)
+        });
+        group.bench_function(BenchmarkId::new("floor_owned_results", cases), |b| {
+            b.iter(|| {
+                let mut n = digests();
+                for case in &parsed {
+                    let id = "0".repeat(64);
+                    let base = case.name.split('[').next().unwrap_or_default().to_string();
+                    let owned = [id, case.classname.clone(), case.name.clone(), base];
+                    n += black_box(owned).iter().map(String::len).sum::<usize>();
+                }
+                for a in &failed {
+                    let owned = [a.message.clone(), a.details.clone()];
+                    n += black_box(owned)
+                        .iter()
+                        .flatten()
+                        .map(String::len)
+                        .sum::<usize>();
+                }
+                n
             })
         });
         group.finish();

@@ -15,6 +15,7 @@ use crate::input::{Input, Tracker};
 use crate::{Ctx, ErrorKind, ParseError, Position};
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
+use std::borrow::Cow;
 use verdict_model::TRUNCATION_MARKER;
 
 /// Text kept per captured element: more than any field of the model keeps, so the model's cap
@@ -24,9 +25,9 @@ const CAPTURED_TEXT_BYTES: usize = 64 * 1024;
 #[derive(Debug, Clone, Default)]
 pub struct Element {
     /// Local name (namespace prefix dropped).
-    pub name: String,
+    pub name: Name,
     /// Attributes by local name, values unescaped.
-    pub attrs: Vec<(String, String)>,
+    pub attrs: Vec<(Name, String)>,
     /// Text and CDATA directly inside, concatenated and capped.
     pub text: String,
     pub children: Vec<Element>,
@@ -57,6 +58,97 @@ impl Element {
 
     pub fn text_opt(&self) -> Option<String> {
         (!self.text.trim().is_empty()).then(|| self.text.clone())
+    }
+}
+
+/// An element or attribute name: borrowed when it is one the formats read (most names of a
+/// report, one allocation fewer each), owned otherwise.
+pub type Name = Cow<'static, str>;
+
+/// The element and attribute names of the XML formats, the most frequent first.
+const KNOWN_NAMES: &[&str] = &[
+    "testcase",
+    "name",
+    "classname",
+    "time",
+    "system-out",
+    "failure",
+    "message",
+    "type",
+    "skipped",
+    "error",
+    "system-err",
+    "file",
+    "line",
+    "flakyFailure",
+    "flakyError",
+    "rerunFailure",
+    "rerunError",
+    "stackTrace",
+    "properties",
+    "property",
+    "value",
+    "status",
+    "testsuite",
+    "testsuites",
+    "tests",
+    "failures",
+    "errors",
+    "timestamp",
+    "hostname",
+    "id",
+    "assertions",
+    "UnitTestResult",
+    "UnitTest",
+    "TestMethod",
+    "Output",
+    "ErrorInfo",
+    "Message",
+    "StackTrace",
+    "StdOut",
+    "StdErr",
+    "InnerResults",
+    "testName",
+    "testId",
+    "outcome",
+    "duration",
+    "executionId",
+    "className",
+    "test-case",
+    "test-suite",
+    "fullname",
+    "result",
+    "label",
+    "methodname",
+    "reason",
+    "output",
+    "stack-trace",
+    "test",
+    "method",
+    "class",
+    "collection",
+    "assembly",
+    "traits",
+    "trait",
+    "TestResult",
+    "TestResultAggregation",
+    "TestRun",
+    "TextMessages",
+    "Category",
+    "owner",
+    "storage",
+    "exception-type",
+    "executed",
+    "success",
+    "test-results",
+    "test-run",
+    "assemblies",
+];
+
+fn name(text: &str) -> Name {
+    match KNOWN_NAMES.iter().find(|known| **known == text) {
+        Some(known) => Cow::Borrowed(known),
+        None => Cow::Owned(text.to_string()),
     }
 }
 
@@ -139,7 +231,7 @@ pub fn walk(
                 let name = local_name(start.name().as_ref(), position)?;
                 if !seen_root {
                     seen_root = true;
-                    if !handler.roots().contains(&name.as_str()) {
+                    if !handler.roots().contains(&&*name) {
                         return Err(ParseError::new(
                             ErrorKind::UnknownFormat,
                             position,
@@ -169,9 +261,10 @@ pub fn walk(
             Event::Text(text) => {
                 if let Some(el) = captured.last_mut() {
                     if el.text.len() < CAPTURED_TEXT_BYTES {
-                        let at = reader.buffer_position();
-                        let position = Some(tracker.position(at - text.len() as u64));
-                        let s = text.unescape().map_err(|e| xml_error_at(e, position))?;
+                        // Resolved only for an error: a line and column cost a search.
+                        let at = reader.buffer_position() - text.len() as u64;
+                        let position = || Some(tracker.position(at));
+                        let s = text.unescape().map_err(|e| xml_error_at(e, position()))?;
                         check_chars(&s, position)?;
                         push_capped(&mut el.text, &s);
                     }
@@ -206,7 +299,7 @@ pub fn walk(
                                 "invalid UTF-8 in CDATA",
                             )
                         })?;
-                        check_chars(s, Some(tracker.position(reader.buffer_position())))?;
+                        check_chars(s, || Some(tracker.position(reader.buffer_position())))?;
                         push_capped(&mut el.text, s);
                     }
                 }
@@ -245,11 +338,11 @@ fn buf_len_of(start: &BytesStart<'_>) -> u64 {
 /// A NUL is never text: a report holding one comes from a broken writer (or is binary), and
 /// reading past it would misread it. Other control characters, also outside XML 1.0, are
 /// kept: test output carries ANSI escapes and form feeds, and reporters write them as `&#x1C;`.
-fn check_chars(s: &str, position: Option<Position>) -> Result<(), ParseError> {
+fn check_chars(s: &str, position: impl Fn() -> Option<Position>) -> Result<(), ParseError> {
     match memchr::memchr(0, s.as_bytes()) {
         Some(_) => Err(ParseError::new(
             ErrorKind::Encoding,
-            position,
+            position(),
             "character U+0000 (NUL) is not allowed in XML text",
         )),
         None => Ok(()),
@@ -270,19 +363,19 @@ fn push_capped(dst: &mut String, s: &str) {
     }
 }
 
-fn local_name(qname: &[u8], position: Option<Position>) -> Result<String, ParseError> {
+fn local_name(qname: &[u8], position: Option<Position>) -> Result<Name, ParseError> {
     let local = match memchr::memrchr(b':', qname) {
         Some(i) => &qname[i + 1..],
         None => qname,
     };
     std::str::from_utf8(local)
-        .map(str::to_string)
+        .map(name)
         .map_err(|_| ParseError::new(ErrorKind::Encoding, position, "invalid UTF-8 in a name"))
 }
 
 fn element(
     start: &BytesStart<'_>,
-    name: String,
+    name: Name,
     position: Option<Position>,
 ) -> Result<Element, ParseError> {
     let mut attrs = Vec::new();

@@ -74,7 +74,7 @@ impl Handler for Xunit {
         ctx.emit(TestCase {
             suite: ancestors
                 .iter()
-                .filter(|a| matches!(a.name.as_str(), "assembly" | "collection" | "class"))
+                .filter(|a| matches!(&*a.name, "assembly" | "collection" | "class"))
                 .filter_map(|a| a.attr("name"))
                 .map(str::to_string)
                 .collect(),
