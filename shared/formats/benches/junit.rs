@@ -11,7 +11,9 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use sha2::{Digest, Sha256};
 use std::hint::black_box;
 use verdict_formats::{for_each_case, parse, Format, ParseLimits};
-use verdict_model::{failure_fingerprint, test_id, Attempt, TestCase, TestIdentity, TestResult};
+use verdict_model::{
+    failure_fingerprint, split_params, test_id, Attempt, TestCase, TestIdentity, TestResult,
+};
 
 fn bare_quick_xml_037(bytes: &[u8]) -> usize {
     let mut reader = quick_xml::Reader::from_reader(bytes);
@@ -178,7 +180,7 @@ fn junit(c: &mut Criterion) {
                 let mut n = digests();
                 for case in &parsed {
                     let id = "0".repeat(64);
-                    let base = case.name.split('[').next().unwrap_or_default().to_string();
+                    let base = split_params(&case.name).0.to_string();
                     let owned = [id, case.classname.clone(), case.name.clone(), base];
                     n += black_box(owned).iter().map(String::len).sum::<usize>();
                 }

@@ -51,17 +51,14 @@ fn normalize(text: &str, mut out: impl FnMut(&[u8])) {
         let found = if is_word(b[i]) {
             let word_start = i == 0 || !is_word(b[i - 1]);
             let last = run_end(b, i, |&c| is_word(c)) - 1;
-            match word_start.then(|| volatile_at(text, i)).flatten() {
-                Some(end) => Some((i, end)),
-                None => match b.get(last + 1) {
-                    Some(b':') => windows_temp_path(text, last).map(|end| (last, end)),
-                    _ => None,
-                }
-                .or_else(|| {
-                    i = last;
-                    None
-                }),
+            let found = word_start
+                .then(|| volatile_at(text, i).map(|end| (i, end)))
+                .flatten()
+                .or_else(|| windows_temp_path(text, last).map(|end| (last, end)));
+            if found.is_none() {
+                i = last;
             }
+            found
         } else if matches!(b[i], b'/' | b'@' | b':') {
             volatile_at(text, i).map(|end| (i, end))
         } else {
@@ -108,13 +105,9 @@ fn volatile_at(text: &str, i: usize) -> Option<usize> {
             .or_else(|| time_of_day(b, i))
             .or_else(|| hex_address(b, i))
             .or_else(|| duration(text, i)),
-        // Checked first by the byte each kind needs, as most words are none of them.
-        c @ (b'A'..=b'Z' | b'a'..=b'z') => c
-            .is_ascii_hexdigit()
-            .then(|| uuid(b, i))
-            .flatten()
-            .or_else(|| (b.get(i + 1) == Some(&b':')).then(|| windows_temp_path(text, i))?)
-            .or_else(|| matches!(c, b'L' | b'l').then(|| line_number(b, i))?),
+        b'A'..=b'Z' | b'a'..=b'z' => uuid(b, i)
+            .or_else(|| windows_temp_path(text, i))
+            .or_else(|| line_number(b, i)),
         _ => None,
     }
 }
@@ -134,11 +127,15 @@ fn run_end(b: &[u8], j: usize, pred: impl Fn(&u8) -> bool) -> usize {
 }
 
 /// Whether exactly `n` bytes from `j` satisfy `pred` (what follows is the caller's business).
+#[inline]
 fn has(b: &[u8], j: usize, n: usize, pred: impl Fn(&u8) -> bool) -> bool {
     b.get(j..j + n).is_some_and(|s| s.iter().all(pred))
 }
 
 /// Groups of exactly `lens` digits (or hex digits) joined by `sep`, from `i`; their end.
+/// Inlined, like the other kinds' first checks: nearly every word fails on its first bytes,
+/// and the scan asks at every word.
+#[inline]
 fn groups(b: &[u8], i: usize, lens: &[usize], sep: u8, hex: bool) -> Option<usize> {
     let pred = |c: &u8| {
         if hex {
@@ -173,6 +170,7 @@ fn fraction(b: &[u8], j: usize, separators: &[u8]) -> usize {
     }
 }
 
+#[inline]
 fn uuid(b: &[u8], i: usize) -> Option<usize> {
     groups(b, i, &[8, 4, 4, 4, 12], b'-', true).filter(|&j| word_ends(b, j))
 }
@@ -226,13 +224,19 @@ fn temp_unix_path(text: &str, i: usize) -> Option<usize> {
 }
 
 /// `C:\Temp\…`, `C:\Windows\Temp\…`, `C:\Users\<user>\AppData\Local\Temp\…`.
+#[inline]
 fn windows_temp_path(text: &str, i: usize) -> Option<usize> {
     let b = text.as_bytes();
-    if !(b[i].is_ascii_alphabetic() && b.get(i + 1) == Some(&b':') && b.get(i + 2) == Some(&b'\\'))
-    {
-        return None;
+    if b[i].is_ascii_alphabetic() && b.get(i + 1) == Some(&b':') && b.get(i + 2) == Some(&b'\\') {
+        windows_temp_dir(text, i + 3)
+    } else {
+        None
     }
-    let j = i + 3;
+}
+
+/// The rest of a Windows temp path, from after its drive (`C:\`).
+fn windows_temp_dir(text: &str, j: usize) -> Option<usize> {
+    let b = text.as_bytes();
     let rest = &text[j..];
     let temp_dir_end = if let Some(user) = rest.strip_prefix("Users\\") {
         let user_len = user
@@ -293,6 +297,7 @@ fn line_column(b: &[u8], i: usize) -> Option<usize> {
 }
 
 /// `line 12`, `Line: 7`.
+#[inline]
 fn line_number(b: &[u8], i: usize) -> Option<usize> {
     if !(matches!(b[i], b'L' | b'l') && b.get(i + 1..i + 4) == Some(b"ine")) {
         return None;
