@@ -557,13 +557,7 @@ mod tests {
     async fn app() -> App {
         App {
             // Never reached: every request below stops before the store.
-            store: Store::connect(&verdict_store::StoreConfig {
-                table: "t".into(),
-                bucket: "b".into(),
-                dynamodb_endpoint: Some("http://127.0.0.1:9".into()),
-                s3_endpoint: Some("http://127.0.0.1:9".into()),
-            })
-            .await,
+            store: Store::unreachable().await,
             limits: Limits::default(),
         }
     }

@@ -6,6 +6,18 @@ use crate::{Store, StoreError};
 use std::collections::BTreeMap;
 
 impl Store {
+    /// A store whose endpoints refuse every connection (port 9 on the loopback), for handler
+    /// tests whose requests all stop before the store.
+    pub async fn unreachable() -> Store {
+        Store::connect(&crate::StoreConfig {
+            table: "t".into(),
+            bucket: "b".into(),
+            dynamodb_endpoint: Some("http://127.0.0.1:9".into()),
+            s3_endpoint: Some("http://127.0.0.1:9".into()),
+        })
+        .await
+    }
+
     /// Every item of the table as JSON, sorted by key, and every object key of the bucket.
     pub async fn dump(
         &self,
