@@ -2,11 +2,16 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: test fmt-check lint infra-check unit build corpus-report bench bench-api bench-ingest dev
+.PHONY: test fmt-check lint infra-check runners unit build corpus-report bench bench-api bench-ingest dev
 
-## test: formatting check, clippy with -D warnings, and every test (unit, corpus, property, and
-## the integration tests against DynamoDB Local and SeaweedFS, installed and started here).
-test: fmt-check lint infra-check unit
+## test: formatting check, clippy with -D warnings, and every test (unit, corpus, property, the
+## reports of real test runners, and the integration tests against DynamoDB Local and
+## SeaweedFS, installed and started here).
+test: fmt-check lint infra-check runners unit
+
+## runners: the real test runners whose reports the format tests read (Debian, PyPI, npm).
+runners:
+	scripts/runners.sh install
 
 ## infra-check: cfn-lint on the SAM template, and the template checked against the code.
 infra-check:

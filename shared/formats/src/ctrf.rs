@@ -10,7 +10,7 @@
 //! (a retry only follows a failure).
 
 use crate::input::Input;
-use crate::json::for_each_at;
+use crate::json::{for_each_at, ms};
 use crate::{Ctx, ParseError};
 use serde::Deserialize;
 use verdict_model::{Attempt, Status, TestCase};
@@ -84,14 +84,6 @@ impl CtrfStatus {
             CtrfStatus::Failed => Status::Failed,
             CtrfStatus::Skipped | CtrfStatus::Pending | CtrfStatus::Other => Status::Skipped,
         }
-    }
-}
-
-fn ms(d: f64) -> u64 {
-    if d.is_finite() && d > 0.0 {
-        d.round() as u64
-    } else {
-        0
     }
 }
 

@@ -7,8 +7,17 @@
 //! - Surefire/Failsafe and nextest reruns: each `<flakyFailure>`/`<flakyError>` is an earlier
 //!   failed attempt of a test that finally passed; each `<rerunFailure>`/`<rerunError>` is a
 //!   further failed attempt after the first `<failure>`/`<error>`.
-//! - Repeated `<testcase>`s of the same test (pytest-rerunfailures) are merged into attempts by
-//!   the collector, through the shared `test_id`.
+//! - pytest-rerunfailures writes each rerun as a `<testcase>` of its own, the earlier ones with
+//!   no outcome child at all. In a pytest suite (`<testsuite name="pytest">`, pytest's default)
+//!   a node id never repeats otherwise, so adjacent `<testcase>`s of the same name are the
+//!   attempts of one test, and each earlier attempt without an outcome is a failed one (a rerun
+//!   only follows a failure): a rerun then a pass is flaky. Elsewhere, repeated `<testcase>`s
+//!   are told apart by the collector (a rerun after a failure, else a repetition).
+//! - Catch2: a test tagged `[!mayfail]` or `[!shouldfail]` that fails carries
+//!   `<skipped message="TEST_CASE tagged with !mayfail"/>` beside its `<failure>`: xfailed.
+//!   (Catch2 2.x writes such a test that passes as a plain pass, so it cannot be xpassed here.)
+//! - unittest through xmlrunner: `<skipped type="XFAIL">` (an expected failure) is xfailed and
+//!   `<error type="UnexpectedSuccess">` is xpassed.
 //! - ctest's `status="notrun"`/`"disabled"` with no child → skipped.
 //! - `file`/`line` from the testcase, else `file` from the nearest enclosing suite.
 //! - `<property name="owner">` and `<property name="tag"|"tags">` inside a testcase give the
@@ -20,10 +29,45 @@ use crate::{seconds_to_ms, Ctx, ParseError};
 use verdict_model::{Attempt, Status, TestCase};
 
 pub fn parse(input: Input<'_>, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
-    walk(input, ctx, &mut Junit)
+    walk(input, ctx, &mut Junit::default())
 }
 
-struct Junit;
+#[derive(Default)]
+struct Junit {
+    /// The last case of a pytest suite, held back until the next one shows whether it was
+    /// rerun.
+    pytest_held: Option<TestCase>,
+}
+
+impl Junit {
+    fn flush(&mut self, ctx: &mut Ctx<'_>) {
+        if let Some(case) = self.pytest_held.take() {
+            ctx.emit(case);
+        }
+    }
+
+    /// Takes a case of a pytest suite: a rerun of the held case joins it as a later attempt.
+    fn pytest_case(&mut self, case: TestCase, ctx: &mut Ctx<'_>) {
+        match &mut self.pytest_held {
+            Some(held)
+                if held.name == case.name
+                    && held.classname == case.classname
+                    && held.suite == case.suite =>
+            {
+                for earlier in &mut held.attempts {
+                    if earlier.status == Status::Passed {
+                        earlier.status = Status::Failed;
+                    }
+                }
+                held.attempts.extend(case.attempts);
+            }
+            _ => {
+                self.flush(ctx);
+                self.pytest_held = Some(case);
+            }
+        }
+    }
+}
 
 impl Handler for Junit {
     fn roots(&self) -> &'static [&'static str] {
@@ -46,19 +90,27 @@ impl Handler for Junit {
         main.stdout = tc.child_text("system-out");
         main.stderr = tc.child_text("system-err");
 
+        let skipped = tc.child("skipped");
         if let Some(f) = tc
             .children
             .iter()
             .find(|c| c.name == "error" || c.name == "failure")
         {
-            main.status = if f.name == "error" {
+            let may_fail = skipped
+                .and_then(|s| s.attr("message"))
+                .is_some_and(|m| m.contains("!mayfail") || m.contains("!shouldfail"));
+            main.status = if may_fail {
+                Status::Xfailed
+            } else if f.name == "error" && f.attr("type") == Some("UnexpectedSuccess") {
+                Status::Xpassed
+            } else if f.name == "error" {
                 Status::Error
             } else {
                 Status::Failed
             };
             fill_failure(&mut main, f);
-        } else if let Some(s) = tc.child("skipped") {
-            main.status = if s.attr("type") == Some("pytest.xfail") {
+        } else if let Some(s) = skipped {
+            main.status = if matches!(s.attr("type"), Some("pytest.xfail" | "XFAIL")) {
                 Status::Xfailed
             } else {
                 Status::Skipped
@@ -106,7 +158,8 @@ impl Handler for Junit {
             }
         }
 
-        ctx.emit(TestCase {
+        let in_pytest = suites.last().and_then(|s| s.attr("name")) == Some("pytest");
+        let case = TestCase {
             suite: suites
                 .iter()
                 .filter_map(|s| s.attr("name"))
@@ -124,7 +177,18 @@ impl Handler for Junit {
             owner,
             spans: None,
             attempts,
-        });
+        };
+        if in_pytest {
+            self.pytest_case(case, ctx);
+        } else {
+            self.flush(ctx);
+            ctx.emit(case);
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
+        self.flush(ctx);
         Ok(())
     }
 }

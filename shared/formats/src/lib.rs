@@ -8,18 +8,28 @@
 //! depth and the size of one text node or tag. Text kept per test is capped by the model's
 //! [`Limits`].
 
+mod ansi;
 mod buildkite;
 mod collect;
 mod ctrf;
+mod cucumber;
+mod dart;
 mod detect;
 mod error;
 mod gotest;
+mod gtest;
 mod input;
+mod jest;
 mod json;
 mod junit;
+mod mocha;
 mod nunit;
+mod playwright;
+mod pytest_json;
+mod rspec;
 mod summary;
 mod tap;
+mod testng;
 mod trx;
 mod xml;
 mod xunit;
@@ -51,10 +61,28 @@ pub enum Format {
     Gotest,
     /// The plain `Total Tests: N / Passed: N / Failed: N` summary some runners print.
     Summary,
+    /// Jest `--json` and Vitest `--reporter=json` (the same document shape).
+    Jest,
+    /// Mocha's `json` reporter.
+    Mocha,
+    /// Playwright Test's JSON reporter.
+    Playwright,
+    /// Cucumber JSON (cucumber-js, cucumber-jvm, cucumber-ruby).
+    Cucumber,
+    /// TestNG's `testng-results.xml`.
+    Testng,
+    /// GoogleTest `--gtest_output=json`.
+    Gtest,
+    /// RSpec `--format json`.
+    Rspec,
+    /// `dart test --reporter json` and `flutter test --machine` event streams.
+    Dart,
+    /// pytest-json-report (`pytest --json-report`).
+    PytestJson,
 }
 
 impl Format {
-    pub const ALL: [Format; 9] = [
+    pub const ALL: [Format; 18] = [
         Format::Junit,
         Format::Trx,
         Format::Nunit,
@@ -64,6 +92,15 @@ impl Format {
         Format::Tap,
         Format::Gotest,
         Format::Summary,
+        Format::Jest,
+        Format::Mocha,
+        Format::Playwright,
+        Format::Cucumber,
+        Format::Testng,
+        Format::Gtest,
+        Format::Rspec,
+        Format::Dart,
+        Format::PytestJson,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -77,6 +114,15 @@ impl Format {
             Format::Tap => "tap",
             Format::Gotest => "gotest",
             Format::Summary => "summary",
+            Format::Jest => "jest",
+            Format::Mocha => "mocha",
+            Format::Playwright => "playwright",
+            Format::Cucumber => "cucumber",
+            Format::Testng => "testng",
+            Format::Gtest => "gtest",
+            Format::Rspec => "rspec",
+            Format::Dart => "dart",
+            Format::PytestJson => "pytest-json",
         }
     }
 
@@ -169,6 +215,15 @@ pub fn for_each_case<R: Read>(
         Format::Tap => tap::parse(input, &mut ctx)?,
         Format::Gotest => gotest::parse(input, &mut ctx)?,
         Format::Summary => summary::parse(input, &mut ctx)?,
+        Format::Jest => jest::parse(input, &mut ctx)?,
+        Format::Mocha => mocha::parse(input, &mut ctx)?,
+        Format::Playwright => playwright::parse(input, &mut ctx)?,
+        Format::Cucumber => cucumber::parse(input, &mut ctx)?,
+        Format::Testng => testng::parse(input, &mut ctx)?,
+        Format::Gtest => gtest::parse(input, &mut ctx)?,
+        Format::Rspec => rspec::parse(input, &mut ctx)?,
+        Format::Dart => dart::parse(input, &mut ctx)?,
+        Format::PytestJson => pytest_json::parse(input, &mut ctx)?,
     }
     Ok(Outcome { format, warnings })
 }

@@ -74,8 +74,10 @@ pub struct TestCase {
 ///   failed or errored; otherwise the worst attempt), whatever the order of attempts;
 /// - `duration_ms`: the sum over attempts (the time the test cost the run);
 /// - `message`, `failure_type`, `details`, `stdout`, `stderr`: those of the representative
-///   attempt, the first of the most severe non-passing attempts (so a flaky pass shows why it
-///   failed), or the first attempt when all passed;
+///   attempt, the first of the most severe non-passing attempts that says why (a message or
+///   details), else the first of them (so a flaky pass shows why it failed, and an attempt a
+///   report only counts, such as a bare rerun, never hides the one that explains), or the first
+///   attempt when all passed;
 /// - `fingerprint`: [`failure_fingerprint`] of the representative attempt when it failed or
 ///   errored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -225,9 +227,15 @@ impl TestResult {
     }
 
     fn representative(&self) -> Option<&Attempt> {
+        let rank = |a: &Attempt| {
+            (
+                a.status.severity(),
+                a.message.is_some() || a.details.is_some(),
+            )
+        };
         let mut best: Option<&Attempt> = None;
         for a in self.attempts.iter().filter(|a| a.status != Status::Passed) {
-            if best.is_none_or(|b| a.status.severity() > b.status.severity()) {
+            if best.is_none_or(|b| rank(a) > rank(b)) {
                 best = Some(a);
             }
         }
