@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: test fmt-check lint infra-check runners unit build corpus-report bench bench-api bench-ingest dev
+.PHONY: test fmt-check lint infra-check runners unit build corpus-report bench bench-side-by-side bench-api bench-ingest dev
 
 ## test: formatting check, clippy with -D warnings, and every test (unit, corpus, property, the
 ## reports of real test runners, and the integration tests against DynamoDB Local and
@@ -45,6 +45,15 @@ corpus-report:
 ## bench: parser throughput against a bare quick-xml loop (criterion); figures go to docs/benchmarks.md.
 bench:
 	$(CARGO) bench -p verdict-formats --bench junit
+
+## bench-side-by-side: `verdict parse --summary` (release build) against codecov's
+## test-results-parser (PyPI) end to end on the same generated files, wall time and peak RSS;
+## the table goes to docs/benchmarks.md.
+bench-side-by-side:
+	scripts/runners.sh install
+	$(CARGO) build --release -p verdict-cli
+	python3 scripts/parse_side_by_side.py target/release/verdict .tools/runners/venv/bin/python
+	python3 scripts/splice.py docs/benchmarks.md side-by-side target/side-by-side.md
 
 ## bench-api: 8 concurrent clients on the local query API for 30 s; p50/p99 per endpoint to docs/benchmarks.md.
 bench-api:

@@ -9,7 +9,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use verdict_formats::{Format, ParseLimits, Warning};
+use verdict_formats::{Format, ParseLimits, Tally, Warning};
 use verdict_model::{Sidecar, Summary, TestResult};
 
 #[derive(clap::Args)]
@@ -53,14 +53,19 @@ pub fn run(args: &Args) -> ExitCode {
     let mut out = BufWriter::new(stdout.lock());
     let mut failed = false;
     for path in &args.files {
-        match parse_file(path, args.format.0) {
-            Ok((format, results, warnings)) => {
+        let parsed = if args.summary {
+            summarize_file(path, args.format.0)
+        } else {
+            parse_file(path, args.format.0)
+        };
+        match parsed {
+            Ok(p) => {
                 let line = FileOutput {
                     file: path.display().to_string(),
-                    format: format.as_str(),
-                    summary: results.iter().collect(),
-                    warnings: warnings.iter().map(Warning::to_string).collect(),
-                    tests: (!args.summary).then_some(results.as_slice()),
+                    format: p.format.as_str(),
+                    summary: p.summary,
+                    warnings: p.warnings,
+                    tests: (!args.summary).then_some(p.results.as_slice()),
                 };
                 let written = serde_json::to_writer(&mut out, &line)
                     .map_err(std::io::Error::from)
@@ -87,23 +92,70 @@ pub fn run(args: &Args) -> ExitCode {
     }
 }
 
-type Parsed = (Format, Vec<TestResult>, Vec<Warning>);
+struct Parsed {
+    format: Format,
+    summary: Summary,
+    /// Empty with `--summary`.
+    results: Vec<TestResult>,
+    warnings: Vec<String>,
+}
+
+fn open(path: &Path) -> Result<std::io::BufReader<File>, String> {
+    File::open(path)
+        .map(std::io::BufReader::new)
+        .map_err(|e| format!("cannot open: {e}"))
+}
 
 fn parse_file(path: &Path, format: Option<Format>) -> Result<Parsed, String> {
-    let file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
-    let report =
-        verdict_formats::parse(std::io::BufReader::new(file), format, &ParseLimits::DEFAULT)
-            .map_err(|e| e.to_string())?;
+    let report = verdict_formats::parse(open(path)?, format, &ParseLimits::DEFAULT)
+        .map_err(|e| e.to_string())?;
     let mut results = report.results;
-    let sidecar_path = sidecar_path(path);
-    if sidecar_path.is_file() {
-        let file = File::open(&sidecar_path)
-            .map_err(|e| format!("cannot open sidecar {}: {e}", sidecar_path.display()))?;
-        let sidecar = Sidecar::from_reader(std::io::BufReader::new(file))
-            .map_err(|e| format!("sidecar {}: {e}", sidecar_path.display()))?;
+    let mut warnings: Vec<String> = report.warnings.iter().map(Warning::to_string).collect();
+    if let Some(sidecar) = read_sidecar(path, &mut warnings)? {
         results.iter_mut().for_each(|r| sidecar.apply(r));
     }
-    Ok((report.format, results, report.warnings))
+    Ok(Parsed {
+        format: report.format,
+        summary: results.iter().collect(),
+        results,
+        warnings,
+    })
+}
+
+fn summarize_file(path: &Path, format: Option<Format>) -> Result<Parsed, String> {
+    let limits = ParseLimits::DEFAULT;
+    let mut tally = Tally::new(limits.text);
+    let outcome =
+        verdict_formats::for_each_case(open(path)?, format, &limits, &mut |case| tally.add(case))
+            .map_err(|e| e.to_string())?;
+    let mut warnings: Vec<String> = outcome.warnings.iter().map(Warning::to_string).collect();
+    // A sidecar adds no counts, but its problems are the user's to see.
+    read_sidecar(path, &mut warnings)?;
+    Ok(Parsed {
+        format: outcome.format,
+        summary: tally.summary(),
+        results: Vec::new(),
+        warnings,
+    })
+}
+
+/// The sidecar beside `path`, if there is one; the keys it ignored join `warnings`.
+fn read_sidecar(path: &Path, warnings: &mut Vec<String>) -> Result<Option<Sidecar>, String> {
+    let sidecar_path = sidecar_path(path);
+    if !sidecar_path.is_file() {
+        return Ok(None);
+    }
+    let file = File::open(&sidecar_path)
+        .map_err(|e| format!("cannot open sidecar {}: {e}", sidecar_path.display()))?;
+    let sidecar = Sidecar::from_reader(std::io::BufReader::new(file))
+        .map_err(|e| format!("sidecar {}: {e}", sidecar_path.display()))?;
+    warnings.extend(
+        sidecar
+            .warnings
+            .iter()
+            .map(|w| format!("sidecar {}: {w}", sidecar_path.display())),
+    );
+    Ok(Some(sidecar))
 }
 
 /// `report.xml` → `report.xml.meta.json`.

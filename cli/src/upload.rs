@@ -95,28 +95,96 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Fills what the flags and the environment left empty from a `<report>.meta.json` sidecar,
-/// and takes its test overrides.
-fn with_sidecar(path: &Path, metadata: &RunMetadata) -> Result<(RunMetadata, Value), String> {
-    let sidecar_path = PathBuf::from(format!("{}.meta.json", path.display()));
+/// What one report is uploaded with: its run metadata, its run key when its sidecar names one,
+/// and the test overrides by test id.
+struct ForReport {
+    metadata: RunMetadata,
+    run_key: Option<String>,
+    test_overrides: Value,
+}
+
+/// The metadata of the run from the CI environment (`detected`), with what a
+/// `<report>.meta.json` sidecar says taking precedence: a person wrote it for this report, the
+/// environment was guessed. (The `--run` flag still wins over the sidecar's `run_id`.) Overrides
+/// keyed by a test's name are turned into test ids by reading the report here; keys that name
+/// no test, and keys the sidecar does not know, are warnings on stderr.
+fn with_sidecar(
+    path: &Path,
+    detected: &RunMetadata,
+    format: Option<&str>,
+) -> Result<ForReport, String> {
+    let sidecar_path = crate::parse::sidecar_path(path);
     let Ok(file) = std::fs::File::open(&sidecar_path) else {
-        return Ok((metadata.clone(), Value::Object(Default::default())));
+        return Ok(ForReport {
+            metadata: detected.clone(),
+            run_key: None,
+            test_overrides: Value::Object(Default::default()),
+        });
     };
+    let shown = sidecar_path.display();
     let sidecar =
-        Sidecar::from_reader(file).map_err(|e| format!("{}: {e}", sidecar_path.display()))?;
-    let mut merged = serde_json::to_value(&sidecar.run).unwrap_or_default();
-    if let (Some(m), Value::Object(given)) = (
+        Sidecar::from_reader(std::io::BufReader::new(file)).map_err(|e| format!("{shown}: {e}"))?;
+    for w in &sidecar.warnings {
+        eprintln!("verdict: {shown}: {w}");
+    }
+    let mut merged = serde_json::to_value(detected).unwrap_or_default();
+    if let (Some(m), Value::Object(written)) = (
         merged.as_object_mut(),
-        serde_json::to_value(metadata).unwrap_or_default(),
+        serde_json::to_value(&sidecar.run).unwrap_or_default(),
     ) {
-        m.extend(given);
+        m.extend(written);
         m.remove("run_key");
         m.remove("project");
     }
-    let overrides = serde_json::to_value(&sidecar.test_overrides).unwrap_or_default();
-    serde_json::from_value(merged)
-        .map(|m| (m, overrides))
-        .map_err(|e| format!("{}: {e}", sidecar_path.display()))
+    let metadata = serde_json::from_value(merged).map_err(|e| format!("{shown}: {e}"))?;
+    let by_id = if sidecar.test_overrides.keys().all(|k| is_test_id(k)) {
+        sidecar.test_overrides.clone()
+    } else {
+        let format = format.and_then(verdict_formats::Format::parse);
+        let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let report = verdict_formats::parse(
+            std::io::BufReader::new(file),
+            format,
+            &verdict_formats::ParseLimits::DEFAULT,
+        )
+        .map_err(|e| {
+            format!(
+                "{}: {e} (read to match the test names of {shown})",
+                path.display()
+            )
+        })?;
+        let (by_id, unmatched) = sidecar.overrides_by_id(&report.results);
+        for key in unmatched {
+            eprintln!("verdict: {shown}: test_overrides key {key:?} names no test of the report");
+        }
+        by_id
+    };
+    Ok(ForReport {
+        metadata,
+        run_key: sidecar.run.run_key.as_deref().map(ci::sanitize),
+        test_overrides: serde_json::to_value(by_id).unwrap_or_default(),
+    })
+}
+
+/// The run key the sidecars name (`run_id`), when they name one; sidecars naming two runs
+/// are an error, since one upload is one run.
+fn sidecar_run_key(per_report: &[ForReport]) -> Result<Option<String>, String> {
+    let keys: std::collections::BTreeSet<&str> = per_report
+        .iter()
+        .filter_map(|r| r.run_key.as_deref())
+        .collect();
+    match keys.len() {
+        0 => Ok(None),
+        1 => Ok(keys.first().map(|k| k.to_string())),
+        _ => Err(format!(
+            "the sidecars name different runs ({}): upload them separately, or pass --run",
+            keys.into_iter().collect::<Vec<_>>().join(", ")
+        )),
+    }
+}
+
+fn is_test_id(key: &str) -> bool {
+    key.len() == 64 && key.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 struct Client {
@@ -222,11 +290,17 @@ fn upload(args: &Args) -> Result<ExitCode, (u8, String)> {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     let detected = ci::detect(&env, now, ci::from_git);
-    let run_key = args
-        .run
-        .as_deref()
-        .map(ci::sanitize)
-        .unwrap_or(detected.run_key);
+    let per_report = reports
+        .iter()
+        .map(|path| with_sidecar(path, &detected.metadata, args.format.as_deref()))
+        .collect::<Result<Vec<ForReport>, String>>()
+        .map_err(|e| (2, e))?;
+    let run_key = match args.run.as_deref() {
+        Some(run) => ci::sanitize(run),
+        None => sidecar_run_key(&per_report)
+            .map_err(|e| (2, e))?
+            .unwrap_or(detected.run_key),
+    };
     let client = Client {
         agent: ureq::Agent::new_with_config(
             ureq::Agent::config_builder()
@@ -239,10 +313,8 @@ fn upload(args: &Args) -> Result<ExitCode, (u8, String)> {
     };
     let progress = std::io::stderr().is_terminal();
     let mut file_ids = Vec::new();
-    for (i, path) in reports.iter().enumerate() {
+    for (i, (path, for_report)) in reports.iter().zip(per_report).enumerate() {
         let raw = std::fs::read(path).map_err(|e| (2, format!("{}: {e}", path.display())))?;
-        let (metadata, test_overrides) =
-            with_sidecar(path, &detected.metadata).map_err(|e| (2, e))?;
         let bytes = if raw.len() > COMPRESS_OVER && !raw.starts_with(&[0x1f, 0x8b]) {
             let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::fast());
             gz.write_all(&raw)
@@ -268,8 +340,8 @@ fn upload(args: &Args) -> Result<ExitCode, (u8, String)> {
             "run_key": run_key,
             "file_name": name,
             "size": bytes.len(),
-            "metadata": metadata,
-            "test_overrides": test_overrides,
+            "metadata": for_report.metadata,
+            "test_overrides": for_report.test_overrides,
         });
         if let Some(format) = &args.format {
             request["format"] = format.clone().into();

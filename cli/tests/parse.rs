@@ -154,8 +154,31 @@ fn sidecar_should_add_tags_and_owner() {
     assert_eq!(v["tests"][0]["owner"], "team-a");
     assert_eq!(v["tests"][0]["tags"][0], "slow");
 
+    // An unknown key is a warning naming it; a value of the wrong type is an error.
     write(&dir, "a.xml.meta.json", r#"{"runn": {}}"#);
+    let out = verdict().arg("parse").arg(&a).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("unknown key \"runn\""),
+        "{v}"
+    );
+    write(&dir, "a.xml.meta.json", r#"{"run": 5}"#);
     let out = verdict().arg("parse").arg(&a).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("sidecar"));
+
+    // The plan's overrides keyed by the test's name.
+    let name = v["tests"][0]["name"].as_str().unwrap().to_string();
+    write(
+        &dir,
+        "a.xml.meta.json",
+        &format!(r#"{{"branch": "b", "test_overrides": {{"{name}": {{"owner": "by-name"}}}}}}"#),
+    );
+    let out = verdict().arg("parse").arg(&a).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["tests"][0]["owner"], "by-name", "{v}");
 }

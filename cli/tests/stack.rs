@@ -8,13 +8,14 @@ fn verdict(args: &[&str], envs: &[(&str, &str)]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_verdict"))
         .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
         .args(args)
-        .envs(envs.iter().copied())
+        // The CI of the machine running the tests is not the one a test plays.
         .env_remove("GITHUB_ACTIONS")
         .env_remove("GITLAB_CI")
         .env_remove("BUILDKITE")
         .env_remove("CIRCLECI")
         .env_remove("JENKINS_URL")
         .env_remove("TF_BUILD")
+        .envs(envs.iter().copied())
         .output()
         .expect("run verdict");
     (
@@ -237,4 +238,94 @@ async fn admin_manages_projects_and_tokens() {
             .0,
         2
     );
+}
+
+/// The test-visualizer plan's sidecar, as people write it: flat run fields, overrides keyed by
+/// the test's name, a key Verdict does not know. The sidecar's values win over the CI
+/// environment's; unknown keys and names matching no test are warnings, not rejections.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn upload_takes_the_plans_sidecar_over_the_environment() {
+    let dir = std::env::temp_dir().join(format!("verdict-sidecar-{}", std::process::id()));
+    let dev = verdict_local::start_dev(&fresh_config(), 0, &dir.join("dev"))
+        .await
+        .unwrap();
+    std::fs::create_dir_all(&dir).unwrap();
+    let report = dir.join("pytest.xml");
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../events/samples/pytest.xml"),
+        &report,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("pytest.xml.meta.json"),
+        r#"{"run_id": "plan-run-1", "git_sha": "abc123", "branch": "from-sidecar",
+            "agent_session_id": "sess-9", "env_fingerprint": "linux-x64", "trigger": "local",
+            "plan_version": 2,
+            "test_overrides": {"test_div[1-0]": {"owner": "math-team", "tags": ["slow"]},
+                               "no_such_test": {"owner": "nobody"}}}"#,
+    )
+    .unwrap();
+    let (code, stdout, stderr) = tokio::task::spawn_blocking({
+        let (endpoint, token) = (dev.endpoint.clone(), dev.upload_token.clone());
+        let report = report.display().to_string();
+        move || {
+            verdict(
+                &["upload", "--wait=30", "--json", &report],
+                &[
+                    ("VERDICT_ENDPOINT", &endpoint),
+                    ("VERDICT_TOKEN", &token),
+                    ("GITHUB_ACTIONS", "true"),
+                    ("GITHUB_REF_NAME", "from-environment"),
+                    ("GITHUB_SHA", "fff999"),
+                    ("GITHUB_RUN_ID", "77"),
+                ],
+            )
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stderr.contains("unknown key \"plan_version\" ignored"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("\"no_such_test\" names no test"),
+        "{stderr}"
+    );
+    let run: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(run["run"]["run_id"], "plan-run-1", "{run}");
+    let metadata = &run["run"]["metadata"];
+    assert_eq!(metadata["branch"], "from-sidecar", "{run}");
+    assert_eq!(metadata["commit_sha"], "abc123");
+    assert_eq!(
+        metadata["ci_provider"], "github",
+        "what the sidecar left out"
+    );
+    assert_eq!(metadata["environment_fingerprint"], "linux-x64");
+    assert_eq!(metadata["agent_session_id"], "sess-9");
+
+    let get = |path: String| -> serde_json::Value {
+        let out = Command::new("curl")
+            .args(["-s", "-H"])
+            .arg(format!("Authorization: Bearer {}", dev.read_token))
+            .arg(format!("{}{path}", dev.endpoint))
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let tests = get("/v1/runs/plan-run-1/tests?status=failed".into());
+    let id = tests["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "test_div[1-0]")
+        .unwrap_or_else(|| panic!("{tests}"))["test_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let div = get(format!("/v1/runs/plan-run-1/tests/{id}"));
+    assert_eq!(div["owner"], "math-team", "{div}");
+    assert_eq!(div["tags"][0], "slow", "{div}");
+    std::fs::remove_dir_all(dir).ok();
 }

@@ -1,5 +1,5 @@
 use std::collections::HashMap;
-use verdict_model::{Limits, TestCase, TestResult};
+use verdict_model::{Limits, Status, Summary, TestCase, TestResult};
 
 /// The rerun-or-repetition decision for the cases of one report, holding only ids, so a
 /// streaming consumer can make it without keeping results (about 32 bytes per distinct test).
@@ -104,5 +104,63 @@ impl Collector {
 
     pub fn finish(self) -> Vec<TestResult> {
         self.results
+    }
+}
+
+/// The summary of one report, merged by the same rule as [`Collector`], holding per test only
+/// its folded id and its merged outcome (about 50 bytes with the [`Identities`]), never its
+/// results: `verdict parse --summary` streams any report through it.
+#[derive(Debug, Default)]
+pub struct Tally {
+    limits: Limits,
+    identities: Identities,
+    outcomes: HashMap<u128, (Status, bool)>,
+    summary: Summary,
+}
+
+impl Tally {
+    pub fn new(limits: Limits) -> Self {
+        Tally {
+            limits,
+            ..Tally::default()
+        }
+    }
+
+    pub fn add(&mut self, case: TestCase) {
+        let Some(mut result) = TestResult::from_case(case, &self.limits) else {
+            return;
+        };
+        let outcome = (result.status, result.flaky);
+        if self.identities.place(&mut result) {
+            let seen = self
+                .outcomes
+                .get_mut(&short(&result.test_id))
+                .expect("a rerun is of a test already placed");
+            let merged = merge(*seen, outcome);
+            self.summary.recount(*seen, merged, result.duration_ms);
+            *seen = merged;
+        } else {
+            self.outcomes.insert(short(&result.test_id), outcome);
+            self.summary.count(outcome.0, outcome.1, result.duration_ms);
+        }
+    }
+
+    pub fn summary(&self) -> Summary {
+        self.summary
+    }
+}
+
+/// The outcome of a test whose attempts are those of two merged outcomes, by the rule of
+/// [`Status::merge`]: a status is `passed` exactly when some attempt passed, and otherwise is
+/// the worst attempt; flaky when some attempt passed and another failed.
+fn merge(a: (Status, bool), b: (Status, bool)) -> (Status, bool) {
+    let passed = a.0 == Status::Passed || b.0 == Status::Passed;
+    let failure = a.1 || b.1 || a.0.is_failure() || b.0.is_failure();
+    if passed {
+        (Status::Passed, failure)
+    } else if a.0.severity() >= b.0.severity() {
+        (a.0, false)
+    } else {
+        (b.0, false)
     }
 }

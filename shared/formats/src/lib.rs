@@ -34,7 +34,7 @@ mod trx;
 mod xml;
 mod xunit;
 
-pub use collect::{Collector, Identities};
+pub use collect::{Collector, Identities, Tally};
 pub use error::{ErrorKind, ParseError, Position, Warning};
 
 use std::io::Read;

@@ -29,6 +29,16 @@ impl Summary {
         self.duration_ms += duration_ms;
     }
 
+    /// Moves one counted test from the outcome `from` to `to` (status, flaky), as when a rerun
+    /// of it is merged in, and adds the rerun's duration.
+    pub fn recount(&mut self, from: (Status, bool), to: (Status, bool), duration_ms: u64) {
+        *self.count_mut(from.0) -= 1;
+        self.flaky -= u64::from(from.1);
+        *self.count_mut(to.0) += 1;
+        self.flaky += u64::from(to.1);
+        self.duration_ms = self.duration_ms.saturating_add(duration_ms);
+    }
+
     fn count_mut(&mut self, status: Status) -> &mut u64 {
         match status {
             Status::Passed => &mut self.passed,
