@@ -27,16 +27,17 @@ install() {
         $sudo apt-get update -qq >&2
         DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
     fi
-    if [ ! -f "$dir/venv/.done" ]; then
+    # Each .done file holds the pins it was installed with: a changed pin reinstalls.
+    if [ "$(cat "$dir/venv/.done" 2>/dev/null)" != "${pypi[*]}" ]; then
         python3 -m venv "$dir/venv"
         "$dir/venv/bin/pip" install --quiet --disable-pip-version-check "${pypi[@]}" >&2
-        touch "$dir/venv/.done"
+        echo "${pypi[*]}" >"$dir/venv/.done"
     fi
-    if [ ! -f "$dir/node/.done" ]; then
+    if [ "$(cat "$dir/node/.done" 2>/dev/null)" != "${npm[*]}" ]; then
         mkdir -p "$dir/node"
-        (cd "$dir/node" && [ -f package.json ] || echo '{"private": true}' >"$dir/node/package.json")
+        [ -f "$dir/node/package.json" ] || echo '{"private": true}' >"$dir/node/package.json"
         npm install --silent --no-audit --no-fund --prefix "$dir/node" "${npm[@]}" >&2
-        touch "$dir/node/.done"
+        echo "${npm[*]}" >"$dir/node/.done"
     fi
 }
 
