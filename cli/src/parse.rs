@@ -124,7 +124,7 @@ fn parse_file(path: &Path, format: Option<Format>) -> Result<Parsed, String> {
 
 fn summarize_file(path: &Path, format: Option<Format>) -> Result<Parsed, String> {
     let limits = ParseLimits::DEFAULT;
-    let mut tally = Tally::new(limits.text);
+    let mut tally = Tally::default();
     let outcome =
         verdict_formats::for_each_case(open(path)?, format, &limits, &mut |case| tally.add(case))
             .map_err(|e| e.to_string())?;

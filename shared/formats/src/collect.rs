@@ -1,8 +1,11 @@
 use std::collections::HashMap;
-use verdict_model::{Limits, Status, Summary, TestCase, TestResult};
+use verdict_model::{
+    test_id, Limits, Status, Summary, TestCase, TestIdentity, TestResult, SUITE_SEPARATOR,
+};
 
 /// The rerun-or-repetition decision for the cases of one report, holding only ids, so a
-/// streaming consumer can make it without keeping results (about 32 bytes per distinct test).
+/// streaming consumer can make it without keeping results (17 bytes a slot, about 20 to 30
+/// bytes per distinct test with the table's spare room).
 ///
 /// A case whose `test_id` was already seen in this report is a *rerun* (pytest-rerunfailures
 /// writes one `<testcase>` per attempt, `go test -count=2` repeats a test) when the test seen so
@@ -13,52 +16,109 @@ use verdict_model::{Limits, Status, Summary, TestCase, TestResult};
 /// passing one.
 #[derive(Debug, Default)]
 pub struct Identities {
-    seen: HashMap<u128, Seen>,
+    seen: HashMap<u64, Seen>,
 }
 
 #[derive(Debug)]
 struct Seen {
     has_failure: bool,
     cases: u32,
+    /// The merged outcome of the cases so far (status, flaky), for the streaming [`Tally`].
+    outcome: (Status, bool),
 }
 
-/// A test id (64 hex digits) folded to its first 128 bits: collisions need 2^64 tests.
-fn short(test_id: &str) -> u128 {
-    u128::from_str_radix(test_id.get(..32).unwrap_or(test_id), 16).unwrap_or_else(|_| {
+/// What [`Identities::settle`] decided for a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// A test not seen before in this report (perhaps renamed `name #k`).
+    New,
+    /// A rerun of a test already seen: its merged outcome before and after this case.
+    Rerun {
+        before: (Status, bool),
+        after: (Status, bool),
+    },
+}
+
+/// What the rerun-or-repetition rule needs of a test.
+pub trait Placeable {
+    fn test_id(&self) -> &str;
+    fn name(&self) -> &str;
+    /// Takes the name of the k-th occurrence, and the test id that name gives.
+    fn rename(&mut self, name: String);
+    /// The outcome of its own attempts: (status, flaky).
+    fn outcome(&self) -> (Status, bool);
+    fn has_failure(&self) -> bool;
+}
+
+impl Placeable for TestResult {
+    fn test_id(&self) -> &str {
+        &self.test_id
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn rename(&mut self, name: String) {
+        TestResult::rename(self, name);
+    }
+    fn outcome(&self) -> (Status, bool) {
+        (self.status, self.flaky)
+    }
+    fn has_failure(&self) -> bool {
+        self.attempts.iter().any(|a| a.status.is_failure())
+    }
+}
+
+/// A test id (64 hex digits) folded to its first 64 bits: two tests of one report collide with
+/// odds of about n²/2^65 (3 in 100 million for a million tests).
+fn short(test_id: &str) -> u64 {
+    u64::from_str_radix(test_id.get(..16).unwrap_or(test_id), 16).unwrap_or_else(|_| {
         // Not hex (never from the model): hash the text instead.
         use std::hash::{Hash, Hasher};
         let mut h = std::collections::hash_map::DefaultHasher::new();
         test_id.hash(&mut h);
-        u128::from(h.finish())
+        h.finish()
     })
 }
 
 impl Identities {
-    /// Settles the identity of `result`, renaming it when it repeats a name; returns true when
+    /// Settles the identity of `test`, renaming it when it repeats a name; returns true when
     /// it is a rerun of a test already seen (and must be merged into it).
-    pub fn place(&mut self, result: &mut TestResult) -> bool {
+    pub fn place(&mut self, test: &mut impl Placeable) -> bool {
+        self.settle(test) != Placement::New
+    }
+
+    /// As [`Identities::place`], saying how a rerun changed the test's merged outcome.
+    pub fn settle(&mut self, test: &mut impl Placeable) -> Placement {
         use std::collections::hash_map::Entry;
-        let has_failure = result.attempts.iter().any(|a| a.status.is_failure());
+        let has_failure = test.has_failure();
+        let outcome = test.outcome();
         // The original name, kept only once a repetition needs it.
         let mut base: Option<String> = None;
         let mut occurrence = 1;
         loop {
-            match self.seen.entry(short(&result.test_id)) {
+            match self.seen.entry(short(test.test_id())) {
                 Entry::Vacant(slot) => {
                     slot.insert(Seen {
                         has_failure,
                         cases: 1,
+                        outcome,
                     });
-                    return false;
+                    return Placement::New;
                 }
                 Entry::Occupied(mut seen) if seen.get().has_failure => {
-                    seen.get_mut().cases += 1;
-                    return true;
+                    let seen = seen.get_mut();
+                    seen.cases += 1;
+                    let before = seen.outcome;
+                    seen.outcome = merge(before, outcome);
+                    return Placement::Rerun {
+                        before,
+                        after: seen.outcome,
+                    };
                 }
                 Entry::Occupied(_) => {
                     occurrence += 1;
-                    let name = base.get_or_insert_with(|| result.name.clone());
-                    result.rename(format!("{name} #{occurrence}"));
+                    let name = base.get_or_insert_with(|| test.name().to_string());
+                    test.rename(format!("{name} #{occurrence}"));
                 }
             }
         }
@@ -77,7 +137,7 @@ pub struct Collector {
     limits: Limits,
     identities: Identities,
     /// Position of each test's result, by its folded id.
-    index: HashMap<u128, usize>,
+    index: HashMap<u64, usize>,
     results: Vec<TestResult>,
 }
 
@@ -108,45 +168,89 @@ impl Collector {
 }
 
 /// The summary of one report, merged by the same rule as [`Collector`], holding per test only
-/// its folded id and its merged outcome (about 50 bytes with the [`Identities`]), never its
-/// results: `verdict parse --summary` streams any report through it.
+/// what [`Identities`] holds, never its results: `verdict parse --summary` streams any report
+/// through it. A case is reduced to what the rule needs (its identity, the outcome of its
+/// attempts, their duration): no fingerprint, no capped text.
 #[derive(Debug, Default)]
 pub struct Tally {
-    limits: Limits,
     identities: Identities,
-    outcomes: HashMap<u128, (Status, bool)>,
     summary: Summary,
 }
 
 impl Tally {
-    pub fn new(limits: Limits) -> Self {
-        Tally {
-            limits,
-            ..Tally::default()
-        }
-    }
-
     pub fn add(&mut self, case: TestCase) {
-        let Some(mut result) = TestResult::from_case(case, &self.limits) else {
+        let Some(mut counted) = Counted::from_case(case) else {
             return;
         };
-        let outcome = (result.status, result.flaky);
-        if self.identities.place(&mut result) {
-            let seen = self
-                .outcomes
-                .get_mut(&short(&result.test_id))
-                .expect("a rerun is of a test already placed");
-            let merged = merge(*seen, outcome);
-            self.summary.recount(*seen, merged, result.duration_ms);
-            *seen = merged;
-        } else {
-            self.outcomes.insert(short(&result.test_id), outcome);
-            self.summary.count(outcome.0, outcome.1, result.duration_ms);
+        match self.identities.settle(&mut counted) {
+            Placement::New => {
+                self.summary
+                    .count(counted.outcome.0, counted.outcome.1, counted.duration_ms)
+            }
+            Placement::Rerun { before, after } => {
+                self.summary.recount(before, after, counted.duration_ms)
+            }
         }
     }
 
     pub fn summary(&self) -> Summary {
         self.summary
+    }
+}
+
+/// A case as the tally needs it.
+struct Counted {
+    case: TestCase,
+    suite: String,
+    test_id: String,
+    outcome: (Status, bool),
+    duration_ms: u64,
+}
+
+impl Counted {
+    fn from_case(case: TestCase) -> Option<Counted> {
+        let outcome = Status::merge(case.attempts.iter().map(|a| a.status))?;
+        let duration_ms = case
+            .attempts
+            .iter()
+            .fold(0u64, |sum, a| sum.saturating_add(a.duration_ms));
+        let suite = case.suite.join(SUITE_SEPARATOR);
+        let test_id = identity_of(&suite, &case, &case.name);
+        Some(Counted {
+            case,
+            suite,
+            test_id,
+            outcome,
+            duration_ms,
+        })
+    }
+}
+
+fn identity_of(suite: &str, case: &TestCase, name: &str) -> String {
+    test_id(&TestIdentity {
+        suite,
+        classname: &case.classname,
+        file: case.file.as_deref().filter(|f| !f.is_empty()),
+        name,
+    })
+}
+
+impl Placeable for Counted {
+    fn test_id(&self) -> &str {
+        &self.test_id
+    }
+    fn name(&self) -> &str {
+        &self.case.name
+    }
+    fn rename(&mut self, name: String) {
+        self.test_id = identity_of(&self.suite, &self.case, &name);
+        self.case.name = name;
+    }
+    fn outcome(&self) -> (Status, bool) {
+        self.outcome
+    }
+    fn has_failure(&self) -> bool {
+        self.case.attempts.iter().any(|a| a.status.is_failure())
     }
 }
 

@@ -34,7 +34,7 @@ mod trx;
 mod xml;
 mod xunit;
 
-pub use collect::{Collector, Identities, Tally};
+pub use collect::{Collector, Identities, Placeable, Placement, Tally};
 pub use error::{ErrorKind, ParseError, Position, Warning};
 
 use std::io::Read;

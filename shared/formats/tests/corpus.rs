@@ -163,7 +163,7 @@ fn parse_path(path: &Path, format: Option<Format>) -> Result<Report, String> {
 /// The summary of a report as `verdict parse --summary` streams it.
 fn tally_path(path: &Path) -> verdict_model::Summary {
     let file = File::open(path).unwrap();
-    let mut tally = verdict_formats::Tally::new(ParseLimits::DEFAULT.text);
+    let mut tally = verdict_formats::Tally::default();
     verdict_formats::for_each_case(
         BufReader::new(file),
         None,

@@ -1,22 +1,13 @@
 //! One test per dialect rule: small reports written the way each producer writes them.
 
+#[path = "support/by_name.rs"]
+mod by_name;
+use by_name::by_name;
 use verdict_formats::{parse, Format, ParseLimits, Report};
-use verdict_model::{Status, TestResult};
+use verdict_model::Status;
 
 fn read(text: &str, format: Option<Format>) -> Report {
     parse(text.as_bytes(), format, &ParseLimits::DEFAULT).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn by_name<'a>(r: &'a Report, name: &str) -> &'a TestResult {
-    r.results
-        .iter()
-        .find(|t| t.name == name)
-        .unwrap_or_else(|| {
-            panic!(
-                "no test {name:?} in {:?}",
-                r.results.iter().map(|t| &t.name).collect::<Vec<_>>()
-            )
-        })
 }
 
 #[test]

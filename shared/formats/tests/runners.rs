@@ -6,11 +6,14 @@
 //! The runners come from `scripts/runners.sh install` (Debian, PyPI and npm; `make test`
 //! runs it first).
 
+#[path = "support/by_name.rs"]
+mod by_name;
+use by_name::by_name;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use verdict_formats::{parse, Format, ParseLimits, Report};
-use verdict_model::{Status, TestResult};
+use verdict_model::Status;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -81,18 +84,6 @@ fn counts(r: &Report) -> Counts {
     )
 }
 
-fn test<'a>(r: &'a Report, name: &str) -> &'a TestResult {
-    r.results
-        .iter()
-        .find(|t| t.name == name)
-        .unwrap_or_else(|| {
-            panic!(
-                "no test {name:?} in {:?}",
-                r.results.iter().map(|t| &t.name).collect::<Vec<_>>()
-            )
-        })
-}
-
 fn ids(r: &Report) -> BTreeSet<&str> {
     r.results.iter().map(|t| t.test_id.as_str()).collect()
 }
@@ -139,18 +130,18 @@ fn pytest_rerunfailures_attempts_are_one_test_in_junit_and_json() {
     // pytest ran 10 tests: 4 passed + 1 xpassed (JUnit cannot say xpassed), 2 failed, 1 error,
     // 1 skipped, 1 xfailed; the flaky one failed once, then passed.
     assert_eq!(counts(&junit), (10, 5, 2, 1, 1, 1, 0, 1));
-    let flaky = test(&junit, "test_flaky_then_passes");
+    let flaky = by_name(&junit, "test_flaky_then_passes");
     assert!(flaky.flaky);
     assert_eq!(flaky.attempts.len(), 2);
-    let fails = test(&junit, "test_fails");
+    let fails = by_name(&junit, "test_fails");
     assert_eq!(fails.attempts.len(), 2, "the rerun is an attempt");
     assert!(fails.message.as_deref().unwrap().contains("one is not two"));
 
     let json = read(&json, Format::PytestJson);
     assert_eq!(counts(&json), (10, 4, 2, 1, 1, 1, 1, 1));
-    assert_eq!(test(&json, "test_xpasses").status, Status::Xpassed);
+    assert_eq!(by_name(&json, "test_xpasses").status, Status::Xpassed);
     assert_eq!(
-        test(&json, "test_skipped").message.as_deref(),
+        by_name(&json, "test_skipped").message.as_deref(),
         Some("not on this machine")
     );
     assert_eq!(ids(&junit), ids(&json), "both outputs name the tests alike");
@@ -174,8 +165,11 @@ fn xmlrunner_expected_failures_and_unexpected_successes() {
         .path();
     let r = read(&report, Format::Junit);
     assert_eq!(counts(&r), (6, 1, 1, 1, 1, 1, 1, 0));
-    assert_eq!(test(&r, "test_expected_failure").status, Status::Xfailed);
-    assert_eq!(test(&r, "test_unexpected_success").status, Status::Xpassed);
+    assert_eq!(by_name(&r, "test_expected_failure").status, Status::Xfailed);
+    assert_eq!(
+        by_name(&r, "test_unexpected_success").status,
+        Status::Xpassed
+    );
 }
 
 /// Compiles a C++ sample with the system compiler.
@@ -209,9 +203,9 @@ fn catch2_mayfail_and_shouldfail_failures_are_expected() {
     let r = read(&report, Format::Junit);
     // Catch2's JUnit reporter writes a passing [!mayfail]/[!shouldfail] test as plain passed.
     assert_eq!(counts(&r), (6, 3, 1, 0, 0, 2, 0, 0));
-    assert_eq!(test(&r, "may fail and fails").status, Status::Xfailed);
-    assert_eq!(test(&r, "should fail and fails").status, Status::Xfailed);
-    assert_eq!(test(&r, "fails").status, Status::Failed);
+    assert_eq!(by_name(&r, "may fail and fails").status, Status::Xfailed);
+    assert_eq!(by_name(&r, "should fail and fails").status, Status::Xfailed);
+    assert_eq!(by_name(&r, "fails").status, Status::Failed);
 }
 
 #[test]
@@ -234,7 +228,7 @@ fn googletest_json_decodes_text_and_names_tests_as_its_xml_does() {
     );
     let r = read(&json, Format::Gtest);
     assert_eq!(counts(&r), (7, 3, 2, 0, 2, 0, 0, 0));
-    let fails = test(&r, "Fails");
+    let fails = by_name(&r, "Fails");
     assert!(
         fails.details.as_deref().unwrap().contains("grüße, 世界"),
         "{:?}",
@@ -244,16 +238,16 @@ fn googletest_json_decodes_text_and_names_tests_as_its_xml_does() {
         fails.message.as_deref(),
         Some("Expected equality of these values:")
     );
-    assert_eq!(test(&r, "Small/2").status, Status::Failed);
+    assert_eq!(by_name(&r, "Small/2").status, Status::Failed);
     assert_eq!(ids(&r), ids(&read(&xml, Format::Junit)));
 }
 
 fn jest_like(r: &Report) {
-    assert_eq!(test(r, "outer › inner › fails").status, Status::Failed);
-    let flaky = test(r, "outer › flaky then passes");
+    assert_eq!(by_name(r, "outer › inner › fails").status, Status::Failed);
+    let flaky = by_name(r, "outer › flaky then passes");
     assert!(flaky.flaky, "{flaky:?}");
-    assert_eq!(test(r, "outer › to do").message.as_deref(), Some("todo"));
-    assert_eq!(test(r, "outer › inner › passes").suite, "outer / inner");
+    assert_eq!(by_name(r, "outer › to do").message.as_deref(), Some("todo"));
+    assert_eq!(by_name(r, "outer › inner › passes").suite, "outer / inner");
 }
 
 #[test]
@@ -270,8 +264,8 @@ fn jest_json_with_retries_and_a_file_that_fails_to_load() {
     let r = read(&report, Format::Jest);
     assert_eq!(counts(&r), (7, 3, 1, 1, 2, 0, 0, 1));
     jest_like(&r);
-    assert_eq!(test(&r, "outer › inner › fails").attempts.len(), 2);
-    let broken = test(&r, "[test file]");
+    assert_eq!(by_name(&r, "outer › inner › fails").attempts.len(), 2);
+    let broken = by_name(&r, "[test file]");
     assert_eq!(broken.status, Status::Error);
     assert!(
         broken
@@ -312,8 +306,8 @@ fn mocha_json_with_retries_and_pending() {
     );
     let r = read(&report, Format::Mocha);
     assert_eq!(counts(&r), (5, 2, 1, 0, 2, 0, 0, 1));
-    assert!(test(&r, "outer flaky then passes").flaky);
-    assert!(test(&r, "outer inner fails")
+    assert!(by_name(&r, "outer flaky then passes").flaky);
+    assert!(by_name(&r, "outer inner fails")
         .message
         .as_deref()
         .unwrap()
@@ -335,7 +329,7 @@ fn playwright_json_with_projects_retries_and_expected_failures() {
     let r = read(&report, Format::Playwright);
     // Five specs in two projects.
     assert_eq!(counts(&r), (10, 4, 2, 0, 2, 2, 0, 2));
-    let fails = test(&r, "outer › inner › fails [alpha]");
+    let fails = by_name(&r, "outer › inner › fails [alpha]");
     assert_eq!(fails.attempts.len(), 2);
     assert!(
         !fails.message.as_deref().unwrap().contains('\u{1b}'),
@@ -343,10 +337,10 @@ fn playwright_json_with_projects_retries_and_expected_failures() {
         fails.message
     );
     assert_eq!(
-        test(&r, "outer › expected to fail [beta]").status,
+        by_name(&r, "outer › expected to fail [beta]").status,
         Status::Xfailed
     );
-    assert!(test(&r, "outer › flaky then passes [beta]").flaky);
+    assert!(by_name(&r, "outer › flaky then passes [beta]").flaky);
 }
 
 #[test]
@@ -363,14 +357,14 @@ fn cucumber_json_scenarios_take_their_worst_step() {
     );
     let r = read(&report, Format::Cucumber);
     assert_eq!(counts(&r), (6, 2, 2, 1, 1, 0, 0, 0));
-    let undefined = test(&r, "undefined");
+    let undefined = by_name(&r, "undefined");
     assert_eq!(undefined.status, Status::Error);
     assert_eq!(
         undefined.message.as_deref(),
         Some("When nobody wrote this step: step undefined")
     );
-    assert_eq!(test(&r, "pending").tags, vec!["area", "wip"]);
-    assert!(test(&r, "fails")
+    assert_eq!(by_name(&r, "pending").tags, vec!["area", "wip"]);
+    assert!(by_name(&r, "fails")
         .message
         .as_deref()
         .unwrap()
@@ -391,11 +385,11 @@ fn rspec_json_pending_is_skipped() {
     let r = read(&report, Format::Rspec);
     assert_eq!(counts(&r), (4, 1, 1, 0, 2, 0, 0, 0));
     assert_eq!(
-        test(&r, "Outer is pending").message.as_deref(),
+        by_name(&r, "Outer is pending").message.as_deref(),
         Some("not done")
     );
     assert_eq!(
-        test(&r, "Outer inner fails").failure_type.as_deref(),
+        by_name(&r, "Outer inner fails").failure_type.as_deref(),
         Some("RSpec::Expectations::ExpectationNotMetError")
     );
 }
@@ -432,10 +426,10 @@ fn testng_results_with_data_providers_and_a_failing_setup() {
     );
     let r = read(&report, Format::Testng);
     assert_eq!(counts(&r), (8, 3, 2, 1, 2, 0, 0, 0));
-    assert_eq!(test(&r, "small[3]").status, Status::Failed);
-    let setup = test(&r, "[setup] setUp");
+    assert_eq!(by_name(&r, "small[3]").status, Status::Failed);
+    let setup = by_name(&r, "[setup] setUp");
     assert_eq!(setup.status, Status::Error);
     assert_eq!(setup.classname, "sample.BrokenSetupTest");
     assert_eq!(setup.message.as_deref(), Some("no database"));
-    assert_eq!(test(&r, "skipped").message.as_deref(), Some("not here"));
+    assert_eq!(by_name(&r, "skipped").message.as_deref(), Some("not here"));
 }

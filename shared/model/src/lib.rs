@@ -16,7 +16,7 @@ mod text;
 
 pub use fingerprint::failure_fingerprint;
 pub use identity::{split_params, test_id, TestIdentity};
-pub use result::{Attempt, TestCase, TestResult};
+pub use result::{Attempt, TestCase, TestResult, SUITE_SEPARATOR};
 pub use run::{RunMetadata, Trigger};
 pub use sidecar::{Sidecar, SidecarError, TestOverride};
 pub use status::Status;
