@@ -86,6 +86,12 @@ fn parsers_should_not_panic_and_should_bound_memory() {
         failure_persistence: None,
         ..Config::default()
     });
+    for f in Format::ALL {
+        assert!(
+            SEEDS.iter().any(|(name, _)| *name == f.as_str()),
+            "no seed for {f}"
+        );
+    }
     for (name, seed) in SEEDS {
         let format = Format::parse(name);
         let seed = seed.as_bytes().to_vec();
@@ -93,6 +99,9 @@ fn parsers_should_not_panic_and_should_bound_memory() {
             parse(seed.as_slice(), format, &ParseLimits::DEFAULT).is_ok(),
             "seed of {name} parses"
         );
+        // Every format's seed is told apart from all the others by detection.
+        let detected = parse(seed.as_slice(), None, &ParseLimits::DEFAULT).map(|r| r.format);
+        assert_eq!(detected.ok(), format, "seed of {name} detected as");
 
         // Every truncation of the seed.
         for cut in 0..seed.len() {
