@@ -469,3 +469,34 @@ fn test_ids_should_be_stable_across_formats_and_runs() {
     assert_eq!(a.results[0].test_id, b.results[0].test_id);
     assert_eq!(a.results[0].test_id.len(), 64);
 }
+
+/// TestNG 7 writes a retried attempt as `status="SKIP" retried="true"` before the final one
+/// (as in the corpus's `testng/multiple-suites-retries.xml`; Debian's TestNG 6.9 has no
+/// retries), with configuration methods in between.
+#[test]
+fn testng_retried_attempts_should_be_earlier_failures_of_the_final_one() {
+    let r = read(
+        r#"<testng-results><suite name="S"><test name="T"><class name="a.B">
+  <test-method is-config="true" name="beforeMethod" status="PASS" duration-ms="1"/>
+  <test-method retried="true" name="pc" data-provider="json" status="SKIP" duration-ms="5">
+    <params><param index="0"><value><![CDATA[x]]></value></param></params>
+    <exception class="java.lang.AssertionError"><message><![CDATA[first try]]></message></exception>
+  </test-method>
+  <test-method is-config="true" name="beforeMethod" status="PASS" duration-ms="1"/>
+  <test-method name="pc" data-provider="json" status="PASS" duration-ms="7">
+    <params><param index="0"><value><![CDATA[x]]></value></param></params>
+  </test-method>
+  <test-method retried="true" name="lost" status="SKIP" duration-ms="2"/>
+</class></test></suite></testng-results>"#,
+        None,
+    );
+    assert_eq!(r.format, Format::Testng);
+    assert_eq!(r.summary.tests, 2);
+    let pc = by_name(&r, "pc[x]");
+    assert!(pc.flaky);
+    assert_eq!(pc.attempts.len(), 2);
+    assert_eq!(pc.message.as_deref(), Some("first try"));
+    assert_eq!(pc.duration_ms, 12);
+    // A retried attempt with no final attempt after it is a failed result of its own.
+    assert_eq!(by_name(&r, "lost").status, Status::Failed);
+}
