@@ -5,7 +5,8 @@
 //!   is not used, since it changes when an example is added above.
 //! - `passed`, `failed`; `pending` is skipped (`skip`, `xit`, and `pending` whose body failed
 //!   as expected), with `pending_message` as the message. RSpec reports a `pending` example
-//!   whose body passed as `failed` ("Expected pending … to fail"), which stays failed.
+//!   whose body passed as `failed` ("Expected example to fail since it is pending, but it
+//!   passed."), which stays failed.
 //! - `exception`: `class` is the failure type, `message` the message, `backtrace` the details.
 //! - `run_time` is seconds.
 
