@@ -140,7 +140,7 @@ fn summarize_file(path: &Path, format: Option<Format>) -> Result<Parsed, String>
 }
 
 /// The sidecar beside `path`, if there is one; the keys it ignored join `warnings`.
-fn read_sidecar(path: &Path, warnings: &mut Vec<String>) -> Result<Option<Sidecar>, String> {
+pub fn read_sidecar(path: &Path, warnings: &mut Vec<String>) -> Result<Option<Sidecar>, String> {
     let sidecar_path = sidecar_path(path);
     if !sidecar_path.is_file() {
         return Ok(None);

@@ -16,7 +16,7 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
-use verdict_model::{RunMetadata, Sidecar};
+use verdict_model::RunMetadata;
 
 #[derive(ClapArgs)]
 pub struct Args {
@@ -113,20 +113,19 @@ fn with_sidecar(
     detected: &RunMetadata,
     format: Option<&str>,
 ) -> Result<ForReport, String> {
-    let sidecar_path = crate::parse::sidecar_path(path);
-    let Ok(file) = std::fs::File::open(&sidecar_path) else {
+    let mut warnings = Vec::new();
+    let Some(sidecar) = crate::parse::read_sidecar(path, &mut warnings)? else {
         return Ok(ForReport {
             metadata: detected.clone(),
             run_key: None,
             test_overrides: Value::Object(Default::default()),
         });
     };
-    let shown = sidecar_path.display();
-    let sidecar =
-        Sidecar::from_reader(std::io::BufReader::new(file)).map_err(|e| format!("{shown}: {e}"))?;
-    for w in &sidecar.warnings {
-        eprintln!("verdict: {shown}: {w}");
+    for w in warnings {
+        eprintln!("verdict: {w}");
     }
+    let sidecar_path = crate::parse::sidecar_path(path);
+    let shown = sidecar_path.display();
     let mut merged = serde_json::to_value(detected).unwrap_or_default();
     if let (Some(m), Value::Object(written)) = (
         merged.as_object_mut(),
@@ -137,7 +136,11 @@ fn with_sidecar(
         m.remove("project");
     }
     let metadata = serde_json::from_value(merged).map_err(|e| format!("{shown}: {e}"))?;
-    let by_id = if sidecar.test_overrides.keys().all(|k| is_test_id(k)) {
+    let by_id = if sidecar
+        .test_overrides
+        .keys()
+        .all(|k| verdict_model::is_test_id(k))
+    {
         sidecar.test_overrides.clone()
     } else {
         let format = format.and_then(verdict_formats::Format::parse);
@@ -181,10 +184,6 @@ fn sidecar_run_key(per_report: &[ForReport]) -> Result<Option<String>, String> {
             keys.into_iter().collect::<Vec<_>>().join(", ")
         )),
     }
-}
-
-fn is_test_id(key: &str) -> bool {
-    key.len() == 64 && key.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 struct Client {

@@ -221,7 +221,7 @@ fn check_overrides(overrides: &BTreeMap<String, TestOverride>) -> Result<(), Api
         ));
     }
     for (test_id, o) in overrides {
-        if test_id.len() != 64 || !test_id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        if !verdict_model::is_test_id(test_id) {
             return Err(ApiError::invalid(
                 "test_overrides",
                 format!("{test_id:?} is not a test id"),

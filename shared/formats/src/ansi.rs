@@ -37,6 +37,19 @@ pub fn strip(text: String) -> String {
     out
 }
 
+/// Sets an attempt's failure from a JavaScript error as the runners report it (a `message` and
+/// a `stack`, which repeats the message): the message is the first line of the message, the
+/// details the stack, or the message when there is no stack. Colour codes are dropped.
+pub fn set_error(
+    attempt: &mut verdict_model::Attempt,
+    message: Option<String>,
+    stack: Option<String>,
+) {
+    let message = message.map(strip);
+    attempt.message = message.as_deref().and_then(crate::first_line);
+    attempt.details = stack.map(strip).or(message);
+}
+
 #[cfg(test)]
 mod tests {
     use super::strip;

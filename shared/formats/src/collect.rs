@@ -1,7 +1,5 @@
 use std::collections::HashMap;
-use verdict_model::{
-    test_id, Limits, Status, Summary, TestCase, TestIdentity, TestResult, SUITE_SEPARATOR,
-};
+use verdict_model::{Limits, Status, Summary, TestCase, TestResult, SUITE_SEPARATOR};
 
 /// The rerun-or-repetition decision for the cases of one report, holding only ids, so a
 /// streaming consumer can make it without keeping results (17 bytes a slot, about 20 to 30
@@ -215,7 +213,7 @@ impl Counted {
             .iter()
             .fold(0u64, |sum, a| sum.saturating_add(a.duration_ms));
         let suite = case.suite.join(SUITE_SEPARATOR);
-        let test_id = identity_of(&suite, &case, &case.name);
+        let test_id = case.test_id_in(&suite, &case.name);
         Some(Counted {
             case,
             suite,
@@ -226,15 +224,6 @@ impl Counted {
     }
 }
 
-fn identity_of(suite: &str, case: &TestCase, name: &str) -> String {
-    test_id(&TestIdentity {
-        suite,
-        classname: &case.classname,
-        file: case.file.as_deref().filter(|f| !f.is_empty()),
-        name,
-    })
-}
-
 impl Placeable for Counted {
     fn test_id(&self) -> &str {
         &self.test_id
@@ -243,7 +232,7 @@ impl Placeable for Counted {
         &self.case.name
     }
     fn rename(&mut self, name: String) {
-        self.test_id = identity_of(&self.suite, &self.case, &name);
+        self.test_id = self.case.test_id_in(&self.suite, &name);
         self.case.name = name;
     }
     fn outcome(&self) -> (Status, bool) {
@@ -254,17 +243,12 @@ impl Placeable for Counted {
     }
 }
 
-/// The outcome of a test whose attempts are those of two merged outcomes, by the rule of
-/// [`Status::merge`]: a status is `passed` exactly when some attempt passed, and otherwise is
-/// the worst attempt; flaky when some attempt passed and another failed.
+/// The outcome of a test whose attempts are those of two merged outcomes, by [`Status::merge`]
+/// itself: an outcome stands for its status's attempt, and a flaky one also for the failure
+/// that made it flaky, which is all the rule reads of the attempts.
 fn merge(a: (Status, bool), b: (Status, bool)) -> (Status, bool) {
-    let passed = a.0 == Status::Passed || b.0 == Status::Passed;
-    let failure = a.1 || b.1 || a.0.is_failure() || b.0.is_failure();
-    if passed {
-        (Status::Passed, failure)
-    } else if a.0.severity() >= b.0.severity() {
-        (a.0, false)
-    } else {
-        (b.0, false)
-    }
+    let attempts =
+        |(status, flaky): (Status, bool)| [Some(status), flaky.then_some(Status::Failed)];
+    // Two outcomes are at least two attempts: `merge` always has an answer.
+    Status::merge(attempts(a).into_iter().chain(attempts(b)).flatten()).unwrap_or(a)
 }

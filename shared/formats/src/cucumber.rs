@@ -16,9 +16,8 @@
 //! - Tags (`@wip`) are the test's tags, without the `@`.
 
 use crate::input::Input;
-use crate::jest::first_line;
 use crate::json::for_each_at;
-use crate::{Ctx, ParseError};
+use crate::{first_line, Ctx, ParseError};
 use serde::Deserialize;
 use verdict_model::{Attempt, Status, TestCase};
 

@@ -12,8 +12,7 @@
 //!   the report. Lines that are not JSON events are skipped (Flutter mixes in build output).
 
 use crate::input::Input;
-use crate::jest::first_line;
-use crate::{Ctx, ErrorKind, ParseError, Position};
+use crate::{first_line, Ctx, ErrorKind, ParseError, Position};
 use serde::Deserialize;
 use std::collections::HashMap;
 use verdict_model::{Attempt, Status, TestCase};

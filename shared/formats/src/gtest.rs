@@ -13,9 +13,8 @@
 //!   any other string is kept as it is.
 
 use crate::input::Input;
-use crate::jest::first_line;
 use crate::json::{for_each_at, seconds};
-use crate::{Ctx, ParseError};
+use crate::{first_line, Ctx, ParseError};
 use serde::Deserialize;
 use verdict_model::{Attempt, Status, TestCase};
 

@@ -18,7 +18,7 @@
 
 use crate::input::Input;
 use crate::json::for_each_at;
-use crate::{ansi, Ctx, ParseError};
+use crate::{ansi, first_line, Ctx, ParseError};
 use serde::Deserialize;
 use verdict_model::{Attempt, Status, TestCase};
 
@@ -154,13 +154,6 @@ fn with_messages(mut attempt: Attempt, messages: Vec<String>) -> Attempt {
     attempt.message = first_line(&messages[0]);
     attempt.details = Some(messages.join("\n\n"));
     attempt
-}
-
-pub(crate) fn first_line(text: &str) -> Option<String> {
-    text.lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .map(str::to_string)
 }
 
 fn file_failure(file: &str, message: Option<String>) -> TestCase {

@@ -25,7 +25,7 @@
 
 use crate::input::Input;
 use crate::xml::{duration_attr, walk, Element, Handler};
-use crate::{seconds_to_ms, Ctx, ParseError};
+use crate::{first_line, seconds_to_ms, Ctx, ParseError};
 use verdict_model::{Attempt, Status, TestCase};
 
 pub fn parse(input: Input<'_>, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
@@ -204,11 +204,7 @@ fn fill_failure(attempt: &mut Attempt, f: &Element) {
         .attr("message")
         .filter(|m| !m.trim().is_empty())
         .map(str::to_string)
-        .or_else(|| {
-            body.as_deref()
-                .and_then(|b| b.lines().find(|l| !l.trim().is_empty()))
-                .map(|l| l.trim().to_string())
-        });
+        .or_else(|| body.as_deref().and_then(first_line));
     attempt.details = body.or_else(|| f.child_text("stackTrace"));
 }
 

@@ -273,6 +273,15 @@ impl Ctx<'_> {
     }
 }
 
+/// The first line of `text` that is not blank, trimmed: what a failure's message is when a
+/// report gives only its whole text.
+pub(crate) fn first_line(text: &str) -> Option<String> {
+    text.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .map(str::to_string)
+}
+
 /// Seconds (as a report writes them) to whole milliseconds; `None` when not a non-negative
 /// finite number. Accepts a decimal comma (`0,5`) and thousands separators (`1,234.5`), which
 /// some locales put into Surefire and NUnit reports.

@@ -9,7 +9,6 @@
 //! joined with spaces, as Mocha writes it); colour codes in messages are removed.
 
 use crate::input::Input;
-use crate::jest::first_line;
 use crate::json::{for_each_in, ms};
 use crate::{ansi, Ctx, ParseError};
 use serde::Deserialize;
@@ -66,10 +65,8 @@ pub fn parse(input: Input<'_>, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
         let mut last = Attempt::new(status, t.duration.map_or(0, ms));
         if status.is_failure() {
             let err = t.err.unwrap_or_default();
-            let message = err.message.map(ansi::strip);
-            last.message = message.as_deref().and_then(first_line);
+            ansi::set_error(&mut last, err.message, err.stack);
             last.failure_type = err.name;
-            last.details = err.stack.map(ansi::strip).or(message);
         }
         attempts.push(last);
         ctx.emit(TestCase {

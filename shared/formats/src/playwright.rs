@@ -15,7 +15,6 @@
 //! - Colour codes in messages are removed.
 
 use crate::input::Input;
-use crate::jest::first_line;
 use crate::json::{for_each_in, ms};
 use crate::{ansi, Ctx, ParseError};
 use serde::Deserialize;
@@ -185,9 +184,7 @@ fn attempt(r: &PwResult, expects_failure: bool, ctx: &mut Ctx<'_>) -> Attempt {
     };
     let mut a = Attempt::new(status, r.duration.map_or(0, ms));
     if let Some(e) = &r.error {
-        let message = e.message.clone().map(ansi::strip);
-        a.message = message.as_deref().and_then(first_line);
-        a.details = e.stack.clone().map(ansi::strip).or(message);
+        ansi::set_error(&mut a, e.message.clone(), e.stack.clone());
     }
     if r.status == "timedOut" && a.message.is_none() {
         a.message = Some("timed out".to_string());
@@ -204,9 +201,7 @@ fn joined(output: &[Output]) -> Option<String> {
 
 fn load_error(e: Node) -> TestCase {
     let mut a = Attempt::new(Status::Error, 0);
-    let message = e.message.map(ansi::strip);
-    a.message = message.as_deref().and_then(first_line);
-    a.details = e.stack.map(ansi::strip).or(message);
+    ansi::set_error(&mut a, e.message, e.stack);
     let (file, line) = e.location.map_or((None, None), |l| (l.file, l.line));
     TestCase {
         name: LOAD_ERROR.to_string(),

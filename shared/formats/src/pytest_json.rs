@@ -14,9 +14,8 @@
 //! - The duration is the sum of the stages' (seconds), as pytest's JUnit `time` is by default.
 
 use crate::input::Input;
-use crate::jest::first_line;
 use crate::json::{for_each_at, seconds};
-use crate::{Ctx, ParseError};
+use crate::{first_line, Ctx, ParseError};
 use serde::Deserialize;
 use verdict_model::{Attempt, Status, TestCase};
 

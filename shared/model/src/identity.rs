@@ -26,6 +26,11 @@ impl TestIdentity<'_> {
     }
 }
 
+/// Whether `text` has the shape of a test id: 64 hex digits.
+pub fn is_test_id(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// Lower-case hex SHA-256 of the identity described on [`TestIdentity`].
 pub fn test_id(identity: &TestIdentity<'_>) -> String {
     let mut h = Sha256::new();

@@ -15,7 +15,7 @@ mod summary;
 mod text;
 
 pub use fingerprint::failure_fingerprint;
-pub use identity::{split_params, test_id, TestIdentity};
+pub use identity::{is_test_id, split_params, test_id, TestIdentity};
 pub use result::{Attempt, TestCase, TestResult, SUITE_SEPARATOR};
 pub use run::{RunMetadata, Trigger};
 pub use sidecar::{Sidecar, SidecarError, TestOverride};

@@ -111,6 +111,19 @@ pub struct TestResult {
 /// How suite paths are joined into `TestResult::suite`.
 pub const SUITE_SEPARATOR: &str = " / ";
 
+impl TestCase {
+    /// The test id of this case under the name `name` (its own, or a repetition's `name #k`),
+    /// with `suite` its suite path joined by [`SUITE_SEPARATOR`].
+    pub fn test_id_in(&self, suite: &str, name: &str) -> String {
+        test_id(&TestIdentity {
+            suite,
+            classname: &self.classname,
+            file: self.file.as_deref(),
+            name,
+        })
+    }
+}
+
 impl TestResult {
     /// Builds the result of a test case, capping its text. `None` when the case has no attempt.
     pub fn from_case(case: TestCase, limits: &Limits) -> Option<TestResult> {
@@ -118,12 +131,7 @@ impl TestResult {
             return None;
         }
         let suite = case.suite.join(SUITE_SEPARATOR);
-        let id = test_id(&TestIdentity {
-            suite: &suite,
-            classname: &case.classname,
-            file: case.file.as_deref(),
-            name: &case.name,
-        });
+        let id = case.test_id_in(&suite, &case.name);
         let mut result = TestResult::named(id, suite, case.classname, case.name);
         result.file = case.file.filter(|f| !f.is_empty());
         result.line = case.line;

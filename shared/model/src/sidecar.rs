@@ -117,13 +117,19 @@ impl Sidecar {
     /// The override for `result`: the one keyed by its test id, else by its name, else by
     /// `classname::name`.
     pub fn override_for(&self, result: &TestResult) -> Option<&TestOverride> {
-        self.test_overrides
-            .get(&result.test_id)
-            .or_else(|| self.test_overrides.get(&result.name))
-            .or_else(|| {
-                self.test_overrides
-                    .get(&format!("{}::{}", result.classname, result.name))
-            })
+        self.key_for(result).map(|key| &self.test_overrides[key])
+    }
+
+    /// The key of `test_overrides` that names `result`, in the order of
+    /// [`Sidecar::override_for`].
+    fn key_for(&self, result: &TestResult) -> Option<&String> {
+        [
+            result.test_id.clone(),
+            result.name.clone(),
+            format!("{}::{}", result.classname, result.name),
+        ]
+        .iter()
+        .find_map(|k| self.test_overrides.get_key_value(k).map(|(key, _)| key))
     }
 
     /// Adds the sidecar's tags and owner to the result it names.
@@ -149,23 +155,15 @@ impl Sidecar {
         let mut by_id = BTreeMap::new();
         let mut used = std::collections::BTreeSet::new();
         for r in results {
-            let keys = [
-                r.test_id.clone(),
-                r.name.clone(),
-                format!("{}::{}", r.classname, r.name),
-            ];
-            if let Some(key) = keys
-                .into_iter()
-                .find(|k| self.test_overrides.contains_key(k))
-            {
-                by_id.insert(r.test_id.clone(), self.test_overrides[&key].clone());
+            if let Some(key) = self.key_for(r) {
+                by_id.insert(r.test_id.clone(), self.test_overrides[key].clone());
                 used.insert(key);
             }
         }
         let unmatched = self
             .test_overrides
             .keys()
-            .filter(|k| !used.contains(*k))
+            .filter(|k| !used.contains(k))
             .cloned()
             .collect();
         (by_id, unmatched)
