@@ -131,6 +131,7 @@ fn json_format(s: &JsonShape) -> Option<Format> {
             "history",
             "location",
             "file_name",
+            "failure_reason",
         ]
         .iter()
         .any(|k| s.has(k))
@@ -257,6 +258,7 @@ mod tests {
             ("{\"results\": {\"tool\": {\"name\": \"x\"}, \"tests\": []}}", Format::Ctrf),
             ("[{\"scope\": \"a\", \"name\": \"b\"}]", Format::Buildkite),
             ("{\"data\": [{\"scope\": \"a\"}]}", Format::Buildkite),
+            ("[{\"name\": \"b\", \"failure_reason\": \"r\"}]", Format::Buildkite),
             ("{\"numTotalTests\": 1, \"testResults\": []}", Format::Jest),
             ("{\"config\": {\"x\": {\"results\": 1}}, \"suites\": []}", Format::Playwright),
             ("{\"stats\": {\"tests\": 1}, \"tests\": []}", Format::Mocha),
