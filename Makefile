@@ -13,11 +13,14 @@ test: fmt-check lint infra-check runners unit
 runners:
 	scripts/runners.sh install
 
-## infra-check: cfn-lint on the SAM template, and the template checked against the code.
+## infra-check: cfn-lint on the SAM template, the template checked against the code, and the
+## Lambda builds checked to carry no test support (the AWS-call recorder, the table dump).
 infra-check:
 	scripts/stack.sh install
 	.tools/venv/bin/cfn-lint infra/template.yaml
 	.tools/venv/bin/python infra/check_template.py
+	@if $(CARGO) tree $(LAMBDA_PACKAGES) -e normal,build,features -i verdict-store --prefix none | grep -q '"test-support"'; then \
+		echo "a Lambda build enables verdict-store's test-support feature" >&2; exit 1; fi
 
 ## build: one arm64 Lambda zip per function under target/lambda/ (cargo-lambda from PyPI);
 ## their sizes go to docs/benchmarks.md.
@@ -34,8 +37,13 @@ fmt-check:
 lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
+## unit: every test, recording the AWS calls each function makes; then infra/check_iam.py checks
+## each recorded call against that function's IAM policy in the template.
+AWS_CALLS := $(CURDIR)/target/aws-calls
 unit:
-	scripts/stack.sh run $(CARGO) test --workspace
+	rm -rf $(AWS_CALLS)
+	VERDICT_AWS_CALLS=$(AWS_CALLS) scripts/stack.sh run $(CARGO) test --workspace
+	.tools/venv/bin/python infra/check_iam.py $(AWS_CALLS)
 
 ## corpus-report: rewrite the per-format table of docs/formats.md from the corpus test.
 corpus-report:

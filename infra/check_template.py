@@ -18,6 +18,8 @@ from cfnlint.decode import decode
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 # Read by the store only when set, to point at DynamoDB Local and SeaweedFS.
 LOCAL_ONLY = {"VERDICT_DYNAMODB_ENDPOINT", "VERDICT_S3_ENDPOINT"}
+# Read only by the store's test-support build (shared/store/src/calls.rs), never deployed.
+TEST_ONLY = {"VERDICT_AWS_CALLS", "VERDICT_AWS_CALLS_FUNCTION"}
 
 errors = []
 template, matches = decode(str(ROOT / "infra" / "template.yaml"))
@@ -92,7 +94,7 @@ for name, resource in resources.items():
     for method, path in sorted(routes - code_routes):
         errors.append(f"{name}: route {method} {path} is in the template but {crate.name} does not serve it")
     env = global_env | set(props.get("Environment", {}).get("Variables", {}))
-    for var in sorted(env_vars_read(workspace_deps(crate)) - env - LOCAL_ONLY):
+    for var in sorted(env_vars_read(workspace_deps(crate)) - env - LOCAL_ONLY - TEST_ONLY):
         errors.append(f"{name}: the code reads {var} but the template does not set it")
 
 for manifest in ROOT.glob("functions/*/Cargo.toml"):

@@ -42,7 +42,10 @@ async fn main() {
     }
     let api = LocalApi::start(verdict_upload_fn::Limits::default()).await;
     let now = now_ms();
-    let ingest = verdict_parse_fn::ingest::Ingest::new(api.store.clone(), Default::default());
+    let ingest = verdict_parse_fn::ingest::Ingest::new(
+        api.store.clone().serving("parse"),
+        Default::default(),
+    );
     for i in 0..RUNS {
         let file = upload_at(
             &api.store,

@@ -67,7 +67,7 @@ async fn child(args: &[String]) {
     .await
     .counting_capacity();
     let ingest = Ingest::new(
-        store.clone(),
+        store.clone().serving("parse"),
         Settings {
             concurrency: concurrency.parse().unwrap(),
             ..Settings::default()
@@ -114,7 +114,7 @@ async fn measure(tests: usize, concurrency: usize, path: Path) -> Measured {
     let run = run_ref("bench", "run-1");
     if let Path::Shared = path {
         let first = upload(&store, &run, 1, "rerun.xml", &report(20)).await;
-        let outcome = Ingest::new(store.clone(), Settings::default())
+        let outcome = Ingest::new(store.clone().serving("parse"), Settings::default())
             .ingest_key(&first.object_key(), "bench-first")
             .await
             .expect("ingest the first file");

@@ -221,10 +221,15 @@ impl LocalApi {
         let other_token = token(&other, Scope::Upload).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let api = std::sync::Arc::new(verdict_local::Api::new(&store, limits));
+        let api = std::sync::Arc::new(verdict_local::Api::new(
+            store.clone().serving("upload"),
+            store.clone().serving("query"),
+            limits,
+        ));
         tokio::spawn(verdict_local::serve(listener, api));
         tokio::spawn(verdict_local::trigger_parse(
             store.clone(),
+            store.clone().serving("parse"),
             std::time::Duration::from_millis(100),
         ));
         LocalApi {

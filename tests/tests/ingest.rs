@@ -32,7 +32,7 @@ fn junit(cases: &[(&str, &str)]) -> Vec<u8> {
 }
 
 fn ingest(store: &Store) -> Ingest {
-    Ingest::new(store.clone(), Settings::default())
+    Ingest::new(store.clone().serving("parse"), Settings::default())
 }
 
 /// Delivers the event for `file` until it is acknowledged (as Lambda's retries would), with a
@@ -147,7 +147,7 @@ async fn redelivery_in_a_row_and_concurrently_changes_nothing() {
 /// file is left `processing` under an expired lease, as a dead invocation leaves it.
 async fn crash_after(store: &Store, file: &FileRef, writes: usize, concurrency: usize) {
     let crashing = Ingest::new(
-        store.clone(),
+        store.clone().serving("parse"),
         Settings {
             lease_ms: 0,
             concurrency,
@@ -252,7 +252,7 @@ async fn a_file_waits_for_the_run_s_lone_writer_even_one_that_crashed() {
     // The other file may not merge into the half-written run: it waits, gives its lease back
     // and asks to be retried.
     let impatient = Ingest::new(
-        store.clone(),
+        store.clone().serving("parse"),
         Settings {
             writer_wait_ms: 300,
             ..Settings::default()

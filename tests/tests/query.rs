@@ -138,7 +138,7 @@ async fn the_query_api_answers_from_the_seeded_history() {
     let api = LocalApi::start(Limits::default()).await;
     let now = now_ms();
     let seeds = seeds(now);
-    let ingest = Ingest::new(api.store.clone(), Settings::default());
+    let ingest = Ingest::new(api.store.clone().serving("parse"), Settings::default());
     for (i, seed) in seeds.iter().enumerate() {
         let run = run_ref("acme", &seed.key);
         // Through the same registration the upload function does, with the seed's branch.
@@ -503,7 +503,7 @@ async fn the_query_api_answers_from_the_seeded_history() {
 async fn cursors_and_tokens_are_bound_to_their_project_and_query() {
     let api = LocalApi::start(Limits::default()).await;
     let now = now_ms();
-    let ingest = Ingest::new(api.store.clone(), Settings::default());
+    let ingest = Ingest::new(api.store.clone().serving("parse"), Settings::default());
     for (i, seed) in seeds(now).iter().take(12).enumerate() {
         let file = upload_with(
             &api.store,
@@ -612,7 +612,7 @@ async fn a_large_run_sorts_whole_and_a_new_file_reorders_it() {
         ));
     }
     xml.push_str("</testsuite>");
-    let ingest = Ingest::new(api.store.clone(), Settings::default());
+    let ingest = Ingest::new(api.store.clone().serving("parse"), Settings::default());
     let first = upload_with(
         &api.store,
         &run,

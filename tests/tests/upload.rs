@@ -361,7 +361,7 @@ async fn a_project_over_its_rate_gets_429() {
 async fn the_sample_api_gateway_events_reach_the_handler() {
     let api = LocalApi::start(Limits::default()).await;
     let app = verdict_upload_fn::App {
-        store: api.store.clone(),
+        store: api.store.clone().serving("upload"),
         limits: Limits::default(),
     };
     for name in ["apigw-create-upload.json", "apigw-get-upload.json"] {

@@ -21,14 +21,16 @@ pub struct Api {
 }
 
 impl Api {
-    pub fn new(store: &Store, limits: verdict_upload_fn::Limits) -> Api {
+    /// The two HTTP functions, each with its own store (tests give each one that records
+    /// its calls as that function's).
+    pub fn new(upload: Store, query: Store, limits: verdict_upload_fn::Limits) -> Api {
         Api {
             upload: verdict_upload_fn::App {
-                store: store.clone(),
+                store: upload,
                 limits,
             },
             query: verdict_query_fn::App {
-                store: store.clone(),
+                store: query,
                 cursor_key: verdict_query_fn::CursorKey::new(verdict_store::random_bytes()),
             },
         }
@@ -116,9 +118,10 @@ pub async fn serve(listener: TcpListener, api: Arc<Api>) {
 /// handler with an S3 event for each object not seen before (retrying the ones it asks to).
 /// Invocations run one at a time, so a file never waits for a run's lone writer: it is retried
 /// on the next pass, by which time the lone writer has been driven too.
-pub async fn trigger_parse(store: Store, interval: Duration) {
+/// `store` lists the bucket as S3's notification would; `parse` is the parse function's.
+pub async fn trigger_parse(store: Store, parse: Store, interval: Duration) {
     let ingest = Ingest::new(
-        store.clone(),
+        parse,
         verdict_parse_fn::ingest::Settings {
             writer_wait_ms: 0,
             ..verdict_parse_fn::ingest::Settings::default()
@@ -205,8 +208,16 @@ pub async fn start_dev(
         ),
     )?;
 
-    tokio::spawn(trigger_parse(store.clone(), Duration::from_millis(300)));
-    let api = Arc::new(Api::new(&store, verdict_upload_fn::Limits::default()));
+    tokio::spawn(trigger_parse(
+        store.clone(),
+        store.clone(),
+        Duration::from_millis(300),
+    ));
+    let api = Arc::new(Api::new(
+        store.clone(),
+        store.clone(),
+        verdict_upload_fn::Limits::default(),
+    ));
     tokio::spawn(serve(listener, api));
 
     let run = RunRef {
