@@ -40,6 +40,10 @@ pub struct Settings {
     /// back and asks to be retried (under the function's 15-minute limit).
     pub writer_wait_ms: u64,
     pub limits: ParseLimits,
+    /// A file claimed more often than this without settling is failed (`gave_up`), so no
+    /// input is driven forever by Lambda's retries and the sweep (a file that kills its
+    /// invocation, say by running it out of memory, is claimed again on every delivery).
+    pub max_claims: u64,
 }
 
 /// How often a waiting file looks at the run's lone writer.
@@ -52,6 +56,7 @@ impl Default for Settings {
             concurrency: 32,
             writer_wait_ms: 10 * 60 * 1000,
             limits: ParseLimits::DEFAULT,
+            max_claims: 8,
         }
     }
 }
@@ -85,16 +90,6 @@ pub enum Retry {
     Read(String),
     #[error("injected crash")]
     Crash,
-}
-
-impl Retry {
-    fn from_store(err: StoreError) -> Result<Outcome, Retry> {
-        if err.transient {
-            Err(Retry::Store(err))
-        } else {
-            Ok(Outcome::Skipped(err.to_string()))
-        }
-    }
 }
 
 pub struct Ingest {
@@ -152,12 +147,11 @@ fn file_error(err: &ParseError) -> FileError {
 fn parse_format(hint: Option<&str>) -> Result<Option<Format>, FileError> {
     match hint {
         None | Some("auto") => Ok(None),
-        Some(name) => Format::parse(name).map(Some).ok_or_else(|| FileError {
-            kind: "unknown_format".into(),
-            message: format!("declared format {name:?} is not one Verdict reads"),
-            line: None,
-            column: None,
-            offset: None,
+        Some(name) => Format::parse(name).map(Some).ok_or_else(|| {
+            FileError::of_file(
+                "unknown_format",
+                format!("declared format {name:?} is not one Verdict reads"),
+            )
         }),
     }
 }
@@ -199,11 +193,7 @@ impl Ingest {
             Ok(file) => file,
             Err(reason) => return Ok(Outcome::Skipped(reason)),
         };
-        match self.ingest(&file, key, owner, writer_wait_ms).await {
-            Ok(outcome) => Ok(outcome),
-            Err(Retry::Store(err)) if !err.transient => Retry::from_store(err),
-            Err(other) => Err(other),
-        }
+        self.ingest(&file, key, owner, writer_wait_ms).await
     }
 
     async fn ingest(
@@ -234,22 +224,88 @@ impl Ingest {
                 )))
             }
         };
+        if item.claims > self.settings.max_claims {
+            let error = FileError::of_file(
+                "gave_up",
+                format!(
+                    "claimed {} times without settling (each delivery and sweep that found it \
+                     unfinished); the raw object is kept",
+                    item.claims
+                ),
+            );
+            return self.give_up(file, owner, error).await;
+        }
+        // From here the file is ours: whatever goes wrong for good (the store refusing a write,
+        // a bug) settles it `failed` and frees its run, rather than leaving it `processing`.
+        let claimed = std::panic::AssertUnwindSafe(self.ingest_claimed(
+            file,
+            key,
+            owner,
+            writer_wait_ms,
+            &run,
+            &item,
+        ));
+        match futures_util::FutureExt::catch_unwind(claimed).await {
+            Ok(Err(Retry::Store(err))) if !err.transient => {
+                let error = FileError::of_file("store", err.to_string());
+                self.give_up(file, owner, error).await
+            }
+            Ok(outcome) => outcome,
+            Err(panic) => {
+                let error = FileError::of_file(
+                    "internal",
+                    format!("ingest stopped on a bug: {}", panic_message(&*panic)),
+                );
+                self.give_up(file, owner, error).await
+            }
+        }
+    }
 
+    /// Settles a claimed file `failed` with `error` and lets its run's other files write. If
+    /// even that write is refused, the error goes back to Lambda, which retries the event and
+    /// then sends it to the failure queue (and its alarm).
+    async fn give_up(
+        &self,
+        file: &FileRef,
+        owner: &str,
+        error: FileError,
+    ) -> Result<Outcome, Retry> {
+        tracing::error!(
+            file = %file.object_key(),
+            kind = %error.kind,
+            message = %error.message,
+            "file failed for good"
+        );
+        let ours = self.store.fail_file(file, owner, &error, now_ms()).await?;
+        self.store.release_writer(file).await?;
+        self.settled(file, ours)
+            .await
+            .map(|o| o.unwrap_or(Outcome::Failed(error)))
+    }
+
+    async fn ingest_claimed(
+        &self,
+        file: &FileRef,
+        key: &str,
+        owner: &str,
+        writer_wait_ms: u64,
+        run: &verdict_store::Run,
+        item: &verdict_store::FileItem,
+    ) -> Result<Outcome, Retry> {
         let validated = match parse_format(item.format_hint.as_deref()) {
             Err(error) => Err(error),
             Ok(format) => match self.validate(key, format).await? {
                 Err(error) => Err(error),
                 Ok(v) => match &item.declared_sha256 {
-                    Some(declared) if !declared.eq_ignore_ascii_case(&v.sha256) => Err(FileError {
-                        kind: "checksum".into(),
-                        message: format!(
-                            "content SHA-256 is {}, the upload declared {declared}",
-                            v.sha256
-                        ),
-                        line: None,
-                        column: None,
-                        offset: None,
-                    }),
+                    Some(declared) if !declared.eq_ignore_ascii_case(&v.sha256) => {
+                        Err(FileError::of_file(
+                            "checksum",
+                            format!(
+                                "content SHA-256 is {}, the upload declared {declared}",
+                                v.sha256
+                            ),
+                        ))
+                    }
                     _ => Ok(v),
                 },
             },
@@ -299,7 +355,7 @@ impl Ingest {
             }
         };
 
-        let ctx = RunContext::from(&run);
+        let ctx = RunContext::from(run);
         let overrides = Sidecar {
             test_overrides: item.test_overrides.clone(),
             ..Sidecar::default()
@@ -363,6 +419,21 @@ impl Ingest {
             if !still {
                 return Ok(());
             }
+            // A lone writer that failed but could not free the run (its release was refused
+            // for the moment): free it here, the run's other files need not wait for nothing.
+            let writer_file = FileRef {
+                run: file.run.clone(),
+                file_id: writer.clone(),
+            };
+            if self
+                .store
+                .get_file(&writer_file)
+                .await?
+                .is_some_and(|w| w.state == FileState::Failed)
+            {
+                self.store.release_writer(&writer_file).await?;
+                continue;
+            }
             if std::time::Instant::now() >= deadline {
                 self.store.release_file(file, owner).await?;
                 return Err(Retry::WaitingForWriter { writer });
@@ -415,8 +486,8 @@ impl Ingest {
                 identities,
             })
         })
-        .await
-        .map_err(|e| Retry::Read(format!("validation task failed: {e}")))?;
+        .await;
+        let result = joined(result)?;
         match result {
             Ok(v) => Ok(Ok(v)),
             Err(_) if failed.load(Ordering::Relaxed) => {
@@ -466,7 +537,7 @@ impl Ingest {
                     let id = result.test_id.clone();
                     let done = match waiting.get_mut(&id) {
                         Some((merged, seen)) if rerun => {
-                            merged.absorb(result);
+                            merged.extend(result);
                             *seen += 1;
                             *seen >= total
                         }
@@ -476,7 +547,8 @@ impl Ingest {
                         }
                     };
                     if done {
-                        if let Some((merged, _)) = waiting.remove(&id) {
+                        if let Some((mut merged, _)) = waiting.remove(&id) {
+                            merged.derive();
                             send(merged);
                         }
                     }
@@ -526,12 +598,27 @@ impl Ingest {
                 },
             )
             .await?;
-        reader
-            .await
-            .map_err(|e| Retry::Read(format!("reading task failed: {e}")))?
+        joined(reader.await)?
             .map_err(|e| Retry::Read(format!("second read of {key} failed: {e}")))?;
         Ok((counts, contribution, slowest))
     }
+}
+
+/// A blocking task's result; its panic goes on as a panic of the ingest (which fails the file).
+fn joined<T>(result: Result<T, tokio::task::JoinError>) -> Result<T, Retry> {
+    match result {
+        Ok(value) => Ok(value),
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => Err(Retry::Read(format!("a parsing task was cancelled: {e}"))),
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a panic without a message")
 }
 
 /// Keeps the file's slowest tests, slowest first (ties by test id, so the list is the same

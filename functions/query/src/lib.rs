@@ -443,11 +443,16 @@ fn short_hash(value: &Value) -> String {
 }
 
 async fn test_detail(app: &App, run: &RunRef, test_id: &str) -> Result<Response<Body>, ApiError> {
+    let not_found = || ApiError::not_found(format!("test {test_id} in run {}", run.run_key));
+    let found = app.store.get_run(run).await?.ok_or_else(not_found)?;
+    // The rule of every other read: a result a file still being ingested touched waits.
     let result = app
         .store
         .get_result(run, test_id)
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("test {test_id} in run {}", run.run_key)))?;
+        .filter(|(_, contributors)| found.shows(contributors))
+        .map(|(result, _)| result)
+        .ok_or_else(not_found)?;
     Ok(cache(json(StatusCode::OK, &result), 30))
 }
 

@@ -152,7 +152,7 @@ impl Collector {
             return;
         };
         if self.identities.place(&mut result) {
-            self.results[self.index[&short(&result.test_id)]].absorb(result);
+            self.results[self.index[&short(&result.test_id)]].extend(result);
         } else {
             self.index
                 .insert(short(&result.test_id), self.results.len());
@@ -160,7 +160,11 @@ impl Collector {
         }
     }
 
-    pub fn finish(self) -> Vec<TestResult> {
+    pub fn finish(mut self) -> Vec<TestResult> {
+        // Reruns were merged without deriving: derive each result once, whatever its reruns.
+        for result in &mut self.results {
+            result.derive();
+        }
         self.results
     }
 }

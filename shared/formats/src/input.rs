@@ -5,6 +5,7 @@
 //! declaration are converted to UTF-8. Plain UTF-8 passes through unchanged and is validated by
 //! the parsers, so invalid bytes are an error, never silently replaced.
 
+use crate::xml_guard::NodeGuard;
 use crate::{ErrorKind, ParseError, Position};
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -70,16 +71,15 @@ impl<'r> Input<'r> {
         self.into_guarded_reader(None)
     }
 
-    /// As [`Input::into_reader`], failing the read as soon as more than `max_run` bytes pass
-    /// without a `<`. quick-xml buffers one whole event, so this bounds its memory before the
-    /// bytes are buffered.
-    pub fn into_guarded_reader(self, max_run: Option<usize>) -> (BufReader<Tracked<'r>>, Tracker) {
+    /// As [`Input::into_reader`], failing the read as soon as one XML event (text, tag,
+    /// comment, CDATA, DOCTYPE, processing instruction) passes `max_node` bytes. quick-xml
+    /// buffers one whole event, so this bounds its memory before the bytes are buffered.
+    pub fn into_guarded_reader(self, max_node: Option<usize>) -> (BufReader<Tracked<'r>>, Tracker) {
         let tracker = Tracker::default();
         let tracked = Tracked {
             inner: Box::new(Cursor::new(self.prefix).chain(self.rest)),
             state: tracker.clone(),
-            max_run,
-            since_lt: 0,
+            guard: max_node.map(|max| (NodeGuard::new(max), max)),
         };
         (BufReader::with_capacity(64 * 1024, tracked), tracker)
     }
@@ -207,35 +207,24 @@ impl Tracker {
 pub struct Tracked<'r> {
     inner: Box<dyn Read + 'r>,
     state: Tracker,
-    max_run: Option<usize>,
-    since_lt: usize,
+    guard: Option<(NodeGuard, usize)>,
 }
 
 /// The start of the error a guarded reader fails with.
-pub const NODE_TOO_LARGE: &str = "a text node, attribute or tag is larger than";
+pub const NODE_TOO_LARGE: &str =
+    "a text node, tag with its attributes, comment, CDATA section or DOCTYPE is larger than";
 
 impl Tracked<'_> {
     fn check_run(&mut self, chunk: &[u8]) -> io::Result<()> {
-        let Some(max) = self.max_run else {
+        let Some((guard, max)) = &mut self.guard else {
             return Ok(());
         };
-        // The longest run of bytes without a `<`, carried over from earlier chunks.
-        let mut longest = 0;
-        let mut run_start = 0;
-        for lt in memchr::memchr_iter(b'<', chunk) {
-            longest = longest.max(self.since_lt + lt - run_start);
-            self.since_lt = 0;
-            run_start = lt + 1;
-        }
-        self.since_lt += chunk.len() - run_start;
-        let longest = longest.max(self.since_lt);
-        if longest > max {
-            return Err(io::Error::new(
+        guard.feed(chunk).map_err(|()| {
+            io::Error::new(
                 io::ErrorKind::InvalidData,
                 format!("{NODE_TOO_LARGE} {max} bytes"),
-            ));
-        }
-        Ok(())
+            )
+        })
     }
 }
 

@@ -32,6 +32,7 @@ mod tap;
 mod testng;
 mod trx;
 mod xml;
+mod xml_guard;
 mod xunit;
 
 pub use collect::{Collector, Identities, Placeable, Placement, Tally};

@@ -16,7 +16,7 @@ mod text;
 
 pub use fingerprint::failure_fingerprint;
 pub use identity::{is_test_id, split_params, test_id, TestIdentity};
-pub use result::{Attempt, TestCase, TestResult, SUITE_SEPARATOR};
+pub use result::{Attempt, TestCase, TestResult, MAX_DURATION_MS, SUITE_SEPARATOR};
 pub use run::{RunMetadata, Trigger};
 pub use sidecar::{Sidecar, SidecarError, TestOverride};
 pub use status::Status;

@@ -3,6 +3,10 @@ use crate::text::{cap_text, Limits};
 use crate::{failure_fingerprint, Status};
 use serde::{Deserialize, Serialize};
 
+/// The longest duration an attempt keeps, about 35 years: any sum of a run's durations stays
+/// far inside the counters' range.
+pub const MAX_DURATION_MS: u64 = 1 << 40;
+
 /// One execution of a test: a `<testcase>`, a Surefire `<rerunFailure>`, a CTRF retry, a TAP line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attempt {
@@ -33,13 +37,14 @@ impl Attempt {
         }
     }
 
-    /// Cuts every free-text field to its cap (see [`Limits`]); empty text becomes `None`.
+    /// Cuts every free-text field to its cap (see [`Limits`]); empty text becomes `None`; a
+    /// duration past [`MAX_DURATION_MS`] is that (a report may claim `time="1e200"`).
     pub fn capped(self, limits: &Limits) -> Self {
         let cap =
             |t: Option<String>, max| t.filter(|s| !s.trim().is_empty()).map(|s| cap_text(s, max));
         Attempt {
             status: self.status,
-            duration_ms: self.duration_ms,
+            duration_ms: self.duration_ms.min(MAX_DURATION_MS),
             message: cap(self.message, limits.message),
             failure_type: cap(self.failure_type, limits.failure_type),
             details: cap(self.details, limits.details),
@@ -132,11 +137,12 @@ impl TestResult {
         }
         let suite = case.suite.join(SUITE_SEPARATOR);
         let id = case.test_id_in(&suite, &case.name);
-        let mut result = TestResult::named(id, suite, case.classname, case.name);
-        result.file = case.file.filter(|f| !f.is_empty());
+        let name = |text: String| cap_text(text, limits.name);
+        let mut result = TestResult::named(id, name(suite), name(case.classname), name(case.name));
+        result.file = case.file.filter(|f| !f.is_empty()).map(name);
         result.line = case.line;
-        result.tags = case.tags;
-        result.owner = case.owner;
+        result.tags = case.tags.into_iter().map(name).collect();
+        result.owner = case.owner.map(name);
         result.spans = case.spans;
         result.attempts = case
             .attempts
@@ -194,6 +200,13 @@ impl TestResult {
     /// Merges another result of the same test (same `test_id`) into this one: its attempts are
     /// appended and everything derived from attempts is recomputed.
     pub fn absorb(&mut self, other: TestResult) {
+        self.extend(other);
+        self.derive();
+    }
+
+    /// [`TestResult::absorb`] without recomputing what derives from the attempts: a reader
+    /// merging many reruns of one test (a report may hold 100,000) extends, then derives once.
+    pub fn extend(&mut self, other: TestResult) {
         debug_assert_eq!(self.test_id, other.test_id);
         self.attempts.extend(other.attempts);
         for tag in other.tags {
@@ -205,7 +218,6 @@ impl TestResult {
         self.file = self.file.take().or(other.file);
         self.line = self.line.or(other.line);
         self.spans = self.spans.take().or(other.spans);
-        self.derive();
     }
 
     /// Recomputes status, flakiness, duration, failure fields and fingerprint from `attempts`.
@@ -214,7 +226,10 @@ impl TestResult {
             .unwrap_or((Status::Passed, false));
         self.status = status;
         self.flaky = flaky;
-        self.duration_ms = self.attempts.iter().map(|a| a.duration_ms).sum();
+        self.duration_ms = self
+            .attempts
+            .iter()
+            .fold(0, |sum: u64, a| sum.saturating_add(a.duration_ms));
         let rep = self.representative().cloned();
         if let Some(rep) = rep {
             self.fingerprint = if rep.status.is_failure() {

@@ -26,7 +26,8 @@ impl Summary {
         self.tests += 1;
         *self.count_mut(status) += 1;
         self.flaky += u64::from(flaky);
-        self.duration_ms += duration_ms;
+        // A report may claim any duration (`time="1e200"` reads as u64::MAX): never overflow.
+        self.duration_ms = self.duration_ms.saturating_add(duration_ms);
     }
 
     /// Moves one counted test from the outcome `from` to `to` (status, flaky), as when a rerun

@@ -6,6 +6,9 @@ pub const TRUNCATION_MARKER: &str = "…[truncated]";
 /// the raw report (kept whole in S3) stays the reference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
+    /// Each of a test's names (suite, classname, name, file, owner, each tag): its id is made
+    /// from the whole name first, so two tests whose names differ past the cap stay apart.
+    pub name: usize,
     pub message: usize,
     pub failure_type: usize,
     pub details: usize,
@@ -13,9 +16,10 @@ pub struct Limits {
 }
 
 impl Limits {
-    /// 8 KiB message, 512 B type, 32 KiB stack/details, 16 KiB each of stdout and stderr: a
-    /// result stays under 80 KiB of text even when every field is full.
+    /// 1 KiB per name, 8 KiB message, 512 B type, 32 KiB stack/details, 16 KiB each of stdout
+    /// and stderr: a result stays under 80 KiB of text even when every field is full.
     pub const DEFAULT: Limits = Limits {
+        name: 1024,
         message: 8 * 1024,
         failure_type: 512,
         details: 32 * 1024,

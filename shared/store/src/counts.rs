@@ -67,11 +67,15 @@ impl Delta {
     }
 
     pub fn plus(self, other: Delta) -> Delta {
-        Delta(std::array::from_fn(|i| self.0[i] + other.0[i]))
+        Delta(std::array::from_fn(|i| {
+            self.0[i].saturating_add(other.0[i])
+        }))
     }
 
     fn minus(self, other: Delta) -> Delta {
-        Delta(std::array::from_fn(|i| self.0[i] - other.0[i]))
+        Delta(std::array::from_fn(|i| {
+            self.0[i].saturating_sub(other.0[i])
+        }))
     }
 
     pub fn is_zero(&self) -> bool {

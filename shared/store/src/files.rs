@@ -59,12 +59,11 @@ pub struct Run {
 
 impl Run {
     /// Whether a result the files `contributors` wrote may be shown: when each of them is
-    /// `done`, or when every file of the run is settled (as in runs ingested before `done_files`
-    /// was kept). A result touched by a file still being ingested is left out until that file is
-    /// done, so no half-merged result is ever shown.
+    /// `done`. A result touched by a file still being ingested is left out until that file is
+    /// done, and one touched by a file that failed after writing part of its results (the store
+    /// refused a write, a bug) is never shown, so no half-merged result is ever shown.
     pub fn shows(&self, contributors: &[String]) -> bool {
-        let settled = self.files_done + self.files_failed + self.files_duplicate;
-        settled >= self.files_registered || contributors.iter().all(|f| self.done_files.contains(f))
+        contributors.iter().all(|f| self.done_files.contains(f))
     }
 }
 
@@ -118,6 +117,19 @@ pub struct FileError {
     pub offset: Option<u64>,
 }
 
+impl FileError {
+    /// An error of the whole file, at no position in it.
+    pub fn of_file(kind: &str, message: impl Into<String>) -> FileError {
+        FileError {
+            kind: kind.to_string(),
+            message: message.into(),
+            line: None,
+            column: None,
+            offset: None,
+        }
+    }
+}
+
 /// A file item as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FileItem {
@@ -137,6 +149,8 @@ pub struct FileItem {
     /// The file's slowest tests (for the slowest-tests endpoint).
     pub slowest: Vec<SlowTest>,
     pub test_overrides: BTreeMap<String, TestOverride>,
+    /// How many times the file was claimed for parsing (each delivery and sweep that got it).
+    pub claims: u64,
 }
 
 /// One of a file's slowest tests.
@@ -297,6 +311,7 @@ pub(crate) fn file_from_item(item: &Item) -> Option<FileItem> {
         test_overrides: get_s(item, "test_overrides")
             .and_then(|w| serde_json::from_str(w).ok())
             .unwrap_or_default(),
+        claims: get_u64(item, "claims"),
     })
 }
 
@@ -797,6 +812,36 @@ impl Store {
             .exclusive_writer
             .filter(|other| *other != file.file_id);
         Ok(Writers::Shared { wait_for })
+    }
+
+    /// Lets the run's other files write once `file`, which held the run's `exclusive_writer`,
+    /// has failed: removes the attribute if it still names `file` (it is gone once the file
+    /// committed, and never names another file's lone write, which goes on).
+    pub async fn release_writer(&self, file: &FileRef) -> Result<(), StoreError> {
+        let mut e = Expr::default();
+        let writer = e.name("exclusive_writer");
+        let condition = format!("{writer} = {}", e.value(s(file.file_id.as_str())));
+        let result = self
+            .ddb
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(self.key(file.run.pk(), SK_RUN.into())))
+            .update_expression(format!("REMOVE {writer}"))
+            .condition_expression(condition)
+            .set_expression_attribute_names(Some(e.names))
+            .set_expression_attribute_values(Some(e.values))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) => {
+                use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+                match err.as_service_error() {
+                    Some(UpdateItemError::ConditionalCheckFailedException(_)) => Ok(()),
+                    _ => Err(StoreError::from_sdk("ReleaseWriter", err)),
+                }
+            }
+        }
     }
 
     /// Gives up our lease on a file early (we are waiting on another file and will be retried),

@@ -103,6 +103,7 @@ fn shrink(parts: &mut BTreeMap<String, Part>, round: u32) {
     let base = Limits::DEFAULT;
     let div = 1usize << round;
     let limits = Limits {
+        name: base.name,
         message: base.message / div,
         failure_type: base.failure_type,
         details: base.details / div,
@@ -368,11 +369,12 @@ impl Store {
         &self,
         run: &RunRef,
         test_id: &str,
-    ) -> Result<Option<TestResult>, StoreError> {
+    ) -> Result<Option<(TestResult, Vec<String>)>, StoreError> {
         let Some(item) = self.get_test_item(run, test_id).await? else {
             return Ok(None);
         };
         let st = stored(&item)?;
+        let contributors = st.contrib.keys().cloned().collect();
         let text = |name| get_s(&item, name).unwrap_or_default().to_string();
         let identity = TestResult::named(
             test_id.to_string(),
@@ -380,7 +382,7 @@ impl Store {
             text("classname"),
             text("name"),
         );
-        Ok(merge(&identity, &st.parts))
+        Ok(merge(&identity, &st.parts).map(|result| (result, contributors)))
     }
 
     /// The reconciler: recounts a run from its test items (one paginated Query of the run's

@@ -1,0 +1,213 @@
+//! A file can never wedge its run, and no input costs more than one failed file: on the local
+//! stack, a write refused for good, a panic and a file that keeps getting claimed each settle
+//! the file `failed` and free the run's lone writer; absurd names, reruns and durations ingest.
+
+use verdict_parse_fn::faults::Faults;
+use verdict_parse_fn::ingest::{Ingest, Outcome, Retry, Settings};
+use verdict_store::{FileRef, FileState, RunRef, Store};
+use verdict_tests::{fresh_store, run_ref, upload};
+
+fn junit(cases: &str) -> Vec<u8> {
+    format!("<testsuites><testsuite name=\"s\">{cases}</testsuite></testsuites>").into_bytes()
+}
+
+fn many(n: usize) -> Vec<u8> {
+    junit(
+        &(0..n)
+            .map(|i| format!("<testcase classname=\"a.A\" name=\"t{i}\" time=\"0.1\"/>"))
+            .collect::<String>(),
+    )
+}
+
+fn ingest_with(store: &Store, settings: Settings, faults: Faults) -> Ingest {
+    Ingest::new(store.clone().serving("parse"), settings).with_faults(faults)
+}
+
+fn patient() -> Settings {
+    Settings {
+        lease_ms: 0,
+        ..Settings::default()
+    }
+}
+
+/// Ingests until the file is settled (retrying what asks to be retried).
+async fn settle(ingest: &Ingest, file: &FileRef) -> Outcome {
+    for attempt in 0..100 {
+        match ingest
+            .ingest_key(&file.object_key(), &format!("req-{attempt}"))
+            .await
+        {
+            Ok(outcome) => return outcome,
+            Err(Retry::Busy { .. } | Retry::WaitingForWriter { .. }) => {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await
+            }
+            Err(err) => panic!("unexpected retry: {err}"),
+        }
+    }
+    panic!("never settled")
+}
+
+fn failed_kind(outcome: &Outcome) -> &str {
+    match outcome {
+        Outcome::Failed(error) => &error.kind,
+        other => panic!("expected a failed file, got {other:?}"),
+    }
+}
+
+/// The lone writer of `run` stops for good after writing part of its results; the run's other
+/// file must then be ingested without waiting for it.
+async fn lone_writer_stops(faults: Faults) -> (Store, RunRef, Outcome) {
+    let store = fresh_store().await;
+    let run = run_ref("acme", "build-1");
+    let lone = upload(&store, &run, 0, "lone.xml", &many(60)).await;
+    let other = upload(
+        &store,
+        &run,
+        1,
+        "other.xml",
+        &junit("<testcase classname=\"z.Z\" name=\"t\"><failure message=\"m\"/></testcase>"),
+    )
+    .await;
+    // Claim, content marker, writer registration and one batch; then the fault.
+    let stopped = ingest_with(
+        &store,
+        Settings {
+            concurrency: 1,
+            ..patient()
+        },
+        faults,
+    )
+    .ingest_key(&lone.object_key(), "lone")
+    .await
+    .expect("a fault for good settles the file, it is not retried");
+    let item = store.get_file(&lone).await.unwrap().unwrap();
+    assert_eq!(item.state, FileState::Failed);
+    let run_item = store.get_run(&run).await.unwrap().unwrap();
+    assert_eq!(run_item.exclusive_writer, None, "the run is free again");
+    assert_eq!(run_item.files_failed, 1);
+
+    // The other file does not wait: with no patience at all it is still ingested.
+    let impatient = ingest_with(
+        &store,
+        Settings {
+            writer_wait_ms: 0,
+            ..patient()
+        },
+        Faults::none(),
+    );
+    assert!(matches!(
+        impatient.ingest_key(&other.object_key(), "other").await,
+        Ok(Outcome::Done { .. })
+    ));
+    let run_item = store.get_run(&run).await.unwrap().unwrap();
+    assert_eq!(
+        (run_item.summary.tests, run_item.summary.failed),
+        (1, 1),
+        "only the done file counts"
+    );
+    // Nothing the failed file wrote shows; the other file's result does.
+    let shown: Vec<String> = store
+        .list_results(&run, &[], None, 100, None)
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter(|r| run_item.shows(&r.contributors))
+        .map(|r| r.name)
+        .collect();
+    assert_eq!(shown, ["t"]);
+    (store, run, stopped)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_write_refused_for_good_fails_the_file_and_frees_its_run() {
+    let (store, run, outcome) = lone_writer_stops(Faults::refuse_after(4)).await;
+    assert_eq!(failed_kind(&outcome), "store");
+    let lone = &store.list_files(&run).await.unwrap()[0];
+    let error = lone.error.as_ref().unwrap();
+    assert!(error.message.contains("AccessDenied"), "{error:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_panic_fails_the_file_and_frees_its_run() {
+    let (store, run, outcome) = lone_writer_stops(Faults::panic_after(4)).await;
+    assert_eq!(failed_kind(&outcome), "internal");
+    let lone = &store.list_files(&run).await.unwrap()[0];
+    assert!(
+        lone.error
+            .as_ref()
+            .unwrap()
+            .message
+            .contains("injected panic"),
+        "{:?}",
+        lone.error
+    );
+    // A redelivery finds it settled.
+    let again = ingest_with(&store, patient(), Faults::none())
+        .ingest_key(&lone.file.object_key(), "again")
+        .await
+        .unwrap();
+    assert_eq!(again, Outcome::AlreadySettled(FileState::Failed));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_file_claimed_too_often_gives_up() {
+    let store = fresh_store().await;
+    let run = run_ref("acme", "build-1");
+    let file = upload(&store, &run, 0, "r.xml", &many(5)).await;
+    let settings = Settings {
+        max_claims: 2,
+        ..patient()
+    };
+    // Two invocations die after their claim (as one killed for running out of memory would).
+    for i in 0..2 {
+        let crashed = ingest_with(&store, settings.clone(), Faults::crash_after(1))
+            .ingest_key(&file.object_key(), &format!("dies-{i}"))
+            .await;
+        assert!(matches!(crashed, Err(Retry::Crash)), "{crashed:?}");
+    }
+    let outcome = settle(&ingest_with(&store, settings, Faults::none()), &file).await;
+    assert_eq!(failed_kind(&outcome), "gave_up");
+    let run_item = store.get_run(&run).await.unwrap().unwrap();
+    assert_eq!((run_item.files_failed, run_item.summary.tests), (1, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn huge_names_many_reruns_and_absurd_durations_ingest() {
+    let store = fresh_store().await;
+    let run = run_ref("acme", "build-1");
+    let long_name = "n".repeat(300 * 1024);
+    let mut cases = format!("<testcase classname=\"a.A\" name=\"{long_name}\"/>");
+    // One test run 100,000 times (reruns of one identity), the last attempt passing.
+    for _ in 0..99_999 {
+        cases.push_str(
+            "<testcase classname=\"a.A\" name=\"again\"><failure message=\"m\"/></testcase>",
+        );
+    }
+    cases.push_str("<testcase classname=\"a.A\" name=\"again\"/>");
+    cases.push_str("<testcase classname=\"a.A\" name=\"slow1\" time=\"1e200\"/>");
+    cases.push_str("<testcase classname=\"a.A\" name=\"slow2\" time=\"1e200\"/>");
+    let file = upload(&store, &run, 0, "r.xml", &junit(&cases)).await;
+    let outcome = settle(&ingest_with(&store, patient(), Faults::none()), &file).await;
+    let Outcome::Done { counts, .. } = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(
+        (counts.tests, counts.passed, counts.flaky),
+        (4, 4, 1),
+        "{counts:?}"
+    );
+    assert_eq!(counts.duration_ms, 2 * verdict_model::MAX_DURATION_MS);
+    let rows = store
+        .list_results(&run, &[], None, 100, None)
+        .await
+        .unwrap()
+        .items;
+    let longest = rows.iter().map(|r| r.name.len()).max().unwrap();
+    assert!(
+        longest < 2 * 1024,
+        "names are capped in items: {longest} bytes"
+    );
+    let summary = store.get_run(&run).await.unwrap().unwrap().summary;
+    assert_eq!(summary, store.recount(&run).await.unwrap());
+}
