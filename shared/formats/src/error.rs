@@ -58,8 +58,12 @@ pub enum ErrorKind {
     Encoding,
     /// An entity other than the five XML predefines it (no expansion, no external fetch).
     Entity,
-    /// Deeper nesting or a larger text node than [`crate::ParseLimits`] allows.
+    /// Deeper nesting or a larger piece (XML event, JSON string, line) than
+    /// [`crate::ParseLimits`] allows.
     LimitExceeded,
+    /// A compressed report that inflates past the size or the ratio [`crate::ParseLimits`]
+    /// allows (a gzip bomb).
+    TooLarge,
     /// The input could not be read (decompression failed, I/O error).
     Io,
 }

@@ -5,8 +5,8 @@
 //! declaration are converted to UTF-8. Plain UTF-8 passes through unchanged and is validated by
 //! the parsers, so invalid bytes are an error, never silently replaced.
 
-use crate::xml_guard::NodeGuard;
-use crate::{ErrorKind, ParseError, Position};
+use crate::bounds::{Bound, Counted, Inflating, TooLarge};
+use crate::{ErrorKind, ParseError, ParseLimits, Position};
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::io::{self, BufRead, BufReader, Cursor, Read};
@@ -22,15 +22,26 @@ const REMEMBERED_NEWLINES: usize = 64 * 1024;
 pub struct Input<'r> {
     prefix: Vec<u8>,
     rest: Box<dyn Read + 'r>,
+    /// The largest piece (XML event, JSON string, line) a reader may buffer whole.
+    max_piece: usize,
 }
 
 impl<'r> Input<'r> {
-    pub fn open<R: Read + 'r>(reader: R) -> Result<Input<'r>, ParseError> {
+    pub fn open<R: Read + 'r>(reader: R, limits: &ParseLimits) -> Result<Input<'r>, ParseError> {
         let mut reader: Box<dyn Read + 'r> = Box::new(reader);
         let mut head = read_prefix(&mut reader, PREFIX_BYTES)?;
         if head.starts_with(&[0x1f, 0x8b]) {
-            let gz = flate2::read::MultiGzDecoder::new(Cursor::new(head).chain(reader));
-            reader = Box::new(gz);
+            let compressed = std::rc::Rc::default();
+            let counted = Counted {
+                inner: Cursor::new(head).chain(reader),
+                count: std::rc::Rc::clone(&compressed),
+            };
+            reader = Box::new(Inflating {
+                inner: flate2::read::MultiGzDecoder::new(counted),
+                compressed,
+                out: 0,
+                limits: limits.inflation,
+            });
             head = read_prefix(&mut reader, PREFIX_BYTES)?;
         }
         let joined: Box<dyn Read + 'r> = Box::new(Cursor::new(head.clone()).chain(reader));
@@ -58,7 +69,11 @@ impl<'r> Input<'r> {
                 "the report is empty",
             ));
         }
-        Ok(Input { prefix, rest })
+        Ok(Input {
+            prefix,
+            rest,
+            max_piece: limits.max_node_bytes,
+        })
     }
 
     /// The first [`PREFIX_BYTES`] of the UTF-8 text.
@@ -66,28 +81,34 @@ impl<'r> Input<'r> {
         &self.prefix
     }
 
-    /// The whole text, with a tracker that turns byte offsets into line and column.
-    pub fn into_reader(self) -> (BufReader<Tracked<'r>>, Tracker) {
-        self.into_guarded_reader(None)
+    /// The whole text for the XML reader, with a tracker that turns byte offsets into line and
+    /// column; no XML event may pass the piece bound (quick-xml buffers one whole).
+    pub fn into_xml_reader(self) -> (BufReader<Tracked<'r>>, Tracker) {
+        let bound = Bound::xml_event(self.max_piece);
+        self.into_bounded_reader(Some(bound))
     }
 
-    /// As [`Input::into_reader`], failing the read as soon as one XML event (text, tag,
-    /// comment, CDATA, DOCTYPE, processing instruction) passes `max_node` bytes. quick-xml
-    /// buffers one whole event, so this bounds its memory before the bytes are buffered.
-    pub fn into_guarded_reader(self, max_node: Option<usize>) -> (BufReader<Tracked<'r>>, Tracker) {
+    /// The whole text for serde_json, no string past the piece bound (it buffers one whole).
+    pub fn into_json_reader(self) -> BufReader<Tracked<'r>> {
+        let bound = Bound::json_string(self.max_piece);
+        self.into_bounded_reader(Some(bound)).0
+    }
+
+    fn into_bounded_reader(self, bound: Option<Bound>) -> (BufReader<Tracked<'r>>, Tracker) {
         let tracker = Tracker::default();
         let tracked = Tracked {
             inner: Box::new(Cursor::new(self.prefix).chain(self.rest)),
             state: tracker.clone(),
-            guard: max_node.map(|max| (NodeGuard::new(max), max)),
+            bound,
         };
         (BufReader::with_capacity(64 * 1024, tracked), tracker)
     }
 
     /// The whole text, line by line, for the line-based formats: each line with its number.
-    /// Invalid UTF-8 is an error naming the line.
+    /// Invalid UTF-8 is an error naming the line; so is a line past the piece bound.
     pub fn lines(self) -> impl Iterator<Item = Result<(u64, String), ParseError>> + 'r {
-        let (mut reader, _) = self.into_reader();
+        let bound = Bound::line(self.max_piece);
+        let (mut reader, _) = self.into_bounded_reader(Some(bound));
         let mut number = 0u64;
         let mut buf = Vec::new();
         std::iter::from_fn(move || {
@@ -159,6 +180,9 @@ fn read_prefix(reader: &mut dyn Read, max: usize) -> Result<Vec<u8>, ParseError>
 }
 
 pub fn io_error(e: io::Error) -> ParseError {
+    if let Some(too_large) = TooLarge::from_io(&e) {
+        return too_large;
+    }
     let kind = match e.kind() {
         io::ErrorKind::UnexpectedEof => ErrorKind::Truncated,
         io::ErrorKind::InvalidData => ErrorKind::Encoding,
@@ -207,31 +231,31 @@ impl Tracker {
 pub struct Tracked<'r> {
     inner: Box<dyn Read + 'r>,
     state: Tracker,
-    guard: Option<(NodeGuard, usize)>,
+    bound: Option<Bound>,
 }
-
-/// The start of the error a guarded reader fails with.
-pub const NODE_TOO_LARGE: &str =
-    "a text node, tag with its attributes, comment, CDATA section or DOCTYPE is larger than";
 
 impl Tracked<'_> {
-    fn check_run(&mut self, chunk: &[u8]) -> io::Result<()> {
-        let Some((guard, max)) = &mut self.guard else {
+    /// Follows the bound over the chunk just read from `base`; past it, the error names where
+    /// the piece began.
+    fn check_bound(&mut self, chunk: &[u8], base: u64) -> io::Result<()> {
+        let Some(bound) = &mut self.bound else {
             return Ok(());
         };
-        guard.feed(chunk).map_err(|()| {
-            io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("{NODE_TOO_LARGE} {max} bytes"),
-            )
+        bound.feed(chunk).map_err(|start| {
+            let start = u64::try_from(base as i64 + start).unwrap_or(0);
+            TooLarge {
+                kind: ErrorKind::LimitExceeded,
+                what: bound.what(),
+                max: bound.max() as u64,
+                position: Some(self.state.position(start)),
+            }
+            .into_io()
         })
     }
-}
 
-impl Read for Tracked<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.check_run(&buf[..n])?;
+    /// Remembers the newlines of a chunk just read, for positions.
+    fn record(&mut self, buf: &[u8]) {
+        let n = buf.len();
         let mut s = self.state.0.borrow_mut();
         let base = s.read;
         for i in memchr::memchr_iter(b'\n', &buf[..n]) {
@@ -242,6 +266,15 @@ impl Read for Tracked<'_> {
             s.newlines_seen += 1;
         }
         s.read += n as u64;
+    }
+}
+
+impl Read for Tracked<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let base = self.state.0.borrow().read;
+        self.record(&buf[..n]);
+        self.check_bound(&buf[..n], base)?;
         Ok(n)
     }
 }
@@ -251,8 +284,8 @@ mod tests {
     use super::*;
 
     fn text(bytes: &[u8]) -> String {
-        let input = Input::open(bytes).unwrap();
-        let (mut r, _) = input.into_reader();
+        let input = Input::open(bytes, &ParseLimits::DEFAULT).unwrap();
+        let (mut r, _) = input.into_bounded_reader(None);
         let mut s = String::new();
         r.read_to_string(&mut s).unwrap();
         s
@@ -289,15 +322,26 @@ mod tests {
     #[test]
     fn when_empty_should_fail() {
         assert_eq!(
-            Input::open(&b"  \n"[..]).err().unwrap().kind,
+            Input::open(&b"  \n"[..], &ParseLimits::DEFAULT)
+                .err()
+                .unwrap()
+                .kind,
             ErrorKind::Empty
         );
-        assert_eq!(Input::open(&b""[..]).err().unwrap().kind, ErrorKind::Empty);
+        assert_eq!(
+            Input::open(&b""[..], &ParseLimits::DEFAULT)
+                .err()
+                .unwrap()
+                .kind,
+            ErrorKind::Empty
+        );
     }
 
     #[test]
     fn when_bad_gzip_should_fail_with_io_error() {
-        let e = Input::open(&[0x1f, 0x8b, 8, 0, 1, 2, 3][..]).err().unwrap();
+        let e = Input::open(&[0x1f, 0x8b, 8, 0, 1, 2, 3][..], &ParseLimits::DEFAULT)
+            .err()
+            .unwrap();
         assert!(
             matches!(e.kind, ErrorKind::Io | ErrorKind::Truncated),
             "{e:?}"
@@ -306,8 +350,8 @@ mod tests {
 
     #[test]
     fn tracker_should_give_line_and_column() {
-        let input = Input::open(&b"ab\ncd\nef"[..]).unwrap();
-        let (mut r, t) = input.into_reader();
+        let input = Input::open(&b"ab\ncd\nef"[..], &ParseLimits::DEFAULT).unwrap();
+        let (mut r, t) = input.into_bounded_reader(None);
         std::io::copy(&mut r, &mut std::io::sink()).unwrap();
         assert_eq!(
             t.position(0),

@@ -38,7 +38,7 @@ where
     T: DeserializeOwned,
     F: FnMut(usize, T) -> Result<(), String>,
 {
-    let (reader, _) = input.into_reader();
+    let reader = input.into_json_reader();
     let mut de = serde_json::Deserializer::from_reader(reader);
     let mut found = vec![None; paths.len()];
     let targets: Vec<(usize, &[&str])> = paths.iter().copied().enumerate().collect();
@@ -165,6 +165,9 @@ fn seconds_or_ms(value: f64, scale: f64) -> u64 {
 
 pub fn json_error(e: serde_json::Error) -> ParseError {
     use serde_json::error::Category;
+    if e.classify() == Category::Io {
+        return crate::input::io_error(e.into());
+    }
     let kind = match e.classify() {
         Category::Eof => ErrorKind::Truncated,
         Category::Io => ErrorKind::Io,

@@ -9,6 +9,7 @@
 //! [`Limits`].
 
 mod ansi;
+mod bounds;
 mod buildkite;
 mod collect;
 mod ctrf;
@@ -35,6 +36,7 @@ mod xml;
 mod xml_guard;
 mod xunit;
 
+pub use bounds::InflationLimits;
 pub use collect::{Collector, Identities, Placeable, Placement, Tally};
 pub use error::{ErrorKind, ParseError, Position, Warning};
 
@@ -143,9 +145,12 @@ impl std::fmt::Display for Format {
 pub struct ParseLimits {
     /// Deepest XML element nesting accepted (JUnit suites nest, but never this deep).
     pub max_depth: usize,
-    /// Largest text node, attribute value or tag, in bytes, accepted before the report is
-    /// rejected: the XML reader buffers one such piece whole.
+    /// Largest piece a reader buffers whole, in bytes, accepted before the report is rejected:
+    /// one XML event (a text node, a tag with its attributes, a comment, CDATA, a DOCTYPE), one
+    /// JSON string, one line of a line format.
     pub max_node_bytes: usize,
+    /// What a gzip report may inflate to.
+    pub inflation: InflationLimits,
     /// Caps on the text kept per test.
     pub text: Limits,
 }
@@ -154,6 +159,13 @@ impl ParseLimits {
     pub const DEFAULT: ParseLimits = ParseLimits {
         max_depth: 256,
         max_node_bytes: 16 * 1024 * 1024,
+        // 4 GiB of text is minutes of parsing, within one invocation; real reports compress
+        // 5-50 times, a bomb thousands of times.
+        inflation: InflationLimits {
+            max_bytes: 4 << 30,
+            max_ratio: 200,
+            ratio_after: 64 << 20,
+        },
         text: Limits::DEFAULT,
     };
 }
@@ -195,7 +207,7 @@ pub fn for_each_case<R: Read>(
     limits: &ParseLimits,
     on_case: &mut dyn FnMut(TestCase),
 ) -> Result<Outcome, ParseError> {
-    let input = input::Input::open(reader)?;
+    let input = input::Input::open(reader, limits)?;
     let format = match format {
         Some(f) => f,
         None => detect::detect(input.prefix())?,

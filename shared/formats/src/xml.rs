@@ -199,9 +199,8 @@ pub fn walk(
     ctx: &mut Ctx<'_>,
     handler: &mut dyn Handler,
 ) -> Result<(), ParseError> {
-    let max_node = ctx.limits.max_node_bytes;
     let max_depth = ctx.limits.max_depth;
-    let (buffered, tracker) = input.into_guarded_reader(Some(max_node));
+    let (buffered, tracker) = input.into_xml_reader();
     let mut reader = Reader::from_reader(buffered);
     let config = reader.config_mut();
     config.expand_empty_elements = true;
@@ -286,10 +285,6 @@ pub fn walk(
                 }
             }
             Event::CData(cdata) => {
-                // CDATA may hold `<`, which the byte guard counts as the start of a tag.
-                if cdata.len() > max_node {
-                    return Err(too_large(&reader, &tracker, max_node));
-                }
                 if let Some(el) = captured.last_mut() {
                     if el.text.len() < CAPTURED_TEXT_BYTES {
                         let s = std::str::from_utf8(&cdata).map_err(|_| {
@@ -403,14 +398,6 @@ fn element(
     })
 }
 
-fn too_large<R>(reader: &Reader<R>, tracker: &Tracker, max: usize) -> ParseError {
-    ParseError::new(
-        ErrorKind::LimitExceeded,
-        Some(tracker.position(reader.buffer_position())),
-        format!("a text node, attribute or tag is larger than {max} bytes"),
-    )
-}
-
 fn xml_error<R>(e: quick_xml::Error, reader: &Reader<R>, tracker: &Tracker) -> ParseError {
     xml_error_at(e, Some(tracker.position(reader.error_position())))
 }
@@ -419,8 +406,8 @@ fn xml_error_at(e: quick_xml::Error, position: Option<Position>) -> ParseError {
     use quick_xml::Error as E;
     match e {
         E::Io(io) => {
-            if io.kind() == std::io::ErrorKind::InvalidData && io.to_string().contains(NODE_TOO_LARGE) {
-                ParseError::new(ErrorKind::LimitExceeded, position, io.to_string())
+            if let Some(too_large) = crate::bounds::TooLarge::from_io(&io) {
+                too_large
             } else {
                 let mut err = crate::input::io_error(std::io::Error::new(io.kind(), io.to_string()));
                 err.position = position;
@@ -451,5 +438,3 @@ fn xml_error_at(e: quick_xml::Error, position: Option<Position>) -> ParseError {
         other => ParseError::new(ErrorKind::Malformed, position, format!("malformed XML: {other}")),
     }
 }
-
-use crate::input::NODE_TOO_LARGE;

@@ -49,8 +49,9 @@ impl NodeGuard {
         }
     }
 
-    /// Follows `chunk`; `Err(())` once an event is longer than the cap.
-    pub(crate) fn feed(&mut self, chunk: &[u8]) -> Result<(), ()> {
+    /// Follows `chunk`; once an event is longer than the cap, `Err` with where in the chunk the
+    /// bytes counted so far end.
+    pub(crate) fn feed(&mut self, chunk: &[u8]) -> Result<(), usize> {
         let mut i = 0;
         while i < chunk.len() {
             // Skip to the next byte that can change the state, counting what is skipped.
@@ -62,15 +63,14 @@ impl NodeGuard {
                 State::Open { .. } | State::Doctype { .. } => Some(0),
             };
             let Some(skip) = skipped else {
-                self.advance(&chunk[i..])?;
-                return Ok(());
+                return self.advance(&chunk[i..]).map_err(|()| chunk.len());
             };
             if skip > 0 {
-                self.advance(&chunk[i..i + skip])?;
+                self.advance(&chunk[i..i + skip]).map_err(|()| i + skip)?;
                 i += skip;
             }
             let byte = chunk[i];
-            self.advance(&chunk[i..=i])?;
+            self.advance(&chunk[i..=i]).map_err(|()| i + 1)?;
             self.step(byte);
             i += 1;
         }
@@ -87,6 +87,15 @@ impl NodeGuard {
             return Err(());
         }
         Ok(())
+    }
+
+    /// Bytes of the event being read.
+    pub(crate) fn current(&self) -> usize {
+        self.event
+    }
+
+    pub(crate) fn max(&self) -> usize {
+        self.max
     }
 
     /// The state after `byte` (already counted and in `tail`).
