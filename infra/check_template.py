@@ -6,7 +6,8 @@
   router) are exactly the routes the template gives it, and no other function has routes;
 - every environment variable the code of a function reads (its crate and the workspace crates it
   depends on) is set for it, except the local stack's endpoint overrides;
-- the table's indexes (names, keys, projections) are those of shared/store/src/schema.rs.
+- the table's indexes (names, keys, projections) are those of shared/store/src/schema.rs, and
+  the index throttle alarm watches each of them.
 
 Exits 1 naming each mismatch."""
 import pathlib
@@ -126,6 +127,17 @@ for index in table.get("GlobalSecondaryIndexes", []):
     )
 if code_indexes != template_indexes:
     errors.append(f"table indexes differ: code {code_indexes}, template {template_indexes}")
+
+# The index throttle alarm watches every index.
+alarm = resources.get("IndexThrottlesAlarm", {}).get("Properties", {})
+watched = {
+    d["Value"]
+    for m in alarm.get("Metrics", [])
+    for d in m.get("MetricStat", {}).get("Metric", {}).get("Dimensions", [])
+    if d["Name"] == "GlobalSecondaryIndexName"
+}
+if watched != set(code_indexes):
+    errors.append(f"IndexThrottlesAlarm watches {sorted(watched)}, the table has {sorted(code_indexes)}")
 
 for error in errors:
     print(f"infra/template.yaml: {error}", file=sys.stderr)

@@ -276,6 +276,12 @@ impl Ingest {
             message = %error.message,
             "file failed for good"
         );
+        crate::metrics::emit(
+            self.store.table(),
+            crate::metrics::FILES_FAILED_FOR_GOOD,
+            1,
+            serde_json::json!({"kind": error.kind, "file": file.object_key()}),
+        );
         let ours = self.store.fail_file(file, owner, &error, now_ms()).await?;
         self.store.release_writer(file).await?;
         self.settled(file, ours)

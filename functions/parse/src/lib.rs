@@ -3,6 +3,7 @@
 
 pub mod faults;
 pub mod ingest;
+pub mod metrics;
 
 use aws_lambda_events::s3::S3Event;
 use ingest::{Ingest, Outcome, Retry};
@@ -159,27 +160,46 @@ pub async fn sweep_files(
         .await?;
     let mut outcomes = Vec::new();
     let mut waiting = Vec::new();
+    // Uploaded files this pass leaves unsettled, with their registration time.
+    let mut left = Vec::new();
     for file in files {
         let key = file.object_key();
         if store.raw_exists(&key).await? {
             match ingest.ingest_key_waiting(&key, request_id, 0).await {
                 Ok(outcome) => outcomes.push(outcome),
-                Err(Retry::Busy { .. }) => {}
-                Err(Retry::WaitingForWriter { .. }) => waiting.push(key),
+                Err(Retry::Busy { .. }) => left.push(file),
+                Err(Retry::WaitingForWriter { .. }) => waiting.push(file),
                 Err(err) => return Err(err),
             }
         } else if let Some(outcome) = abandon(ingest, &file, request, request_id, now).await? {
             outcomes.push(outcome);
         }
     }
-    for key in waiting {
-        match ingest.ingest_key_waiting(&key, request_id, 0).await {
+    for file in waiting {
+        match ingest
+            .ingest_key_waiting(&file.object_key(), request_id, 0)
+            .await
+        {
             Ok(outcome) => outcomes.push(outcome),
-            Err(Retry::Busy { .. } | Retry::WaitingForWriter { .. }) => {}
+            Err(Retry::Busy { .. } | Retry::WaitingForWriter { .. }) => left.push(file),
             Err(err) => return Err(err),
         }
     }
-    tracing::info!(settled = outcomes.len(), "sweep finished");
+    let mut stuck = 0;
+    for file in &left {
+        if store.get_file(file).await?.is_some_and(|item| {
+            !item.state.is_settled() && item.created_ms + metrics::UNSETTLED_AFTER_MS <= now
+        }) {
+            stuck += 1;
+        }
+    }
+    metrics::emit(
+        store.table(),
+        metrics::UNSETTLED_FILES,
+        stuck,
+        serde_json::json!({}),
+    );
+    tracing::info!(settled = outcomes.len(), stuck, "sweep finished");
     Ok(outcomes)
 }
 
@@ -201,16 +221,13 @@ async fn abandon(
     else {
         return Ok(None);
     };
-    let error = FileError {
-        kind: "not_uploaded".into(),
-        message: format!(
+    let error = FileError::of_file(
+        "not_uploaded",
+        format!(
             "no object arrived within {} s of the upload being registered",
             request.abandon_seconds
         ),
-        line: None,
-        column: None,
-        offset: None,
-    };
+    );
     store.fail_file(file, request_id, &error, now).await?;
     Ok(Some(Outcome::Failed(error)))
 }
