@@ -2,6 +2,9 @@
 //! (DynamoDB Local and SeaweedFS, started by `scripts/stack.sh run`, which `make test` uses),
 //! helpers to register and upload files the way the upload function does, and table dumps.
 
+pub mod fault_proxy;
+pub mod reports;
+
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use verdict_model::RunMetadata;

@@ -5,31 +5,11 @@ use futures_util::future::join_all;
 use verdict_parse_fn::ingest::{Ingest, Outcome, Retry, Settings};
 use verdict_parse_fn::{created_event, faults::Faults, handle, sweep_files, Event, SweepRequest};
 use verdict_store::{FileRef, FileState, RunRef, Store};
+use verdict_tests::reports::{junit, many_tests, shards};
 use verdict_tests::{
     assert_same_dump, dump, dump_without, fresh_store, register, run_ref, upload, Dump,
     ORDER_BOOKKEEPING,
 };
-
-/// A JUnit report of `(classname.name, status)` cases; status is passed, failed, error or skipped.
-fn junit(cases: &[(&str, &str)]) -> Vec<u8> {
-    let mut xml = String::from("<?xml version=\"1.0\"?>\n<testsuites><testsuite name=\"s\">\n");
-    for (id, status) in cases {
-        let (class, name) = id.rsplit_once('.').unwrap();
-        let body = match *status {
-            "failed" => {
-                "<failure message=\"expected 1 got 2\" type=\"AssertionError\">at x.py:10</failure>"
-            }
-            "error" => "<error message=\"boom\" type=\"RuntimeError\"/>",
-            "skipped" => "<skipped/>",
-            _ => "",
-        };
-        xml.push_str(&format!(
-            "<testcase classname=\"{class}\" name=\"{name}\" time=\"0.25\">{body}</testcase>\n"
-        ));
-    }
-    xml.push_str("</testsuite></testsuites>\n");
-    xml.into_bytes()
-}
 
 fn ingest(store: &Store) -> Ingest {
     Ingest::new(store.clone().serving("parse"), Settings::default())
@@ -67,23 +47,6 @@ async fn assert_consistent(store: &Store, run: &RunRef) {
             file.state
         );
     }
-}
-
-fn many_tests(n: usize) -> Vec<u8> {
-    let names: Vec<String> = (0..n)
-        .map(|i| format!("pkg.Mod{}.test_{i}", i % 7))
-        .collect();
-    let cases: Vec<(&str, &str)> = names
-        .iter()
-        .enumerate()
-        .map(|(i, n)| {
-            (
-                n.as_str(),
-                ["passed", "failed", "skipped", "passed", "error"][i % 5],
-            )
-        })
-        .collect();
-    junit(&cases)
 }
 
 /// The table after one clean delivery of each file, in order.
@@ -278,44 +241,6 @@ async fn a_file_waits_for_the_run_s_lone_writer_even_one_that_crashed() {
     );
     assert_consistent(&store, &run).await;
     assert_same_dump(&dump(&store).await, &expected, "after the wait");
-}
-
-fn shards() -> Vec<(&'static str, Vec<u8>)> {
-    vec![
-        (
-            "shard-1.xml",
-            junit(&[
-                ("a.A.t1", "passed"),
-                ("a.A.t2", "passed"),
-                ("a.A.flaky", "failed"),
-            ]),
-        ),
-        (
-            "shard-2.xml",
-            junit(&[
-                ("b.B.t1", "passed"),
-                ("s.S.shared1", "passed"),
-                ("s.S.shared2", "failed"),
-            ]),
-        ),
-        (
-            "shard-3.xml",
-            junit(&[
-                ("c.C.t1", "skipped"),
-                ("s.S.shared1", "passed"),
-                ("s.S.shared2", "passed"),
-            ]),
-        ),
-        ("shard-1-rerun.xml", junit(&[("a.A.flaky", "passed")])),
-        (
-            "shard-4.xml",
-            junit(&[
-                ("d.D.t1", "error"),
-                ("d.D.t2", "skipped"),
-                ("d.D.t3", "passed"),
-            ]),
-        ),
-    ]
 }
 
 fn permutations(n: usize) -> Vec<Vec<usize>> {

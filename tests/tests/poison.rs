@@ -211,3 +211,51 @@ async fn huge_names_many_reruns_and_absurd_durations_ingest() {
     let summary = store.get_run(&run).await.unwrap().unwrap().summary;
     assert_eq!(summary, store.recount(&run).await.unwrap());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_poison_record_in_an_event_fails_alone() {
+    let store = fresh_store().await;
+    let run = run_ref("acme", "build-1");
+    let good = upload(&store, &run, 0, "good.xml", &many(3)).await;
+    let bad = upload(
+        &store,
+        &run,
+        1,
+        "bad.xml",
+        b"<testsuite><testcase name=\"a\">",
+    )
+    .await;
+    let other = upload(
+        &store,
+        &run,
+        2,
+        "other.xml",
+        &junit("<testcase classname=\"z.Z\" name=\"t\"/>"),
+    )
+    .await;
+    let ingest = ingest_with(&store, patient(), Faults::none());
+    let keys: Vec<String> = [&good, &bad, &other]
+        .iter()
+        .map(|f| f.object_key())
+        .collect();
+    let event =
+        || verdict_parse_fn::Event::S3(verdict_parse_fn::created_event(store.bucket(), &keys));
+    let outcomes = verdict_parse_fn::handle(&ingest, event(), "one")
+        .await
+        .unwrap();
+    assert!(matches!(outcomes[0], Outcome::Done { .. }), "{outcomes:?}");
+    assert_eq!(failed_kind(&outcomes[1]), "truncated");
+    assert!(matches!(outcomes[2], Outcome::Done { .. }), "{outcomes:?}");
+    // Delivered again, nothing moves.
+    let again = verdict_parse_fn::handle(&ingest, event(), "two")
+        .await
+        .unwrap();
+    assert!(
+        again
+            .iter()
+            .all(|o| matches!(o, Outcome::AlreadySettled(_))),
+        "{again:?}"
+    );
+    let summary = store.get_run(&run).await.unwrap().unwrap().summary;
+    assert_eq!(summary.tests, 4);
+}

@@ -572,6 +572,18 @@ impl Ingest {
             results
                 .chunks(BATCH_WRITE_MAX)
                 .map(|batch| async move {
+                    // Bulk puts overwrite: an invocation that lost the file (its lease ran out
+                    // under it) must not put over what the run's other files merged since the
+                    // file committed. Checked before every batch, one read per 25 items.
+                    let still_alone =
+                        self.store.get_run(&file.run).await?.is_some_and(|run| {
+                            run.exclusive_writer.as_ref() == Some(&file.file_id)
+                        });
+                    if !still_alone {
+                        return Err(Retry::Read(
+                            "the run is no longer written by this file alone; retrying".into(),
+                        ));
+                    }
                     self.faults.write()?;
                     let deltas = self
                         .store

@@ -255,3 +255,31 @@ fn nan_infinite_and_huge_durations_read_as_bounded_numbers() {
         .iter()
         .all(|r| r.duration_ms <= verdict_model::MAX_DURATION_MS));
 }
+
+#[test]
+fn json_that_is_too_deep_out_of_range_or_trailing_garbage_is_a_typed_error() {
+    let ctrf =
+        |tests: &str| format!(r#"{{"results": {{"tool": {{"name": "x"}}, "tests": [{tests}]}}}}"#);
+    let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+    let cases = [
+        ctrf(&format!(
+            r#"{{"name": "a", "status": "passed", "extra": {deep}}}"#
+        )),
+        ctrf(r#"{"name": "a", "status": "passed", "duration": 123456789012345678901234567890}"#),
+        ctrf(r#"{"name": "\ud800", "status": "passed"}"#),
+        format!("{} trailing", ctrf(r#"{"name": "a", "status": "passed"}"#)),
+    ];
+    for case in &cases {
+        match verdict_formats::parse(case.as_bytes(), Some(Format::Ctrf), &ParseLimits::DEFAULT) {
+            Err(e) => assert!(
+                matches!(e.kind, ErrorKind::Malformed | ErrorKind::Encoding),
+                "{case}: {e}"
+            ),
+            // A huge number read as a float is a duration like any other, capped.
+            Ok(report) => assert!(report
+                .results
+                .iter()
+                .all(|r| r.duration_ms <= verdict_model::MAX_DURATION_MS)),
+        }
+    }
+}

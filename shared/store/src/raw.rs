@@ -46,18 +46,29 @@ impl Store {
     }
 
     /// Writes an object, refusing to overwrite one that exists (`If-None-Match: *`): raw
-    /// uploads are write-once.
+    /// uploads are write-once. A raw key names one registration, so an object already there
+    /// (412) is this put's own, stored by an attempt whose response was lost.
     pub async fn put_raw(&self, key: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
-        self.s3
+        let result = self
+            .s3
             .put_object()
             .bucket(&self.bucket)
             .key(key)
             .if_none_match("*")
             .body(ByteStream::from(bytes))
             .send()
-            .await
-            .map_err(|e| StoreError::from_sdk("PutObject", e))?;
-        Ok(())
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err)
+                if err
+                    .raw_response()
+                    .is_some_and(|r| r.status().as_u16() == 412) =>
+            {
+                Ok(())
+            }
+            Err(err) => Err(StoreError::from_sdk("PutObject", err)),
+        }
     }
 
     /// Whether an object exists.

@@ -1,0 +1,251 @@
+//! Exactly-once ingestion with AWS's faults injected between the SDK and the real engines
+//! (`verdict_tests::fault_proxy`): throttling, 5xx, transaction conflicts, unprocessed batch
+//! items, S3 slow-downs, resets mid-body, latency, and writes applied whose response is lost.
+//! Every scenario ends with the full-dump comparison against one clean ingest with no proxy.
+
+use futures_util::future::join_all;
+use verdict_parse_fn::ingest::{Ingest, Outcome, Retry, Settings};
+use verdict_parse_fn::{created_event, handle, Event};
+use verdict_store::{FileRef, Store, StoreConfig};
+use verdict_tests::fault_proxy::{Fault, FaultProxy, Plan};
+use verdict_tests::reports::{many_tests, shards};
+use verdict_tests::{
+    assert_same_dump, dump_without, fresh_config, fresh_store, run_ref, upload, Dump,
+    ORDER_BOOKKEEPING,
+};
+
+/// A fresh table and bucket, and a store that reaches them through one fault proxy per engine.
+async fn behind_proxies(plan: &Plan) -> (Store, Store, FaultProxy, FaultProxy) {
+    let direct = fresh_store().await;
+    let config = fresh_config();
+    let ddb = FaultProxy::start(config.dynamodb_endpoint.as_deref().unwrap(), plan.clone()).await;
+    let s3 = FaultProxy::start(
+        config.s3_endpoint.as_deref().unwrap(),
+        Plan {
+            seed: plan.seed.wrapping_add(1),
+            ..plan.clone()
+        },
+    )
+    .await;
+    let proxied = Store::connect(&StoreConfig {
+        table: direct.table().to_string(),
+        bucket: direct.bucket().to_string(),
+        dynamodb_endpoint: Some(ddb.endpoint.clone()),
+        s3_endpoint: Some(s3.endpoint.clone()),
+    })
+    .await
+    .serving("parse");
+    (direct, proxied, ddb, s3)
+}
+
+/// Delivers `file` until it is settled, retrying whatever asks for a retry, as Lambda's retries
+/// and the sweep would.
+async fn deliver(ingest: &Ingest, file: &FileRef) -> Outcome {
+    for attempt in 0..1000 {
+        let event = Event::S3(created_event(ingest.store().bucket(), &[file.object_key()]));
+        match handle(ingest, event, &format!("req-{}-{attempt}", file.file_id)).await {
+            Ok(mut outcomes) => return outcomes.pop().expect("one record, one outcome"),
+            Err(Retry::Crash) => panic!("no crash is injected here"),
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+        }
+    }
+    panic!("file {} never settled", file.file_id)
+}
+
+/// The table after a clean, sequential ingest of `files` with no proxy.
+async fn clean(files: &[(&str, Vec<u8>)]) -> Dump {
+    let store = fresh_store().await;
+    let run = run_ref("acme", "build-1");
+    let ingest = Ingest::new(store.clone(), Settings::default());
+    for (i, (name, bytes)) in files.iter().enumerate() {
+        let file = upload(&store, &run, i, name, bytes).await;
+        assert!(matches!(
+            deliver(&ingest, &file).await,
+            Outcome::Done { .. }
+        ));
+    }
+    dump_without(&store, &ORDER_BOOKKEEPING).await
+}
+
+fn settings(lease_ms: u64) -> Settings {
+    Settings {
+        lease_ms,
+        concurrency: 8,
+        ..Settings::default()
+    }
+}
+
+/// Uploads and ingests `files` through the proxies (all at once when `concurrent`, each
+/// delivered twice), and compares the table with a clean ingest.
+/// A lease short enough that a delivery whose invocation gave up is taken over soon, longer
+/// than any live invocation here (as the deployed lease outlives the function's timeout).
+const LEASE_MS: u64 = 3_000;
+
+async fn ingest_under(
+    plan: Plan,
+    files: &[(&str, Vec<u8>)],
+    concurrent: bool,
+    lease_ms: u64,
+    expected: &Dump,
+) {
+    let (direct, proxied, ddb, s3) = behind_proxies(&plan).await;
+    let run = run_ref("acme", "build-1");
+    let mut uploaded = Vec::new();
+    for (i, (name, bytes)) in files.iter().enumerate() {
+        uploaded.push(upload(&direct, &run, i, name, bytes).await);
+    }
+    let ingest = Ingest::new(proxied, settings(lease_ms));
+    if concurrent {
+        let twice = uploaded.iter().chain(&uploaded);
+        let outcomes = join_all(twice.map(|f| deliver(&ingest, f))).await;
+        assert!(
+            outcomes
+                .iter()
+                .all(|o| matches!(o, Outcome::Done { .. } | Outcome::AlreadySettled(_))),
+            "{outcomes:?}"
+        );
+    } else {
+        for file in uploaded.iter().chain(&uploaded) {
+            deliver(&ingest, file).await;
+        }
+    }
+    let injected: Vec<_> = ddb.injected().into_iter().chain(s3.injected()).collect();
+    assert!(
+        !injected.is_empty(),
+        "seed {}: no fault was injected",
+        plan.seed
+    );
+    let scenario = format!("seed {} ({injected:?})", plan.seed);
+    let summary = direct.get_run(&run).await.unwrap().unwrap().summary;
+    assert_eq!(summary, direct.recount(&run).await.unwrap(), "{scenario}");
+    assert_same_dump(
+        &dump_without(&direct, &ORDER_BOOKKEEPING).await,
+        expected,
+        &scenario,
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn each_fault_alone_changes_nothing_on_the_lone_writer_and_the_shared_path() {
+    // A first file big enough for several bulk batches, then the overlapping shards.
+    let mut files = vec![("first.xml", many_tests(120))];
+    files.extend(shards());
+    let expected = clean(&files).await;
+    for (n, fault) in Fault::ALL.into_iter().enumerate() {
+        let plan = Plan {
+            seed: 1000 + n as u64,
+            rate: 0.3,
+            faults: vec![fault],
+            operations: None,
+            max_faults: None,
+            skip: 0,
+        };
+        ingest_under(plan, &files, false, LEASE_MS, &expected).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_mix_of_faults_under_concurrent_redelivery_changes_nothing() {
+    let files = shards();
+    let expected = clean(&files).await;
+    for seed in 1..=4 {
+        let plan = Plan {
+            seed,
+            rate: 0.15,
+            faults: Fault::ALL.to_vec(),
+            operations: None,
+            max_faults: None,
+            skip: 0,
+        };
+        ingest_under(plan, &files, true, LEASE_MS, &expected).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn invocations_that_both_believe_they_hold_the_lease_count_once() {
+    // A lease of 0: every delivery takes the file over from the one still running, so two
+    // invocations of one file write at once, the lone writer included.
+    let files = shards();
+    let expected = clean(&files).await;
+    for seed in 11..=13 {
+        let plan = Plan {
+            seed,
+            rate: 0.1,
+            faults: Fault::ALL.to_vec(),
+            operations: None,
+            max_faults: None,
+            skip: 0,
+        };
+        ingest_under(plan, &files, true, 0, &expected).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_big_lone_writer_under_unprocessed_items_and_lost_batch_responses_counts_once() {
+    let files = vec![("big.xml", many_tests(600)), ("small.xml", many_tests(40))];
+    let expected = clean(&files).await;
+    let plan = Plan {
+        seed: 77,
+        rate: 0.4,
+        faults: vec![Fault::UnprocessedItems, Fault::DropResponseAfterApply],
+        operations: Some(vec!["BatchWriteItem", "PutItem", "TransactWriteItems"]),
+        max_faults: None,
+        skip: 0,
+    };
+    ingest_under(plan, &files, false, LEASE_MS, &expected).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_raw_put_whose_response_is_lost_is_stored_once() {
+    // The object is stored and the response lost: the SDK's retry meets `If-None-Match: *`
+    // and S3 answers 412. The key names one registration, so the object there is ours.
+    let plan = Plan {
+        seed: 5,
+        rate: 1.0,
+        faults: vec![Fault::DropResponseAfterApply],
+        operations: Some(vec!["PutObject"]),
+        max_faults: Some(1),
+        skip: 0,
+    };
+    let (direct, proxied, _, s3) = behind_proxies(&plan).await;
+    proxied
+        .put_raw("raw/acme/build-1/0123", b"<testsuite/>".to_vec())
+        .await
+        .expect("a put whose response was lost is a put");
+    assert!(s3.injected()[&Fault::DropResponseAfterApply] >= 1);
+    assert!(direct.raw_exists("raw/acme/build-1/0123").await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_lost_response_after_each_write_in_turn_counts_once() {
+    // The crash after a write: the write is applied, the invocation never learns it. One
+    // scenario per write of a lone writer and a file merging after it, the commits included.
+    let files = vec![
+        ("first.xml", many_tests(60)),
+        ("second.xml", shards().remove(1).1),
+    ];
+    let expected = clean(&files).await;
+    let mut n = 0;
+    loop {
+        let plan = Plan::nth(Fault::DropResponseAfterApply, n);
+        let (direct, proxied, ddb, s3) = behind_proxies(&plan).await;
+        let run = run_ref("acme", "build-1");
+        let ingest = Ingest::new(proxied, settings(LEASE_MS));
+        for (i, (name, bytes)) in files.iter().enumerate() {
+            let file = upload(&direct, &run, i, name, bytes).await;
+            deliver(&ingest, &file).await;
+        }
+        let injected = ddb.injected().len() + s3.injected().len();
+        if injected == 0 {
+            // Past the last write: every one has been tried.
+            assert!(n > 10, "only {n} writes");
+            break;
+        }
+        assert_same_dump(
+            &dump_without(&direct, &ORDER_BOOKKEEPING).await,
+            &expected,
+            &format!("response of write {n} lost"),
+        );
+        n += 1;
+    }
+}
