@@ -259,3 +259,27 @@ async fn one_poison_record_in_an_event_fails_alone() {
     let summary = store.get_run(&run).await.unwrap().unwrap().summary;
     assert_eq!(summary.tests, 4);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_object_nobody_registered_is_ignored_and_writes_nothing() {
+    let store = fresh_store().await;
+    let run = run_ref("acme", "build-1");
+    // A registered run, and beside its file an object with no file item (a foreign key).
+    upload(&store, &run, 0, "r.xml", &many(2)).await;
+    let orphan = format!("raw/acme/build-1/{:032x}", 99);
+    store.put_raw(&orphan, many(2)).await.unwrap();
+    let before = verdict_tests::dump(&store).await;
+    let outcome = ingest_with(&store, patient(), Faults::none())
+        .ingest_key(&orphan, "orphan")
+        .await
+        .unwrap();
+    assert!(matches!(outcome, Outcome::Skipped(_)), "{outcome:?}");
+    verdict_tests::assert_same_dump(&verdict_tests::dump(&store).await, &before, "orphan");
+    for key in ["raw/../etc/passwd", "views/acme/x", "raw/acme"] {
+        let outcome = ingest_with(&store, patient(), Faults::none())
+            .ingest_key(key, "foreign")
+            .await
+            .unwrap();
+        assert!(matches!(outcome, Outcome::Skipped(_)), "{key}: {outcome:?}");
+    }
+}
