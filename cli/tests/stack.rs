@@ -331,3 +331,43 @@ async fn upload_takes_the_plans_sidecar_over_the_environment() {
     assert_eq!(div["tags"][0], "slow", "{div}");
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_upload_whose_put_response_is_lost_still_succeeds() {
+    use verdict_tests::fault_proxy::{Fault, FaultProxy, Plan};
+    // S3 reached through a fault proxy, quiet while the stack starts.
+    let mut config = fresh_config();
+    let quiet = Plan {
+        rate: 0.0,
+        ..Plan::nth(Fault::DropResponseAfterApply, 0)
+    };
+    let s3 = FaultProxy::start(config.s3_endpoint.as_deref().unwrap(), quiet).await;
+    config.s3_endpoint = Some(s3.endpoint.clone());
+    let dir = std::env::temp_dir().join(format!("verdict-lost-put-{}", std::process::id()));
+    let dev = verdict_local::start_dev(&config, 0, &dir).await.unwrap();
+    // The report's PUT is stored and its response lost: the CLI's retry meets 412.
+    s3.replan(Plan {
+        operations: Some(vec!["PutObject"]),
+        ..Plan::nth(Fault::DropResponseAfterApply, 0)
+    });
+    let (code, stdout, stderr) = tokio::task::spawn_blocking({
+        let (endpoint, token) = (dev.endpoint.clone(), dev.upload_token.clone());
+        move || {
+            verdict(
+                &[
+                    "upload",
+                    "--wait=30",
+                    "--run",
+                    "lost-put",
+                    "events/samples/pytest.xml",
+                ],
+                &[("VERDICT_ENDPOINT", &endpoint), ("VERDICT_TOKEN", &token)],
+            )
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(s3.injected().get(&Fault::DropResponseAfterApply), Some(&1));
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("pytest.xml: 4 tests"), "{stdout}");
+}

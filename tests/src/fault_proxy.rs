@@ -122,8 +122,7 @@ impl Plan {
 /// A running proxy: its endpoint for the SDK, and what it injected so far.
 pub struct FaultProxy {
     pub endpoint: String,
-    injected: Arc<Mutex<std::collections::BTreeMap<Fault, u64>>>,
-    forwarded: Arc<AtomicU64>,
+    state: Arc<State>,
 }
 
 impl FaultProxy {
@@ -135,51 +134,53 @@ impl FaultProxy {
             .trim_start_matches("http://")
             .trim_end_matches('/')
             .to_string();
-        let injected = Arc::new(Mutex::new(Default::default()));
-        let forwarded = Arc::new(AtomicU64::new(0));
         let state = Arc::new(State {
             upstream,
             rng: Mutex::new(plan.seed | 1),
             skipped: AtomicU64::new(0),
-            plan,
-            injected: Arc::clone(&injected),
-            forwarded: Arc::clone(&forwarded),
+            plan: Mutex::new(plan),
+            injected: Mutex::default(),
+            forwarded: AtomicU64::new(0),
         });
+        let serving = Arc::clone(&state);
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
-                let state = Arc::clone(&state);
+                let state = Arc::clone(&serving);
                 tokio::spawn(async move {
                     // A client that went away mid-exchange is no concern of the proxy.
                     let _ = state.serve(client).await;
                 });
             }
         });
-        FaultProxy {
-            endpoint,
-            injected,
-            forwarded,
-        }
+        FaultProxy { endpoint, state }
+    }
+
+    /// From now on, `plan` (its `skip` counted from now).
+    pub fn replan(&self, plan: Plan) {
+        *self.state.rng.lock().unwrap() = plan.seed | 1;
+        self.state.skipped.store(0, Ordering::Relaxed);
+        *self.state.plan.lock().unwrap() = plan;
     }
 
     /// How many times each fault was injected.
     pub fn injected(&self) -> std::collections::BTreeMap<Fault, u64> {
-        self.injected.lock().unwrap().clone()
+        self.state.injected.lock().unwrap().clone()
     }
 
     /// Requests forwarded to the engine (with or without a fault after).
     pub fn forwarded(&self) -> u64 {
-        self.forwarded.load(Ordering::Relaxed)
+        self.state.forwarded.load(Ordering::Relaxed)
     }
 }
 
 struct State {
     upstream: String,
-    plan: Plan,
+    plan: Mutex<Plan>,
     rng: Mutex<u64>,
     /// Applicable requests seen, for [`Plan::skip`].
     skipped: AtomicU64,
-    injected: Arc<Mutex<std::collections::BTreeMap<Fault, u64>>>,
-    forwarded: Arc<AtomicU64>,
+    injected: Mutex<std::collections::BTreeMap<Fault, u64>>,
+    forwarded: AtomicU64,
 }
 
 /// A request read from the client: head (request line and headers) and body.
@@ -200,13 +201,13 @@ impl State {
 
     /// A fault for `call`, at the plan's rate among the requests one of its faults applies to.
     fn choose(&self, call: &Call) -> Option<Fault> {
-        if let Some(ops) = &self.plan.operations {
+        let plan = self.plan.lock().unwrap().clone();
+        if let Some(ops) = &plan.operations {
             if !ops.contains(&call.operation.as_str()) {
                 return None;
             }
         }
-        let applicable: Vec<Fault> = self
-            .plan
+        let applicable: Vec<Fault> = plan
             .faults
             .iter()
             .copied()
@@ -215,15 +216,14 @@ impl State {
         if applicable.is_empty() {
             return None;
         }
-        if self.skipped.fetch_add(1, Ordering::Relaxed) < self.plan.skip {
+        if self.skipped.fetch_add(1, Ordering::Relaxed) < plan.skip {
             return None;
         }
-        if self.next() >= self.plan.rate {
+        if self.next() >= plan.rate {
             return None;
         }
         let mut injected = self.injected.lock().unwrap();
-        if self
-            .plan
+        if plan
             .max_faults
             .is_some_and(|max| injected.values().sum::<u64>() >= max)
         {

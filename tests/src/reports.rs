@@ -79,3 +79,19 @@ pub fn shards() -> Vec<(&'static str, Vec<u8>)> {
         ),
     ]
 }
+
+/// Every order of `0..n`.
+pub fn permutations(n: usize) -> Vec<Vec<usize>> {
+    if n == 0 {
+        return vec![vec![]];
+    }
+    let mut all = Vec::new();
+    for rest in permutations(n - 1) {
+        for at in 0..=rest.len() {
+            let mut p = rest.clone();
+            p.insert(at, n - 1);
+            all.push(p);
+        }
+    }
+    all
+}

@@ -8,7 +8,7 @@ use verdict_parse_fn::ingest::{Ingest, Outcome, Retry, Settings};
 use verdict_parse_fn::{created_event, handle, Event};
 use verdict_store::{FileRef, Store, StoreConfig};
 use verdict_tests::fault_proxy::{Fault, FaultProxy, Plan};
-use verdict_tests::reports::{many_tests, shards};
+use verdict_tests::reports::{many_tests, permutations, shards};
 use verdict_tests::{
     assert_same_dump, dump_without, fresh_config, fresh_store, run_ref, upload, Dump,
     ORDER_BOOKKEEPING,
@@ -248,4 +248,38 @@ async fn a_lost_response_after_each_write_in_turn_counts_once() {
         );
         n += 1;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_shard_order_under_faults_merges_the_same() {
+    let files = shards();
+    let expected = clean(&files).await;
+    let mut injected = 0;
+    for (n, order) in permutations(files.len()).into_iter().enumerate() {
+        let plan = Plan {
+            seed: 500 + n as u64,
+            rate: 0.05,
+            faults: Fault::ALL.to_vec(),
+            operations: None,
+            max_faults: None,
+            skip: 0,
+        };
+        let (direct, proxied, ddb, s3) = behind_proxies(&plan).await;
+        let run = run_ref("acme", "build-1");
+        let ingest = Ingest::new(proxied, settings(LEASE_MS));
+        let mut uploaded = Vec::new();
+        for &i in &order {
+            uploaded.push(upload(&direct, &run, i, files[i].0, &files[i].1).await);
+        }
+        for file in &uploaded {
+            deliver(&ingest, file).await;
+        }
+        injected += ddb.injected().values().sum::<u64>() + s3.injected().values().sum::<u64>();
+        assert_same_dump(
+            &dump_without(&direct, &ORDER_BOOKKEEPING).await,
+            &expected,
+            &format!("order {order:?}, seed {}", plan.seed),
+        );
+    }
+    assert!(injected > 50, "only {injected} faults over every order");
 }

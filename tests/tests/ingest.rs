@@ -5,7 +5,7 @@ use futures_util::future::join_all;
 use verdict_parse_fn::ingest::{Ingest, Outcome, Retry, Settings};
 use verdict_parse_fn::{created_event, faults::Faults, handle, sweep_files, Event, SweepRequest};
 use verdict_store::{FileRef, FileState, RunRef, Store};
-use verdict_tests::reports::{junit, many_tests, shards};
+use verdict_tests::reports::{junit, many_tests, permutations, shards};
 use verdict_tests::{
     assert_same_dump, dump, dump_without, fresh_store, register, run_ref, upload, Dump,
     ORDER_BOOKKEEPING,
@@ -241,21 +241,6 @@ async fn a_file_waits_for_the_run_s_lone_writer_even_one_that_crashed() {
     );
     assert_consistent(&store, &run).await;
     assert_same_dump(&dump(&store).await, &expected, "after the wait");
-}
-
-fn permutations(n: usize) -> Vec<Vec<usize>> {
-    if n == 0 {
-        return vec![vec![]];
-    }
-    let mut all = Vec::new();
-    for rest in permutations(n - 1) {
-        for at in 0..=rest.len() {
-            let mut p = rest.clone();
-            p.insert(at, n - 1);
-            all.push(p);
-        }
-    }
-    all
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
