@@ -14,8 +14,9 @@ use verdict_tests::{
     ORDER_BOOKKEEPING,
 };
 
-/// A fresh table and bucket, and a store that reaches them through one fault proxy per engine.
-async fn behind_proxies(plan: &Plan) -> (Store, Store, FaultProxy, FaultProxy) {
+/// A fresh table and bucket, and a store that reaches them through one fault proxy per engine,
+/// recording its calls as `function`'s.
+async fn behind_proxies(plan: &Plan, function: &str) -> (Store, Store, FaultProxy, FaultProxy) {
     let direct = fresh_store().await;
     let config = fresh_config();
     let ddb = FaultProxy::start(config.dynamodb_endpoint.as_deref().unwrap(), plan.clone()).await;
@@ -34,7 +35,7 @@ async fn behind_proxies(plan: &Plan) -> (Store, Store, FaultProxy, FaultProxy) {
         s3_endpoint: Some(s3.endpoint.clone()),
     })
     .await
-    .serving("parse");
+    .serving(function);
     (direct, proxied, ddb, s3)
 }
 
@@ -88,7 +89,7 @@ async fn ingest_under(
     lease_ms: u64,
     expected: &Dump,
 ) {
-    let (direct, proxied, ddb, s3) = behind_proxies(&plan).await;
+    let (direct, proxied, ddb, s3) = behind_proxies(&plan, "parse").await;
     let run = run_ref("acme", "build-1");
     let mut uploaded = Vec::new();
     for (i, (name, bytes)) in files.iter().enumerate() {
@@ -197,8 +198,9 @@ async fn a_big_lone_writer_under_unprocessed_items_and_lost_batch_responses_coun
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_raw_put_whose_response_is_lost_is_stored_once() {
-    // The object is stored and the response lost: the SDK's retry meets `If-None-Match: *`
-    // and S3 answers 412. The key names one registration, so the object there is ours.
+    // The upload function's direct upload: the object is stored and the response lost, the
+    // SDK's retry meets `If-None-Match: *` and S3 answers 412. The key names one
+    // registration, so the object there is ours.
     let plan = Plan {
         seed: 5,
         rate: 1.0,
@@ -207,7 +209,7 @@ async fn a_raw_put_whose_response_is_lost_is_stored_once() {
         max_faults: Some(1),
         skip: 0,
     };
-    let (direct, proxied, _, s3) = behind_proxies(&plan).await;
+    let (direct, proxied, _, s3) = behind_proxies(&plan, "upload").await;
     proxied
         .put_raw("raw/acme/build-1/0123", b"<testsuite/>".to_vec())
         .await
@@ -228,7 +230,7 @@ async fn a_lost_response_after_each_write_in_turn_counts_once() {
     let mut n = 0;
     loop {
         let plan = Plan::nth(Fault::DropResponseAfterApply, n);
-        let (direct, proxied, ddb, s3) = behind_proxies(&plan).await;
+        let (direct, proxied, ddb, s3) = behind_proxies(&plan, "parse").await;
         let run = run_ref("acme", "build-1");
         let ingest = Ingest::new(proxied, settings(LEASE_MS));
         for (i, (name, bytes)) in files.iter().enumerate() {
@@ -264,7 +266,7 @@ async fn every_shard_order_under_faults_merges_the_same() {
             max_faults: None,
             skip: 0,
         };
-        let (direct, proxied, ddb, s3) = behind_proxies(&plan).await;
+        let (direct, proxied, ddb, s3) = behind_proxies(&plan, "parse").await;
         let run = run_ref("acme", "build-1");
         let ingest = Ingest::new(proxied, settings(LEASE_MS));
         let mut uploaded = Vec::new();
