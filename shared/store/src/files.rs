@@ -821,12 +821,48 @@ impl Store {
         let mut e = Expr::default();
         let writer = e.name("exclusive_writer");
         let condition = format!("{writer} = {}", e.value(s(file.file_id.as_str())));
+        let key = self.key(file.run.pk(), SK_RUN.into());
+        self.update_if(
+            "ReleaseWriter",
+            key,
+            format!("REMOVE {writer}"),
+            condition,
+            e,
+        )
+        .await
+    }
+
+    /// Gives up our lease on a file early (we are waiting on another file and will be retried),
+    /// so the next delivery can claim it at once. Not ours any more: nothing to give up.
+    pub async fn release_file(&self, file: &FileRef, owner: &str) -> Result<(), StoreError> {
+        let mut e = Expr::default();
+        let update = format!("SET {}", e.set("lease_until", n(0)));
+        let condition = format!(
+            "{} = {} AND {} = {}",
+            e.name("state"),
+            e.value(s(FileState::Processing.as_str())),
+            e.name("lease_owner"),
+            e.value(s(owner)),
+        );
+        self.update_if("ReleaseFile", self.file_key(file), update, condition, e)
+            .await
+    }
+
+    /// An update made only while `condition` holds; when it does not, there is nothing to do.
+    async fn update_if(
+        &self,
+        operation: &'static str,
+        key: Item,
+        update: String,
+        condition: String,
+        e: Expr,
+    ) -> Result<(), StoreError> {
         let result = self
             .ddb
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(self.key(file.run.pk(), SK_RUN.into())))
-            .update_expression(format!("REMOVE {writer}"))
+            .set_key(Some(key))
+            .update_expression(update)
             .condition_expression(condition)
             .set_expression_attribute_names(Some(e.names))
             .set_expression_attribute_values(Some(e.values))
@@ -838,41 +874,7 @@ impl Store {
                 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
                 match err.as_service_error() {
                     Some(UpdateItemError::ConditionalCheckFailedException(_)) => Ok(()),
-                    _ => Err(StoreError::from_sdk("ReleaseWriter", err)),
-                }
-            }
-        }
-    }
-
-    /// Gives up our lease on a file early (we are waiting on another file and will be retried),
-    /// so the next delivery can claim it at once.
-    pub async fn release_file(&self, file: &FileRef, owner: &str) -> Result<(), StoreError> {
-        let mut e = Expr::default();
-        let result = self
-            .ddb
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(self.file_key(file)))
-            .update_expression(format!("SET {}", e.set("lease_until", n(0))))
-            .condition_expression(format!(
-                "{} = {} AND {} = {}",
-                e.name("state"),
-                e.value(s(FileState::Processing.as_str())),
-                e.name("lease_owner"),
-                e.value(s(owner)),
-            ))
-            .set_expression_attribute_names(Some(e.names))
-            .set_expression_attribute_values(Some(e.values))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) => {
-                use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-                match err.as_service_error() {
-                    // Not ours any more: nothing to give up.
-                    Some(UpdateItemError::ConditionalCheckFailedException(_)) => Ok(()),
-                    _ => Err(StoreError::from_sdk("ReleaseFile", err)),
+                    _ => Err(StoreError::from_sdk(operation, err)),
                 }
             }
         }
