@@ -80,16 +80,16 @@ impl Fault {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Service {
+enum Service {
     DynamoDb,
     S3,
 }
 
 /// One request as the proxy sees it.
 #[derive(Debug, Clone)]
-pub struct Call {
-    pub service: Service,
-    pub operation: String,
+struct Call {
+    service: Service,
+    operation: String,
 }
 
 /// Which faults, how often (a probability per request), from which seed; optionally only for
@@ -140,7 +140,6 @@ impl FaultProxy {
             skipped: AtomicU64::new(0),
             plan: Mutex::new(plan),
             injected: Mutex::default(),
-            forwarded: AtomicU64::new(0),
         });
         let serving = Arc::clone(&state);
         tokio::spawn(async move {
@@ -166,11 +165,6 @@ impl FaultProxy {
     pub fn injected(&self) -> std::collections::BTreeMap<Fault, u64> {
         self.state.injected.lock().unwrap().clone()
     }
-
-    /// Requests forwarded to the engine (with or without a fault after).
-    pub fn forwarded(&self) -> u64 {
-        self.state.forwarded.load(Ordering::Relaxed)
-    }
 }
 
 struct State {
@@ -180,7 +174,6 @@ struct State {
     /// Applicable requests seen, for [`Plan::skip`].
     skipped: AtomicU64,
     injected: Mutex<std::collections::BTreeMap<Fault, u64>>,
-    forwarded: AtomicU64,
 }
 
 /// A request read from the client: head (request line and headers) and body.
@@ -270,7 +263,6 @@ impl State {
 
     /// Sends `request` to the engine on a connection of its own and reads the whole answer.
     async fn forward(&self, request: &Request) -> std::io::Result<Vec<u8>> {
-        self.forwarded.fetch_add(1, Ordering::Relaxed);
         let mut upstream = TcpStream::connect(&self.upstream).await?;
         upstream
             .write_all(with_connection_close(&request.head).as_bytes())

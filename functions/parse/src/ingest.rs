@@ -276,14 +276,17 @@ impl Ingest {
             message = %error.message,
             "file failed for good"
         );
-        crate::metrics::emit(
-            self.store.table(),
-            crate::metrics::FILES_FAILED_FOR_GOOD,
-            1,
-            serde_json::json!({"kind": error.kind, "file": file.object_key()}),
-        );
         let ours = self.store.fail_file(file, owner, &error, now_ms()).await?;
         self.store.release_writer(file).await?;
+        // Counted once it took effect: a refused settle is retried and would count again.
+        if ours {
+            crate::metrics::emit(
+                self.store.table(),
+                crate::metrics::FILES_FAILED_FOR_GOOD,
+                1,
+                serde_json::json!({"kind": error.kind, "file": file.object_key()}),
+            );
+        }
         self.settled(file, ours)
             .await
             .map(|o| o.unwrap_or(Outcome::Failed(error)))
@@ -421,7 +424,7 @@ impl Ingest {
                 .store
                 .get_run(&file.run)
                 .await?
-                .is_some_and(|run| run.exclusive_writer.as_ref() == Some(&writer));
+                .is_some_and(|run| run.written_alone_by(&writer));
             if !still {
                 return Ok(());
             }
@@ -575,10 +578,11 @@ impl Ingest {
                     // Bulk puts overwrite: an invocation that lost the file (its lease ran out
                     // under it) must not put over what the run's other files merged since the
                     // file committed. Checked before every batch, one read per 25 items.
-                    let still_alone =
-                        self.store.get_run(&file.run).await?.is_some_and(|run| {
-                            run.exclusive_writer.as_ref() == Some(&file.file_id)
-                        });
+                    let still_alone = self
+                        .store
+                        .get_run(&file.run)
+                        .await?
+                        .is_some_and(|run| run.written_alone_by(&file.file_id));
                     if !still_alone {
                         return Err(Retry::Read(
                             "the run is no longer written by this file alone; retrying".into(),

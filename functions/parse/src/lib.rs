@@ -160,7 +160,7 @@ pub async fn sweep_files(
         .await?;
     let mut outcomes = Vec::new();
     let mut waiting = Vec::new();
-    // Uploaded files this pass leaves unsettled, with their registration time.
+    // Uploaded files this pass could not settle (busy, or waiting for their run's lone writer).
     let mut left = Vec::new();
     for file in files {
         let key = file.object_key();

@@ -49,7 +49,7 @@ impl<'r> Input<'r> {
             Encoding::Utf8 { bom } => {
                 let mut r = joined;
                 if bom {
-                    io::copy(&mut (&mut r).take(3), &mut io::sink()).map_err(io_error)?;
+                    io::copy(&mut (&mut r).take(3), &mut io::sink()).map_err(|e| io_error(&e))?;
                 }
                 r
             }
@@ -129,7 +129,7 @@ impl<'r> Input<'r> {
                         )),
                     })
                 }
-                Err(e) => Some(Err(io_error(e))),
+                Err(e) => Some(Err(io_error(&e))),
             }
         })
     }
@@ -175,12 +175,12 @@ fn read_prefix(reader: &mut dyn Read, max: usize) -> Result<Vec<u8>, ParseError>
     reader
         .take(max as u64)
         .read_to_end(&mut buf)
-        .map_err(io_error)?;
+        .map_err(|e| io_error(&e))?;
     Ok(buf)
 }
 
-pub fn io_error(e: io::Error) -> ParseError {
-    if let Some(too_large) = TooLarge::from_io(&e) {
+pub fn io_error(e: &io::Error) -> ParseError {
+    if let Some(too_large) = TooLarge::from_io(e) {
         return too_large;
     }
     let kind = match e.kind() {
@@ -253,27 +253,26 @@ impl Tracked<'_> {
         })
     }
 
-    /// Remembers the newlines of a chunk just read, for positions.
-    fn record(&mut self, buf: &[u8]) {
-        let n = buf.len();
+    /// Remembers the newlines of a chunk just read, for positions; returns the chunk's offset.
+    fn record(&mut self, chunk: &[u8]) -> u64 {
         let mut s = self.state.0.borrow_mut();
         let base = s.read;
-        for i in memchr::memchr_iter(b'\n', &buf[..n]) {
+        for i in memchr::memchr_iter(b'\n', chunk) {
             if s.recent.len() == REMEMBERED_NEWLINES {
                 s.recent.pop_front();
             }
             s.recent.push_back(base + i as u64);
             s.newlines_seen += 1;
         }
-        s.read += n as u64;
+        s.read += chunk.len() as u64;
+        base
     }
 }
 
 impl Read for Tracked<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        let base = self.state.0.borrow().read;
-        self.record(&buf[..n]);
+        let base = self.record(&buf[..n]);
         self.check_bound(&buf[..n], base)?;
         Ok(n)
     }

@@ -166,7 +166,7 @@ fn seconds_or_ms(value: f64, scale: f64) -> u64 {
 pub fn json_error(e: serde_json::Error) -> ParseError {
     use serde_json::error::Category;
     if e.classify() == Category::Io {
-        return crate::input::io_error(e.into());
+        return crate::input::io_error(&e.into());
     }
     let kind = match e.classify() {
         Category::Eof => ErrorKind::Truncated,

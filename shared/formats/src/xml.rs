@@ -406,13 +406,10 @@ fn xml_error_at(e: quick_xml::Error, position: Option<Position>) -> ParseError {
     use quick_xml::Error as E;
     match e {
         E::Io(io) => {
-            if let Some(too_large) = crate::bounds::TooLarge::from_io(&io) {
-                too_large
-            } else {
-                let mut err = crate::input::io_error(std::io::Error::new(io.kind(), io.to_string()));
-                err.position = position;
-                err
-            }
+            // A bound says where its piece began; any other read error is where the reader is.
+            let mut err = crate::input::io_error(&io);
+            err.position = err.position.or(position);
+            err
         }
         E::Escape(esc) => ParseError::new(
             ErrorKind::Entity,

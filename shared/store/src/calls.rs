@@ -85,12 +85,13 @@ impl Intercept for Recorder {
         };
         let request = context.request();
         let body = request.body().bytes().unwrap_or_default();
-        let mut call = match metadata.service().to_ascii_lowercase().as_str() {
+        let service = metadata.service().to_ascii_lowercase();
+        let mut call = match service.as_str() {
             "dynamodb" => dynamodb_call(body),
             _ => s3_call(request.uri(), body),
         };
         call["function"] = json!(self.function);
-        call["service"] = json!(metadata.service().to_ascii_lowercase());
+        call["service"] = json!(service);
         call["operation"] = json!(metadata.name());
         // A presigned request stops here (a client sends it later): its signature needs the
         // permission as much as a sent request does.

@@ -65,6 +65,11 @@ impl Run {
     pub fn shows(&self, contributors: &[String]) -> bool {
         contributors.iter().all(|f| self.done_files.contains(f))
     }
+
+    /// Whether `file` writes alone in the run ([`Store::begin_writes`]), until it commits.
+    pub fn written_alone_by(&self, file: &FileId) -> bool {
+        self.exclusive_writer.as_ref() == Some(file)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -837,13 +842,7 @@ impl Store {
     pub async fn release_file(&self, file: &FileRef, owner: &str) -> Result<(), StoreError> {
         let mut e = Expr::default();
         let update = format!("SET {}", e.set("lease_until", n(0)));
-        let condition = format!(
-            "{} = {} AND {} = {}",
-            e.name("state"),
-            e.value(s(FileState::Processing.as_str())),
-            e.name("lease_owner"),
-            e.value(s(owner)),
-        );
+        let condition = held_by(&mut e, owner);
         self.update_if("ReleaseFile", self.file_key(file), update, condition, e)
             .await
     }
@@ -893,13 +892,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let mut e = Expr::default();
         let assignments: Vec<String> = set.into_iter().map(|(k, v)| e.set(k, v)).collect();
-        let condition = format!(
-            "{} = {} AND {} = {}",
-            e.name("state"),
-            e.value(s(FileState::Processing.as_str())),
-            e.name("lease_owner"),
-            e.value(s(owner)),
-        );
+        let condition = held_by(&mut e, owner);
         let removed: Vec<String> = ["lease_owner", "lease_until", "sweep_pk", "sweep_sk"]
             .iter()
             .map(|a| e.name(a))
@@ -1107,4 +1100,15 @@ fn file_ref_from_keys(item: &Item) -> Option<FileRef> {
         },
         file_id: FileId::parse(file_id).ok()?,
     })
+}
+
+/// The condition that a file is `processing` under `owner`'s lease.
+fn held_by(e: &mut Expr, owner: &str) -> String {
+    format!(
+        "{} = {} AND {} = {}",
+        e.name("state"),
+        e.value(s(FileState::Processing.as_str())),
+        e.name("lease_owner"),
+        e.value(s(owner)),
+    )
 }
