@@ -285,3 +285,15 @@ pub async fn http(
 pub fn bearer(token: &str) -> Vec<(String, String)> {
     vec![("Authorization".into(), format!("Bearer {token}"))]
 }
+
+/// Whether an ingest stopped as a [`verdict_store::Faults::crash_after`] crash stops it: a
+/// write that never left the process, a transient store error the delivery is retried for.
+pub fn crashed(
+    result: &Result<verdict_parse_fn::ingest::Outcome, verdict_parse_fn::ingest::Retry>,
+) -> bool {
+    matches!(
+        result,
+        Err(verdict_parse_fn::ingest::Retry::Store(err))
+            if err.is_transient() && err.to_string().contains("injected crash")
+    )
+}

@@ -2,10 +2,9 @@
 //! stack, a write refused for good, a panic and a file that keeps getting claimed each settle
 //! the file `failed` and free the run's lone writer; absurd names, reruns and durations ingest.
 
-use verdict_parse_fn::faults::Faults;
 use verdict_parse_fn::ingest::{Ingest, Outcome, Retry, Settings};
-use verdict_store::{FileRef, FileState, RunRef, Store};
-use verdict_tests::{fresh_store, run_ref, upload};
+use verdict_store::{Faults, FileRef, FileState, RunRef, Store};
+use verdict_tests::{crashed, fresh_store, run_ref, upload};
 
 fn junit(cases: &str) -> Vec<u8> {
     format!("<testsuites><testsuite name=\"s\">{cases}</testsuite></testsuites>").into_bytes()
@@ -20,7 +19,7 @@ fn many(n: usize) -> Vec<u8> {
 }
 
 fn ingest_with(store: &Store, settings: Settings, faults: Faults) -> Ingest {
-    Ingest::new(store.clone().serving("parse"), settings).with_faults(faults)
+    Ingest::new(store.clone().serving("parse").with_faults(faults), settings)
 }
 
 fn patient() -> Settings {
@@ -49,7 +48,7 @@ async fn settle(ingest: &Ingest, file: &FileRef) -> Outcome {
 
 fn failed_kind(outcome: &Outcome) -> &str {
     match outcome {
-        Outcome::Failed(error) => &error.kind,
+        Outcome::Failed(error) => error.kind.as_str(),
         other => panic!("expected a failed file, got {other:?}"),
     }
 }
@@ -161,10 +160,10 @@ async fn a_file_claimed_too_often_gives_up() {
     };
     // Two invocations die after their claim (as one killed for running out of memory would).
     for i in 0..2 {
-        let crashed = ingest_with(&store, settings.clone(), Faults::crash_after(1))
+        let result = ingest_with(&store, settings.clone(), Faults::crash_after(1))
             .ingest_key(&file.object_key(), &format!("dies-{i}"))
             .await;
-        assert!(matches!(crashed, Err(Retry::Crash)), "{crashed:?}");
+        assert!(crashed(&result), "{result:?}");
     }
     let outcome = settle(&ingest_with(&store, settings, Faults::none()), &file).await;
     assert_eq!(failed_kind(&outcome), "gave_up");

@@ -1,11 +1,32 @@
 //! `GET /v1/runs/{run}/export?format=csv|json|junit`: a run's results in one response.
 
+use crate::pages::read_pages;
 use crate::params::Query;
-use crate::App;
+use crate::present::row_json;
 use lambda_http::http::{header, HeaderValue, StatusCode};
 use lambda_http::{Body, Response};
 use verdict_http::ApiError;
-use verdict_store::{RunRef, TestRow};
+use verdict_model::Status;
+use verdict_store::{Run, RunRef, Store, TestRow};
+
+/// What an export is written as (`format=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ExportFormat {
+    Csv,
+    Json,
+    Junit,
+}
+
+impl ExportFormat {
+    fn parse(text: &str) -> Option<ExportFormat> {
+        match text {
+            "csv" => Some(ExportFormat::Csv),
+            "json" => Some(ExportFormat::Json),
+            "junit" => Some(ExportFormat::Junit),
+            _ => None,
+        }
+    }
+}
 
 /// Lambda answers at most 6 MB; an export larger than this asks the caller to page instead.
 const MAX_EXPORT_BYTES: usize = 5_000_000;
@@ -31,41 +52,52 @@ fn xml_escape(text: &str) -> String {
         .collect()
 }
 
-pub async fn export(app: &App, q: &Query<'_>, run: &RunRef) -> Result<Response<Body>, ApiError> {
-    let format = q.get("format").unwrap_or_else(|| "json".into());
-    if !matches!(format.as_str(), "csv" | "json" | "junit") {
-        return Err(ApiError::invalid("format", "must be csv, json or junit"));
+/// About how many bytes the results take in an export.
+fn export_size<'a>(rows: impl Iterator<Item = &'a TestRow>) -> usize {
+    rows.map(|r| 200 + r.name.len() + r.message.as_ref().map_or(0, String::len))
+        .sum()
+}
+
+/// Every result the run shows, or 413 past [`MAX_EXPORT_BYTES`].
+async fn shown_rows(store: &Store, run: &RunRef, found: &Run) -> Result<Vec<TestRow>, ApiError> {
+    let shown = |r: &&TestRow| found.shows(&r.contributors);
+    let (mut rows, _) = read_pages(
+        usize::MAX,
+        |rows: &[TestRow]| export_size(rows.iter().filter(shown)) > MAX_EXPORT_BYTES,
+        |start| async move {
+            store
+                .list_results(run, &[], None, 1000, start.as_ref())
+                .await
+        },
+    )
+    .await?;
+    rows.retain(|r| found.shows(&r.contributors));
+    if export_size(rows.iter()) > MAX_EXPORT_BYTES {
+        return Err(ApiError::too_large(
+            "the run is too large to export in one response; page through /tests instead",
+        ));
     }
-    let Some(found) = app.store.get_run(run).await? else {
+    Ok(rows)
+}
+
+/// `GET /v1/runs/{run}/export`: the run's results as CSV, JSON or JUnit XML.
+pub(crate) async fn export(
+    store: &Store,
+    q: &Query<'_>,
+    run: &RunRef,
+) -> Result<Response<Body>, ApiError> {
+    let format = match q.get("format") {
+        None => ExportFormat::Json,
+        Some(f) => ExportFormat::parse(&f)
+            .ok_or_else(|| ApiError::invalid("format", "must be csv, json or junit"))?,
+    };
+    let Some(found) = store.get_run(run).await? else {
         return Err(ApiError::not_found(format!("run {}", run.run_key)));
     };
-    let mut rows: Vec<TestRow> = Vec::new();
-    let mut start = None;
-    let mut size = 0usize;
-    loop {
-        let page = app
-            .store
-            .list_results(run, &[], None, 1000, start.as_ref())
-            .await?;
-        for row in page.items {
-            if found.shows(&row.contributors) {
-                size += 200 + row.name.len() + row.message.as_ref().map_or(0, String::len);
-                rows.push(row);
-            }
-        }
-        if size > MAX_EXPORT_BYTES {
-            return Err(ApiError::too_large(
-                "the run is too large to export in one response; page through /tests instead",
-            ));
-        }
-        match page.next {
-            Some(next) => start = Some(next),
-            None => break,
-        }
-    }
+    let mut rows = shown_rows(store, run, &found).await?;
     rows.sort_by(|a, b| (&a.suite, &a.classname, &a.name).cmp(&(&b.suite, &b.classname, &b.name)));
-    let (content_type, body) = match format.as_str() {
-        "csv" => {
+    let (content_type, body) = match format {
+        ExportFormat::Csv => {
             let mut out = String::from(
                 "test_id,suite,classname,name,status,flaky,duration_ms,attempts,message\n",
             );
@@ -76,7 +108,7 @@ pub async fn export(app: &App, q: &Query<'_>, run: &RunRef) -> Result<Response<B
                     csv_field(&r.suite),
                     csv_field(&r.classname),
                     csv_field(&r.name),
-                    r.status,
+                    r.status.as_str(),
                     r.flaky,
                     r.duration_ms,
                     r.attempts,
@@ -85,12 +117,12 @@ pub async fn export(app: &App, q: &Query<'_>, run: &RunRef) -> Result<Response<B
             }
             ("text/csv", out)
         }
-        "junit" => {
-            let failures = rows.iter().filter(|r| r.status == "failed").count();
-            let errors = rows.iter().filter(|r| r.status == "error").count();
+        ExportFormat::Junit => {
+            let failures = rows.iter().filter(|r| r.status == Status::Failed).count();
+            let errors = rows.iter().filter(|r| r.status == Status::Error).count();
             let skipped = rows
                 .iter()
-                .filter(|r| matches!(r.status.as_str(), "skipped" | "xfailed"))
+                .filter(|r| matches!(r.status, Status::Skipped | Status::Xfailed))
                 .count();
             let time: u64 = rows.iter().map(|r| r.duration_ms).sum();
             let mut out = format!(
@@ -104,11 +136,13 @@ pub async fn export(app: &App, q: &Query<'_>, run: &RunRef) -> Result<Response<B
             );
             for r in &rows {
                 let message = xml_escape(r.message.as_deref().unwrap_or(""));
-                let body = match r.status.as_str() {
-                    "failed" => format!("<failure message=\"{message}\"/>"),
-                    "error" => format!("<error message=\"{message}\"/>"),
-                    "skipped" | "xfailed" => format!("<skipped message=\"{message}\"/>"),
-                    _ => String::new(),
+                let body = match r.status {
+                    Status::Failed => format!("<failure message=\"{message}\"/>"),
+                    Status::Error => format!("<error message=\"{message}\"/>"),
+                    Status::Skipped | Status::Xfailed => {
+                        format!("<skipped message=\"{message}\"/>")
+                    }
+                    Status::Passed | Status::Xpassed => String::new(),
                 };
                 out.push_str(&format!(
                     "<testcase classname=\"{}\" name=\"{}\" time=\"{:.3}\">{body}</testcase>\n",
@@ -120,8 +154,8 @@ pub async fn export(app: &App, q: &Query<'_>, run: &RunRef) -> Result<Response<B
             out.push_str("</testsuite>\n</testsuites>\n");
             ("application/xml", out)
         }
-        _ => {
-            let items: Vec<serde_json::Value> = rows.iter().map(crate::row_json).collect();
+        ExportFormat::Json => {
+            let items: Vec<serde_json::Value> = rows.iter().map(row_json).collect();
             (
                 "application/json",
                 serde_json::json!({"run_id": run.run_key.as_str(), "tests": items}).to_string(),

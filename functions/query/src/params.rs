@@ -1,20 +1,26 @@
 //! Query-string parameters: parsing, bounds, and the cursor's scope.
 
-use crate::App;
+use crate::CursorKey;
 use lambda_http::{Request, RequestExt};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use verdict_http::ApiError;
 use verdict_model::Status;
 use verdict_store::ProjectName;
 
 /// The request's parameters, with what it takes to open and seal its cursor.
-pub struct Query<'a> {
-    app: &'a App,
+pub(crate) struct Query<'a> {
+    cursor_key: &'a CursorKey,
     params: Vec<(String, String)>,
     scope: String,
 }
 
 impl<'a> Query<'a> {
-    pub fn new(app: &'a App, request: &Request, project: &ProjectName) -> Query<'a> {
+    pub(crate) fn new(
+        cursor_key: &'a CursorKey,
+        request: &Request,
+        project: &ProjectName,
+    ) -> Query<'a> {
         let mut params: Vec<(String, String)> = request
             .query_string_parameters_ref()
             .map(|q| {
@@ -31,10 +37,15 @@ impl<'a> Query<'a> {
             .map(|(k, v)| format!("{k}={v}"))
             .collect();
         let scope = format!("{project} {} {}", request.uri().path(), filters.join("&"));
-        Query { app, params, scope }
+        Query {
+            cursor_key,
+            params,
+            scope,
+        }
     }
 
-    pub fn get(&self, name: &str) -> Option<String> {
+    /// A parameter's value (an empty value is no value).
+    pub(crate) fn get(&self, name: &str) -> Option<String> {
         self.params
             .iter()
             .find(|(k, _)| k == name)
@@ -43,29 +54,34 @@ impl<'a> Query<'a> {
     }
 
     /// Where the page starts: from a cursor this query issued, or the beginning.
-    pub fn start(&self) -> Result<Option<serde_json::Value>, ApiError> {
+    pub(crate) fn start<C: DeserializeOwned>(&self) -> Result<Option<C>, ApiError> {
+        let invalid = || ApiError::invalid("cursor", "not a cursor of this query in this project");
         match self.get("cursor") {
             None => Ok(None),
-            Some(cursor) => self
-                .app
-                .cursor_key
-                .open(&self.scope, &cursor)
-                .map(Some)
-                .ok_or_else(|| {
-                    ApiError::invalid("cursor", "not a cursor of this query in this project")
-                }),
+            Some(cursor) => {
+                let value = self
+                    .cursor_key
+                    .open(&self.scope, &cursor)
+                    .ok_or_else(invalid)?;
+                serde_json::from_value(value)
+                    .map(Some)
+                    .map_err(|_| invalid())
+            }
         }
     }
 
-    pub fn seal(&self, next: Option<serde_json::Value>) -> Option<String> {
-        next.map(|n| self.app.cursor_key.seal(&self.scope, &n))
+    /// The cursor of the next page, bound to this query.
+    pub(crate) fn seal<C: Serialize>(&self, next: Option<C>) -> Option<String> {
+        let value = serde_json::to_value(next?).ok()?;
+        Some(self.cursor_key.seal(&self.scope, &value))
     }
 }
 
-pub const DEFAULT_LIMIT: i32 = 50;
-pub const MAX_LIMIT: i32 = 500;
+pub(crate) const DEFAULT_LIMIT: i32 = 50;
+pub(crate) const MAX_LIMIT: i32 = 500;
 
-pub fn limit(q: &Query<'_>) -> Result<i32, ApiError> {
+/// `limit=`: 1 to 500, 50 unless given.
+pub(crate) fn limit(q: &Query<'_>) -> Result<i32, ApiError> {
     match q.get("limit") {
         None => Ok(DEFAULT_LIMIT),
         Some(l) => l
@@ -77,7 +93,7 @@ pub fn limit(q: &Query<'_>) -> Result<i32, ApiError> {
 }
 
 /// `30d`, `24h` (default 30 days, at most 90 days).
-pub fn window_ms(window: Option<&str>) -> Result<u64, ApiError> {
+pub(crate) fn window_ms(window: Option<&str>) -> Result<u64, ApiError> {
     let Some(w) = window else {
         return Ok(30 * 86_400_000);
     };
@@ -96,8 +112,32 @@ pub fn window_ms(window: Option<&str>) -> Result<u64, ApiError> {
     Ok(ms)
 }
 
+/// The time window an insight looks at: `window=` back from now.
+pub(crate) struct Window {
+    /// Its length.
+    pub(crate) ms: u64,
+    /// Where it starts.
+    pub(crate) since_ms: u64,
+}
+
+impl Window {
+    /// The request's `window=` ([`window_ms`]) ending now.
+    pub(crate) fn of(q: &Query<'_>) -> Result<Window, ApiError> {
+        let ms = window_ms(q.get("window").as_deref())?;
+        Ok(Window {
+            ms,
+            since_ms: verdict_store::now_ms().saturating_sub(ms),
+        })
+    }
+
+    /// Its length in whole days, as answers report it.
+    pub(crate) fn days(&self) -> u64 {
+        self.ms / 86_400_000
+    }
+}
+
 /// An RFC 3339 timestamp (`2026-11-21T10:00:00Z`), a date (`2026-11-21`), or epoch milliseconds.
-pub fn parse_time(field: &str, text: &str) -> Result<u64, ApiError> {
+pub(crate) fn parse_time(field: &str, text: &str) -> Result<u64, ApiError> {
     let bad = || {
         ApiError::invalid(
             field,
@@ -135,7 +175,7 @@ pub fn parse_time(field: &str, text: &str) -> Result<u64, ApiError> {
 }
 
 /// `failed,error` → statuses.
-pub fn status_list(text: Option<&str>) -> Result<Vec<Status>, ApiError> {
+pub(crate) fn status_list(text: Option<&str>) -> Result<Vec<Status>, ApiError> {
     text.map_or(Ok(Vec::new()), |t| {
         t.split(',')
             .map(|s| {

@@ -41,10 +41,10 @@ impl std::fmt::Display for Position {
     }
 }
 
-/// Why a report could not be read.
+/// Why a report could not be read. Exhaustive on purpose: the ingester maps every kind to the
+/// file error it stores, so a new kind must be given a stored name there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-#[non_exhaustive]
 pub enum ErrorKind {
     /// No content at all (or only whitespace).
     Empty,

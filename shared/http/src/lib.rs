@@ -1,5 +1,8 @@
 //! What the HTTP functions (upload, query) share: the one mapping from errors to HTTP statuses,
-//! JSON responses, and authentication by project token.
+//! JSON responses, authentication by project token, and the one JSON shape of each resource
+//! both serve ([`present`]).
+
+pub mod present;
 
 use lambda_http::http::{header, StatusCode};
 use lambda_http::{Body, Request, Response};
@@ -9,8 +12,11 @@ use verdict_store::{Scope, Store, StoreError, TokenInfo};
 /// An error as the API reports it: `{"error": {"code", "message"}}` with its status.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
+    /// The HTTP status.
     pub status: StatusCode,
+    /// A stable, machine-readable code (`invalid_request`, `not_found`, ...).
     pub code: &'static str,
+    /// What went wrong, for a person.
     pub message: String,
 }
 
@@ -60,6 +66,11 @@ impl ApiError {
         )
     }
 
+    /// 409: the request contradicts what is stored.
+    pub fn conflict(reason: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::CONFLICT, "conflict", reason)
+    }
+
     /// 405: the path exists but not with this method.
     pub fn method_not_allowed() -> ApiError {
         ApiError::new(
@@ -84,6 +95,7 @@ impl ApiError {
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", reason)
     }
 
+    /// The error as its JSON response (server errors are logged).
     pub fn into_response(self) -> Response<Body> {
         if self.status.is_server_error() {
             tracing::warn!(code = self.code, message = %self.message, "request failed");
@@ -97,18 +109,22 @@ impl ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> ApiError {
-        if err.transient {
-            ApiError::unavailable(format!(
-                "storage is busy, retry shortly ({})",
-                err.operation
-            ))
-        } else {
-            tracing::error!(error = %err, "store error");
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "internal error; it was logged",
-            )
+        match &err {
+            StoreError::Transient(f) => {
+                ApiError::unavailable(format!("storage is busy, retry shortly ({})", f.operation))
+            }
+            StoreError::Conflict(f) => ApiError::conflict(f.message.clone()),
+            StoreError::NotFound(f) => {
+                ApiError::new(StatusCode::NOT_FOUND, "not_found", f.message.clone())
+            }
+            StoreError::Permanent(_) => {
+                tracing::error!(error = %err, "store error");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "internal error; it was logged",
+                )
+            }
         }
     }
 }
@@ -206,6 +222,25 @@ pub fn path_matches(pattern: &str, path: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn each_kind_of_store_error_has_its_status() {
+        let status = |err: StoreError| ApiError::from(err).status.as_u16();
+        assert_eq!(status(StoreError::transient("Query", "throttled")), 503);
+        assert_eq!(
+            status(StoreError::conflict("RegisterFile", "already registered")),
+            409
+        );
+        assert_eq!(
+            status(StoreError::not_found("RevokeToken", "no token")),
+            404
+        );
+        assert_eq!(status(StoreError::permanent("PutItem", "refused")), 500);
+        let conflict = ApiError::from(StoreError::conflict("RegisterFile", "file id x is taken"));
+        assert_eq!(conflict.message, "file id x is taken");
+    }
+
     #[test]
     fn rfc3339_of_known_instants() {
         assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");

@@ -21,6 +21,36 @@ pub enum Trigger {
     Validation,
 }
 
+impl Trigger {
+    const ALL: [Trigger; 7] = [
+        Trigger::Ci,
+        Trigger::Local,
+        Trigger::Schedule,
+        Trigger::Install,
+        Trigger::Update,
+        Trigger::Manual,
+        Trigger::Validation,
+    ];
+
+    /// The name in sidecars, the API and the store (as serde writes it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Ci => "ci",
+            Trigger::Local => "local",
+            Trigger::Schedule => "schedule",
+            Trigger::Install => "install",
+            Trigger::Update => "update",
+            Trigger::Manual => "manual",
+            Trigger::Validation => "validation",
+        }
+    }
+
+    /// The trigger of a name.
+    pub fn parse(name: &str) -> Option<Trigger> {
+        Trigger::ALL.into_iter().find(|t| t.as_str() == name)
+    }
+}
+
 /// What is known of a run besides its tests. Every field is optional: a report file alone
 /// carries none of it; the upload request, the CI environment or a sidecar fill it in.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,4 +82,20 @@ pub struct RunMetadata {
     pub agent_session_id: Option<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
+}
+
+#[cfg(test)]
+mod trigger_tests {
+    use super::Trigger;
+
+    #[test]
+    fn a_trigger_s_name_is_the_one_serde_writes() {
+        for trigger in Trigger::ALL {
+            assert_eq!(
+                serde_json::to_value(trigger).unwrap(),
+                serde_json::json!(trigger.as_str())
+            );
+            assert_eq!(Trigger::parse(trigger.as_str()), Some(trigger));
+        }
+    }
 }

@@ -13,35 +13,27 @@ pub const BATCH_WRITE_MAX: usize = 25;
 
 impl Store {
     /// BatchWriteItem in requests of 25, `concurrency` requests in flight, retrying
-    /// `UnprocessedItems` with backoff. Returns the capacity units consumed (table and indexes)
-    /// when the store counts them, else 0.
+    /// `UnprocessedItems` with backoff.
     pub(crate) async fn batch_write(
         &self,
         requests: Vec<WriteRequest>,
         concurrency: usize,
-    ) -> Result<f64, StoreError> {
+    ) -> Result<(), StoreError> {
         let batches: Vec<Vec<WriteRequest>> = requests
             .chunks(BATCH_WRITE_MAX)
             .map(<[_]>::to_vec)
             .collect();
-        let units = stream::iter(batches)
+        stream::iter(batches)
             .map(|mut batch| async move {
                 let mut backoff = Duration::from_millis(10);
-                let mut units = 0.0;
                 while !batch.is_empty() {
                     let out = self
                         .ddb
                         .batch_write_item()
                         .request_items(&self.table, batch)
-                        .set_return_consumed_capacity(self.capacity_request())
                         .send()
                         .await
                         .map_err(|e| StoreError::from_sdk("BatchWriteItem", e))?;
-                    units += out
-                        .consumed_capacity()
-                        .iter()
-                        .filter_map(|c| c.capacity_units())
-                        .sum::<f64>();
                     batch = out
                         .unprocessed_items()
                         .and_then(|m| m.get(&self.table).cloned())
@@ -51,12 +43,12 @@ impl Store {
                         backoff = (backoff * 2).min(Duration::from_secs(2));
                     }
                 }
-                Ok::<_, StoreError>(units)
+                Ok::<_, StoreError>(())
             })
             .buffer_unordered(concurrency.max(1))
-            .try_collect::<Vec<f64>>()
+            .try_collect::<Vec<()>>()
             .await?;
-        Ok(units.iter().sum())
+        Ok(())
     }
 
     /// BatchGetItem of `keys` (100 per request), retrying `UnprocessedKeys` with backoff; with

@@ -1,38 +1,88 @@
-//! One error type for everything the store does, split the way callers must act on it:
-//! transient (throttling, timeouts, conflicts, 5xx: retry later) or permanent (fix the input).
+//! One error type for everything the store does, split the way callers must act on it: retry
+//! later, tell the caller their request conflicts with what is stored, tell them it is not
+//! there, or give up. The SDK's error, when there is one, stays as the source.
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
+/// What went wrong in a store operation, by what the caller should do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Throttling, timeouts, conflicts between transactions, 5xx: retry later.
+    #[error(transparent)]
+    Transient(Failure),
+    /// The request contradicts what is stored (a name already taken, an id already used).
+    #[error(transparent)]
+    Conflict(Failure),
+    /// The request names something that does not exist.
+    #[error(transparent)]
+    NotFound(Failure),
+    /// Anything else: refused, malformed, a bug. Retrying does not help.
+    #[error(transparent)]
+    Permanent(Failure),
+}
+
+/// The operation that failed and why.
 #[derive(Debug, thiserror::Error)]
 #[error("{operation}: {message}")]
-pub struct StoreError {
+pub struct Failure {
+    /// The store operation, as logs and metrics name it (`ClaimFile`, `Query runs`, ...).
     pub operation: &'static str,
+    /// Why it failed, for a person.
     pub message: String,
-    pub transient: bool,
+    #[source]
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+fn failure(operation: &'static str, message: impl Into<String>) -> Failure {
+    Failure {
+        operation,
+        message: message.into(),
+        source: None,
+    }
 }
 
 impl StoreError {
-    pub fn permanent(operation: &'static str, message: impl Into<String>) -> StoreError {
-        StoreError {
-            operation,
-            message: message.into(),
-            transient: false,
-        }
-    }
-
+    /// Retry later.
     pub fn transient(operation: &'static str, message: impl Into<String>) -> StoreError {
-        StoreError {
-            operation,
-            message: message.into(),
-            transient: true,
+        StoreError::Transient(failure(operation, message))
+    }
+
+    /// The request conflicts with what is stored.
+    pub fn conflict(operation: &'static str, message: impl Into<String>) -> StoreError {
+        StoreError::Conflict(failure(operation, message))
+    }
+
+    /// What the request names does not exist.
+    pub fn not_found(operation: &'static str, message: impl Into<String>) -> StoreError {
+        StoreError::NotFound(failure(operation, message))
+    }
+
+    /// Retrying does not help.
+    pub fn permanent(operation: &'static str, message: impl Into<String>) -> StoreError {
+        StoreError::Permanent(failure(operation, message))
+    }
+
+    /// Whether retrying later may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StoreError::Transient(_))
+    }
+
+    /// The operation and the reason.
+    pub fn failure(&self) -> &Failure {
+        match self {
+            StoreError::Transient(f)
+            | StoreError::Conflict(f)
+            | StoreError::NotFound(f)
+            | StoreError::Permanent(f) => f,
         }
     }
 
-    /// Classifies an SDK error (DynamoDB's or S3's: both share the smithy error types).
+    /// Classifies an SDK error (DynamoDB's or S3's: both share the smithy error types), keeping
+    /// it as the source.
     pub(crate) fn from_sdk<E, R>(operation: &'static str, err: SdkError<E, R>) -> StoreError
     where
-        E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        R: std::fmt::Debug + Send + Sync + 'static,
     {
         let transient = match &err {
             SdkError::TimeoutError(_)
@@ -46,12 +96,17 @@ impl StoreError {
                 "{code}: {}",
                 err.message().unwrap_or("no message from the service")
             ),
-            None => aws_smithy_error_chain(&err),
+            None => error_chain(&err),
         };
-        StoreError {
+        let failure = Failure {
             operation,
             message,
-            transient,
+            source: Some(Box::new(err)),
+        };
+        if transient {
+            StoreError::Transient(failure)
+        } else {
+            StoreError::Permanent(failure)
         }
     }
 }
@@ -77,7 +132,7 @@ fn is_transient_code(code: Option<&str>) -> bool {
 }
 
 /// The whole `source()` chain, so "dispatch failure" says why (connection refused, ...).
-fn aws_smithy_error_chain(err: &dyn std::error::Error) -> String {
+fn error_chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
     while let Some(s) = source {
@@ -86,4 +141,22 @@ fn aws_smithy_error_chain(err: &dyn std::error::Error) -> String {
         source = s.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_kind_says_whether_to_retry_and_keeps_its_operation() {
+        let err = StoreError::conflict("RegisterFile", "file id x is already registered");
+        assert!(!err.is_transient());
+        assert_eq!(err.failure().operation, "RegisterFile");
+        assert_eq!(
+            err.to_string(),
+            "RegisterFile: file id x is already registered"
+        );
+        assert!(StoreError::transient("Query", "busy").is_transient());
+        assert!(!StoreError::not_found("UpdateProject", "no project p").is_transient());
+    }
 }

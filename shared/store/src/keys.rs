@@ -1,6 +1,8 @@
 //! Names of things in the table and the bucket. Every key is built here, nowhere else, so the
 //! layout documented in `docs/data-model.md` has one source.
 
+use crate::attrs::{get_s, s, Item};
+use std::collections::HashMap;
 use std::fmt;
 
 /// A name the caller chose that becomes part of a key: validated against a strict allowlist so a
@@ -115,8 +117,9 @@ pub struct RunRef {
 }
 
 impl RunRef {
+    /// The partition of the run: its summary item, files, content markers and results.
     pub fn pk(&self) -> String {
-        format!("R#{}#{}", self.project, self.run_key)
+        format!("{RUN_PK_PREFIX}{}#{}", self.project, self.run_key)
     }
 }
 
@@ -161,26 +164,159 @@ impl FileRef {
     }
 }
 
-pub(crate) const SK_RUN: &str = "RUN";
-pub(crate) fn file_sk(file_id: &FileId) -> String {
-    format!("F#{file_id}")
+/// The key of an item: partition `pk`, sort `sk`.
+pub(crate) fn item_key(pk: String, sk: String) -> Item {
+    HashMap::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(sk))])
 }
 
+impl RunRef {
+    /// The key of the run's summary item.
+    pub(crate) fn item_key(&self) -> Item {
+        item_key(self.pk(), SK_RUN.into())
+    }
+}
+
+impl FileRef {
+    /// The key of the file's item.
+    pub(crate) fn item_key(&self) -> Item {
+        item_key(self.run.pk(), file_sk(&self.file_id))
+    }
+
+    /// A file's reference from the keys of its item (`R#{project}#{run}`, `F#{id}`).
+    pub(crate) fn from_item_keys(item: &Item) -> Option<FileRef> {
+        let pk = get_s(item, "pk")?.strip_prefix(RUN_PK_PREFIX)?;
+        let (project, run_key) = pk.split_once('#')?;
+        let file_id = get_s(item, "sk")?.strip_prefix(FILE_SK_PREFIX)?;
+        Some(FileRef {
+            run: RunRef {
+                project: ProjectName::parse(project).ok()?,
+                run_key: RunKey::parse(run_key).ok()?,
+            },
+            file_id: FileId::parse(file_id).ok()?,
+        })
+    }
+}
+
+const RUN_PK_PREFIX: &str = "R#";
+pub(crate) const SK_RUN: &str = "RUN";
 pub(crate) const FILE_SK_PREFIX: &str = "F#";
 pub(crate) const TEST_SK_PREFIX: &str = "T#";
+
+pub(crate) fn file_sk(file_id: &FileId) -> String {
+    format!("{FILE_SK_PREFIX}{file_id}")
+}
 
 pub(crate) fn test_sk(test_id: &str) -> String {
     format!("{TEST_SK_PREFIX}{test_id}")
 }
 
+/// The content marker of a run: the bytes' SHA-256.
 pub(crate) fn content_sk(sha256: &str) -> String {
     format!("C#{sha256}")
+}
+
+/// The lookup item that finds a file from its id alone (`GET /v1/uploads/{file_id}`).
+pub(crate) fn upload_key(file_id: &FileId) -> Item {
+    item_key(format!("U#{file_id}"), "UPLOAD".into())
+}
+
+/// Partitions of the sweep index: a few, so thousands of uploads a day never make one hot key.
+const SWEEP_SHARDS: usize = 16;
+
+/// The sweep index partition of a file.
+pub(crate) fn sweep_pk(file_id: &FileId) -> String {
+    let shard = usize::from(file_id.as_str().as_bytes()[0]) % SWEEP_SHARDS;
+    format!("S#{shard:02}")
+}
+
+/// Every partition of the sweep index.
+pub(crate) fn sweep_shards() -> impl Iterator<Item = String> {
+    (0..SWEEP_SHARDS).map(|s| format!("S#{s:02}"))
+}
+
+/// The 13-digit time of a sort key ordered by time: string order is time order until the
+/// year 2286.
+pub(crate) fn time_prefix(ms: u64) -> String {
+    format!("{ms:013}")
+}
+
+/// The lowest sort key of things at or after `ms` in an index ordered by [`time_sk`].
+pub(crate) fn time_floor(ms: u64) -> String {
+    format!("{}#", time_prefix(ms))
 }
 
 /// Sort key of everything ordered by run time: zero-padded milliseconds, then the run key, so
 /// ties never collide and string order is time order.
 pub(crate) fn time_sk(created_ms: u64, run_key: &RunKey) -> String {
-    format!("{created_ms:013}#{run_key}")
+    format!("{}#{run_key}", time_prefix(created_ms))
+}
+
+/// The time a [`time_sk`] (or a key that starts with one) was made from.
+pub(crate) fn time_of_sk(sk: &str) -> Option<u64> {
+    sk.split('#').next()?.parse().ok()
+}
+
+/// Sort key of a test result in an index ordered by run time: the run's [`time_sk`], then the
+/// test id.
+pub(crate) fn result_time_sk(created_ms: u64, run_key: &RunKey, test_id: &str) -> String {
+    format!("{}#{test_id}", time_sk(created_ms, run_key))
+}
+
+/// Partition of the `branch` index: one project's runs of one branch.
+pub(crate) fn branch_pk(project: &ProjectName, branch: &str) -> String {
+    format!("{project}#{branch}")
+}
+
+/// Partition of the `history` index: one test across the runs of a project.
+pub(crate) fn history_pk(project: &ProjectName, test_id: &str) -> String {
+    format!("{project}#{test_id}")
+}
+
+/// Partition of the `fingerprint` index: one failure across the runs of a project.
+pub(crate) fn fingerprint_pk(project: &ProjectName, fingerprint: &str) -> String {
+    format!("{project}#{fingerprint}")
+}
+
+/// The partition of the project registry (every project is one item in it).
+pub(crate) const PROJECTS_PK: &str = "PROJECTS";
+
+/// A project's item in the registry, and the partition of its token listing.
+pub(crate) fn project_sk(name: &ProjectName) -> String {
+    format!("P#{name}")
+}
+
+/// Sort-key prefix of a project's token listing.
+pub(crate) const TOKEN_LIST_PREFIX: &str = "K#";
+
+/// A token's entry in its project's listing, by the token's public id.
+pub(crate) fn token_list_key(project: &ProjectName, token_id: &str) -> Item {
+    item_key(
+        project_sk(project),
+        format!("{TOKEN_LIST_PREFIX}{token_id}"),
+    )
+}
+
+/// The item that finds a token from the hash of its secret.
+pub(crate) fn token_lookup_key(hash: &str) -> Item {
+    item_key(format!("K#{hash}"), "TOKEN".into())
+}
+
+/// A project's request counter for one minute.
+pub(crate) fn rate_key(project: &ProjectName, minute: u64) -> Item {
+    item_key(format!("RATE#{project}"), minute.to_string())
+}
+
+/// Where the sorted views of a run's results live in the bucket (nothing triggers on it).
+pub const VIEWS_PREFIX: &str = "views/";
+
+/// The object key of one sorted view of a run.
+pub fn view_key(run: &RunRef, name: &str) -> String {
+    format!("{VIEWS_PREFIX}{}/{}/{name}", run.project, run.run_key)
+}
+
+/// The prefix of every raw object of a run.
+pub(crate) fn run_objects_prefix(run: &RunRef) -> String {
+    format!("{RAW_PREFIX}{}/{}/", run.project, run.run_key)
 }
 
 #[cfg(test)]

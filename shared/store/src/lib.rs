@@ -7,37 +7,61 @@ mod attrs;
 mod batch;
 #[cfg(feature = "test-support")]
 mod calls;
+#[cfg(feature = "test-support")]
+mod capacity;
 mod counts;
+mod cursor;
+mod ddb;
 mod error;
+#[cfg(feature = "test-support")]
+mod faults;
 mod files;
 mod keys;
 mod projects;
 mod queries;
+mod rate;
 mod raw;
 mod results;
 mod retention;
+mod runs;
 mod schema;
 #[cfg(feature = "test-support")]
+mod scripted;
+mod sweep;
+#[cfg(feature = "test-support")]
 mod test_support;
+mod tokens;
 mod views;
+mod writers;
 
 pub use attrs::to_json;
 pub use batch::BATCH_WRITE_MAX;
+#[cfg(feature = "test-support")]
+pub use capacity::CapacityCount;
 pub use counts::{Delta, COUNTERS};
-pub use error::StoreError;
+pub use cursor::{Cursor, HistoryListing, IssuesListing, ResultsListing, RunsListing};
+pub use error::{Failure, StoreError};
+#[cfg(feature = "test-support")]
+pub use faults::Faults;
 pub use files::{
-    Claim, FileCommit, FileError, FileItem, FileState, NewFile, Run, SlowTest, Writers,
+    Claim, FileCommit, FileError, FileErrorKind, FileItem, FileState, NewFile, SlowTest,
     SLOWEST_PER_FILE,
 };
-pub use keys::{random_bytes, FileId, FileRef, ProjectName, RunKey, RunRef, RAW_PREFIX};
-pub use projects::{Project, Scope, TokenInfo, DEFAULT_RETENTION_DAYS, MAX_RETENTION_DAYS};
+pub use keys::{
+    random_bytes, view_key, FileId, FileRef, ProjectName, RunKey, RunRef, RAW_PREFIX, VIEWS_PREFIX,
+};
+pub use projects::{Project, DEFAULT_RETENTION_DAYS, MAX_RETENTION_DAYS};
 pub use queries::{Page, RunFilter, TestRow};
 pub use raw::{Presigned, RawObject};
 pub use results::RunContext;
 pub use retention::{retention_cutoff, Deleted};
+pub use runs::{Run, RunStatus};
+#[cfg(feature = "test-support")]
+pub use scripted::Answer;
 #[cfg(feature = "test-support")]
 pub use test_support::{mean_item_size, raw_batch_write};
-pub use views::{view_key, VIEWS_PREFIX};
+pub use tokens::{Scope, TokenInfo};
+pub use writers::Writers;
 
 use std::time::Duration;
 
@@ -45,9 +69,13 @@ use std::time::Duration;
 /// SeaweedFS); on AWS they come from the region.
 #[derive(Debug, Clone)]
 pub struct StoreConfig {
+    /// The DynamoDB table.
     pub table: String,
+    /// The S3 bucket.
     pub bucket: String,
+    /// DynamoDB's endpoint, for a local stand-in.
     pub dynamodb_endpoint: Option<String>,
+    /// S3's endpoint, for a local stand-in.
     pub s3_endpoint: Option<String>,
 }
 
@@ -78,10 +106,6 @@ pub struct Store {
     pub(crate) s3: aws_sdk_s3::Client,
     pub(crate) table: String,
     pub(crate) bucket: String,
-    /// When counting (the ingest benchmark): write capacity consumed by test-result writes,
-    /// in thousandths of a WCU, as DynamoDB reports it (table plus indexes). Off in the
-    /// functions: asking DynamoDB for it costs time on every write.
-    pub(crate) result_wcu_milli: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
 }
 
 impl Store {
@@ -115,7 +139,6 @@ impl Store {
             s3: aws_sdk_s3::Client::from_conf(s3.build()),
             table: config.table.clone(),
             bucket: config.bucket.clone(),
-            result_wcu_milli: None,
         };
         #[cfg(feature = "test-support")]
         if let Ok(function) = std::env::var(calls::CALLS_FUNCTION) {
@@ -124,45 +147,14 @@ impl Store {
         store
     }
 
+    /// The table's name.
     pub fn table(&self) -> &str {
         &self.table
     }
 
+    /// The bucket's name.
     pub fn bucket(&self) -> &str {
         &self.bucket
-    }
-
-    /// Counts the write capacity test-result writes consume ([`Store::result_wcu`]).
-    pub fn counting_capacity(mut self) -> Store {
-        self.result_wcu_milli = Some(Default::default());
-        self
-    }
-
-    /// Write capacity units consumed so far by test-result writes (table and indexes), when
-    /// counting.
-    pub fn result_wcu(&self) -> Option<f64> {
-        self.result_wcu_milli
-            .as_ref()
-            .map(|c| c.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1000.0)
-    }
-
-    /// What to ask DynamoDB to report of the capacity a write consumes.
-    pub(crate) fn capacity_request(
-        &self,
-    ) -> Option<aws_sdk_dynamodb::types::ReturnConsumedCapacity> {
-        self.result_wcu_milli
-            .as_ref()
-            .map(|_| aws_sdk_dynamodb::types::ReturnConsumedCapacity::Indexes)
-    }
-
-    /// Adds to the count of capacity consumed by test-result writes.
-    pub(crate) fn count_result_wcu(&self, units: f64) {
-        if let Some(counter) = &self.result_wcu_milli {
-            counter.fetch_add(
-                (units * 1000.0) as u64,
-                std::sync::atomic::Ordering::Relaxed,
-            );
-        }
     }
 }
 

@@ -1,62 +1,81 @@
 //! The read paths of the query API. Each is one Query or GetItem per page on a key or an index;
-//! a page's continuation is DynamoDB's `LastEvaluatedKey`, handed out as JSON (the API signs it).
+//! a page's continuation is a [`Cursor`] of its listing (the API signs it).
 
-use crate::attrs::{get_bool, get_s, get_u64, s, to_json, Item};
-use crate::files::run_from_item;
-use crate::keys::{ProjectName, RunKey, RunRef, SK_RUN, TEST_SK_PREFIX};
+use crate::attrs::{get_bool, get_s, get_u64, s, Item};
+use crate::cursor::{Cursor, HistoryListing, IssuesListing, ResultsListing, RunsListing};
+use crate::keys::{
+    branch_pk, history_pk, time_floor, time_of_sk, ProjectName, RunKey, RunRef, TEST_SK_PREFIX,
+};
+use crate::runs::run_from_item;
 use crate::{Run, Store, StoreError};
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use std::collections::{HashMap, HashSet};
-use verdict_model::Status;
+use verdict_model::{Status, Trigger};
 
-/// One page of a listing.
+/// One page of a listing `L`.
 #[derive(Debug, Clone)]
-pub struct Page<T> {
+pub struct Page<T, L> {
+    /// What the page holds.
     pub items: Vec<T>,
     /// Where the next page starts (`None`: this was the last page).
-    pub next: Option<serde_json::Value>,
+    pub next: Option<Cursor<L>>,
 }
 
 /// A test result as listed (the full result is [`Store::get_result`]).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct TestRow {
+    /// The test's id (64 hex digits).
     pub test_id: String,
+    /// The run it is a result of.
     pub run_key: String,
+    /// The suite, class and name the report gave.
     pub suite: String,
+    /// The class (or file) the test belongs to.
     pub classname: String,
+    /// The test's name.
     pub name: String,
-    pub status: String,
+    /// The merged result's status.
+    pub status: Status,
+    /// Whether it passed after a failed attempt.
     pub flaky: bool,
+    /// Its duration.
     pub duration_ms: u64,
+    /// How many attempts the run made.
     pub attempts: u64,
+    /// The failure's message (a short excerpt in index entries).
     pub message: Option<String>,
+    /// The failure's type (an exception class).
     pub failure_type: Option<String>,
+    /// The failure's fingerprint: the same failure has the same one across runs.
     pub fingerprint: Option<String>,
+    /// The run's branch.
     pub branch: Option<String>,
+    /// The run's commit.
     pub commit_sha: Option<String>,
+    /// When the run was created.
     pub created_ms: u64,
     /// The files that contributed to this result (test items only).
     #[serde(skip)]
     pub contributors: Vec<String>,
 }
 
-pub(crate) fn test_row(item: &Item) -> TestRow {
+/// A test item or index entry as a row (`None`: not a readable result).
+pub(crate) fn test_row(item: &Item) -> Option<TestRow> {
     let text = |name| get_s(item, name).map(str::to_string);
     let created_ms = get_u64(item, "created_ms").max(
         // Index entries carry the time in their sort key only.
         get_s(item, "hist_sk")
             .or_else(|| get_s(item, "iss_sk"))
-            .and_then(|sk| sk.split('#').next())
-            .and_then(|t| t.parse().ok())
+            .and_then(time_of_sk)
             .unwrap_or(0),
     );
-    TestRow {
+    Some(TestRow {
         test_id: text("test_id").unwrap_or_default(),
         run_key: text("run_key").unwrap_or_default(),
         suite: text("suite").unwrap_or_default(),
         classname: text("classname").unwrap_or_default(),
         name: text("name").unwrap_or_default(),
-        status: text("status").unwrap_or_default(),
+        status: Status::parse(get_s(item, "status")?)?,
         flaky: get_bool(item, "flaky"),
         duration_ms: get_u64(item, "duration_ms"),
         attempts: get_u64(item, "attempt_count"),
@@ -71,47 +90,36 @@ pub(crate) fn test_row(item: &Item) -> TestRow {
             .and_then(|c| c.as_m().ok())
             .map(|m| m.keys().cloned().collect())
             .unwrap_or_default(),
-    }
+    })
 }
 
-/// A `LastEvaluatedKey` from its JSON (keys hold only strings).
-fn start_key(start: Option<&serde_json::Value>) -> Option<Item> {
-    let map = start?.as_object()?;
-    Some(
-        map.iter()
-            .filter_map(|(k, v)| Some((k.clone(), AttributeValue::S(v.as_str()?.to_string()))))
-            .collect(),
-    )
-}
-
-fn next_of(key: Option<&HashMap<String, AttributeValue>>) -> Option<serde_json::Value> {
-    key.map(|k| serde_json::Value::Object(k.iter().map(|(n, v)| (n.clone(), to_json(v))).collect()))
-}
-
-/// Runs one page of `query`, turning each item into a row (`None`: left out).
-async fn page<T>(
+/// Runs one page of `query` in the order of `sort_attr`, turning each item into a row
+/// (`None`: left out).
+async fn page<T, L>(
     operation: &'static str,
-    query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    query: QueryFluentBuilder,
+    sort_attr: &str,
     row: impl Fn(&Item) -> Option<T>,
-) -> Result<Page<T>, StoreError> {
+) -> Result<Page<T, L>, StoreError> {
     let out = query
         .send()
         .await
         .map_err(|e| StoreError::from_sdk(operation, e))?;
     Ok(Page {
         items: out.items().iter().filter_map(row).collect(),
-        next: next_of(out.last_evaluated_key()),
+        next: Cursor::after(out.last_evaluated_key(), sort_attr),
     })
 }
 
 /// Filters of the runs listing.
 #[derive(Debug, Clone, Default)]
 pub struct RunFilter {
+    /// Only runs of this branch.
     pub branch: Option<String>,
-    pub trigger: Option<String>,
+    /// Only runs with this trigger.
+    pub trigger: Option<Trigger>,
+    /// Only runs created at or after this.
     pub since_ms: Option<u64>,
-    /// Only runs created before this (exclusive).
-    pub until_ms: Option<u64>,
 }
 
 impl Store {
@@ -121,38 +129,36 @@ impl Store {
         project: &ProjectName,
         filter: &RunFilter,
         limit: i32,
-        start: Option<&serde_json::Value>,
-    ) -> Result<Page<Run>, StoreError> {
+        start: Option<&Cursor<RunsListing>>,
+    ) -> Result<Page<Run, RunsListing>, StoreError> {
         let (index, pk_name, sk_name, pk) = match &filter.branch {
             Some(branch) => (
                 "branch",
                 "branch_pk",
                 "branch_sk",
-                format!("{project}#{branch}"),
+                branch_pk(project, branch),
             ),
             None => ("runs", "runs_pk", "runs_sk", project.to_string()),
         };
-        let lower = format!("{:013}#", filter.since_ms.unwrap_or(0));
-        let upper = format!("{:013}#", filter.until_ms.unwrap_or(9_999_999_999_999));
+        let start = start.and_then(|c| c.start_key(project, (pk_name, sk_name), pk.clone()));
         let mut query = self
             .ddb
             .query()
             .table_name(&self.table)
             .index_name(index)
-            .key_condition_expression(format!("{pk_name} = :pk AND {sk_name} BETWEEN :lo AND :hi"))
+            .key_condition_expression(format!("{pk_name} = :pk AND {sk_name} >= :since"))
             .expression_attribute_values(":pk", s(pk))
-            .expression_attribute_values(":lo", s(lower))
-            .expression_attribute_values(":hi", s(upper))
+            .expression_attribute_values(":since", s(time_floor(filter.since_ms.unwrap_or(0))))
             .scan_index_forward(false)
             .limit(limit)
-            .set_exclusive_start_key(start_key(start));
+            .set_exclusive_start_key(start);
         if let Some(trigger) = &filter.trigger {
             query = query
                 .filter_expression("#trigger = :trigger")
                 .expression_attribute_names("#trigger", "trigger")
-                .expression_attribute_values(":trigger", s(trigger));
+                .expression_attribute_values(":trigger", s(trigger.as_str()));
         }
-        page("Query runs", query, run_from_item).await
+        page("Query runs", query, sk_name, run_from_item).await
     }
 
     /// Test results of a run in test-id order, optionally only some statuses and names
@@ -163,8 +169,8 @@ impl Store {
         statuses: &[Status],
         name_contains: Option<&str>,
         limit: i32,
-        start: Option<&serde_json::Value>,
-    ) -> Result<Page<TestRow>, StoreError> {
+        start: Option<&Cursor<ResultsListing>>,
+    ) -> Result<Page<TestRow, ResultsListing>, StoreError> {
         let mut query = self
             .ddb
             .query()
@@ -173,7 +179,7 @@ impl Store {
             .expression_attribute_values(":pk", s(run.pk()))
             .expression_attribute_values(":t", s(TEST_SK_PREFIX))
             .limit(limit)
-            .set_exclusive_start_key(start_key(start));
+            .set_exclusive_start_key(start.and_then(|c| c.start_key(run)));
         let mut filters = Vec::new();
         if !statuses.is_empty() {
             let names: Vec<String> = (0..statuses.len()).map(|i| format!(":s{i}")).collect();
@@ -192,7 +198,7 @@ impl Store {
         if !filters.is_empty() {
             query = query.filter_expression(filters.join(" AND "));
         }
-        page("Query results", query, |i| Some(test_row(i))).await
+        page("Query results", query, "sk", test_row).await
     }
 
     /// One test across runs, newest first (the `history` index).
@@ -203,29 +209,31 @@ impl Store {
         branch: Option<&str>,
         since_ms: Option<u64>,
         limit: i32,
-        start: Option<&serde_json::Value>,
-    ) -> Result<Page<TestRow>, StoreError> {
+        start: Option<&Cursor<HistoryListing>>,
+    ) -> Result<Page<TestRow, HistoryListing>, StoreError> {
+        let pk = history_pk(project, test_id);
+        let start = start.and_then(|c| c.start_key(project, test_id, pk.clone()));
         let mut query = self
             .ddb
             .query()
             .table_name(&self.table)
             .index_name("history")
             .key_condition_expression("hist_pk = :pk AND hist_sk >= :since")
-            .expression_attribute_values(":pk", s(format!("{project}#{test_id}")))
-            .expression_attribute_values(":since", s(format!("{:013}#", since_ms.unwrap_or(0))))
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":since", s(time_floor(since_ms.unwrap_or(0))))
             .scan_index_forward(false)
             .limit(limit)
-            .set_exclusive_start_key(start_key(start));
+            .set_exclusive_start_key(start);
         if let Some(branch) = branch {
             query = query
                 .filter_expression("branch = :branch")
                 .expression_attribute_values(":branch", s(branch));
         }
         // Index entries do not repeat the test id: it is the key asked for.
-        let page = page("Query history", query, |i| {
+        let page = page("Query history", query, "hist_sk", |i| {
             Some(TestRow {
                 test_id: test_id.to_string(),
-                ..test_row(i)
+                ..test_row(i)?
             })
         })
         .await?;
@@ -239,20 +247,22 @@ impl Store {
         project: &ProjectName,
         since_ms: u64,
         limit: i32,
-        start: Option<&serde_json::Value>,
-    ) -> Result<Page<TestRow>, StoreError> {
+        start: Option<&Cursor<IssuesListing>>,
+    ) -> Result<Page<TestRow, IssuesListing>, StoreError> {
+        let pk = project.to_string();
+        let start = start.and_then(|c| c.start_key(project, pk.clone()));
         let query = self
             .ddb
             .query()
             .table_name(&self.table)
             .index_name("issues")
             .key_condition_expression("iss_pk = :pk AND iss_sk >= :since")
-            .expression_attribute_values(":pk", s(project.as_str()))
-            .expression_attribute_values(":since", s(format!("{since_ms:013}#")))
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":since", s(time_floor(since_ms)))
             .scan_index_forward(false)
             .limit(limit)
-            .set_exclusive_start_key(start_key(start));
-        let page = page("Query issues", query, |i| Some(test_row(i))).await?;
+            .set_exclusive_start_key(start);
+        let page = page("Query issues", query, "iss_sk", test_row).await?;
         self.settled_rows(project, page).await
     }
 
@@ -260,11 +270,11 @@ impl Store {
     /// with its test item, before the file commits: without this, a result of a file still
     /// being ingested (or one merging into a test another file wrote) would show half-merged.
     /// One BatchGetItem of the rows' run items per 100 runs.
-    async fn settled_rows(
+    async fn settled_rows<L>(
         &self,
         project: &ProjectName,
-        mut page: Page<TestRow>,
-    ) -> Result<Page<TestRow>, StoreError> {
+        mut page: Page<TestRow, L>,
+    ) -> Result<Page<TestRow, L>, StoreError> {
         let runs: HashSet<&str> = page.items.iter().map(|r| r.run_key.as_str()).collect();
         let keys: Vec<Item> = runs
             .iter()
@@ -273,7 +283,7 @@ impl Store {
                     project: project.clone(),
                     run_key: RunKey::parse(key).ok()?,
                 };
-                Some(self.key(run.pk(), SK_RUN.into()))
+                Some(run.item_key())
             })
             .collect();
         let runs: HashMap<String, Run> = self

@@ -138,27 +138,20 @@ impl Store {
 
     /// Every object key under `prefix`, all pages.
     pub(crate) async fn list_keys(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
-        let mut keys = Vec::new();
-        let mut token = None;
-        loop {
-            let out = self
-                .s3
-                .list_objects_v2()
-                .bucket(&self.bucket)
-                .prefix(prefix)
-                .set_continuation_token(token)
-                .send()
-                .await
-                .map_err(|e| StoreError::from_sdk("ListObjectsV2", e))?;
-            keys.extend(
-                out.contents()
-                    .iter()
-                    .filter_map(|o| o.key().map(str::to_string)),
-            );
-            token = out.next_continuation_token().map(str::to_string);
-            if token.is_none() {
-                return Ok(keys);
-            }
-        }
+        let pages = self
+            .s3
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .into_paginator()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| StoreError::from_sdk("ListObjectsV2", e))?;
+        Ok(pages
+            .iter()
+            .flat_map(|page| page.contents())
+            .filter_map(|o| o.key().map(str::to_string))
+            .collect())
     }
 }

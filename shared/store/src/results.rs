@@ -10,11 +10,13 @@
 use crate::attrs::{get_bool, get_map, get_n, get_s, get_u64, item_size, n, s, Item};
 use crate::batch::put_request;
 use crate::counts::Delta;
-use crate::files::Run;
-use crate::keys::{test_sk, time_sk, FileId, RunRef, TEST_SK_PREFIX};
+use crate::ddb::conditional;
+use crate::keys::{
+    fingerprint_pk, history_pk, result_time_sk, test_sk, time_sk, FileId, RunRef, TEST_SK_PREFIX,
+};
 use crate::schema::EXPIRES_AT;
+use crate::Run;
 use crate::{Store, StoreError};
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -185,7 +187,7 @@ fn test_item(ctx: &RunContext, result: &TestResult, stored: &Stored) -> Item {
             s(serde_json::to_string(&stored.parts).unwrap_or_default()),
         ),
         ("contrib", contrib_attr(&stored.contrib)),
-        ("hist_pk", s(format!("{project}#{}", result.test_id))),
+        ("hist_pk", s(history_pk(&ctx.run.project, &result.test_id))),
         ("hist_sk", s(time_sk(ctx.created_ms, &ctx.run.run_key))),
     ]
     .into_iter()
@@ -221,22 +223,22 @@ fn test_item(ctx: &RunContext, result: &TestResult, stored: &Stored) -> Item {
         item.insert("iss_pk".into(), s(project));
         item.insert(
             "iss_sk".into(),
-            s(format!(
-                "{}#{}",
-                time_sk(ctx.created_ms, &ctx.run.run_key),
-                result.test_id
+            s(result_time_sk(
+                ctx.created_ms,
+                &ctx.run.run_key,
+                &result.test_id,
             )),
         );
     }
     // Failed results by fingerprint: a sparse index, only failures are in it.
     if let (true, Some(fp)) = (result.status.is_failure(), &result.fingerprint) {
-        item.insert("fp_pk".into(), s(format!("{project}#{fp}")));
+        item.insert("fp_pk".into(), s(fingerprint_pk(&ctx.run.project, fp)));
         item.insert(
             "fp_sk".into(),
-            s(format!(
-                "{}#{}",
-                time_sk(ctx.created_ms, &ctx.run.run_key),
-                result.test_id
+            s(result_time_sk(
+                ctx.created_ms,
+                &ctx.run.run_key,
+                &result.test_id,
             )),
         );
     }
@@ -306,8 +308,7 @@ impl Store {
                 .set_item(Some(item))
                 .return_values_on_condition_check_failure(
                     ReturnValuesOnConditionCheckFailure::AllOld,
-                )
-                .set_return_consumed_capacity(self.capacity_request());
+                );
             put = if current.is_none() {
                 put.condition_expression("attribute_not_exists(pk)")
             } else {
@@ -315,24 +316,11 @@ impl Store {
                     .expression_attribute_names("#version", "version")
                     .expression_attribute_values(":version", n(version))
             };
-            match put.send().await {
-                Ok(out) => {
-                    if let Some(units) = out.consumed_capacity().and_then(|c| c.capacity_units()) {
-                        self.count_result_wcu(units);
-                    }
-                    return Ok(delta);
-                }
-                Err(err) => {
-                    let old = match err.as_service_error() {
-                        Some(PutItemError::ConditionalCheckFailedException(e)) => e.item().cloned(),
-                        _ => return Err(StoreError::from_sdk("PutItem test", err)),
-                    };
-                    current = match old {
-                        Some(item) => Some(item),
-                        None => self.get_test_item(&ctx.run, &result.test_id).await?,
-                    };
-                }
-            }
+            current = match conditional("PutItem test", put.send().await)? {
+                Ok(_) => return Ok(delta),
+                Err(Some(old)) => Some(old),
+                Err(None) => self.get_test_item(&ctx.run, &result.test_id).await?,
+            };
         }
     }
 
@@ -354,13 +342,12 @@ impl Store {
             deltas.push(delta);
             requests.push(put_request(item));
         }
-        let units = self.batch_write(requests, 1).await?;
-        self.count_result_wcu(units);
+        self.batch_write(requests, 1).await?;
         Ok(deltas)
     }
 
     async fn get_test_item(&self, run: &RunRef, test_id: &str) -> Result<Option<Item>, StoreError> {
-        self.read_item("GetItem test", run.pk(), test_sk(test_id), true)
+        self.read_key("GetItem test", run.pk(), test_sk(test_id))
             .await
     }
 
@@ -389,20 +376,18 @@ impl Store {
     /// partition). Equal to the run's summary once every file is settled; a difference means a
     /// file is still being ingested or something went wrong.
     pub async fn recount(&self, run: &RunRef) -> Result<Summary, StoreError> {
-        let items = self
-            .query_all(
-                self.ddb
-                    .query()
-                    .table_name(&self.table)
-                    .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-                    .expression_attribute_values(":pk", s(run.pk()))
-                    .expression_attribute_values(":prefix", s(TEST_SK_PREFIX))
-                    .projection_expression("#status, flaky, #duration")
-                    .expression_attribute_names("#status", "status")
-                    .expression_attribute_names("#duration", "duration_ms")
-                    .consistent_read(true),
-            )
-            .await?;
+        let query = self
+            .ddb
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", s(run.pk()))
+            .expression_attribute_values(":prefix", s(TEST_SK_PREFIX))
+            .projection_expression("#status, flaky, #duration")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#duration", "duration_ms")
+            .consistent_read(true);
+        let items = self.query_all("Query recount", query).await?;
         let mut summary = Summary::default();
         for item in &items {
             let status = get_s(item, "status")

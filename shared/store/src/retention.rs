@@ -4,7 +4,10 @@
 
 use crate::attrs::{get_s, s, Item};
 use crate::batch::delete_request;
-use crate::keys::{FileId, ProjectName, RunKey, RunRef, RAW_PREFIX};
+use crate::keys::{
+    run_objects_prefix, time_floor, upload_key, view_key, FileId, ProjectName, RunKey, RunRef,
+    FILE_SK_PREFIX, SK_RUN,
+};
 use crate::{Store, StoreError};
 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 
@@ -32,11 +35,8 @@ impl Store {
             .index_name("runs")
             .key_condition_expression("runs_pk = :p AND runs_sk < :before")
             .expression_attribute_values(":p", s(project.as_str()))
-            .expression_attribute_values(
-                ":before",
-                // `#` sorts before every run-key character, so this bounds by time alone.
-                s(format!("{before_ms:013}#")),
-            )
+            // `#` sorts before every run-key character, so this bounds by time alone.
+            .expression_attribute_values(":before", s(time_floor(before_ms)))
             .scan_index_forward(true)
             .limit(limit)
             .send()
@@ -80,7 +80,7 @@ impl Store {
                 .and_then(|sk| sk.strip_prefix(crate::keys::FILE_SK_PREFIX))
                 .and_then(|id| FileId::parse(id).ok())
             {
-                requests.push(delete_request(crate::files::upload_key(&id)));
+                requests.push(delete_request(upload_key(&id)));
             }
             requests.push(delete_request(key.clone()));
         }
@@ -132,55 +132,44 @@ impl Store {
         run: &RunRef,
         max: Option<usize>,
     ) -> Result<(Vec<Item>, bool), StoreError> {
+        let mut pages = self
+            .ddb
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(run.pk()))
+            .projection_expression("pk, sk")
+            .into_paginator()
+            .items()
+            .send();
         let mut keys = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .ddb
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", s(run.pk()))
-                .projection_expression("pk, sk")
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| StoreError::from_sdk("Query run keys", e))?;
-            keys.extend(out.items().iter().cloned());
-            start = out.last_evaluated_key().cloned();
-            let non_run = keys
-                .iter()
-                .filter(|k| get_s(k, "sk") != Some(crate::keys::SK_RUN))
-                .count();
-            if let Some(max) = max {
-                if non_run > max {
-                    let mut kept = 0;
-                    keys.retain(|k| {
-                        let keep = get_s(k, "sk") != Some(crate::keys::SK_RUN) && kept < max;
-                        kept += usize::from(keep);
-                        keep
-                    });
-                    return Ok((keys, true));
+        let mut others = 0;
+        while let Some(key) = pages.next().await {
+            let key = key.map_err(|e| StoreError::from_sdk("Query run keys", e))?;
+            if get_s(&key, "sk") == Some(SK_RUN) {
+                if max.is_some() {
+                    continue;
                 }
+            } else if max.is_some_and(|max| others == max) {
+                return Ok((keys, true));
+            } else {
+                others += 1;
             }
-            if start.is_none() {
-                return Ok((keys, false));
-            }
+            keys.push(key);
         }
+        Ok((keys, false))
     }
 
     /// The run's objects: its raw uploads and its sorted views.
     async fn run_objects(&self, run: &RunRef) -> Result<Vec<String>, StoreError> {
-        let mut keys = self
-            .list_keys(&format!("{RAW_PREFIX}{}/{}/", run.project, run.run_key))
-            .await?;
-        keys.extend(self.list_keys(&crate::view_key(run, "")).await?);
+        let mut keys = self.list_keys(&run_objects_prefix(run)).await?;
+        keys.extend(self.list_keys(&view_key(run, "")).await?);
         Ok(keys)
     }
 }
 
 fn is_file(key: &Item) -> bool {
-    get_s(key, "sk").is_some_and(|sk| sk.starts_with(crate::keys::FILE_SK_PREFIX))
+    get_s(key, "sk").is_some_and(|sk| sk.starts_with(FILE_SK_PREFIX))
 }
 
 /// The time before which a project's runs are expired.

@@ -22,28 +22,21 @@ impl Store {
     pub async fn dump(
         &self,
     ) -> Result<(Vec<BTreeMap<String, serde_json::Value>>, Vec<String>), StoreError> {
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .ddb
-                .scan()
-                .table_name(&self.table)
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| StoreError::from_sdk("Scan", e))?;
-            items.extend(
-                out.items()
-                    .iter()
-                    .map(|item| item.iter().map(|(k, v)| (k.clone(), to_json(v))).collect()),
-            );
-            start = out.last_evaluated_key().cloned();
-            if start.is_none() {
-                break;
-            }
-        }
+        let scanned: Vec<crate::attrs::Item> = self
+            .ddb
+            .scan()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| StoreError::from_sdk("Scan", e))?;
+        let mut items: Vec<BTreeMap<String, serde_json::Value>> = scanned
+            .iter()
+            .map(|item| item.iter().map(|(k, v)| (k.clone(), to_json(v))).collect())
+            .collect();
         items.sort_by(|a: &BTreeMap<String, serde_json::Value>, b| {
             (
                 a.get("pk").map(|v| v.to_string()),
@@ -88,7 +81,7 @@ pub async fn raw_batch_write(
             crate::batch::put_request(item)
         })
         .collect();
-    store.batch_write(requests, concurrency).await.map(|_| ())
+    store.batch_write(requests, concurrency).await
 }
 
 async fn sample_items(
@@ -102,7 +95,7 @@ async fn sample_items(
         .table_name(&store.table)
         .key_condition_expression("pk = :pk AND begins_with(sk, :t)")
         .expression_attribute_values(":pk", crate::attrs::s(run.pk()))
-        .expression_attribute_values(":t", crate::attrs::s("T#"))
+        .expression_attribute_values(":t", crate::attrs::s(crate::keys::TEST_SK_PREFIX))
         .limit(sample)
         .send()
         .await
@@ -118,20 +111,4 @@ pub async fn mean_item_size(
 ) -> Result<usize, StoreError> {
     let items = sample_items(store, run, sample).await?;
     Ok(items.iter().map(crate::attrs::item_size).sum::<usize>() / items.len().max(1))
-}
-
-impl Store {
-    /// Makes `run` look as a run ingested before files registered as writers does: no
-    /// `writers_started`, no `done_files` (to test that such runs are handled).
-    pub async fn forget_writers(&self, run: &crate::RunRef) -> Result<(), StoreError> {
-        self.ddb
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(self.key(run.pk(), crate::keys::SK_RUN.into())))
-            .update_expression("REMOVE writers_started, done_files")
-            .send()
-            .await
-            .map_err(|e| StoreError::from_sdk("UpdateItem", e))?;
-        Ok(())
-    }
 }

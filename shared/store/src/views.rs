@@ -4,23 +4,15 @@
 //! query and the run's file counters), so a run that changes gets new views, never a stale one.
 
 use crate::attrs::Item;
-use crate::keys::{RunRef, TEST_SK_PREFIX};
+use crate::keys::{item_key, test_sk, RunRef};
 use crate::queries::{test_row, TestRow};
 use crate::{Store, StoreError};
 use aws_sdk_s3::operation::get_object::GetObjectError;
 use aws_sdk_s3::primitives::ByteStream;
 use std::collections::HashMap;
 
-/// Where views live: beside the raw objects, outside the prefix that triggers parsing.
-pub const VIEWS_PREFIX: &str = "views/";
-
 /// A test id (64 hex digits) and a newline: views are fixed-width, so a page is a byte range.
 const RECORD: u64 = 65;
-
-/// The object key of view `name` of `run`.
-pub fn view_key(run: &RunRef, name: &str) -> String {
-    format!("{VIEWS_PREFIX}{}/{}/{name}", run.project, run.run_key)
-}
 
 impl Store {
     /// Writes a view: the test ids, in order.
@@ -97,12 +89,12 @@ impl Store {
     ) -> Result<Vec<TestRow>, StoreError> {
         let keys: Vec<Item> = test_ids
             .iter()
-            .map(|id| self.key(run.pk(), format!("{TEST_SK_PREFIX}{id}")))
+            .map(|id| item_key(run.pk(), test_sk(id)))
             .collect();
         let items = self.batch_get(keys, &[]).await?;
         let mut rows: HashMap<String, TestRow> = items
             .iter()
-            .map(test_row)
+            .filter_map(test_row)
             .map(|row| (row.test_id.clone(), row))
             .collect();
         Ok(test_ids.iter().filter_map(|id| rows.remove(id)).collect())

@@ -1,0 +1,346 @@
+//! Ingesting one raw file, with exactly-once effect however often it is delivered.
+//!
+//! 1. Claim the file item (a conditional update with a lease).
+//! 2. Validate: parse the whole object once, hashing its bytes and counting how many cases each
+//!    test has; a bad file is marked `failed` here, having written nothing else.
+//! 3. Put the content marker: identical bytes already ingested in this run make it a `duplicate`.
+//! 4. Parse again (the same object version) and write each test's merged result as soon as it is
+//!    complete, many writes in flight, each recording this file's delta. The run's first
+//!    writer writes alone (no other file writes to the run until it commits) and puts its items
+//!    in bulk; any other file writes each test conditionally, merging with what is there.
+//! 5. Commit: one transaction marks the file `done` and adds its deltas to the run's counters.
+//!
+//! A crash anywhere leaves the file `processing`; the next delivery (or the sweep, once the
+//! lease expires) runs the same steps and every write already made answers with what it did.
+
+mod complete;
+mod outcome;
+mod settings;
+mod validate;
+mod write;
+
+pub use outcome::{Outcome, Retry};
+pub use settings::Settings;
+
+use validate::declared_format;
+use verdict_model::{Sidecar, Summary};
+use verdict_store::{
+    now_ms, Claim, Delta, FileCommit, FileError, FileErrorKind, FileId, FileItem, FileRef,
+    FileState, RawObject, Run, RunContext, Store, Writers,
+};
+
+/// How often a waiting file looks at the run's lone writer.
+const WRITER_POLL: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Ingests files into one store.
+pub struct Ingest {
+    store: Store,
+    settings: Settings,
+}
+
+impl Ingest {
+    /// Ingests into `store`, as `settings` say.
+    pub fn new(store: Store, settings: Settings) -> Ingest {
+        Ingest { store, settings }
+    }
+
+    /// The store ingested into.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Ingests the object at `key`, as invocation `owner` (the Lambda request id).
+    pub async fn ingest_key(&self, key: &str, owner: &str) -> Result<Outcome, Retry> {
+        self.ingest_key_waiting(key, owner, self.settings.writer_wait_ms)
+            .await
+    }
+
+    /// [`Ingest::ingest_key`], waiting at most `writer_wait_ms` for a file writing alone in the
+    /// run (the sweep does not wait: it drives that file itself).
+    pub async fn ingest_key_waiting(
+        &self,
+        key: &str,
+        owner: &str,
+        writer_wait_ms: u64,
+    ) -> Result<Outcome, Retry> {
+        let file = match FileRef::from_object_key(key) {
+            Ok(file) => file,
+            Err(reason) => return Ok(Outcome::Skipped(reason)),
+        };
+        self.ingest(&file, key, owner, writer_wait_ms).await
+    }
+
+    async fn ingest(
+        &self,
+        file: &FileRef,
+        key: &str,
+        owner: &str,
+        writer_wait_ms: u64,
+    ) -> Result<Outcome, Retry> {
+        let Some(run) = self.store.get_run(&file.run).await? else {
+            return Ok(Outcome::Skipped(format!(
+                "run {} of project {} does not exist (deleted by retention?)",
+                file.run.run_key, file.run.project
+            )));
+        };
+        let item = match self
+            .store
+            .claim_file(file, owner, now_ms(), self.settings.lease_ms)
+            .await?
+        {
+            Claim::Claimed(item) => item,
+            Claim::Settled(state) => return Ok(Outcome::AlreadySettled(state)),
+            Claim::Busy { until_ms } => return Err(Retry::Busy { until_ms }),
+            Claim::Missing => {
+                return Ok(Outcome::Skipped(format!(
+                    "no file item for {key}: uploads are registered first"
+                )))
+            }
+        };
+        if item.claims > self.settings.max_claims {
+            let error = FileError::of_file(
+                FileErrorKind::GaveUp,
+                format!(
+                    "claimed {} times without settling (each delivery and sweep that found it \
+                     unfinished); the raw object is kept",
+                    item.claims
+                ),
+            );
+            return self.give_up(file, owner, error).await;
+        }
+        // From here the file is ours: whatever goes wrong for good (the store refusing a write,
+        // a bug) settles it `failed` and frees its run, rather than leaving it `processing`.
+        let claimed = std::panic::AssertUnwindSafe(self.ingest_claimed(
+            file,
+            key,
+            owner,
+            writer_wait_ms,
+            &run,
+            &item,
+        ));
+        match futures_util::FutureExt::catch_unwind(claimed).await {
+            Ok(Err(Retry::Store(err))) if !err.is_transient() => {
+                let error = FileError::of_file(FileErrorKind::Store, err.to_string());
+                self.give_up(file, owner, error).await
+            }
+            Ok(outcome) => outcome,
+            Err(panic) => {
+                let error = FileError::of_file(
+                    FileErrorKind::Internal,
+                    format!("ingest stopped on a bug: {}", panic_message(&*panic)),
+                );
+                self.give_up(file, owner, error).await
+            }
+        }
+    }
+
+    /// Settles a claimed file `failed` with `error` and lets its run's other files write. If
+    /// even that write is refused, the error goes back to Lambda, which retries the event and
+    /// then sends it to the failure queue (and its alarm).
+    async fn give_up(
+        &self,
+        file: &FileRef,
+        owner: &str,
+        error: FileError,
+    ) -> Result<Outcome, Retry> {
+        tracing::error!(
+            file = %file.object_key(),
+            kind = %error.kind,
+            message = %error.message,
+            "file failed for good"
+        );
+        let ours = self.store.fail_file(file, owner, &error, now_ms()).await?;
+        self.store.release_writer(file).await?;
+        // Counted once it took effect: a refused settle is retried and would count again.
+        if ours {
+            crate::metrics::emit(
+                self.store.table(),
+                crate::metrics::FILES_FAILED_FOR_GOOD,
+                1,
+                serde_json::json!({"kind": error.kind.as_str(), "file": file.object_key()}),
+            );
+        }
+        self.settled(file, ours)
+            .await
+            .map(|o| o.unwrap_or(Outcome::Failed(error)))
+    }
+
+    async fn ingest_claimed(
+        &self,
+        file: &FileRef,
+        key: &str,
+        owner: &str,
+        writer_wait_ms: u64,
+        run: &Run,
+        item: &FileItem,
+    ) -> Result<Outcome, Retry> {
+        let validated = match declared_format(item.format_hint.as_deref()) {
+            Err(error) => Err(error),
+            Ok(format) => match self.validate(key, format).await? {
+                Err(error) => Err(error),
+                Ok(v) => match &item.declared_sha256 {
+                    Some(declared) if !declared.eq_ignore_ascii_case(&v.sha256) => {
+                        Err(FileError::of_file(
+                            FileErrorKind::Checksum,
+                            format!(
+                                "content SHA-256 is {}, the upload declared {declared}",
+                                v.sha256
+                            ),
+                        ))
+                    }
+                    _ => Ok(v),
+                },
+            },
+        };
+        let validated = match validated {
+            Ok(v) => v,
+            Err(error) => {
+                return self
+                    .settled(
+                        file,
+                        self.store.fail_file(file, owner, &error, now_ms()).await?,
+                    )
+                    .await
+                    .map(|o| o.unwrap_or(Outcome::Failed(error)));
+            }
+        };
+
+        if let Some(other) = self
+            .store
+            .put_content_marker(file, &validated.sha256, run.expires_at)
+            .await?
+            .filter(|other| *other != file.file_id)
+        {
+            let marked = self
+                .store
+                .mark_duplicate(file, owner, &validated.sha256, &other, now_ms())
+                .await?;
+            return self
+                .settled(file, marked)
+                .await
+                .map(|o| o.unwrap_or(Outcome::Duplicate { of: other }));
+        }
+
+        let alone = match self.store.begin_writes(file).await? {
+            Writers::Alone => true,
+            Writers::Shared { wait_for: None } => false,
+            Writers::Shared {
+                wait_for: Some(writer),
+            } => {
+                self.wait_for_writer(file, owner, writer, writer_wait_ms)
+                    .await?;
+                false
+            }
+        };
+
+        let ctx = RunContext::from(run);
+        let overrides = Sidecar {
+            test_overrides: item.test_overrides.clone(),
+            ..Sidecar::default()
+        };
+        let format = validated.format;
+        let commit_base = FileCommit {
+            format: format.to_string(),
+            sha256: validated.sha256.clone(),
+            counts: Summary::default(),
+            contribution: Delta::default(),
+            warnings: validated.warnings.clone(),
+            slowest: Vec::new(),
+        };
+        let written = self
+            .write_results(key, &ctx, file, validated, &overrides, alone)
+            .await?;
+        let counts = written.counts;
+        let commit = FileCommit {
+            counts,
+            contribution: written.contribution,
+            slowest: written.slowest,
+            ..commit_base
+        };
+        let committed = self
+            .store
+            .commit_file(file, owner, &commit, now_ms())
+            .await?;
+        self.settled(file, committed)
+            .await
+            .map(|o| o.unwrap_or(Outcome::Done { format, counts }))
+    }
+
+    /// After a settling write: `None` when ours took effect; otherwise what the file became
+    /// meanwhile (another invocation took the lease over and settled it), or a retry.
+    async fn settled(&self, file: &FileRef, ours: bool) -> Result<Option<Outcome>, Retry> {
+        if ours {
+            return Ok(None);
+        }
+        match self.store.get_file(file).await? {
+            Some(item) if item.state.is_settled() => Ok(Some(Outcome::AlreadySettled(item.state))),
+            _ => Err(Retry::Read("lost the lease on the file; retrying".into())),
+        }
+    }
+
+    /// Waits until `writer`, writing alone in the run, has committed; past the wait, gives the
+    /// lease back and asks to be retried.
+    async fn wait_for_writer(
+        &self,
+        file: &FileRef,
+        owner: &str,
+        writer: FileId,
+        wait_ms: u64,
+    ) -> Result<(), Retry> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(wait_ms);
+        loop {
+            let still = self
+                .store
+                .get_run(&file.run)
+                .await?
+                .is_some_and(|run| run.written_alone_by(&writer));
+            if !still {
+                return Ok(());
+            }
+            // A lone writer that failed but could not free the run (its release was refused
+            // for the moment): free it here, the run's other files need not wait for nothing.
+            let writer_file = FileRef {
+                run: file.run.clone(),
+                file_id: writer.clone(),
+            };
+            if self
+                .store
+                .get_file(&writer_file)
+                .await?
+                .is_some_and(|w| w.state == FileState::Failed)
+            {
+                self.store.release_writer(&writer_file).await?;
+                continue;
+            }
+            if std::time::Instant::now() >= deadline {
+                self.store.release_file(file, owner).await?;
+                return Err(Retry::WaitingForWriter { writer });
+            }
+            tokio::time::sleep(WRITER_POLL).await;
+        }
+    }
+
+    async fn open(&self, key: &str, etag: Option<&str>) -> Result<RawObject, Retry> {
+        self.store
+            .open_raw(key, etag)
+            .await?
+            .ok_or_else(|| Retry::Read(format!("object {key} is not in the bucket (yet)")))
+    }
+}
+
+/// A blocking task's result; its panic goes on as a panic of the ingest (which fails the file).
+fn joined<T>(result: Result<T, tokio::task::JoinError>) -> Result<T, Retry> {
+    match result {
+        Ok(value) => Ok(value),
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => Err(Retry::Read(format!("a parsing task was cancelled: {e}"))),
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a panic without a message")
+}

@@ -1,0 +1,53 @@
+//! What ingesting a file answers: an outcome that is final for the delivery, or a reason to
+//! be retried.
+
+use verdict_formats::Format;
+use verdict_model::Summary;
+use verdict_store::{FileError, FileId, FileState, StoreError};
+
+/// What became of a file. Every variant is final for this delivery: acknowledge the event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Ingested: its results count in the run.
+    Done {
+        /// The format it was read as.
+        format: Format,
+        /// Its own results.
+        counts: Summary,
+    },
+    /// It cannot be ingested, for the reason given.
+    Failed(FileError),
+    /// The same bytes as another file of the run.
+    Duplicate {
+        /// The file that counts instead.
+        of: FileId,
+    },
+    /// An earlier delivery (or another invocation) already settled it.
+    AlreadySettled(FileState),
+    /// Nothing to ingest (an object outside the layout, no file item, a run already deleted).
+    Skipped(String),
+}
+
+/// Why a delivery must be retried.
+#[derive(Debug, thiserror::Error)]
+pub enum Retry {
+    /// The store is briefly unavailable (or, for a permanent error, the file could not even be
+    /// settled `failed`).
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    /// Another invocation holds the file's lease.
+    #[error("file is being ingested by another invocation until {until_ms} ms")]
+    Busy {
+        /// When that lease expires.
+        until_ms: u64,
+    },
+    /// The run's first file still writes alone; this one must wait its turn.
+    #[error("file {writer} of the same run is still writing alone")]
+    WaitingForWriter {
+        /// The file writing alone.
+        writer: FileId,
+    },
+    /// The object could not be read, or changed under us.
+    #[error("reading the object failed: {0}")]
+    Read(String),
+}

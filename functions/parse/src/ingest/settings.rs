@@ -1,0 +1,34 @@
+//! How ingestion behaves; the defaults are what the deployed function uses.
+
+use verdict_formats::ParseLimits;
+
+/// How ingestion behaves.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// How long a claim on a file lasts: longer than the function's timeout, so a live
+    /// invocation never loses its file, short enough that a crashed one's file is retried soon.
+    pub lease_ms: u64,
+    /// Test-item writes in flight at once.
+    pub concurrency: usize,
+    /// How long a file waits for the run's lone writer to commit before it gives its lease
+    /// back and asks to be retried (under the function's 15-minute limit).
+    pub writer_wait_ms: u64,
+    /// What the parser accepts.
+    pub limits: ParseLimits,
+    /// A file claimed more often than this without settling is failed (`gave_up`), so no
+    /// input is driven forever by Lambda's retries and the sweep (a file that kills its
+    /// invocation, say by running it out of memory, is claimed again on every delivery).
+    pub max_claims: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            lease_ms: 16 * 60 * 1000,
+            concurrency: 32,
+            writer_wait_ms: 10 * 60 * 1000,
+            limits: ParseLimits::DEFAULT,
+            max_claims: 8,
+        }
+    }
+}

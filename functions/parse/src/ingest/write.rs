@@ -1,0 +1,156 @@
+//! Pass 2: parse the same object version again and write each test's result as soon as it is
+//! complete, many writes in flight, each recording this file's delta. The run's lone writer
+//! puts its items in bulk; a file sharing the run writes each test conditionally.
+
+use super::complete::Completion;
+use super::validate::Validated;
+use super::{joined, Ingest, Retry};
+use futures_util::stream::{self, BoxStream, StreamExt, TryStreamExt};
+use tokio_util::io::SyncIoBridge;
+use verdict_formats::for_each_case;
+use verdict_model::{Sidecar, Summary, TestResult};
+use verdict_store::{Delta, FileRef, RunContext, SlowTest, BATCH_WRITE_MAX, SLOWEST_PER_FILE};
+
+/// What pass 2 wrote: the file's own counts, its contribution to the run, its slowest tests.
+pub(super) struct Written {
+    pub(super) counts: Summary,
+    pub(super) contribution: Delta,
+    pub(super) slowest: Vec<SlowTest>,
+}
+
+impl Ingest {
+    /// Streams complete results to concurrent writes.
+    pub(super) async fn write_results(
+        &self,
+        key: &str,
+        ctx: &RunContext,
+        file: &FileRef,
+        validated: Validated,
+        overrides: &Sidecar,
+        alone: bool,
+    ) -> Result<Written, Retry> {
+        let object = self.open(key, validated.etag.as_deref()).await?;
+        let (tx, rx) = tokio::sync::mpsc::channel::<TestResult>(self.settings.concurrency * 4);
+        let limits = self.settings.limits;
+        let format = validated.format;
+        let mut completion = Completion::new(validated.identities);
+        let reader = tokio::task::spawn_blocking(move || {
+            for_each_case(
+                SyncIoBridge::new(object.body),
+                Some(format),
+                &limits,
+                &mut |case| {
+                    let Some(result) = TestResult::from_case(case, &limits.text) else {
+                        return;
+                    };
+                    if let Some(complete) = completion.add(result) {
+                        // A closed channel means the writers stopped; the error surfaces there.
+                        let _ = tx.blocking_send(complete);
+                    }
+                },
+            )
+            .map(|_| ())
+        });
+
+        let results = stream_of(rx).map(|mut result| {
+            overrides.apply(&mut result);
+            result
+        });
+        let written = if alone {
+            self.write_alone(results, ctx, file)
+        } else {
+            self.write_shared(results, ctx, file)
+        };
+        let written = written
+            .try_fold(
+                Written {
+                    counts: Summary::default(),
+                    contribution: Delta::default(),
+                    slowest: Vec::new(),
+                },
+                |mut acc, written| async move {
+                    for (result, delta) in written {
+                        acc.counts.add(&result);
+                        keep_slowest(&mut acc.slowest, &result);
+                        acc.contribution = acc.contribution.plus(delta);
+                    }
+                    Ok(acc)
+                },
+            )
+            .await?;
+        joined(reader.await)?
+            .map_err(|e| Retry::Read(format!("second read of {key} failed: {e}")))?;
+        Ok(written)
+    }
+
+    /// The lone writer's path: bulk puts of 25.
+    fn write_alone<'a>(
+        &'a self,
+        results: impl futures_util::Stream<Item = TestResult> + Send + 'a,
+        ctx: &'a RunContext,
+        file: &'a FileRef,
+    ) -> BoxStream<'a, Result<Vec<(TestResult, Delta)>, Retry>> {
+        results
+            .chunks(BATCH_WRITE_MAX)
+            .map(move |batch| async move {
+                // Bulk puts overwrite: an invocation that lost the file (its lease ran out
+                // under it) must not put over what the run's other files merged since the
+                // file committed. Checked before every batch, one read per 25 items.
+                let still_alone = self
+                    .store
+                    .get_run(&file.run)
+                    .await?
+                    .is_some_and(|run| run.written_alone_by(&file.file_id));
+                if !still_alone {
+                    return Err(Retry::Read(
+                        "the run is no longer written by this file alone; retrying".into(),
+                    ));
+                }
+                let deltas = self
+                    .store
+                    .write_results_alone(ctx, &file.file_id, &batch)
+                    .await?;
+                Ok(batch.into_iter().zip(deltas).collect())
+            })
+            .buffer_unordered(self.settings.concurrency)
+            .boxed()
+    }
+
+    /// A shared run's path: one conditional write per test, merging with what is there.
+    fn write_shared<'a>(
+        &'a self,
+        results: impl futures_util::Stream<Item = TestResult> + Send + 'a,
+        ctx: &'a RunContext,
+        file: &'a FileRef,
+    ) -> BoxStream<'a, Result<Vec<(TestResult, Delta)>, Retry>> {
+        results
+            .map(move |result| async move {
+                let delta = self.store.write_result(ctx, &file.file_id, &result).await?;
+                Ok(vec![(result, delta)])
+            })
+            .buffer_unordered(self.settings.concurrency)
+            .boxed()
+    }
+}
+
+/// Keeps the file's slowest tests, slowest first (ties by test id, so the list is the same
+/// whatever the order of writes).
+fn keep_slowest(slowest: &mut Vec<SlowTest>, result: &TestResult) {
+    slowest.push(SlowTest {
+        test_id: result.test_id.clone(),
+        name: result.name.clone(),
+        duration_ms: result.duration_ms,
+    });
+    slowest.sort_by(|a, b| {
+        b.duration_ms
+            .cmp(&a.duration_ms)
+            .then_with(|| a.test_id.cmp(&b.test_id))
+    });
+    slowest.truncate(SLOWEST_PER_FILE);
+}
+
+fn stream_of<T: Send + 'static>(
+    mut rx: tokio::sync::mpsc::Receiver<T>,
+) -> impl futures_util::Stream<Item = T> {
+    stream::poll_fn(move |cx| rx.poll_recv(cx))
+}

@@ -1,0 +1,420 @@
+//! The answers the insight endpoints compute from rows they read: failure groups, flakiness,
+//! duration quantiles, run statistics, orderings. Pure functions (rows in, answers out), so
+//! they are tested without a table.
+
+use std::collections::{HashMap, HashSet};
+use verdict_model::Status;
+use verdict_store::{Run, RunStatus, SlowTest, TestRow};
+
+/// The orderings of a run's results (`order=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Order {
+    /// By name, then test id.
+    Name,
+    /// Slowest first.
+    Duration,
+    /// Worst status first, then by name.
+    Status,
+}
+
+impl Order {
+    pub(crate) fn parse(text: &str) -> Option<Order> {
+        match text {
+            "name" => Some(Order::Name),
+            "duration" => Some(Order::Duration),
+            "status" => Some(Order::Status),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Order::Name => "name",
+            Order::Duration => "duration",
+            Order::Status => "status",
+        }
+    }
+}
+
+/// Sorts results by `order`; ties by test id, so an ordering is the same on every read.
+pub(crate) fn sort_rows(rows: &mut [TestRow], order: Order) {
+    match order {
+        Order::Duration => rows.sort_by(|a, b| {
+            b.duration_ms
+                .cmp(&a.duration_ms)
+                .then_with(|| a.test_id.cmp(&b.test_id))
+        }),
+        Order::Status => rows.sort_by(|a, b| {
+            (std::cmp::Reverse(a.status.severity()), &a.name, &a.test_id).cmp(&(
+                std::cmp::Reverse(b.status.severity()),
+                &b.name,
+                &b.test_id,
+            ))
+        }),
+        Order::Name => rows.sort_by(|a, b| (&a.name, &a.test_id).cmp(&(&b.name, &b.test_id))),
+    }
+}
+
+/// One failure (by fingerprint) across the rows of a window.
+#[derive(Debug, PartialEq)]
+pub(crate) struct FailureGroup<'a> {
+    pub(crate) fingerprint: &'a str,
+    /// Failed or errored results with this fingerprint.
+    pub(crate) count: u64,
+    /// Distinct tests among them.
+    pub(crate) tests_affected: usize,
+    /// The oldest and the newest of them.
+    pub(crate) first: &'a TestRow,
+    pub(crate) last: &'a TestRow,
+}
+
+/// The failed and errored rows grouped by fingerprint, most frequent first (ties by
+/// fingerprint); rows without a fingerprint are left out.
+pub(crate) fn failure_groups(rows: &[TestRow]) -> Vec<FailureGroup<'_>> {
+    let mut groups: HashMap<&str, (FailureGroup<'_>, HashSet<&str>)> = HashMap::new();
+    for row in rows.iter().filter(|r| r.status.is_failure()) {
+        let Some(fp) = row.fingerprint.as_deref() else {
+            continue;
+        };
+        let (group, tests) = groups.entry(fp).or_insert_with(|| {
+            let group = FailureGroup {
+                fingerprint: fp,
+                count: 0,
+                tests_affected: 0,
+                first: row,
+                last: row,
+            };
+            (group, HashSet::new())
+        });
+        group.count += 1;
+        tests.insert(&row.test_id);
+        group.tests_affected = tests.len();
+        if row.created_ms < group.first.created_ms {
+            group.first = row;
+        }
+        if row.created_ms > group.last.created_ms {
+            group.last = row;
+        }
+    }
+    let mut groups: Vec<FailureGroup<'_>> = groups.into_values().map(|(g, _)| g).collect();
+    groups.sort_by(|a, b| b.count.cmp(&a.count).then(a.fingerprint.cmp(b.fingerprint)));
+    groups
+}
+
+/// How flaky one test was over its history in a window.
+#[derive(Debug, PartialEq)]
+pub(crate) struct Flakiness<'a> {
+    /// Runs in the history.
+    pub(crate) runs: usize,
+    /// Runs that show it flaky.
+    pub(crate) flaky_runs: usize,
+    /// Of those, runs where it passed after a failed attempt.
+    pub(crate) retry_flaky_runs: usize,
+    /// The newest run that shows it flaky.
+    pub(crate) last: &'a TestRow,
+    /// Changes between passing and failing over consecutive non-skipped runs, per change
+    /// possible, to three decimals.
+    pub(crate) flip_rate: f64,
+}
+
+/// A test is flaky in its `history` (newest first) when a run shows it passing after a failed
+/// attempt (`flaky`), or when it both passed and failed (or errored) on the same commit in
+/// different runs. `None`: not flaky.
+pub(crate) fn flakiness(history: &[TestRow]) -> Option<Flakiness<'_>> {
+    let commit = |r: &TestRow| r.commit_sha.clone().unwrap_or_default();
+    let mut passed_on: HashSet<String> = HashSet::new();
+    let mut failed_on: HashSet<String> = HashSet::new();
+    for r in history {
+        if r.status == Status::Passed {
+            passed_on.insert(commit(r));
+        } else if r.status.is_failure() {
+            failed_on.insert(commit(r));
+        }
+    }
+    let flaky_runs: Vec<&TestRow> = history
+        .iter()
+        .filter(|r| {
+            let commit = commit(r);
+            r.flaky
+                || (!commit.is_empty()
+                    && passed_on.contains(&commit)
+                    && failed_on.contains(&commit))
+        })
+        .collect();
+    let last = flaky_runs.first()?;
+    let outcomes: Vec<bool> = history
+        .iter()
+        .rev()
+        .filter(|r| r.status != Status::Skipped)
+        .map(|r| r.status == Status::Passed)
+        .collect();
+    let flips = outcomes.windows(2).filter(|w| w[0] != w[1]).count();
+    let flip_rate = if outcomes.len() > 1 {
+        flips as f64 / (outcomes.len() - 1) as f64
+    } else {
+        0.0
+    };
+    Some(Flakiness {
+        runs: history.len(),
+        flaky_runs: flaky_runs.len(),
+        retry_flaky_runs: flaky_runs.iter().filter(|r| r.flaky).count(),
+        last,
+        flip_rate: (flip_rate * 1000.0).round() / 1000.0,
+    })
+}
+
+/// The value at quantile `q` (0..=1) of sorted values, nearest rank.
+pub(crate) fn quantile(sorted: &[u64], q: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = (q * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// A test's durations over a window.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Durations {
+    pub(crate) runs: usize,
+    pub(crate) median_ms: u64,
+    pub(crate) p95_ms: u64,
+    pub(crate) max_ms: u64,
+}
+
+/// The durations of the runs of a history that ran the test (not skipped); `None` when none
+/// did.
+pub(crate) fn durations(history: &[TestRow]) -> Option<Durations> {
+    let mut durations: Vec<u64> = history
+        .iter()
+        .filter(|r| r.status != Status::Skipped)
+        .map(|r| r.duration_ms)
+        .collect();
+    durations.sort_unstable();
+    Some(Durations {
+        runs: durations.len(),
+        median_ms: quantile(&durations, 0.5),
+        p95_ms: quantile(&durations, 0.95),
+        max_ms: *durations.last()?,
+    })
+}
+
+/// The candidates of the slowest-tests answer: each test's name and its longest duration among
+/// the slowest tests files recorded, slowest first (ties by test id).
+pub(crate) fn slowest_candidates(slow: impl IntoIterator<Item = SlowTest>) -> Vec<SlowTest> {
+    let mut longest: HashMap<String, SlowTest> = HashMap::new();
+    for test in slow {
+        let entry = longest
+            .entry(test.test_id.clone())
+            .or_insert_with(|| SlowTest {
+                duration_ms: 0,
+                ..test.clone()
+            });
+        entry.duration_ms = entry.duration_ms.max(test.duration_ms);
+    }
+    let mut ranked: Vec<SlowTest> = longest.into_values().collect();
+    ranked.sort_by(|a, b| {
+        b.duration_ms
+            .cmp(&a.duration_ms)
+            .then_with(|| a.test_id.cmp(&b.test_id))
+    });
+    ranked
+}
+
+/// How the runs of a window went.
+#[derive(Debug, PartialEq)]
+pub(crate) struct RunStats {
+    pub(crate) passed: u64,
+    pub(crate) failed: u64,
+    pub(crate) pending: u64,
+    /// Passed runs among settled ones, to three decimals (0 without settled runs).
+    pub(crate) pass_rate: f64,
+    /// Mean of the runs' summed test durations.
+    pub(crate) mean_test_duration_ms: u64,
+}
+
+pub(crate) fn run_stats(runs: &[Run]) -> RunStats {
+    let count = |status| runs.iter().filter(|r| r.status() == status).count() as u64;
+    let (passed, failed) = (count(RunStatus::Passed), count(RunStatus::Failed));
+    let settled = passed + failed;
+    RunStats {
+        passed,
+        failed,
+        pending: count(RunStatus::Pending),
+        pass_rate: if settled > 0 {
+            ((passed as f64 / settled as f64) * 1000.0).round() / 1000.0
+        } else {
+            0.0
+        },
+        mean_test_duration_ms: match runs.len() as u64 {
+            0 => 0,
+            n => runs.iter().map(|r| r.summary.duration_ms).sum::<u64>() / n,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(test: &str, status: Status, created_ms: u64) -> TestRow {
+        TestRow {
+            test_id: test.to_string(),
+            run_key: format!("run-{created_ms}"),
+            suite: String::new(),
+            classname: String::new(),
+            name: format!("name of {test}"),
+            status,
+            flaky: false,
+            duration_ms: 0,
+            attempts: 1,
+            message: None,
+            failure_type: None,
+            fingerprint: None,
+            branch: None,
+            commit_sha: None,
+            created_ms,
+            contributors: Vec::new(),
+        }
+    }
+
+    fn failing(test: &str, fingerprint: &str, created_ms: u64) -> TestRow {
+        TestRow {
+            fingerprint: Some(fingerprint.into()),
+            ..row(test, Status::Failed, created_ms)
+        }
+    }
+
+    #[test]
+    fn failures_group_by_fingerprint_most_frequent_first() {
+        let rows = vec![
+            failing("a", "fp1", 30),
+            failing("b", "fp1", 10),
+            failing("a", "fp1", 20),
+            failing("c", "fp2", 40),
+            // Not failures, or without a fingerprint: left out.
+            TestRow {
+                fingerprint: Some("fp3".into()),
+                flaky: true,
+                ..row("d", Status::Passed, 50)
+            },
+            row("e", Status::Error, 60),
+        ];
+        let groups = failure_groups(&rows);
+        let summary: Vec<(&str, u64, usize, u64, u64)> = groups
+            .iter()
+            .map(|g| {
+                let (first, last) = (g.first.created_ms, g.last.created_ms);
+                (g.fingerprint, g.count, g.tests_affected, first, last)
+            })
+            .collect();
+        assert_eq!(summary, [("fp1", 3, 2, 10, 30), ("fp2", 1, 1, 40, 40)]);
+    }
+
+    #[test]
+    fn a_test_is_flaky_by_retry_or_by_both_outcomes_on_one_commit() {
+        let on = |status, commit: &str, created_ms| TestRow {
+            commit_sha: Some(commit.into()),
+            ..row("t", status, created_ms)
+        };
+        // Newest first: failed and passed on commit c2, a retried pass on c1.
+        let history = vec![
+            on(Status::Failed, "c2", 40),
+            on(Status::Passed, "c2", 30),
+            TestRow {
+                flaky: true,
+                ..on(Status::Passed, "c1", 20)
+            },
+            on(Status::Skipped, "c0", 10),
+        ];
+        let flaky = flakiness(&history).expect("flaky");
+        assert_eq!(
+            (flaky.runs, flaky.flaky_runs, flaky.retry_flaky_runs),
+            (4, 3, 1)
+        );
+        assert_eq!(flaky.last.created_ms, 40);
+        // Non-skipped, oldest first: pass, pass, fail: one flip in two changes.
+        assert_eq!(flaky.flip_rate, 0.5);
+
+        let steady = vec![on(Status::Failed, "c1", 20), on(Status::Passed, "c0", 10)];
+        assert_eq!(
+            flakiness(&steady),
+            None,
+            "failing on a new commit is not flaky"
+        );
+    }
+
+    #[test]
+    fn quantiles_are_by_nearest_rank() {
+        assert_eq!(quantile(&[], 0.5), 0);
+        assert_eq!(quantile(&[7], 0.95), 7);
+        let values: Vec<u64> = (1..=20).collect();
+        assert_eq!(quantile(&values, 0.5), 10);
+        assert_eq!(quantile(&values, 0.95), 19);
+        assert_eq!(quantile(&values, 1.0), 20);
+        let history: Vec<TestRow> = [30, 10, 20]
+            .into_iter()
+            .map(|d| TestRow {
+                duration_ms: d,
+                ..row("t", Status::Passed, d)
+            })
+            .chain([TestRow {
+                duration_ms: 999,
+                ..row("t", Status::Skipped, 1)
+            }])
+            .collect();
+        assert_eq!(
+            durations(&history),
+            Some(Durations {
+                runs: 3,
+                median_ms: 20,
+                p95_ms: 30,
+                max_ms: 30
+            })
+        );
+        assert_eq!(durations(&history[3..]), None);
+    }
+
+    #[test]
+    fn slowest_candidates_keep_each_test_s_longest_duration() {
+        let slow = |id: &str, ms| SlowTest {
+            test_id: id.into(),
+            name: format!("n{id}"),
+            duration_ms: ms,
+        };
+        let ranked = slowest_candidates([slow("a", 5), slow("b", 9), slow("a", 12), slow("c", 9)]);
+        let ranked: Vec<(&str, u64)> = ranked
+            .iter()
+            .map(|s| (s.test_id.as_str(), s.duration_ms))
+            .collect();
+        assert_eq!(ranked, [("a", 12), ("b", 9), ("c", 9)]);
+    }
+
+    #[test]
+    fn orderings_are_total() {
+        let mut rows = vec![
+            TestRow {
+                duration_ms: 5,
+                ..row("2", Status::Passed, 0)
+            },
+            TestRow {
+                duration_ms: 5,
+                ..row("1", Status::Error, 0)
+            },
+            TestRow {
+                duration_ms: 9,
+                ..row("3", Status::Failed, 0)
+            },
+        ];
+        let ids = |rows: &[TestRow]| rows.iter().map(|r| r.test_id.clone()).collect::<Vec<_>>();
+        sort_rows(&mut rows, Order::Duration);
+        assert_eq!(ids(&rows), ["3", "1", "2"]);
+        sort_rows(&mut rows, Order::Status);
+        assert_eq!(ids(&rows), ["1", "3", "2"]);
+        sort_rows(&mut rows, Order::Name);
+        assert_eq!(ids(&rows), ["1", "2", "3"]);
+        for order in [Order::Name, Order::Duration, Order::Status] {
+            assert_eq!(Order::parse(order.as_str()), Some(order));
+        }
+        assert_eq!(Order::parse("random"), None);
+    }
+}

@@ -1,0 +1,178 @@
+//! Answers over a window of a project's history: failure groups, flaky tests, slowest tests.
+//! Each reads bounded pages and hands the rows to [`crate::analytics`].
+
+use crate::analytics::{durations, failure_groups, flakiness, slowest_candidates};
+use crate::cache::cache;
+use crate::pages::all_pages;
+use crate::params::{limit, parse_time, window_ms, Query, Window};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Response};
+use serde_json::{json, Value};
+use std::collections::HashSet;
+use verdict_http::{json, rfc3339, ApiError};
+use verdict_store::{now_ms, ProjectName, RunFilter, Store, TestRow};
+
+/// Entries read at most by an endpoint that aggregates over a time window.
+const MAX_WINDOW_ENTRIES: usize = 5_000;
+/// Tests whose history the flaky endpoint reads at most.
+const MAX_FLAKY_CANDIDATES: usize = 100;
+/// Newest runs whose files name the slowest-test candidates.
+const SLOWEST_RUNS: i32 = 50;
+/// Candidates whose history the slowest endpoint reads at most.
+const SLOWEST_CANDIDATES: usize = 100;
+
+/// Every entry of the `issues` index since `since_ms` (newest first), at most
+/// [`MAX_WINDOW_ENTRIES`]; true when there were more.
+async fn issues_in_window(
+    store: &Store,
+    project: &ProjectName,
+    since_ms: u64,
+    branch: Option<&str>,
+) -> Result<(Vec<TestRow>, bool), ApiError> {
+    let (rows, truncated) = all_pages(MAX_WINDOW_ENTRIES, |start| async move {
+        store
+            .issues_since(project, since_ms, 1000, start.as_ref())
+            .await
+    })
+    .await?;
+    let rows = rows
+        .into_iter()
+        .filter(|r| branch.is_none() || r.branch.as_deref() == branch)
+        .collect();
+    Ok((rows, truncated))
+}
+
+/// `GET /v1/failures`: failures grouped by fingerprint.
+pub(crate) async fn failures(
+    store: &Store,
+    q: &Query<'_>,
+    project: &ProjectName,
+) -> Result<Response<Body>, ApiError> {
+    let since = match q.get("since") {
+        Some(s) => parse_time("since", &s)?,
+        None => now_ms().saturating_sub(window_ms(None)?),
+    };
+    let branch = q.get("branch");
+    let (rows, truncated) = issues_in_window(store, project, since, branch.as_deref()).await?;
+    let items: Vec<Value> = failure_groups(&rows)
+        .iter()
+        .map(|g| {
+            json!({
+                "fingerprint": g.fingerprint,
+                "count": g.count,
+                "tests_affected": g.tests_affected,
+                "first_seen": rfc3339(g.first.created_ms),
+                "first_run_id": g.first.run_key,
+                "last_seen": rfc3339(g.last.created_ms),
+                "last_run_id": g.last.run_key,
+                "sample_message": g.last.message,
+                "sample_test": g.last.name,
+            })
+        })
+        .collect();
+    let body = json!({"items": items, "next_cursor": null, "truncated": truncated});
+    Ok(cache(json(StatusCode::OK, &body), 30))
+}
+
+/// `GET /v1/flaky`: tests flaky in the window ([`flakiness`]), most flaky runs first.
+pub(crate) async fn flaky(
+    store: &Store,
+    q: &Query<'_>,
+    project: &ProjectName,
+) -> Result<Response<Body>, ApiError> {
+    let window = Window::of(q)?;
+    let since = window.since_ms;
+    let branch = q.get("branch");
+    let (rows, mut truncated) = issues_in_window(store, project, since, branch.as_deref()).await?;
+    // Candidates: tests with a flaky pass or a failure in the window, most recent first.
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut candidates: Vec<&TestRow> = rows
+        .iter()
+        .filter(|row| seen.insert(&row.test_id))
+        .collect();
+    if candidates.len() > MAX_FLAKY_CANDIDATES {
+        candidates.truncate(MAX_FLAKY_CANDIDATES);
+        truncated = true;
+    }
+    let mut items = Vec::new();
+    for candidate in candidates {
+        let test_id = candidate.test_id.as_str();
+        let history = store
+            .test_history(project, test_id, branch.as_deref(), Some(since), 500, None)
+            .await?;
+        let Some(flaky) = flakiness(&history.items) else {
+            continue;
+        };
+        items.push(json!({
+            "test_id": test_id,
+            "name": candidate.name,
+            "runs": flaky.runs,
+            "flaky_runs": flaky.flaky_runs,
+            "retry_flaky_runs": flaky.retry_flaky_runs,
+            "last_flaky_run_id": flaky.last.run_key,
+            "last_flaky_at": rfc3339(flaky.last.created_ms),
+            "flip_rate": flaky.flip_rate,
+        }));
+    }
+    items.sort_by(|a, b| b["flaky_runs"].as_u64().cmp(&a["flaky_runs"].as_u64()));
+    let body = json!({"items": items, "next_cursor": null, "truncated": truncated, "window_days": window.days()});
+    Ok(cache(json(StatusCode::OK, &body), 30))
+}
+
+/// `GET /v1/tests/slowest`: slowest tests by median and p95 duration over the window.
+/// Candidates are the slowest tests each file recorded at ingest (20 per file) in the newest
+/// 50 runs of the window; their durations come from their history in the window.
+pub(crate) async fn slowest(
+    store: &Store,
+    q: &Query<'_>,
+    project: &ProjectName,
+) -> Result<Response<Body>, ApiError> {
+    let window = Window::of(q)?;
+    let since = window.since_ms;
+    let branch = q.get("branch");
+    let filter = RunFilter {
+        branch: branch.clone(),
+        since_ms: Some(since),
+        ..RunFilter::default()
+    };
+    let runs = store
+        .list_runs(project, &filter, SLOWEST_RUNS, None)
+        .await?;
+    let mut slow = Vec::new();
+    for run in &runs.items {
+        for file in store.list_files(&run.run).await? {
+            slow.extend(file.slowest);
+        }
+    }
+    let mut ranked = slowest_candidates(slow);
+    let truncated = ranked.len() > SLOWEST_CANDIDATES;
+    ranked.truncate(SLOWEST_CANDIDATES);
+    let mut items = Vec::new();
+    for candidate in ranked {
+        let history = store
+            .test_history(
+                project,
+                &candidate.test_id,
+                branch.as_deref(),
+                Some(since),
+                500,
+                None,
+            )
+            .await?;
+        let Some(d) = durations(&history.items) else {
+            continue;
+        };
+        items.push(json!({
+            "test_id": candidate.test_id,
+            "name": candidate.name,
+            "runs": d.runs,
+            "median_ms": d.median_ms,
+            "p95_ms": d.p95_ms,
+            "max_ms": d.max_ms,
+        }));
+    }
+    items.sort_by(|a, b| b["median_ms"].as_u64().cmp(&a["median_ms"].as_u64()));
+    items.truncate(usize::try_from(limit(q)?).unwrap_or(50));
+    let body = json!({"items": items, "next_cursor": null, "truncated": truncated, "window_days": window.days()});
+    Ok(cache(json(StatusCode::OK, &body), 30))
+}

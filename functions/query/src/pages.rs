@@ -1,0 +1,40 @@
+//! Reading a listing page after page, for the answers that need more than one page.
+
+use verdict_http::ApiError;
+use verdict_store::{Cursor, Page, StoreError};
+
+/// Reads pages of a listing, following its cursor, until `enough` says the items read so far
+/// suffice, the listing ends, or `max` items were read; true when it stopped at `max` or with more left.
+pub(crate) async fn read_pages<T, L, F, Fut>(
+    max: usize,
+    enough: impl Fn(&[T]) -> bool,
+    mut page: F,
+) -> Result<(Vec<T>, bool), ApiError>
+where
+    F: FnMut(Option<Cursor<L>>) -> Fut,
+    Fut: std::future::Future<Output = Result<Page<T, L>, StoreError>>,
+{
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let next = page(start).await?;
+        items.extend(next.items);
+        if items.len() >= max {
+            items.truncate(max);
+            return Ok((items, true));
+        }
+        match next.next {
+            Some(cursor) if !enough(&items) => start = Some(cursor),
+            more => return Ok((items, more.is_some())),
+        }
+    }
+}
+
+/// Every page of a listing, up to `max` items; true when there were more.
+pub(crate) async fn all_pages<T, L, F, Fut>(max: usize, page: F) -> Result<(Vec<T>, bool), ApiError>
+where
+    F: FnMut(Option<Cursor<L>>) -> Fut,
+    Fut: std::future::Future<Output = Result<Page<T, L>, StoreError>>,
+{
+    read_pages(max, |_| false, page).await
+}

@@ -1,0 +1,149 @@
+//! The runs of a project: the listing, one run's page, and the statistics over a window.
+
+use crate::analytics::run_stats;
+use crate::cache::cache;
+use crate::pages::{all_pages, read_pages};
+use crate::params::{limit, parse_time, Query, Window};
+use crate::present::{page_json, run_header_json, run_json};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Response};
+use serde_json::json;
+use verdict_http::present::{file_json, summary_json};
+use verdict_http::{json, ApiError};
+use verdict_model::Trigger;
+use verdict_store::{now_ms, ProjectName, Run, RunFilter, RunRef, RunStatus, Store};
+
+/// Runs the stats endpoint reads at most.
+const MAX_STATS_RUNS: usize = 10_000;
+
+/// `GET /v1/runs`: newest first, by branch, trigger and time.
+pub(crate) async fn runs(
+    store: &Store,
+    q: &Query<'_>,
+    project: &ProjectName,
+) -> Result<Response<Body>, ApiError> {
+    let trigger = q
+        .get("trigger")
+        .map(|t| {
+            Trigger::parse(&t).ok_or_else(|| {
+                ApiError::invalid(
+                    "trigger",
+                    "must be ci, local, schedule, install, update, manual or validation",
+                )
+            })
+        })
+        .transpose()?;
+    let filter = RunFilter {
+        branch: q.get("branch"),
+        trigger,
+        since_ms: q
+            .get("since")
+            .map(|s| parse_time("since", &s))
+            .transpose()?,
+    };
+    let page = store
+        .list_runs(project, &filter, limit(q)?, q.start()?.as_ref())
+        .await?;
+    let items = page.items.iter().map(run_json).collect();
+    Ok(cache(
+        json(StatusCode::OK, &page_json(items, q.seal(page.next))),
+        5,
+    ))
+}
+
+/// `GET /v1/runs/{run}`: the run, its summary and its files.
+pub(crate) async fn run_detail(store: &Store, run: &RunRef) -> Result<Response<Body>, ApiError> {
+    let found = store
+        .get_run(run)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("run {}", run.run_key)))?;
+    let files = store.list_files(run).await?;
+    let body = json!({
+        "run": run_header_json(&found),
+        "summary": summary_json(&found.summary),
+        "files": files.iter().map(file_json).collect::<Vec<_>>(),
+    });
+    Ok(cache(json(StatusCode::OK, &body), 5))
+}
+
+/// The runs created since `since_ms`, newest first, at most [`MAX_STATS_RUNS`]; true when
+/// there were more.
+async fn runs_in_window(
+    store: &Store,
+    project: &ProjectName,
+    since_ms: u64,
+    branch: Option<String>,
+) -> Result<(Vec<Run>, bool), ApiError> {
+    let filter = &RunFilter {
+        branch,
+        since_ms: Some(since_ms),
+        ..RunFilter::default()
+    };
+    all_pages(MAX_STATS_RUNS, |start| async move {
+        store.list_runs(project, filter, 500, start.as_ref()).await
+    })
+    .await
+}
+
+/// `GET /v1/stats`: how the runs of a window went.
+pub(crate) async fn stats(
+    store: &Store,
+    q: &Query<'_>,
+    project: &ProjectName,
+) -> Result<Response<Body>, ApiError> {
+    let window = Window::of(q)?;
+    let (runs, truncated) =
+        runs_in_window(store, project, window.since_ms, q.get("branch")).await?;
+    let stats = run_stats(&runs);
+    let body = json!({
+        "window_days": window.days(),
+        "runs": runs.len(),
+        "passed_runs": stats.passed,
+        "failed_runs": stats.failed,
+        "pending_runs": stats.pending,
+        "pass_rate": stats.pass_rate,
+        "mean_test_duration_ms": stats.mean_test_duration_ms,
+        "last_run": runs.first().map(run_json),
+        "truncated": truncated,
+    });
+    Ok(cache(json(StatusCode::OK, &body), 30))
+}
+
+/// Runs `passing` looks through at most for a settled one.
+const PASSING_LOOKS_AT: usize = 100;
+
+/// `GET /v1/stats/passing`: whether the newest settled run of the last hours passed.
+pub(crate) async fn passing(
+    store: &Store,
+    q: &Query<'_>,
+    project: &ProjectName,
+) -> Result<Response<Body>, ApiError> {
+    let hours: u64 = match q.get("hours") {
+        None => 24,
+        Some(h) => h
+            .parse()
+            .ok()
+            .filter(|h| (1..=24 * 90).contains(h))
+            .ok_or_else(|| ApiError::invalid("hours", "must be 1 to 2160"))?,
+    };
+    let filter = &RunFilter {
+        branch: q.get("branch"),
+        since_ms: Some(now_ms().saturating_sub(hours * 3_600_000)),
+        ..RunFilter::default()
+    };
+    let settled = |run: &Run| run.status() != RunStatus::Pending;
+    // Newest settled run: pending runs are skipped, a few pages at most.
+    let (runs, _) = read_pages(
+        PASSING_LOOKS_AT,
+        |runs: &[Run]| runs.iter().any(settled),
+        |start| async move { store.list_runs(project, filter, 20, start.as_ref()).await },
+    )
+    .await?;
+    let latest = runs.iter().find(|r| settled(r));
+    let body = json!({
+        "hours": hours,
+        "passing": latest.map(|r| r.status() == RunStatus::Passed),
+        "run": latest.map(run_json),
+    });
+    Ok(cache(json(StatusCode::OK, &body), 5))
+}

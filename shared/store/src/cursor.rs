@@ -1,0 +1,179 @@
+//! Where the next page of a listing starts. DynamoDB continues a Query from the key of the last
+//! item it read (`LastEvaluatedKey`); every listing here reads in the order of one sort key
+//! that names its item completely (with what the request already says: the project, the run,
+//! the test), so a cursor is that one sort key, typed by its listing so that a cursor of one
+//! listing can never continue another.
+
+use crate::attrs::{get_s, s, Item};
+use crate::keys::{item_key, test_sk, ProjectName, RunKey, RunRef, SK_RUN, TEST_SK_PREFIX};
+use serde::{Deserialize, Serialize};
+use std::marker::PhantomData;
+
+/// The continuation of a listing `L`.
+#[derive(Serialize, Deserialize)]
+pub struct Cursor<L> {
+    after: String,
+    #[serde(skip)]
+    listing: PhantomData<L>,
+}
+
+impl<L> std::fmt::Debug for Cursor<L> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cursor")
+            .field("after", &self.after)
+            .finish()
+    }
+}
+
+impl<L> Clone for Cursor<L> {
+    fn clone(&self) -> Self {
+        Cursor {
+            after: self.after.clone(),
+            listing: PhantomData,
+        }
+    }
+}
+
+impl<L> PartialEq for Cursor<L> {
+    fn eq(&self, other: &Self) -> bool {
+        self.after == other.after
+    }
+}
+
+/// The runs of a project (or of one branch), newest first.
+#[derive(Debug)]
+pub enum RunsListing {}
+/// The results of a run, in test-id order.
+#[derive(Debug)]
+pub enum ResultsListing {}
+/// One test across runs, newest first.
+#[derive(Debug)]
+pub enum HistoryListing {}
+/// Failed and flaky results of a project, newest first.
+#[derive(Debug)]
+pub enum IssuesListing {}
+
+impl<L> Cursor<L> {
+    /// The cursor after the item whose sort key `sort_attr` is in `last` (a page's
+    /// `LastEvaluatedKey`).
+    pub(crate) fn after(last: Option<&Item>, sort_attr: &str) -> Option<Cursor<L>> {
+        Some(Cursor {
+            after: get_s(last?, sort_attr)?.to_string(),
+            listing: PhantomData,
+        })
+    }
+
+    /// The run named by a sort key that begins with the run's time key (`{time}#{run}...`).
+    fn run_of(&self, project: &ProjectName) -> Option<RunRef> {
+        let rest = self.after.split_once('#')?.1;
+        let run_key = rest.split('#').next()?;
+        Some(RunRef {
+            project: project.clone(),
+            run_key: RunKey::parse(run_key).ok()?,
+        })
+    }
+}
+
+fn with(mut key: Item, index: [(&str, String); 2]) -> Item {
+    key.extend(index.into_iter().map(|(k, v)| (k.to_string(), s(v))));
+    key
+}
+
+impl Cursor<RunsListing> {
+    /// The `ExclusiveStartKey` in the index (`pk_attr`, `sk_attr`) whose partition is `pk`.
+    pub(crate) fn start_key(
+        &self,
+        project: &ProjectName,
+        (pk_attr, sk_attr): (&str, &str),
+        pk: String,
+    ) -> Option<Item> {
+        let run = self.run_of(project)?;
+        Some(with(
+            item_key(run.pk(), SK_RUN.into()),
+            [(pk_attr, pk), (sk_attr, self.after.clone())],
+        ))
+    }
+}
+
+impl Cursor<ResultsListing> {
+    /// The `ExclusiveStartKey` in `run`'s partition.
+    pub(crate) fn start_key(&self, run: &RunRef) -> Option<Item> {
+        self.after
+            .starts_with(TEST_SK_PREFIX)
+            .then(|| item_key(run.pk(), self.after.clone()))
+    }
+}
+
+impl Cursor<HistoryListing> {
+    /// The `ExclusiveStartKey` in the `history` index partition `pk` of `test_id`.
+    pub(crate) fn start_key(
+        &self,
+        project: &ProjectName,
+        test_id: &str,
+        pk: String,
+    ) -> Option<Item> {
+        let run = self.run_of(project)?;
+        Some(with(
+            item_key(run.pk(), test_sk(test_id)),
+            [("hist_pk", pk), ("hist_sk", self.after.clone())],
+        ))
+    }
+}
+
+impl Cursor<IssuesListing> {
+    /// The `ExclusiveStartKey` in the `issues` index partition `pk`.
+    pub(crate) fn start_key(&self, project: &ProjectName, pk: String) -> Option<Item> {
+        let run = self.run_of(project)?;
+        let test_id = self.after.rsplit('#').next()?;
+        Some(with(
+            item_key(run.pk(), test_sk(test_id)),
+            [("iss_pk", pk), ("iss_sk", self.after.clone())],
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::{result_time_sk, time_sk};
+
+    fn key(pairs: &[(&str, &str)]) -> Item {
+        pairs.iter().map(|(k, v)| (k.to_string(), s(*v))).collect()
+    }
+
+    #[test]
+    fn a_cursor_rebuilds_the_key_dynamodb_gave() {
+        let project = ProjectName::parse("acme").unwrap();
+        let run_key = RunKey::parse("build-7").unwrap();
+        let run = RunRef {
+            project: project.clone(),
+            run_key: run_key.clone(),
+        };
+        let runs_sk = time_sk(1_700_000_000_000, &run_key);
+        let last = key(&[
+            ("pk", &run.pk()),
+            ("sk", SK_RUN),
+            ("runs_pk", "acme"),
+            ("runs_sk", &runs_sk),
+        ]);
+        let cursor = Cursor::<RunsListing>::after(Some(&last), "runs_sk").unwrap();
+        let rebuilt = cursor.start_key(&project, ("runs_pk", "runs_sk"), "acme".into());
+        assert_eq!(rebuilt, Some(last));
+
+        let test_id = "ab".repeat(32);
+        let iss_sk = result_time_sk(1_700_000_000_000, &run_key, &test_id);
+        let last = key(&[
+            ("pk", &run.pk()),
+            ("sk", &test_sk(&test_id)),
+            ("iss_pk", "acme"),
+            ("iss_sk", &iss_sk),
+        ]);
+        let cursor = Cursor::<IssuesListing>::after(Some(&last), "iss_sk").unwrap();
+        assert_eq!(cursor.start_key(&project, "acme".into()), Some(last));
+
+        let last = key(&[("pk", &run.pk()), ("sk", &test_sk(&test_id))]);
+        let cursor = Cursor::<ResultsListing>::after(Some(&last), "sk").unwrap();
+        assert_eq!(cursor.start_key(&run), Some(last));
+        assert_eq!(Cursor::<ResultsListing>::after(None, "sk"), None);
+    }
+}

@@ -1,0 +1,163 @@
+//! A run's summary item: what its files added up to, how many of them settled, and which file
+//! writes alone in it.
+
+use crate::attrs::{get_s, get_u64, Item};
+use crate::counts::{summary_from, COUNTERS};
+use crate::keys::{FileId, ProjectName, RunKey, RunRef};
+use crate::schema::EXPIRES_AT;
+use crate::{Store, StoreError};
+use std::collections::HashSet;
+use verdict_model::{RunMetadata, Summary};
+
+/// A run's summary item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Run {
+    /// Which run.
+    pub run: RunRef,
+    /// When its first file was registered.
+    pub created_ms: u64,
+    /// Seconds since the epoch (DynamoDB TTL).
+    pub expires_at: u64,
+    /// What the first file's upload said of the run.
+    pub metadata: RunMetadata,
+    /// The run's counters: every `done` file's contribution.
+    pub summary: Summary,
+    /// Files registered in the run.
+    pub files_registered: u64,
+    /// Files settled `done`.
+    pub files_done: u64,
+    /// Files settled `failed`.
+    pub files_failed: u64,
+    /// Files settled `duplicate`.
+    pub files_duplicate: u64,
+    /// The file writing alone in the run (see [`Store::begin_writes`]), until it commits.
+    pub exclusive_writer: Option<FileId>,
+    /// The files settled `done` (each commit adds its own).
+    pub done_files: HashSet<String>,
+}
+
+/// Where a run stands, as lists and CI show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    /// Every file settled, no test failed or errored, no file failed.
+    Passed,
+    /// Every file settled, and a test failed or errored, or a file could not be read.
+    Failed,
+    /// Files are still being ingested.
+    Pending,
+}
+
+impl RunStatus {
+    /// The name the API uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Passed => "passed",
+            RunStatus::Failed => "failed",
+            RunStatus::Pending => "pending",
+        }
+    }
+}
+
+impl Run {
+    /// Whether a result the files `contributors` wrote may be shown: when each of them is
+    /// `done`. A result touched by a file still being ingested is left out until that file is
+    /// done, and one touched by a file that failed after writing part of its results (the store
+    /// refused a write, a bug) is never shown, so no half-merged result is ever shown.
+    pub fn shows(&self, contributors: &[String]) -> bool {
+        contributors.iter().all(|f| self.done_files.contains(f))
+    }
+
+    /// Whether `file` writes alone in the run ([`Store::begin_writes`]), until it commits.
+    pub fn written_alone_by(&self, file: &FileId) -> bool {
+        self.exclusive_writer.as_ref() == Some(file)
+    }
+
+    /// Files that are neither `done`, `failed` nor `duplicate` yet.
+    pub fn files_unsettled(&self) -> u64 {
+        let settled = self.files_done + self.files_failed + self.files_duplicate;
+        self.files_registered.saturating_sub(settled)
+    }
+
+    /// `pending` while files are still being ingested, then `failed` or `passed`.
+    pub fn status(&self) -> RunStatus {
+        if self.files_unsettled() > 0 {
+            RunStatus::Pending
+        } else if self.summary.failed + self.summary.errors > 0 || self.files_failed > 0 {
+            RunStatus::Failed
+        } else {
+            RunStatus::Passed
+        }
+    }
+}
+
+/// A run item as read (`None`: not a readable run item).
+pub(crate) fn run_from_item(item: &Item) -> Option<Run> {
+    let run = RunRef {
+        project: ProjectName::parse(get_s(item, "project")?).ok()?,
+        run_key: RunKey::parse(get_s(item, "run_key")?).ok()?,
+    };
+    Some(Run {
+        run,
+        created_ms: get_u64(item, "created_ms"),
+        expires_at: get_u64(item, EXPIRES_AT),
+        metadata: get_s(item, "metadata")
+            .and_then(|m| serde_json::from_str(m).ok())
+            .unwrap_or_default(),
+        summary: summary_from(COUNTERS.map(|k| get_u64(item, k))),
+        files_registered: get_u64(item, "files_registered"),
+        files_done: get_u64(item, "files_done"),
+        files_failed: get_u64(item, "files_failed"),
+        files_duplicate: get_u64(item, "files_duplicate"),
+        exclusive_writer: get_s(item, "exclusive_writer").and_then(|id| FileId::parse(id).ok()),
+        done_files: item
+            .get("done_files")
+            .and_then(|v| v.as_ss().ok())
+            .map(|ids| ids.iter().cloned().collect())
+            .unwrap_or_default(),
+    })
+}
+
+impl Store {
+    /// A run's summary item (strongly consistent).
+    pub async fn get_run(&self, run: &RunRef) -> Result<Option<Run>, StoreError> {
+        let item = self.read_item("GetItem run", run.item_key(), true).await?;
+        Ok(item.as_ref().and_then(run_from_item))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(registered: u64, done: u64, failed_files: u64, failed_tests: u64) -> Run {
+        Run {
+            run: RunRef {
+                project: ProjectName::parse("p").unwrap(),
+                run_key: RunKey::parse("r").unwrap(),
+            },
+            created_ms: 0,
+            expires_at: 0,
+            metadata: RunMetadata::default(),
+            summary: Summary {
+                failed: failed_tests,
+                ..Summary::default()
+            },
+            files_registered: registered,
+            files_done: done,
+            files_failed: failed_files,
+            files_duplicate: 0,
+            exclusive_writer: None,
+            done_files: HashSet::new(),
+        }
+    }
+
+    #[test]
+    fn a_run_is_pending_until_every_file_settled_then_failed_by_tests_or_files() {
+        assert_eq!(run(2, 1, 0, 0).status(), RunStatus::Pending);
+        assert_eq!(run(2, 1, 0, 3).status(), RunStatus::Pending);
+        assert_eq!(run(2, 2, 0, 0).status(), RunStatus::Passed);
+        assert_eq!(run(2, 2, 0, 1).status(), RunStatus::Failed);
+        assert_eq!(run(2, 1, 1, 0).status(), RunStatus::Failed);
+    }
+}

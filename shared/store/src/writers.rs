@@ -1,0 +1,93 @@
+//! The lone-writer protocol of a run: its first file to write holds `exclusive_writer` on the
+//! run item and may put its test items in bulk; every later file shares the run and writes
+//! conditionally, once the lone writer has committed (or failed and been released).
+
+use crate::attrs::{s, Expr};
+use crate::ddb::conditional;
+use crate::keys::{FileId, FileRef};
+use crate::runs::run_from_item;
+use crate::{Store, StoreError};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+
+/// How a file writes its test items ([`Store::begin_writes`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Writers {
+    /// The file is the run's first writer and holds it until it commits: bulk writes.
+    Alone,
+    /// Other files write to the run too: conditional writes, once `wait_for` (a file writing
+    /// alone) has committed.
+    Shared {
+        /// The file writing alone in the run, if one still is.
+        wait_for: Option<FileId>,
+    },
+}
+
+impl Store {
+    /// Registers `file` as a writer of its run's test items, just before its first write.
+    /// The first file to write in a run writes alone: it holds `exclusive_writer` on the run
+    /// until it commits, and may put its items in bulk, unconditionally (no other file's part
+    /// can be on them). Any later writer shares the run: it writes conditionally, and first
+    /// waits for a file still writing alone to commit. A redelivery of the lone writer writes
+    /// alone again.
+    pub async fn begin_writes(&self, file: &FileRef) -> Result<Writers, StoreError> {
+        let operation = "UpdateItem run writers";
+        let mut e = Expr::default();
+        let (writer, started) = (e.name("exclusive_writer"), e.name("writers_started"));
+        let me = e.value(s(file.file_id.as_str()));
+        let alone = self
+            .ddb
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(file.run.item_key()))
+            .update_expression(format!(
+                "SET {writer} = {me}, {started} = {}",
+                e.value(AttributeValue::Bool(true))
+            ))
+            .condition_expression(format!(
+                "attribute_exists(pk) AND ({writer} = {me} OR attribute_not_exists({started}))"
+            ))
+            .set_expression_attribute_names(Some(e.names))
+            .set_expression_attribute_values(Some(e.values))
+            .send()
+            .await;
+        if conditional(operation, alone)?.is_ok() {
+            return Ok(Writers::Alone);
+        }
+        let mut e = Expr::default();
+        let shared = self
+            .ddb
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(file.run.item_key()))
+            .update_expression(format!(
+                "SET {}",
+                e.set("writers_started", AttributeValue::Bool(true))
+            ))
+            .condition_expression("attribute_exists(pk)")
+            .set_expression_attribute_names(Some(e.names))
+            .set_expression_attribute_values(Some(e.values))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await
+            .map_err(|e| StoreError::from_sdk(operation, e))?;
+        let wait_for = shared
+            .attributes()
+            .and_then(run_from_item)
+            .ok_or_else(|| StoreError::permanent(operation, "run is unreadable"))?
+            .exclusive_writer
+            .filter(|other| *other != file.file_id);
+        Ok(Writers::Shared { wait_for })
+    }
+
+    /// Lets the run's other files write once `file`, which held the run's `exclusive_writer`,
+    /// has failed: removes the attribute if it still names `file` (it is gone once the file
+    /// committed, and never names another file's lone write, which goes on).
+    pub async fn release_writer(&self, file: &FileRef) -> Result<(), StoreError> {
+        let mut e = Expr::default();
+        let writer = e.name("exclusive_writer");
+        let condition = format!("{writer} = {}", e.value(s(file.file_id.as_str())));
+        let update = format!("REMOVE {writer}");
+        self.update_if("ReleaseWriter", file.run.item_key(), update, condition, e)
+            .await
+    }
+}
