@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use verdict_store::{now_ms, ProjectName, Scope, Store, StoreConfig, DEFAULT_RETENTION_DAYS};
 
 #[derive(Subcommand)]
-pub enum Admin {
+pub(crate) enum Admin {
     /// Projects: create, list, set-retention, disable, enable.
     #[command(subcommand)]
     Project(ProjectCommand),
@@ -19,7 +19,7 @@ pub enum Admin {
 }
 
 #[derive(Subcommand)]
-pub enum ProjectCommand {
+pub(crate) enum ProjectCommand {
     Create {
         name: String,
         #[arg(long, default_value_t = DEFAULT_RETENTION_DAYS)]
@@ -40,7 +40,7 @@ pub enum ProjectCommand {
 }
 
 #[derive(Subcommand)]
-pub enum TokenCommand {
+pub(crate) enum TokenCommand {
     /// Create a token and print it: it is shown once, only its hash is stored.
     Create {
         project: String,
@@ -58,7 +58,7 @@ pub enum TokenCommand {
     },
 }
 
-pub fn run(command: Admin) -> ExitCode {
+pub(crate) fn run(command: Admin) -> ExitCode {
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     match runtime.block_on(execute(command)) {
         Ok(()) => ExitCode::SUCCESS,

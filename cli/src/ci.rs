@@ -20,13 +20,13 @@ use std::collections::HashMap;
 use verdict_model::{RunMetadata, Trigger};
 
 /// What the environment says of the run.
-pub struct Detected {
+pub(crate) struct Detected {
     pub run_key: String,
     pub metadata: RunMetadata,
 }
 
 /// `fill_from_git` completes the metadata outside CI (branch, commit, message from git).
-pub fn detect(
+pub(crate) fn detect(
     env: &HashMap<String, String>,
     now_secs: u64,
     fill_from_git: impl FnOnce(&mut RunMetadata),
@@ -110,7 +110,7 @@ pub fn detect(
 }
 
 /// A run key in the server's alphabet (`[A-Za-z0-9._-]`, at most 128 characters).
-pub fn sanitize(key: &str) -> String {
+pub(crate) fn sanitize(key: &str) -> String {
     key.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
@@ -124,7 +124,7 @@ pub fn sanitize(key: &str) -> String {
 }
 
 /// Branch and commit from git, for runs outside CI.
-pub fn from_git(metadata: &mut RunMetadata) {
+pub(crate) fn from_git(metadata: &mut RunMetadata) {
     let git = |args: &[&str]| {
         std::process::Command::new("git")
             .args(args)
@@ -192,7 +192,7 @@ mod tests {
         );
         assert_eq!(jenkins.run_key, "jk-jenkins-my-job-7");
         let local = detect(&env(&[]), 1700000000, |m| {
-            m.commit_sha = Some("0123456789abcdef".into())
+            m.commit_sha = Some("0123456789abcdef".into());
         });
         assert_eq!(local.run_key, "local-0123456789ab-1700000000");
         assert_eq!(local.metadata.trigger, Some(Trigger::Local));

@@ -13,7 +13,7 @@ use verdict_formats::{Format, ParseLimits, Tally, Warning};
 use verdict_model::{Sidecar, Summary, TestResult};
 
 #[derive(clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Report format, or `auto` to detect it from the content.
     #[arg(long, default_value = "auto", value_parser = parse_format)]
     format: FormatArg,
@@ -48,7 +48,7 @@ struct FileOutput<'a> {
     tests: Option<&'a [TestResult]>,
 }
 
-pub fn run(args: &Args) -> ExitCode {
+pub(crate) fn run(args: &Args) -> ExitCode {
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let mut failed = false;
@@ -140,7 +140,10 @@ fn summarize_file(path: &Path, format: Option<Format>) -> Result<Parsed, String>
 }
 
 /// The sidecar beside `path`, if there is one; the keys it ignored join `warnings`.
-pub fn read_sidecar(path: &Path, warnings: &mut Vec<String>) -> Result<Option<Sidecar>, String> {
+pub(crate) fn read_sidecar(
+    path: &Path,
+    warnings: &mut Vec<String>,
+) -> Result<Option<Sidecar>, String> {
     let sidecar_path = sidecar_path(path);
     if !sidecar_path.is_file() {
         return Ok(None);
@@ -159,7 +162,7 @@ pub fn read_sidecar(path: &Path, warnings: &mut Vec<String>) -> Result<Option<Si
 }
 
 /// `report.xml` → `report.xml.meta.json`.
-pub fn sidecar_path(report: &Path) -> PathBuf {
+pub(crate) fn sidecar_path(report: &Path) -> PathBuf {
     let mut name = report.as_os_str().to_owned();
     name.push(".meta.json");
     PathBuf::from(name)

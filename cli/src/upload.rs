@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use verdict_model::RunMetadata;
 
 #[derive(ClapArgs)]
-pub struct Args {
+pub(crate) struct Args {
     /// Verdict's API, e.g. https://verdict.example.com
     #[arg(long, env = "VERDICT_ENDPOINT")]
     endpoint: String,
@@ -271,7 +271,7 @@ fn with_retries<T>(mut attempt: impl FnMut() -> Result<T, Failure>) -> Result<T,
     attempt().map_err(|f| f.message)
 }
 
-pub fn run(args: &Args) -> ExitCode {
+pub(crate) fn run(args: &Args) -> ExitCode {
     match upload(args) {
         Ok(code) => code,
         Err((code, message)) => {

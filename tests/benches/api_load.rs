@@ -59,7 +59,7 @@ async fn main() {
         loop {
             match ingest.ingest_key(&file.object_key(), "seed").await {
                 Err(verdict_parse_fn::ingest::Retry::Busy { .. }) => {
-                    tokio::time::sleep(Duration::from_millis(20)).await
+                    tokio::time::sleep(Duration::from_millis(20)).await;
                 }
                 other => {
                     other.unwrap();

@@ -23,14 +23,14 @@ fn s(text: &str) -> Value {
 /// What a token lookup finds for [`TOKEN`], with `scope`.
 fn token_item(scope: &str) -> Answer {
     let hash = hex::encode(Sha256::digest(TOKEN.as_bytes()));
-    Answer::ok(json!({"Item": {
+    Answer::ok(&json!({"Item": {
         "hash": s(&hash), "project": s("acme"), "token_id": s("abc"), "scope": s(scope),
         "created_ms": {"N": "0"}, "revoked": {"BOOL": false},
     }}))
 }
 
 fn project_item() -> Answer {
-    Answer::ok(json!({"Item": {
+    Answer::ok(&json!({"Item": {
         "project": s("acme"), "retention_days": {"N": "90"}, "enabled": {"BOOL": true},
         "created_ms": {"N": "0"},
     }}))
@@ -49,7 +49,7 @@ fn throttled() -> Answer {
     Answer::error("ThrottlingException", json!({}))
 }
 
-fn request(method: &str, path: &str, body: Value) -> Request {
+fn request(method: &str, path: &str, body: &Value) -> Request {
     lambda_http::http::Request::builder()
         .method(method)
         .uri(path)
@@ -74,7 +74,7 @@ async fn upload(store: Store, body: Value) -> (u16, Value) {
         store,
         limits: verdict_upload_fn::Limits::default(),
     };
-    response_of(verdict_upload_fn::handle(&app, request("POST", "/v1/uploads", body)).await).await
+    response_of(verdict_upload_fn::handle(&app, request("POST", "/v1/uploads", &body)).await).await
 }
 
 fn new_upload() -> Value {
@@ -87,7 +87,7 @@ fn uploader(operation: &str, body: &Value) -> Option<Answer> {
     match (operation, pk(body)) {
         ("GetItem", key) if key.starts_with("K#") => Some(token_item("upload")),
         ("GetItem", "PROJECTS") => Some(project_item()),
-        ("UpdateItem", key) if key.starts_with("RATE#") => Some(Answer::ok(json!({}))),
+        ("UpdateItem", key) if key.starts_with("RATE#") => Some(Answer::ok(&json!({}))),
         _ => None,
     }
 }
@@ -157,7 +157,7 @@ async fn a_query_whose_read_is_throttled_answers_503() {
         "/v1/runs/build-1/tests",
         "/v1/stats",
     ] {
-        let response = verdict_query_fn::handle(&app, request("GET", path, json!(null))).await;
+        let response = verdict_query_fn::handle(&app, request("GET", path, &Value::Null)).await;
         let (status, body) = response_of(response).await;
         assert_eq!(
             (status, body["error"]["code"].as_str()),
@@ -167,7 +167,7 @@ async fn a_query_whose_read_is_throttled_answers_503() {
     }
     // A run key that cannot name a run is an invalid request, on every route that takes one.
     let response =
-        verdict_query_fn::handle(&app, request("GET", "/v1/runs/a%23b", json!(null))).await;
+        verdict_query_fn::handle(&app, request("GET", "/v1/runs/a%23b", &Value::Null)).await;
     let (status, body) = response_of(response).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
@@ -192,16 +192,16 @@ async fn an_ingest_whose_lease_was_taken_over_before_its_commit_is_retried() {
     let store = Store::scripted(|operation, body| {
         let sk = body["Key"]["sk"]["S"].as_str().unwrap_or_default();
         match operation {
-            "GetItem" if sk == "RUN" => Answer::ok(json!({"Item": {
+            "GetItem" if sk == "RUN" => Answer::ok(&json!({"Item": {
                 "project": s("acme"), "run_key": s("build-1"), "created_ms": {"N": "0"},
                 "files_registered": {"N": "1"}, "exclusive_writer": s(FILE_ID),
             }})),
             // Another invocation took the file over: it is still `processing`, not ours.
-            "GetItem" => Answer::ok(json!({"Item": file_item("processing", "the-other")})),
+            "GetItem" => Answer::ok(&json!({"Item": file_item("processing", "the-other")})),
             "UpdateItem" if sk.starts_with("F#") => {
-                Answer::ok(json!({"Attributes": file_item("processing", "ours")}))
+                Answer::ok(&json!({"Attributes": file_item("processing", "ours")}))
             }
-            "UpdateItem" | "PutItem" | "BatchWriteItem" => Answer::ok(json!({})),
+            "UpdateItem" | "PutItem" | "BatchWriteItem" => Answer::ok(&json!({})),
             // The file's condition (`lease_owner` is ours) failed.
             "TransactWriteItems" => cancelled(&["ConditionalCheckFailed", "None"]),
             s3 if s3.starts_with("S3 GET") => Answer {

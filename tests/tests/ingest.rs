@@ -23,7 +23,7 @@ async fn deliver(ingest: &Ingest, file: &FileRef) -> Outcome {
         match handle(ingest, event, &format!("req-{}-{attempt}", file.file_id)).await {
             Ok(mut outcomes) => return outcomes.pop().expect("one record, one outcome"),
             Err(Retry::Busy { .. } | Retry::WaitingForWriter { .. }) => {
-                tokio::time::sleep(std::time::Duration::from_millis(20)).await
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
             }
             Err(err) => panic!("unexpected retry: {err}"),
         }

@@ -38,7 +38,7 @@ async fn settle(ingest: &Ingest, file: &FileRef) -> Outcome {
         {
             Ok(outcome) => return outcome,
             Err(Retry::Busy { .. } | Retry::WaitingForWriter { .. }) => {
-                tokio::time::sleep(std::time::Duration::from_millis(20)).await
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
             }
             Err(err) => panic!("unexpected retry: {err}"),
         }

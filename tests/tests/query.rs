@@ -79,7 +79,7 @@ async fn settle(ingest: &Ingest, key: &str) {
                 return
             }
             Err(verdict_parse_fn::ingest::Retry::Busy { .. }) => {
-                tokio::time::sleep(std::time::Duration::from_millis(20)).await
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
             }
             other => panic!("{key}: {other:?}"),
         }
@@ -348,9 +348,9 @@ async fn the_query_api_answers_from_the_seeded_history() {
         for s in &seeds {
             let e = by_commit.entry(s.commit.as_str()).or_default();
             if fails(s) {
-                e.1 = true
+                e.1 = true;
             } else {
-                e.0 = true
+                e.0 = true;
             }
         }
         seeds

@@ -12,9 +12,13 @@ pub enum Event {
     /// An S3 notification: one or more `ObjectCreated` records.
     S3(S3Event),
     /// The schedule's constant input `{"sweep": {}}`.
-    Sweep { sweep: SweepRequest },
+    Sweep {
+        /// What the sweep looks at.
+        sweep: SweepRequest,
+    },
     /// The `s3:TestEvent` S3 sends when a notification is configured: nothing to do.
     S3Test {
+        /// Always `s3:TestEvent`.
         #[serde(rename = "Event")]
         event: String,
     },
@@ -98,13 +102,13 @@ mod tests {
         })
     }
 
-    fn event(records: Vec<serde_json::Value>) -> Event {
+    fn event(records: &[serde_json::Value]) -> Event {
         serde_json::from_value(serde_json::json!({ "Records": records })).unwrap()
     }
 
     #[test]
     fn keys_are_form_decoded_from_every_created_record_of_our_bucket() {
-        let Event::S3(s3) = event(vec![
+        let Event::S3(s3) = event(&[
             record("ObjectCreated:Put", "bkt", "raw/p/run+1/a%2Bb%25c"),
             record(
                 "ObjectCreated:CompleteMultipartUpload",

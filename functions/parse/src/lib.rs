@@ -3,6 +3,8 @@
 //! effect however often it is delivered; the scheduled [`sweep`] re-drives files whose event
 //! was lost.
 
+#![warn(missing_docs)]
+
 pub mod events;
 pub mod ingest;
 pub mod metrics;

@@ -15,10 +15,12 @@ impl std::fmt::Debug for CursorKey {
 }
 
 impl CursorKey {
+    /// A key of these bytes.
     pub fn new(bytes: [u8; 32]) -> CursorKey {
         CursorKey(bytes)
     }
 
+    /// The key of `VERDICT_CURSOR_KEY` (64 hex digits).
     pub fn from_env() -> Result<CursorKey, String> {
         let hex_key = std::env::var("VERDICT_CURSOR_KEY")
             .map_err(|_| "VERDICT_CURSOR_KEY is not set (64 hex digits)".to_string())?;

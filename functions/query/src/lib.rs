@@ -5,6 +5,8 @@
 //! [`router`] authenticates and dispatches; each resource has its file ([`runs`], [`results`],
 //! [`history`], [`insights`], [`export`]); the insights' arithmetic is pure, in [`analytics`].
 
+#![warn(missing_docs)]
+
 mod analytics;
 mod cache;
 mod cursor;

@@ -77,5 +77,5 @@ pub(crate) fn history_json(row: &TestRow) -> Value {
 
 /// A page of a listing.
 pub(crate) fn page_json(items: Vec<Value>, next_cursor: Option<String>) -> Value {
-    json!({ "items": items, "next_cursor": next_cursor })
+    json!({ "items": Value::Array(items), "next_cursor": Value::from(next_cursor) })
 }

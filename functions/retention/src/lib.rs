@@ -4,6 +4,8 @@
 //! on the runs index) and carries on. Running it again deletes nothing twice and never fails on
 //! what is already gone. DynamoDB TTL and the bucket's lifecycle rule are the backstops.
 
+#![warn(missing_docs)]
+
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant};
 use verdict_store::{now_ms, retention_cutoff, Store, StoreError};
@@ -26,7 +28,9 @@ fn default_page_items() -> usize {
 /// When to stop: before the Lambda deadline, or (tests) after a number of delete pages.
 #[derive(Debug, Clone, Copy)]
 pub struct Budget {
+    /// Stop before this instant (the Lambda deadline less a margin).
     pub deadline: Option<Instant>,
+    /// Stop after this many pages of deletes (tests).
     pub pages: Option<usize>,
 }
 
@@ -54,18 +58,27 @@ impl Budget {
     }
 }
 
+/// What one project's pass removed (or, dry, would remove).
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 pub struct ProjectReport {
+    /// The project.
     pub project: String,
+    /// Its retention, in days.
     pub retention_days: u32,
+    /// Runs removed.
     pub runs: u64,
+    /// Table items removed.
     pub items: u64,
+    /// Objects removed.
     pub objects: u64,
 }
 
+/// What a retention pass did.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 pub struct Report {
+    /// Whether nothing was deleted, only counted.
     pub dry_run: bool,
+    /// Per project.
     pub projects: Vec<ProjectReport>,
     /// False when the budget ran out first: the next invocation continues.
     pub finished: bool,
@@ -76,6 +89,7 @@ const RUNS_PER_QUERY: i32 = 25;
 /// Runs a dry run reports per project.
 const DRY_RUN_RUNS: i32 = 1000;
 
+/// Deletes (or with `dry_run` counts) what is past each project's retention, within `budget`.
 pub async fn run(
     store: &Store,
     request: &Request,

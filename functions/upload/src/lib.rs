@@ -6,6 +6,8 @@
 //!
 //! The project always comes from the token. Errors map to statuses in `verdict_http`.
 
+#![warn(missing_docs)]
+
 mod access;
 mod config;
 mod direct;

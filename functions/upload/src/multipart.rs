@@ -4,14 +4,14 @@
 use memchr::memmem;
 
 #[derive(Debug)]
-pub struct Part<'a> {
+pub(crate) struct Part<'a> {
     pub name: String,
     pub filename: Option<String>,
     pub body: &'a [u8],
 }
 
 /// The boundary of a `multipart/form-data` content type.
-pub fn boundary(content_type: &str) -> Option<&str> {
+pub(crate) fn boundary(content_type: &str) -> Option<&str> {
     let (kind, params) = content_type.split_once(';')?;
     if !kind.trim().eq_ignore_ascii_case("multipart/form-data") {
         return None;
@@ -25,7 +25,7 @@ pub fn boundary(content_type: &str) -> Option<&str> {
 }
 
 /// The parts of `body`, or why it is not valid multipart.
-pub fn parse<'a>(body: &'a [u8], boundary: &str) -> Result<Vec<Part<'a>>, String> {
+pub(crate) fn parse<'a>(body: &'a [u8], boundary: &str) -> Result<Vec<Part<'a>>, String> {
     let delimiter = format!("--{boundary}");
     let finder = memmem::Finder::new(delimiter.as_bytes());
     let mut positions = finder.find_iter(body).peekable();

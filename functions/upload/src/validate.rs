@@ -141,7 +141,7 @@ pub(crate) fn check_sha256(sha: Option<&str>) -> Result<(), ApiError> {
 mod tests {
     use super::*;
 
-    fn field_of(err: ApiError) -> String {
+    fn field_of(err: &ApiError) -> String {
         assert_eq!(err.status.as_u16(), 400, "{err:?}");
         err.message
             .split(':')
@@ -160,11 +160,11 @@ mod tests {
         assert_eq!(check_metadata(&metadata, &project), Ok(()));
         metadata.project = Some("other".into());
         let err = check_metadata(&metadata, &project).unwrap_err();
-        assert_eq!(field_of(err), "metadata.project");
+        assert_eq!(field_of(&err), "metadata.project");
         metadata.project = Some("acme".into());
         metadata.branch = Some("b".repeat(MAX_FIELD + 1));
         let err = check_metadata(&metadata, &project).unwrap_err();
-        assert_eq!(field_of(err), "metadata.branch");
+        assert_eq!(field_of(&err), "metadata.branch");
         metadata.branch = Some("a\u{7}bell".into());
         assert!(check_metadata(&metadata, &project)
             .unwrap_err()
@@ -175,7 +175,7 @@ mod tests {
             .map(|i| (i.to_string(), "v".into()))
             .collect();
         let err = check_metadata(&metadata, &project).unwrap_err();
-        assert_eq!(field_of(err), "metadata.tags");
+        assert_eq!(field_of(&err), "metadata.tags");
     }
 
     #[test]
@@ -191,22 +191,22 @@ mod tests {
         assert_eq!(check_overrides(&overrides), Ok(()));
         overrides.insert("not-an-id".into(), TestOverride::default());
         assert_eq!(
-            field_of(check_overrides(&overrides).unwrap_err()),
+            field_of(&check_overrides(&overrides).unwrap_err()),
             "test_overrides"
         );
         overrides.remove("not-an-id");
         overrides.get_mut(&id).unwrap().tags = vec!["t".repeat(129)];
         assert_eq!(
-            field_of(check_overrides(&overrides).unwrap_err()),
+            field_of(&check_overrides(&overrides).unwrap_err()),
             "test_overrides.tags"
         );
     }
 
     #[test]
     fn names_formats_and_checksums_are_checked() {
-        assert_eq!(field_of(check_file_name("").unwrap_err()), "file_name");
+        assert_eq!(field_of(&check_file_name("").unwrap_err()), "file_name");
         assert_eq!(
-            field_of(check_file_name(&"n".repeat(MAX_FILE_NAME + 1)).unwrap_err()),
+            field_of(&check_file_name(&"n".repeat(MAX_FILE_NAME + 1)).unwrap_err()),
             "file_name"
         );
         assert_eq!(check_file_name("report.xml"), Ok(()));
@@ -216,9 +216,9 @@ mod tests {
         let err = check_format(Some("excel")).unwrap_err();
         assert!(err.message.contains("junit"), "names the formats: {err:?}");
         assert_eq!(check_sha256(Some(&"a".repeat(64))), Ok(()));
-        assert_eq!(field_of(check_sha256(Some("abc")).unwrap_err()), "sha256");
+        assert_eq!(field_of(&check_sha256(Some("abc")).unwrap_err()), "sha256");
         assert_eq!(
-            field_of(check_sha256(Some(&"g".repeat(64))).unwrap_err()),
+            field_of(&check_sha256(Some(&"g".repeat(64))).unwrap_err()),
             "sha256"
         );
     }

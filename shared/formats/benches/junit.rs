@@ -51,10 +51,10 @@ fn junit(c: &mut Criterion) {
         group.throughput(Throughput::Bytes(bytes.len() as u64));
         group.sample_size(if cases > 50_000 { 10 } else { 20 });
         group.bench_function(BenchmarkId::new("bare_quick_xml_0_37", cases), |b| {
-            b.iter(|| bare_quick_xml_037(black_box(&bytes)))
+            b.iter(|| bare_quick_xml_037(black_box(&bytes)));
         });
         group.bench_function(BenchmarkId::new("bare_quick_xml_0_42", cases), |b| {
-            b.iter(|| bare_quick_xml_042(black_box(&bytes)))
+            b.iter(|| bare_quick_xml_042(black_box(&bytes)));
         });
         // Streaming: every case becomes a TestResult (id, params, capped text, fingerprint)
         // and is dropped, as the ingest path does.
@@ -72,7 +72,7 @@ fn junit(c: &mut Criterion) {
                 )
                 .unwrap();
                 n
-            })
+            });
         });
         // Full parse: detection, results, reruns merged into attempts, summary.
         group.bench_function(BenchmarkId::new("full_parse", cases), |b| {
@@ -80,7 +80,7 @@ fn junit(c: &mut Criterion) {
                 parse(black_box(bytes.as_slice()), None, &limits)
                     .unwrap()
                     .summary
-            })
+            });
         });
         // The parts, each alone over the same file (throughput is the file's bytes, so each
         // reads as the rate the whole could reach if the rest cost nothing).
@@ -95,7 +95,7 @@ fn junit(c: &mut Criterion) {
                 )
                 .unwrap();
                 n
-            })
+            });
         });
         let mut parsed: Vec<TestCase> = Vec::new();
         for_each_case(
@@ -119,7 +119,7 @@ fn junit(c: &mut Criterion) {
                         .len()
                     })
                     .sum::<usize>()
-            })
+            });
         });
         let failed: Vec<&Attempt> = parsed
             .iter()
@@ -138,7 +138,7 @@ fn junit(c: &mut Criterion) {
                         )
                     })
                     .count()
-            })
+            });
         });
         // The floor: what any parser that produces Verdict's ids and fingerprints must do at
         // least, with no parsing at all. The bare loop over the bytes, a SHA-256 of each case's
@@ -173,7 +173,7 @@ fn junit(c: &mut Criterion) {
             n
         };
         group.bench_function(BenchmarkId::new("floor_digests", cases), |b| {
-            b.iter(digests)
+            b.iter(digests);
         });
         group.bench_function(BenchmarkId::new("floor_owned_results", cases), |b| {
             b.iter(|| {
@@ -193,7 +193,7 @@ fn junit(c: &mut Criterion) {
                         .sum::<usize>();
                 }
                 n
-            })
+            });
         });
         group.finish();
     }

@@ -4,7 +4,7 @@
 
 /// `text` without ANSI escape sequences (CSI `ESC [ … final`, OSC `ESC ] … BEL|ESC \`, and
 /// two-byte `ESC x`). Borrowed back unchanged when there is none.
-pub fn strip(text: String) -> String {
+pub(crate) fn strip(text: String) -> String {
     if !text.contains('\u{1b}') {
         return text;
     }
@@ -40,7 +40,7 @@ pub fn strip(text: String) -> String {
 /// Sets an attempt's failure from a JavaScript error as the runners report it (a `message` and
 /// a `stack`, which repeats the message): the message is the first line of the message, the
 /// details the stack, or the message when there is no stack. Colour codes are dropped.
-pub fn set_error(
+pub(crate) fn set_error(
     attempt: &mut verdict_model::Attempt,
     message: Option<String>,
     stack: Option<String>,

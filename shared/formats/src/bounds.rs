@@ -177,8 +177,11 @@ impl TooLarge {
 /// `ratio_after` bytes, not after gigabytes).
 #[derive(Debug, Clone, Copy)]
 pub struct InflationLimits {
+    /// Largest inflated size.
     pub max_bytes: u64,
+    /// Largest ratio of inflated to compressed bytes, once past `ratio_after`.
     pub max_ratio: u64,
+    /// Inflated bytes before the ratio applies (small reports compress very well).
     pub ratio_after: u64,
 }
 

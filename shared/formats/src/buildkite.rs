@@ -34,7 +34,7 @@ struct Expanded {
     backtrace: Vec<String>,
 }
 
-pub fn parse(input: Input<'_>, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
+pub(crate) fn parse(input: Input<'_>, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
     let root_is_array = input.prefix().iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
     let path: &[&str] = if root_is_array { &[] } else { &["data"] };
     for_each_at(input, "Buildkite JSON", path, |t: BuildkiteTest| {

@@ -32,19 +32,24 @@ pub enum Placement {
     New,
     /// A rerun of a test already seen: its merged outcome before and after this case.
     Rerun {
+        /// (status, flaky) before this case.
         before: (Status, bool),
+        /// (status, flaky) with it.
         after: (Status, bool),
     },
 }
 
 /// What the rerun-or-repetition rule needs of a test.
 pub trait Placeable {
+    /// The test's id.
     fn test_id(&self) -> &str;
+    /// The test's name.
     fn name(&self) -> &str;
     /// Takes the name of the k-th occurrence, and the test id that name gives.
     fn rename(&mut self, name: String);
     /// The outcome of its own attempts: (status, flaky).
     fn outcome(&self) -> (Status, bool);
+    /// Whether any of its attempts failed or errored.
     fn has_failure(&self) -> bool;
 }
 
@@ -140,6 +145,7 @@ pub struct Collector {
 }
 
 impl Collector {
+    /// A collector whose results keep text within `limits`.
     pub fn new(limits: Limits) -> Self {
         Collector {
             limits,
@@ -147,6 +153,7 @@ impl Collector {
         }
     }
 
+    /// Adds the next case of the report.
     pub fn add(&mut self, case: TestCase) {
         let Some(mut result) = TestResult::from_case(case, &self.limits) else {
             return;
@@ -160,6 +167,7 @@ impl Collector {
         }
     }
 
+    /// The merged results, in the order each test was first seen.
     pub fn finish(mut self) -> Vec<TestResult> {
         // Reruns were merged without deriving: derive each result once, whatever its reruns.
         for result in &mut self.results {
@@ -180,6 +188,7 @@ pub struct Tally {
 }
 
 impl Tally {
+    /// Counts the next case of the report.
     pub fn add(&mut self, case: TestCase) {
         let Some(mut counted) = Counted::from_case(case) else {
             return;
@@ -187,14 +196,15 @@ impl Tally {
         match self.identities.settle(&mut counted) {
             Placement::New => {
                 self.summary
-                    .count(counted.outcome.0, counted.outcome.1, counted.duration_ms)
+                    .count(counted.outcome.0, counted.outcome.1, counted.duration_ms);
             }
             Placement::Rerun { before, after } => {
-                self.summary.recount(before, after, counted.duration_ms)
+                self.summary.recount(before, after, counted.duration_ms);
             }
         }
     }
 
+    /// The counts so far.
     pub fn summary(&self) -> Summary {
         self.summary
     }

@@ -87,11 +87,11 @@ impl CtrfStatus {
     }
 }
 
-fn lines(v: Vec<String>) -> Option<String> {
+fn lines(v: &[String]) -> Option<String> {
     (!v.is_empty()).then(|| v.join("\n"))
 }
 
-pub fn parse(input: Input<'_>, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
+pub(crate) fn parse(input: Input<'_>, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
     for_each_at(input, "CTRF", &["results", "tests"], |t: CtrfTest| {
         let mut attempts: Vec<Attempt> = t
             .retry_attempts
@@ -99,8 +99,8 @@ pub fn parse(input: Input<'_>, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
             .map(|a| Attempt {
                 message: a.message,
                 details: a.trace,
-                stdout: lines(a.stdout),
-                stderr: lines(a.stderr),
+                stdout: lines(&a.stdout),
+                stderr: lines(&a.stderr),
                 ..Attempt::new(a.status.status(), a.duration.map_or(0, ms))
             })
             .collect();
@@ -112,8 +112,8 @@ pub fn parse(input: Input<'_>, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
         attempts.push(Attempt {
             message: t.message,
             details: t.trace,
-            stdout: lines(t.stdout),
-            stderr: lines(t.stderr),
+            stdout: lines(&t.stdout),
+            stderr: lines(&t.stderr),
             ..Attempt::new(t.status.status(), ms(t.duration))
         });
         let suite = match t.suite {

@@ -74,7 +74,7 @@ struct StepResult {
     error_message: Option<String>,
 }
 
-pub fn parse(input: Input<'_>, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
+pub(crate) fn parse(input: Input<'_>, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
     for_each_at(input, "Cucumber JSON", &[], |feature: Feature| {
         let mut background: Vec<Step> = Vec::new();
         for el in feature.elements {
@@ -83,7 +83,7 @@ pub fn parse(input: Input<'_>, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
                 continue;
             }
             let steps = std::mem::take(&mut background);
-            let case = scenario(&feature.name, feature.uri.as_deref(), el, steps);
+            let case = scenario(&feature.name, feature.uri.as_deref(), el, &steps);
             ctx.emit(case);
         }
         Ok(())
@@ -102,7 +102,7 @@ fn step_status(status: &str) -> Status {
     }
 }
 
-fn scenario(feature: &str, uri: Option<&str>, el: Element, background: Vec<Step>) -> TestCase {
+fn scenario(feature: &str, uri: Option<&str>, el: Element, background: &[Step]) -> TestCase {
     let steps = el
         .before
         .iter()

@@ -83,7 +83,7 @@ struct Running {
     errors: Vec<(String, Option<String>)>,
 }
 
-pub fn parse(input: Input<'_>, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
+pub(crate) fn parse(input: Input<'_>, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
     let mut suites: HashMap<u64, String> = HashMap::new();
     let mut running: HashMap<u64, Running> = HashMap::new();
     let mut events = 0u64;

@@ -2,7 +2,7 @@
 
 use crate::{ErrorKind, Format, ParseError};
 
-pub fn detect(prefix: &[u8]) -> Result<Format, ParseError> {
+pub(crate) fn detect(prefix: &[u8]) -> Result<Format, ParseError> {
     let text = String::from_utf8_lossy(prefix);
     let trimmed = text.trim_start();
     if trimmed.starts_with('<') {
@@ -219,7 +219,7 @@ fn is_dart_event(line: &str) -> bool {
         && !l.contains("\"Action\"")
 }
 
-pub fn is_test2json_line(line: &str) -> bool {
+pub(crate) fn is_test2json_line(line: &str) -> bool {
     let l = line.trim_start();
     l.starts_with('{')
         && l.contains("\"Action\"")

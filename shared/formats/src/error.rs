@@ -4,15 +4,19 @@ use serde::Serialize;
 /// after decompression and conversion to UTF-8; `offset` is a byte offset in that text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Position {
+    /// 1-based line.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<u64>,
+    /// 1-based column.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub column: Option<u64>,
+    /// Byte offset from the start of the (decompressed) input.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub offset: Option<u64>,
 }
 
 impl Position {
+    /// At a line.
     pub fn line(line: u64) -> Position {
         Position {
             line: Some(line),
@@ -21,6 +25,7 @@ impl Position {
         }
     }
 
+    /// At a line and column.
     pub fn line_column(line: u64, column: u64) -> Position {
         Position {
             line: Some(line),
@@ -72,12 +77,16 @@ pub enum ErrorKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 #[error("{}{reason}", position.map(|p| format!("{p}: ")).unwrap_or_default())]
 pub struct ParseError {
+    /// What kind of problem.
     pub kind: ErrorKind,
+    /// Where, when the parser knows.
     pub position: Option<Position>,
+    /// What went wrong, for a person.
     pub reason: String,
 }
 
 impl ParseError {
+    /// An error of `kind` at `position`.
     pub fn new(kind: ErrorKind, position: Option<Position>, reason: impl Into<String>) -> Self {
         ParseError {
             kind,
@@ -91,8 +100,10 @@ impl ParseError {
 /// unparseable `time`, a plan that does not match the tests).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Warning {
+    /// Where, when the parser knows.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub position: Option<Position>,
+    /// What was not understood.
     pub message: String,
 }
 

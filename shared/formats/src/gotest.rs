@@ -37,7 +37,7 @@ struct Running {
     output: String,
 }
 
-pub fn parse(input: Input<'_>, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
+pub(crate) fn parse(input: Input<'_>, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
     let mut running: HashMap<(String, String), Running> = HashMap::new();
     let mut package_output: HashMap<String, String> = HashMap::new();
     let mut failed_packages_with_failed_test: HashSet<String> = HashSet::new();

@@ -50,7 +50,7 @@ struct Failure {
     failure: Option<String>,
 }
 
-pub fn parse(input: Input<'_>, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
+pub(crate) fn parse(input: Input<'_>, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
     for_each_at(input, "GoogleTest JSON", &["testsuites"], |suite: Suite| {
         let suite_name = utf8_bytes(suite.name);
         for t in suite.testsuite {

@@ -13,13 +13,13 @@ use std::io::{self, BufRead, BufReader, Cursor, Read};
 use std::rc::Rc;
 
 /// How much of the text format detection looks at.
-pub const PREFIX_BYTES: usize = 64 * 1024;
+pub(crate) const PREFIX_BYTES: usize = 64 * 1024;
 
 /// Newline offsets remembered for turning a byte offset into a line and column. Errors are
 /// found close to where the reader is, so the last 64 Ki lines are plenty.
 const REMEMBERED_NEWLINES: usize = 64 * 1024;
 
-pub struct Input<'r> {
+pub(crate) struct Input<'r> {
     prefix: Vec<u8>,
     rest: Box<dyn Read + 'r>,
     /// The largest piece (XML event, JSON string, line) a reader may buffer whole.
@@ -27,7 +27,10 @@ pub struct Input<'r> {
 }
 
 impl<'r> Input<'r> {
-    pub fn open<R: Read + 'r>(reader: R, limits: &ParseLimits) -> Result<Input<'r>, ParseError> {
+    pub(crate) fn open<R: Read + 'r>(
+        reader: R,
+        limits: &ParseLimits,
+    ) -> Result<Input<'r>, ParseError> {
         let mut reader: Box<dyn Read + 'r> = Box::new(reader);
         let mut head = read_prefix(&mut reader, PREFIX_BYTES)?;
         if head.starts_with(&[0x1f, 0x8b]) {
@@ -77,19 +80,19 @@ impl<'r> Input<'r> {
     }
 
     /// The first [`PREFIX_BYTES`] of the UTF-8 text.
-    pub fn prefix(&self) -> &[u8] {
+    pub(crate) fn prefix(&self) -> &[u8] {
         &self.prefix
     }
 
     /// The whole text for the XML reader, with a tracker that turns byte offsets into line and
     /// column; no XML event may pass the piece bound (quick-xml buffers one whole).
-    pub fn into_xml_reader(self) -> (BufReader<Tracked<'r>>, Tracker) {
+    pub(crate) fn into_xml_reader(self) -> (BufReader<Tracked<'r>>, Tracker) {
         let bound = Bound::xml_event(self.max_piece);
         self.into_bounded_reader(Some(bound))
     }
 
     /// The whole text for serde_json, no string past the piece bound (it buffers one whole).
-    pub fn into_json_reader(self) -> BufReader<Tracked<'r>> {
+    pub(crate) fn into_json_reader(self) -> BufReader<Tracked<'r>> {
         let bound = Bound::json_string(self.max_piece);
         self.into_bounded_reader(Some(bound)).0
     }
@@ -106,7 +109,7 @@ impl<'r> Input<'r> {
 
     /// The whole text, line by line, for the line-based formats: each line with its number.
     /// Invalid UTF-8 is an error naming the line; so is a line past the piece bound.
-    pub fn lines(self) -> impl Iterator<Item = Result<(u64, String), ParseError>> + 'r {
+    pub(crate) fn lines(self) -> impl Iterator<Item = Result<(u64, String), ParseError>> + 'r {
         let bound = Bound::line(self.max_piece);
         let (mut reader, _) = self.into_bounded_reader(Some(bound));
         let mut number = 0u64;
@@ -179,7 +182,7 @@ fn read_prefix(reader: &mut dyn Read, max: usize) -> Result<Vec<u8>, ParseError>
     Ok(buf)
 }
 
-pub fn io_error(e: &io::Error) -> ParseError {
+pub(crate) fn io_error(e: &io::Error) -> ParseError {
     if let Some(too_large) = TooLarge::from_io(e) {
         return too_large;
     }
@@ -194,7 +197,7 @@ pub fn io_error(e: &io::Error) -> ParseError {
 /// Offsets of recent newlines, shared between the reader that sees the bytes and the parser
 /// that reports positions.
 #[derive(Clone, Default)]
-pub struct Tracker(Rc<RefCell<TrackState>>);
+pub(crate) struct Tracker(Rc<RefCell<TrackState>>);
 
 #[derive(Default)]
 struct TrackState {
@@ -205,7 +208,7 @@ struct TrackState {
 
 impl Tracker {
     /// Line and column of a byte offset in the text, when the offset is recent enough.
-    pub fn position(&self, offset: u64) -> Position {
+    pub(crate) fn position(&self, offset: u64) -> Position {
         let s = self.0.borrow();
         let forgotten = s.newlines_seen - s.recent.len() as u64;
         let before = s.recent.partition_point(|&nl| nl < offset);
@@ -228,7 +231,7 @@ impl Tracker {
     }
 }
 
-pub struct Tracked<'r> {
+pub(crate) struct Tracked<'r> {
     inner: Box<dyn Read + 'r>,
     state: Tracker,
     bound: Option<Bound>,

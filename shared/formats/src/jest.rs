@@ -61,7 +61,7 @@ struct Location {
 /// The name of the result a test file that failed to run becomes.
 const FILE_FAILED: &str = "[test file]";
 
-pub fn parse(input: Input<'_>, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
+pub(crate) fn parse(input: Input<'_>, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
     for_each_at(
         input,
         "Jest/Vitest JSON",
@@ -110,21 +110,19 @@ fn test_case(file: &str, a: Assertion, ctx: &mut Ctx<'_>) -> TestCase {
         Some(n) => {
             let reasons: Vec<String> = a.retry_reasons.into_iter().map(ansi::strip).collect();
             for i in 0..n.saturating_sub(1) as usize {
-                attempts.push(failed_attempt(
-                    reasons.get(i).cloned().into_iter().collect(),
-                ));
+                attempts.push(failed_attempt(reasons.get(i..=i).unwrap_or_default()));
             }
             messages
         }
         None if status == Status::Passed => {
-            attempts.extend(messages.into_iter().map(|m| failed_attempt(vec![m])));
+            attempts.extend(messages.chunks(1).map(failed_attempt));
             Vec::new()
         }
         None => messages,
     };
     let mut last = with_messages(
         Attempt::new(status, a.duration.map_or(0, crate::json::ms)),
-        final_messages,
+        &final_messages,
     );
     if todo {
         last.message = Some("todo".to_string());
@@ -142,12 +140,12 @@ fn test_case(file: &str, a: Assertion, ctx: &mut Ctx<'_>) -> TestCase {
     }
 }
 
-fn failed_attempt(messages: Vec<String>) -> Attempt {
+fn failed_attempt(messages: &[String]) -> Attempt {
     with_messages(Attempt::new(Status::Failed, 0), messages)
 }
 
 /// The first line of the first message says what failed; all of them are the details.
-fn with_messages(mut attempt: Attempt, messages: Vec<String>) -> Attempt {
+fn with_messages(mut attempt: Attempt, messages: &[String]) -> Attempt {
     if messages.is_empty() {
         return attempt;
     }

@@ -12,7 +12,7 @@ use std::marker::PhantomData;
 /// array) and calls `each` on every element. Returns how many elements there were; a document
 /// without that array is a `malformed` error naming `what` and the path. An error returned by
 /// `each` stops the parse and is reported at the element's position.
-pub fn for_each_at<T, F>(
+pub(crate) fn for_each_at<T, F>(
     input: Input<'_>,
     what: &str,
     path: &[&str],
@@ -28,7 +28,7 @@ where
 /// As [`for_each_at`] over several arrays of the same document, in the order the document holds
 /// them: `each` is told which of `paths` an element came from. The first path must be there;
 /// the others are read when present.
-pub fn for_each_in<T, F>(
+pub(crate) fn for_each_in<T, F>(
     input: Input<'_>,
     what: &str,
     paths: &[&[&str]],
@@ -144,12 +144,12 @@ where
 
 /// Milliseconds as a JSON report writes them (a number, maybe fractional) to whole
 /// milliseconds; negative, NaN and infinite values are 0.
-pub fn ms(value: f64) -> u64 {
+pub(crate) fn ms(value: f64) -> u64 {
     seconds_or_ms(value, 1.0)
 }
 
 /// Seconds as a JSON report writes them to whole milliseconds, as [`ms`].
-pub fn seconds(value: f64) -> u64 {
+pub(crate) fn seconds(value: f64) -> u64 {
     seconds_or_ms(value, 1000.0)
 }
 
@@ -163,7 +163,7 @@ fn seconds_or_ms(value: f64, scale: f64) -> u64 {
     }
 }
 
-pub fn json_error(e: serde_json::Error) -> ParseError {
+pub(crate) fn json_error(e: serde_json::Error) -> ParseError {
     use serde_json::error::Category;
     if e.classify() == Category::Io {
         return crate::input::io_error(&e.into());

@@ -8,6 +8,8 @@
 //! depth and the size of one text node or tag. Text kept per test is capped by the model's
 //! [`Limits`].
 
+#![warn(missing_docs)]
+
 mod ansi;
 mod bounds;
 mod buildkite;
@@ -85,6 +87,7 @@ pub enum Format {
 }
 
 impl Format {
+    /// Every format, in detection order.
     pub const ALL: [Format; 18] = [
         Format::Junit,
         Format::Trx,
@@ -106,6 +109,7 @@ impl Format {
         Format::PytestJson,
     ];
 
+    /// The format's name (what `format=` and `--format` take).
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Junit => "junit",
@@ -129,6 +133,7 @@ impl Format {
         }
     }
 
+    /// The format of a name.
     pub fn parse(name: &str) -> Option<Format> {
         Format::ALL.into_iter().find(|f| f.as_str() == name)
     }
@@ -156,6 +161,7 @@ pub struct ParseLimits {
 }
 
 impl ParseLimits {
+    /// What the deployed parser accepts.
     pub const DEFAULT: ParseLimits = ParseLimits {
         max_depth: 256,
         max_node_bytes: 16 * 1024 * 1024,
@@ -179,16 +185,22 @@ impl Default for ParseLimits {
 /// What a streaming parse reports besides the cases it handed over.
 #[derive(Debug, Clone)]
 pub struct Outcome {
+    /// The format read.
     pub format: Format,
+    /// What was read past.
     pub warnings: Vec<Warning>,
 }
 
 /// A whole report read into merged results.
 #[derive(Debug, Clone)]
 pub struct Report {
+    /// The format read.
     pub format: Format,
+    /// The report's counts.
     pub summary: Summary,
+    /// What was read past.
     pub warnings: Vec<Warning>,
+    /// One merged result per test.
     pub results: Vec<TestResult>,
 }
 
@@ -269,7 +281,7 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    pub fn warn(&mut self, position: Option<Position>, message: impl Into<String>) {
+    pub(crate) fn warn(&mut self, position: Option<Position>, message: impl Into<String>) {
         // A report with a bad value in every test would otherwise grow the warnings without
         // bound; the first hundred say all there is to say.
         const MAX_WARNINGS: usize = 100;
@@ -281,7 +293,7 @@ impl Ctx<'_> {
         }
     }
 
-    pub fn emit(&mut self, case: TestCase) {
+    pub(crate) fn emit(&mut self, case: TestCase) {
         (self.on_case)(case);
     }
 }

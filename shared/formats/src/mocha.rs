@@ -56,7 +56,7 @@ fn is_hook(title: &str) -> bool {
     title.starts_with("\"before") || title.starts_with("\"after")
 }
 
-pub fn parse(input: Input<'_>, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
+pub(crate) fn parse(input: Input<'_>, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
     for_each_in(input, "Mocha JSON", &ARRAYS, |which, t: MochaTest| {
         let status = status_of(which, &t);
         let mut attempts: Vec<Attempt> = (0..t.current_retry)

@@ -10,7 +10,7 @@ use crate::xml::{duration_attr, walk, Element, Handler};
 use crate::{seconds_to_ms, Ctx, ParseError};
 use verdict_model::{Attempt, Status, TestCase};
 
-pub fn parse(input: Input<'_>, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
+pub(crate) fn parse(input: Input<'_>, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
     walk(input, ctx, &mut Nunit)
 }
 
@@ -93,8 +93,7 @@ impl Handler for Nunit {
         let fullname = tc.attr("fullname").unwrap_or(&name);
         let classname = tc
             .attr("classname")
-            .map(str::to_string)
-            .unwrap_or_else(|| class_of(fullname, &name));
+            .map_or_else(|| class_of(fullname, &name), str::to_string);
         let tags = tc
             .child("properties")
             .map(|p| {

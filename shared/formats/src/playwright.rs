@@ -99,7 +99,7 @@ struct Output {
 
 const LOAD_ERROR: &str = "[load error]";
 
-pub fn parse(input: Input<'_>, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
+pub(crate) fn parse(input: Input<'_>, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
     for_each_in(
         input,
         "Playwright JSON",

@@ -55,16 +55,16 @@ struct Crash {
     message: Option<String>,
 }
 
-pub fn parse(input: Input<'_>, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
+pub(crate) fn parse(input: Input<'_>, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
     for_each_at(input, "pytest-json-report", &["tests"], |t: PyTest| {
-        let case = test_case(t, ctx);
+        let case = test_case(&t, ctx);
         ctx.emit(case);
         Ok(())
     })?;
     Ok(())
 }
 
-fn test_case(t: PyTest, ctx: &mut Ctx<'_>) -> TestCase {
+fn test_case(t: &PyTest, ctx: &mut Ctx<'_>) -> TestCase {
     let stages = [&t.setup, &t.call, &t.teardown];
     let duration: f64 = stages
         .iter()
@@ -82,7 +82,7 @@ fn test_case(t: PyTest, ctx: &mut Ctx<'_>) -> TestCase {
         "skipped" => (Vec::new(), Status::Skipped),
         "xfailed" => (Vec::new(), Status::Xfailed),
         "xpassed" => (Vec::new(), Status::Xpassed),
-        "rerun" => (vec![Attempt::new(Status::Failed, 0)], last_run(&t)),
+        "rerun" => (vec![Attempt::new(Status::Failed, 0)], last_run(t)),
         other => {
             ctx.warn(
                 None,

@@ -45,7 +45,7 @@ struct Exception {
     backtrace: Option<Vec<String>>,
 }
 
-pub fn parse(input: Input<'_>, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
+pub(crate) fn parse(input: Input<'_>, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
     for_each_at(input, "RSpec JSON", &["examples"], |e: Example| {
         let status = match e.status.as_str() {
             "passed" => Status::Passed,

@@ -17,12 +17,12 @@ use crate::{Ctx, ErrorKind, ParseError, Position};
 use verdict_model::{Attempt, Status, TestCase};
 
 /// Whether a line carries the total this format starts from.
-pub fn is_total_line(line: &str) -> bool {
+pub(crate) fn is_total_line(line: &str) -> bool {
     let lower = line.to_ascii_lowercase();
     lower.starts_with("total tests:") || lower.contains(", total:") || lower.starts_with("total:")
 }
 
-pub fn parse(input: Input<'_>, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
+pub(crate) fn parse(input: Input<'_>, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
     let mut total: Option<(u64, u64)> = None;
     let mut counts: Vec<(Status, u64)> = Vec::new();
     for line in input.lines() {

@@ -58,7 +58,7 @@ struct TestLine {
     duration_ms: Option<u64>,
 }
 
-pub fn parse(input: Input<'_>, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
+pub(crate) fn parse(input: Input<'_>, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
     let mut groups = vec![Group::new(0, None)];
     // The last test read, held until its YAML block (if any) is read.
     let mut last: Option<(usize, TestCase)> = None;

@@ -12,7 +12,7 @@ use crate::{Ctx, ParseError};
 use std::collections::HashMap;
 use verdict_model::{Attempt, Status, TestCase};
 
-pub fn parse(input: Input<'_>, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
+pub(crate) fn parse(input: Input<'_>, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
     walk(input, ctx, &mut Trx::default())
 }
 

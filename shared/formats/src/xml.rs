@@ -23,7 +23,7 @@ use verdict_model::TRUNCATION_MARKER;
 const CAPTURED_TEXT_BYTES: usize = 64 * 1024;
 
 #[derive(Debug, Clone, Default)]
-pub struct Element {
+pub(crate) struct Element {
     /// Local name (namespace prefix dropped).
     pub name: Name,
     /// Attributes by local name, values unescaped.
@@ -36,34 +36,34 @@ pub struct Element {
 }
 
 impl Element {
-    pub fn attr(&self, name: &str) -> Option<&str> {
+    pub(crate) fn attr(&self, name: &str) -> Option<&str> {
         self.attrs
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     }
 
-    pub fn child(&self, name: &str) -> Option<&Element> {
+    pub(crate) fn child(&self, name: &str) -> Option<&Element> {
         self.children.iter().find(|c| c.name == name)
     }
 
-    pub fn children<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Element> + 'a {
+    pub(crate) fn children<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Element> + 'a {
         self.children.iter().filter(move |c| c.name == name)
     }
 
     /// The text of a child, or `None` when the child is absent or blank.
-    pub fn child_text(&self, name: &str) -> Option<String> {
+    pub(crate) fn child_text(&self, name: &str) -> Option<String> {
         self.child(name).and_then(Element::text_opt)
     }
 
-    pub fn text_opt(&self) -> Option<String> {
+    pub(crate) fn text_opt(&self) -> Option<String> {
         (!self.text.trim().is_empty()).then(|| self.text.clone())
     }
 }
 
 /// An element or attribute name: borrowed when it is one the formats read (most names of a
 /// report, one allocation fewer each), owned otherwise.
-pub type Name = Cow<'static, str>;
+pub(crate) type Name = Cow<'static, str>;
 
 /// The element and attribute names of the XML formats, the most frequent first.
 const KNOWN_NAMES: &[&str] = &[
@@ -154,7 +154,7 @@ fn name(text: &str) -> Name {
 
 /// The duration in attribute `attr`, in milliseconds, read by `parse`. Absent or blank is 0; a
 /// value `parse` rejects is 0 with a warning naming the element, the attribute and the value.
-pub fn duration_attr(
+pub(crate) fn duration_attr(
     el: &Element,
     attr: &str,
     parse: fn(&str) -> Option<u64>,
@@ -176,7 +176,7 @@ pub fn duration_attr(
 }
 
 /// What a format tells the walker.
-pub trait Handler {
+pub(crate) trait Handler {
     /// Root element names this format accepts.
     fn roots(&self) -> &'static [&'static str];
     /// Whether an element named `name` (outside any captured element) is captured whole.
@@ -194,7 +194,7 @@ pub trait Handler {
     }
 }
 
-pub fn walk(
+pub(crate) fn walk(
     input: Input<'_>,
     ctx: &mut Ctx<'_>,
     handler: &mut dyn Handler,

@@ -7,7 +7,7 @@ use crate::xml::{duration_attr, walk, Element, Handler};
 use crate::{seconds_to_ms, Ctx, ParseError};
 use verdict_model::{Attempt, Status, TestCase};
 
-pub fn parse(input: Input<'_>, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
+pub(crate) fn parse(input: Input<'_>, ctx: &mut Ctx<'_>) -> Result<(), ParseError> {
     walk(input, ctx, &mut Xunit)
 }
 

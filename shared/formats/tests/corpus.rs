@@ -196,7 +196,7 @@ fn junit_counts(path: &Path) -> Option<Counts> {
             match last {
                 Some(s) if s.is_failure() => c.failed += 1,
                 Some(verdict_model::Status::Skipped | verdict_model::Status::Xfailed) => {
-                    c.skipped += 1
+                    c.skipped += 1;
                 }
                 _ => {}
             }

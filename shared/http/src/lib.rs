@@ -2,6 +2,8 @@
 //! JSON responses, authentication by project token, and the one JSON shape of each resource
 //! both serve ([`present`]).
 
+#![warn(missing_docs)]
+
 pub mod present;
 
 use lambda_http::http::{header, StatusCode};

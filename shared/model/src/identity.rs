@@ -8,13 +8,18 @@ use sha2::{Digest, Sha256};
 /// timestamps and the order of tests never enter it.
 #[derive(Debug, Clone, Copy)]
 pub struct TestIdentity<'a> {
+    /// The suite path, joined.
     pub suite: &'a str,
+    /// The class, when the report names one.
     pub classname: &'a str,
+    /// The source file, when the report names one.
     pub file: Option<&'a str>,
+    /// The full name, parameters included.
     pub name: &'a str,
 }
 
 impl TestIdentity<'_> {
+    /// What the name is scoped by: the class, else the file, else the suite.
     pub fn scope(&self) -> &str {
         if !self.classname.is_empty() {
             self.classname

@@ -5,6 +5,8 @@
 //! test *is* — its identity, its final status across attempts, the fingerprint of its failure —
 //! live here and nowhere else.
 
+#![warn(missing_docs)]
+
 mod fingerprint;
 mod identity;
 mod result;

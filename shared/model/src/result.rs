@@ -10,21 +10,29 @@ pub const MAX_DURATION_MS: u64 = 1 << 40;
 /// One execution of a test: a `<testcase>`, a Surefire `<rerunFailure>`, a CTRF retry, a TAP line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attempt {
+    /// This execution's outcome.
     pub status: Status,
+    /// How long it took.
     pub duration_ms: u64,
+    /// The failure's message (its first line when the report has no message).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// The failure's type (an exception class).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure_type: Option<String>,
+    /// The failure's details (a stack trace).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<String>,
+    /// What the test wrote to stdout.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stdout: Option<String>,
+    /// What the test wrote to stderr.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stderr: Option<String>,
 }
 
 impl Attempt {
+    /// An attempt with this outcome and nothing else.
     pub fn new(status: Status, duration_ms: u64) -> Self {
         Attempt {
             status,
@@ -59,14 +67,21 @@ impl Attempt {
 pub struct TestCase {
     /// Enclosing suites, outermost first.
     pub suite: Vec<String>,
+    /// The class (or module) the report names.
     pub classname: String,
+    /// The test's name, parameters included.
     pub name: String,
+    /// The source file.
     pub file: Option<String>,
+    /// The line in the source file.
     pub line: Option<u32>,
+    /// Tags the report (or a sidecar) gives.
     pub tags: Vec<String>,
+    /// The owner the report (or a sidecar) gives.
     pub owner: Option<String>,
     /// Buildkite `history` spans, kept as given.
     pub spans: Option<serde_json::Value>,
+    /// Its executions in the report, in order.
     pub attempts: Vec<Attempt>,
 }
 
@@ -87,29 +102,50 @@ pub struct TestCase {
 ///   errored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TestResult {
+    /// The test's id: 64 hex digits of SHA-256 of its identity.
     pub test_id: String,
+    /// The suite path.
     pub suite: String,
+    /// The class (or module).
     pub classname: String,
+    /// The full name, parameters included.
     pub name: String,
+    /// The name without its parameters.
     pub base_name: String,
+    /// The parameters, when the name has them.
     pub params: Option<String>,
+    /// The source file.
     pub file: Option<String>,
+    /// The line in the source file.
     pub line: Option<u32>,
+    /// The merged status of its attempts.
     pub status: Status,
+    /// The duration of its last attempt.
     pub duration_ms: u64,
+    /// Whether it passed after a failed attempt.
     pub flaky: bool,
+    /// The deciding attempt's message.
     pub message: Option<String>,
+    /// The deciding attempt's failure type.
     pub failure_type: Option<String>,
+    /// The deciding attempt's details.
     pub details: Option<String>,
+    /// The deciding attempt's stdout.
     pub stdout: Option<String>,
+    /// The deciding attempt's stderr.
     pub stderr: Option<String>,
+    /// The failure's fingerprint: the same failure has the same one across runs.
     pub fingerprint: Option<String>,
+    /// Tags.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
+    /// The owner.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
+    /// Buildkite `history` spans, kept as given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spans: Option<serde_json::Value>,
+    /// Every attempt, in order.
     pub attempts: Vec<Attempt>,
 }
 

@@ -56,30 +56,43 @@ impl Trigger {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RunMetadata {
+    /// The run key (shards of one pipeline share it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_key: Option<String>,
+    /// The project (always the token's on upload).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project: Option<String>,
+    /// The branch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub branch: Option<String>,
+    /// The commit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit_sha: Option<String>,
+    /// The CI build number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub build_number: Option<String>,
+    /// A link to the CI build.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub build_url: Option<String>,
+    /// The CI system (`github`, `gitlab`, `buildkite`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ci_provider: Option<String>,
+    /// The CI job.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job_id: Option<String>,
+    /// The commit's message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit_message: Option<String>,
+    /// Why the run happened.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trigger: Option<Trigger>,
+    /// What names the environment (OS, runtime) the tests ran in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment_fingerprint: Option<String>,
+    /// The agent session that ran the tests, for runs made by coding agents.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent_session_id: Option<String>,
+    /// Free-form tags.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
 }

@@ -7,8 +7,10 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TestOverride {
+    /// Tags to add to the test.
     #[serde(default)]
     pub tags: Vec<String>,
+    /// The test's owner.
     #[serde(default)]
     pub owner: Option<String>,
 }
@@ -30,7 +32,9 @@ pub struct TestOverride {
 /// written by hand and by other tools. Invalid JSON and a value of the wrong type are errors.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Sidecar {
+    /// What the sidecar says of the run.
     pub run: RunMetadata,
+    /// Tags and owners by test id.
     pub test_overrides: BTreeMap<String, TestOverride>,
     /// One line per key that was ignored, naming it.
     pub warnings: Vec<String>,
@@ -42,6 +46,7 @@ pub struct Sidecar {
 pub struct SidecarError {
     /// `line L, column C` for invalid JSON, else the key holding the bad value.
     pub at: String,
+    /// What is wrong with it.
     pub reason: String,
 }
 

@@ -4,11 +4,17 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
+    /// Ran and passed.
     Passed,
+    /// Not run.
     Skipped,
+    /// Failed as expected (`xfail`).
     Xfailed,
+    /// Passed though expected to fail.
     Xpassed,
+    /// An assertion did not hold.
     Failed,
+    /// Could not run as written (an exception outside the assertion, a setup failure).
     Error,
 }
 
@@ -32,6 +38,7 @@ impl Status {
         matches!(self, Status::Failed | Status::Error)
     }
 
+    /// The name in reports, the API and the store.
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Passed => "passed",

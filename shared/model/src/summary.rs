@@ -5,18 +5,28 @@ use serde::{Deserialize, Serialize};
 /// the summed duration. `tests` is the number of distinct tests after attempts are merged.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
+    /// Tests counted.
     pub tests: u64,
+    /// Passed (flaky passes included).
     pub passed: u64,
+    /// Failed.
     pub failed: u64,
+    /// Errored.
     pub errors: u64,
+    /// Skipped.
     pub skipped: u64,
+    /// Failed as expected.
     pub xfailed: u64,
+    /// Passed though expected to fail.
     pub xpassed: u64,
+    /// Passed after a failed attempt.
     pub flaky: u64,
+    /// Sum of the tests' durations.
     pub duration_ms: u64,
 }
 
 impl Summary {
+    /// Counts `result`.
     pub fn add(&mut self, result: &TestResult) {
         self.count(result.status, result.flaky, result.duration_ms);
     }

@@ -9,9 +9,13 @@ pub struct Limits {
     /// Each of a test's names (suite, classname, name, file, owner, each tag): its id is made
     /// from the whole name first, so two tests whose names differ past the cap stay apart.
     pub name: usize,
+    /// An attempt's message.
     pub message: usize,
+    /// An attempt's failure type.
     pub failure_type: usize,
+    /// An attempt's details (stack trace).
     pub details: usize,
+    /// An attempt's stdout and stderr, each.
     pub output: usize,
 }
 

@@ -70,8 +70,7 @@ pub fn to_json(v: &AttributeValue) -> serde_json::Value {
         AttributeValue::S(s) => Value::String(s.clone()),
         AttributeValue::N(n) => n
             .parse::<i64>()
-            .map(Value::from)
-            .unwrap_or_else(|_| Value::String(n.clone())),
+            .map_or_else(|_| Value::String(n.clone()), Value::from),
         AttributeValue::Bool(b) => Value::Bool(*b),
         AttributeValue::Null(_) => Value::Null,
         AttributeValue::L(l) => Value::Array(l.iter().map(to_json).collect()),
@@ -93,7 +92,7 @@ pub(crate) struct Expr {
 }
 
 impl Expr {
-    pub fn name(&mut self, attribute: &str) -> String {
+    pub(crate) fn name(&mut self, attribute: &str) -> String {
         let placeholder = format!("#n{}", self.names.len());
         if let Some((k, _)) = self.names.iter().find(|(_, v)| *v == attribute) {
             return k.clone();
@@ -103,25 +102,25 @@ impl Expr {
         placeholder
     }
 
-    pub fn value(&mut self, value: AttributeValue) -> String {
+    pub(crate) fn value(&mut self, value: AttributeValue) -> String {
         let placeholder = format!(":v{}", self.values.len());
         self.values.insert(placeholder.clone(), value);
         placeholder
     }
 
     /// `#a = :v`
-    pub fn set(&mut self, attribute: &str, value: AttributeValue) -> String {
+    pub(crate) fn set(&mut self, attribute: &str, value: AttributeValue) -> String {
         format!("{} = {}", self.name(attribute), self.value(value))
     }
 
     /// `#a = if_not_exists(#a, :v)`
-    pub fn set_once(&mut self, attribute: &str, value: AttributeValue) -> String {
+    pub(crate) fn set_once(&mut self, attribute: &str, value: AttributeValue) -> String {
         let name = self.name(attribute);
         format!("{name} = if_not_exists({name}, {})", self.value(value))
     }
 
     /// `#a :v`, for an ADD clause.
-    pub fn add(&mut self, attribute: &str, value: AttributeValue) -> String {
+    pub(crate) fn add(&mut self, attribute: &str, value: AttributeValue) -> String {
         format!("{} {}", self.name(attribute), self.value(value))
     }
 }

@@ -20,6 +20,7 @@ pub const COUNTERS: [&str; 9] = [
     "duration_ms",
 ];
 
+/// What a write changed in a run's counters, one signed number per counter of [`COUNTERS`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Delta(pub [i64; 9]);
 
@@ -53,6 +54,7 @@ pub(crate) fn summary_from(values: [u64; 9]) -> Summary {
 }
 
 impl Delta {
+    /// The counters of `summary`.
     pub fn of(summary: &Summary) -> Delta {
         Delta(values(summary).map(|v| i64::try_from(v).unwrap_or(i64::MAX)))
     }
@@ -66,6 +68,7 @@ impl Delta {
         }
     }
 
+    /// Both changes together.
     pub fn plus(self, other: Delta) -> Delta {
         Delta(std::array::from_fn(|i| {
             self.0[i].saturating_add(other.0[i])
@@ -78,6 +81,7 @@ impl Delta {
         }))
     }
 
+    /// Whether nothing changed.
     pub fn is_zero(&self) -> bool {
         self.0.iter().all(|&v| v == 0)
     }

@@ -145,9 +145,8 @@ impl Store {
                 .set_transact_items(Some(items.clone()))
                 .send()
                 .await;
-            let err = match result {
-                Ok(_) => return Ok(Ok(())),
-                Err(err) => err,
+            let Err(err) = result else {
+                return Ok(Ok(()));
             };
             if let Some(TransactWriteItemsError::TransactionCanceledException(cancel)) =
                 err.as_service_error()

@@ -20,8 +20,10 @@ fn valid_name(name: &str, max: usize, extra: &[u8]) -> bool {
 pub struct ProjectName(String);
 
 impl ProjectName {
+    /// The longest name.
     pub const MAX_LEN: usize = 64;
 
+    /// A valid project name, or why not.
     pub fn parse(name: &str) -> Result<ProjectName, String> {
         if valid_name(name, Self::MAX_LEN, b"-") && name.bytes().all(|b| !b.is_ascii_uppercase()) {
             Ok(ProjectName(name.to_string()))
@@ -33,6 +35,7 @@ impl ProjectName {
         }
     }
 
+    /// The name.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -49,8 +52,10 @@ impl fmt::Display for ProjectName {
 pub struct RunKey(String);
 
 impl RunKey {
+    /// The longest key.
     pub const MAX_LEN: usize = 128;
 
+    /// A valid run key, or why not.
     pub fn parse(key: &str) -> Result<RunKey, String> {
         if valid_name(key, Self::MAX_LEN, b"._-") {
             Ok(RunKey(key.to_string()))
@@ -62,6 +67,7 @@ impl RunKey {
         }
     }
 
+    /// The key.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -78,6 +84,7 @@ impl fmt::Display for RunKey {
 pub struct FileId(String);
 
 impl FileId {
+    /// A valid file id, or why not.
     pub fn parse(id: &str) -> Result<FileId, String> {
         if id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
             Ok(FileId(id.to_string()))
@@ -91,6 +98,7 @@ impl FileId {
         FileId(hex::encode(random_bytes::<16>()))
     }
 
+    /// The id.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -112,7 +120,9 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
 /// One run of one project: the partition that holds the run, its files and its test results.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RunRef {
+    /// The project.
     pub project: ProjectName,
+    /// The run's key in the project.
     pub run_key: RunKey,
 }
 
@@ -126,7 +136,9 @@ impl RunRef {
 /// One uploaded file of a run.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct FileRef {
+    /// Its run.
     pub run: RunRef,
+    /// Its id.
     pub file_id: FileId,
 }
 

@@ -3,6 +3,8 @@
 //! The table layout (item types, keys, indexes, the access pattern each serves) is documented
 //! in `docs/data-model.md`.
 
+#![warn(missing_docs)]
+
 mod attrs;
 mod batch;
 #[cfg(feature = "test-support")]

@@ -7,7 +7,9 @@ use tokio::io::AsyncRead;
 
 /// A raw object opened for streaming.
 pub struct RawObject {
+    /// The bytes.
     pub body: Box<dyn AsyncRead + Send + Unpin>,
+    /// Their size.
     pub size: u64,
     /// The object's version tag: a second read asks for this exact version.
     pub etag: Option<String>,
@@ -91,7 +93,9 @@ impl Store {
 /// A presigned request a client can make without credentials.
 #[derive(Debug, Clone)]
 pub struct Presigned {
+    /// Where to send it.
     pub url: String,
+    /// The HTTP method (`PUT`).
     pub method: String,
     /// Headers the client must send exactly as given (they are signed).
     pub headers: Vec<(String, String)>,

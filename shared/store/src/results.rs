@@ -25,10 +25,15 @@ use verdict_model::{Attempt, Limits, Status, Summary, TestResult};
 /// What a test item needs to know of its run.
 #[derive(Debug, Clone)]
 pub struct RunContext {
+    /// The run.
     pub run: RunRef,
+    /// When it was created (index sort keys use it).
     pub created_ms: u64,
+    /// When its items expire (seconds, TTL).
     pub expires_at: u64,
+    /// Its branch.
     pub branch: Option<String>,
+    /// Its commit.
     pub commit_sha: Option<String>,
 }
 

@@ -14,7 +14,9 @@ use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 /// What deleting (part of) a run did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Deleted {
+    /// Table items deleted.
     pub items: u64,
+    /// Objects deleted.
     pub objects: u64,
     /// True when the run item itself is gone: the run is finished.
     pub run_finished: bool,

@@ -8,11 +8,11 @@ use aws_sdk_dynamodb::types::{
 };
 
 /// Attribute holding each item's expiry (seconds since the epoch) for DynamoDB TTL.
-pub const EXPIRES_AT: &str = "expires_at";
+pub(crate) const EXPIRES_AT: &str = "expires_at";
 
 /// A global secondary index: its name, key attributes and the attributes it projects
 /// (`None`: keys only; `Some(&[])`: all).
-pub struct IndexSpec {
+pub(crate) struct IndexSpec {
     pub name: &'static str,
     pub pk: &'static str,
     pub sk: &'static str,
@@ -20,7 +20,7 @@ pub struct IndexSpec {
 }
 
 /// Every index of the table. The access pattern each serves is in `docs/data-model.md`.
-pub const INDEXES: [IndexSpec; 6] = [
+pub(crate) const INDEXES: [IndexSpec; 6] = [
     IndexSpec {
         name: "runs",
         pk: "runs_pk",

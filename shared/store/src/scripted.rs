@@ -24,7 +24,7 @@ pub struct Answer {
 
 impl Answer {
     /// 200 with a DynamoDB JSON body.
-    pub fn ok(body: serde_json::Value) -> Answer {
+    pub fn ok(body: &serde_json::Value) -> Answer {
         Answer {
             status: 200,
             body: body.to_string(),
@@ -37,8 +37,8 @@ impl Answer {
             "__type": format!("com.amazonaws.dynamodb.v20120810#{code}"),
             "message": format!("scripted {code}"),
         });
-        if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
-            body.extend(extra.clone());
+        if let (Some(body), serde_json::Value::Object(extra)) = (body.as_object_mut(), extra) {
+            body.extend(extra);
         }
         Answer {
             status: 400,

@@ -4,7 +4,7 @@ use verdict_formats::Report;
 use verdict_model::TestResult;
 
 /// The result named `name`; panics listing the names there are.
-pub fn by_name<'a>(r: &'a Report, name: &str) -> &'a TestResult {
+pub(crate) fn by_name<'a>(r: &'a Report, name: &str) -> &'a TestResult {
     r.results
         .iter()
         .find(|t| t.name == name)

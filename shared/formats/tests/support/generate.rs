@@ -5,7 +5,7 @@
 
 use std::io::Read;
 
-pub struct JunitGenerator {
+pub(crate) struct JunitGenerator {
     cases: usize,
     next: usize,
     buf: Vec<u8>,
@@ -14,7 +14,7 @@ pub struct JunitGenerator {
 }
 
 impl JunitGenerator {
-    pub fn new(cases: usize) -> Self {
+    pub(crate) fn new(cases: usize) -> Self {
         let mut g = JunitGenerator {
             cases,
             next: 0,
@@ -30,7 +30,7 @@ impl JunitGenerator {
 
     /// The whole report in memory, for the benchmark's fixed inputs.
     #[allow(dead_code)] // only the benchmark holds whole reports
-    pub fn bytes(cases: usize) -> Vec<u8> {
+    pub(crate) fn bytes(cases: usize) -> Vec<u8> {
         let mut out = Vec::new();
         JunitGenerator::new(cases)
             .read_to_end(&mut out)
@@ -72,7 +72,7 @@ impl JunitGenerator {
             0 => failure(b, "failure", 1),
             1 if i % 20 == 1 => failure(b, "flakyFailure", 1),
             2 if i % 40 == 2 => {
-                b.extend_from_slice(b"    <skipped message=\"disabled on this platform\"/>\n")
+                b.extend_from_slice(b"    <skipped message=\"disabled on this platform\"/>\n");
             }
             _ => {}
         }
