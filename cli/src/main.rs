@@ -3,6 +3,7 @@
 
 mod admin;
 mod ci;
+mod client;
 mod parse;
 mod upload;
 

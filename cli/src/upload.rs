@@ -9,6 +9,7 @@
 //! parsed.
 
 use crate::ci;
+use crate::client::{with_retries, Client};
 use clap::Args as ClapArgs;
 use flate2::write::GzEncoder;
 use serde_json::Value;
@@ -184,91 +185,6 @@ fn sidecar_run_key(per_report: &[ForReport]) -> Result<Option<String>, String> {
             keys.into_iter().collect::<Vec<_>>().join(", ")
         )),
     }
-}
-
-struct Client {
-    agent: ureq::Agent,
-    endpoint: String,
-    token: String,
-}
-
-/// An API failure: its message and whether a retry may help.
-struct Failure {
-    message: String,
-    retry: bool,
-}
-
-impl Client {
-    fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Value, Failure> {
-        let url = format!("{}{path}", self.endpoint.trim_end_matches('/'));
-        let auth = format!("Bearer {}", self.token);
-        let result = match (method, body) {
-            ("POST", Some(body)) => self
-                .agent
-                .post(&url)
-                .header("Authorization", &auth)
-                .send_json(body),
-            _ => self.agent.get(&url).header("Authorization", &auth).call(),
-        };
-        let mut response = result.map_err(|e| Failure {
-            message: format!("{url}: {e}"),
-            retry: true,
-        })?;
-        let status = response.status().as_u16();
-        let value: Value = response.body_mut().read_json().unwrap_or(Value::Null);
-        if (200..300).contains(&status) {
-            Ok(value)
-        } else {
-            Err(Failure {
-                message: format!(
-                    "{method} {path}: {status} {}",
-                    value["error"]["message"].as_str().unwrap_or("(no message)")
-                ),
-                retry: status == 429 || status >= 500,
-            })
-        }
-    }
-
-    fn put(&self, url: &str, headers: &Value, bytes: &[u8]) -> Result<(), Failure> {
-        let mut request = self.agent.put(url);
-        for (k, v) in headers.as_object().into_iter().flatten() {
-            if let Some(v) = v.as_str() {
-                if !k.eq_ignore_ascii_case("content-length") {
-                    request = request.header(k, v);
-                }
-            }
-        }
-        let mut response = request.send(bytes).map_err(|e| Failure {
-            message: format!("PUT to the presigned URL: {e}"),
-            retry: true,
-        })?;
-        let status = response.status().as_u16();
-        // 412: the URL signs `If-None-Match: *` for one fresh registration, so an object there
-        // was stored by an earlier attempt whose response was lost.
-        if (200..300).contains(&status) || status == 412 {
-            return Ok(());
-        }
-        let text = response.body_mut().read_to_string().unwrap_or_default();
-        Err(Failure {
-            message: format!("PUT to the presigned URL: {status} {}", text.trim()),
-            retry: status >= 500,
-        })
-    }
-}
-
-/// Runs `attempt` up to 4 times while it fails with a retryable error, backing off.
-fn with_retries<T>(mut attempt: impl FnMut() -> Result<T, Failure>) -> Result<T, String> {
-    let mut delay = Duration::from_millis(500);
-    for _ in 0..3 {
-        match attempt() {
-            Err(f) if f.retry => {
-                std::thread::sleep(delay);
-                delay *= 2;
-            }
-            other => return other.map_err(|f| f.message),
-        }
-    }
-    attempt().map_err(|f| f.message)
 }
 
 pub(crate) fn run(args: &Args) -> ExitCode {

@@ -36,6 +36,7 @@ mod testng;
 mod trx;
 mod xml;
 mod xml_guard;
+mod xml_names;
 mod xunit;
 
 pub use bounds::InflationLimits;

@@ -12,10 +12,11 @@
 //! not UTF-8 is an error.
 
 use crate::input::{Input, Tracker};
+use crate::xml_names::name;
+pub(crate) use crate::xml_names::Name;
 use crate::{Ctx, ErrorKind, ParseError, Position};
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
-use std::borrow::Cow;
 use verdict_model::TRUNCATION_MARKER;
 
 /// Text kept per captured element: more than any field of the model keeps, so the model's cap
@@ -58,97 +59,6 @@ impl Element {
 
     pub(crate) fn text_opt(&self) -> Option<String> {
         (!self.text.trim().is_empty()).then(|| self.text.clone())
-    }
-}
-
-/// An element or attribute name: borrowed when it is one the formats read (most names of a
-/// report, one allocation fewer each), owned otherwise.
-pub(crate) type Name = Cow<'static, str>;
-
-/// The element and attribute names of the XML formats, the most frequent first.
-const KNOWN_NAMES: &[&str] = &[
-    "testcase",
-    "name",
-    "classname",
-    "time",
-    "system-out",
-    "failure",
-    "message",
-    "type",
-    "skipped",
-    "error",
-    "system-err",
-    "file",
-    "line",
-    "flakyFailure",
-    "flakyError",
-    "rerunFailure",
-    "rerunError",
-    "stackTrace",
-    "properties",
-    "property",
-    "value",
-    "status",
-    "testsuite",
-    "testsuites",
-    "tests",
-    "failures",
-    "errors",
-    "timestamp",
-    "hostname",
-    "id",
-    "assertions",
-    "UnitTestResult",
-    "UnitTest",
-    "TestMethod",
-    "Output",
-    "ErrorInfo",
-    "Message",
-    "StackTrace",
-    "StdOut",
-    "StdErr",
-    "InnerResults",
-    "testName",
-    "testId",
-    "outcome",
-    "duration",
-    "executionId",
-    "className",
-    "test-case",
-    "test-suite",
-    "fullname",
-    "result",
-    "label",
-    "methodname",
-    "reason",
-    "output",
-    "stack-trace",
-    "test",
-    "method",
-    "class",
-    "collection",
-    "assembly",
-    "traits",
-    "trait",
-    "TestResult",
-    "TestResultAggregation",
-    "TestRun",
-    "TextMessages",
-    "Category",
-    "owner",
-    "storage",
-    "exception-type",
-    "executed",
-    "success",
-    "test-results",
-    "test-run",
-    "assemblies",
-];
-
-fn name(text: &str) -> Name {
-    match KNOWN_NAMES.iter().find(|known| **known == text) {
-        Some(known) => Cow::Borrowed(known),
-        None => Cow::Owned(text.to_string()),
     }
 }
 

@@ -1,0 +1,96 @@
+//! The names of elements and attributes the XML formats read, interned: a report's names are
+//! nearly all among them, so the walker borrows them instead of allocating one per event.
+
+use std::borrow::Cow;
+
+/// An element or attribute name: borrowed when it is one the formats read (most names of a
+/// report, one allocation fewer each), owned otherwise.
+pub(crate) type Name = Cow<'static, str>;
+
+/// The element and attribute names of the XML formats, the most frequent first.
+const KNOWN_NAMES: &[&str] = &[
+    "testcase",
+    "name",
+    "classname",
+    "time",
+    "system-out",
+    "failure",
+    "message",
+    "type",
+    "skipped",
+    "error",
+    "system-err",
+    "file",
+    "line",
+    "flakyFailure",
+    "flakyError",
+    "rerunFailure",
+    "rerunError",
+    "stackTrace",
+    "properties",
+    "property",
+    "value",
+    "status",
+    "testsuite",
+    "testsuites",
+    "tests",
+    "failures",
+    "errors",
+    "timestamp",
+    "hostname",
+    "id",
+    "assertions",
+    "UnitTestResult",
+    "UnitTest",
+    "TestMethod",
+    "Output",
+    "ErrorInfo",
+    "Message",
+    "StackTrace",
+    "StdOut",
+    "StdErr",
+    "InnerResults",
+    "testName",
+    "testId",
+    "outcome",
+    "duration",
+    "executionId",
+    "className",
+    "test-case",
+    "test-suite",
+    "fullname",
+    "result",
+    "label",
+    "methodname",
+    "reason",
+    "output",
+    "stack-trace",
+    "test",
+    "method",
+    "class",
+    "collection",
+    "assembly",
+    "traits",
+    "trait",
+    "TestResult",
+    "TestResultAggregation",
+    "TestRun",
+    "TextMessages",
+    "Category",
+    "owner",
+    "storage",
+    "exception-type",
+    "executed",
+    "success",
+    "test-results",
+    "test-run",
+    "assemblies",
+];
+
+/// The name of `text`: one of [`KNOWN_NAMES`] borrowed, else owned.
+pub(crate) fn name(text: &str) -> Name {
+    match KNOWN_NAMES.iter().find(|known| **known == text) {
+        Some(known) => Cow::Borrowed(known),
+        None => Cow::Owned(text.to_string()),
+    }
+}
