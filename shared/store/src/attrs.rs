@@ -5,6 +5,22 @@ use std::collections::HashMap;
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
 
+// Attributes every item has, whatever its family (each family names its own beside it).
+/// The partition key.
+pub(crate) const PK: &str = "pk";
+/// The sort key.
+pub(crate) const SK: &str = "sk";
+/// The item's family (`run`, `file`, `test`, ...), for people reading the table.
+pub(crate) const KIND: &str = "kind";
+/// The project (run, file, test, project and token items).
+pub(crate) const PROJECT: &str = "project";
+/// The run key (run, file, test and lookup items).
+pub(crate) const RUN_KEY: &str = "run_key";
+/// When the item's run (or project, token) was created, epoch milliseconds.
+pub(crate) const CREATED_MS: &str = "created_ms";
+/// When DynamoDB's TTL may delete the item, epoch seconds.
+pub(crate) const EXPIRES_AT: &str = "expires_at";
+
 pub(crate) fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }

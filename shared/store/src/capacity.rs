@@ -3,6 +3,7 @@
 //! asks DynamoDB for the figure on each write of test items and adds it up, so the functions
 //! never pay for asking.
 
+use crate::attrs::SK;
 use crate::keys::TEST_SK_PREFIX;
 use crate::Store;
 use aws_sdk_dynamodb::config::interceptors::{
@@ -63,7 +64,7 @@ impl Storable for Counted {
 }
 
 fn is_test_item(item: &HashMap<String, AttributeValue>) -> bool {
-    item.get("sk")
+    item.get(SK)
         .and_then(|v| v.as_s().ok())
         .is_some_and(|sk| sk.starts_with(TEST_SK_PREFIX))
 }

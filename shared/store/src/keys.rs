@@ -2,6 +2,7 @@
 //! layout documented in `docs/data-model.md` has one source.
 
 use crate::attrs::{get_s, s, Item};
+use crate::attrs::{PK, SK};
 use std::collections::HashMap;
 use std::fmt;
 
@@ -178,7 +179,7 @@ impl FileRef {
 
 /// The key of an item: partition `pk`, sort `sk`.
 pub(crate) fn item_key(pk: String, sk: String) -> Item {
-    HashMap::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(sk))])
+    HashMap::from([(PK.to_string(), s(pk)), (SK.to_string(), s(sk))])
 }
 
 impl RunRef {
@@ -196,9 +197,9 @@ impl FileRef {
 
     /// A file's reference from the keys of its item (`R#{project}#{run}`, `F#{id}`).
     pub(crate) fn from_item_keys(item: &Item) -> Option<FileRef> {
-        let pk = get_s(item, "pk")?.strip_prefix(RUN_PK_PREFIX)?;
+        let pk = get_s(item, PK)?.strip_prefix(RUN_PK_PREFIX)?;
         let (project, run_key) = pk.split_once('#')?;
-        let file_id = get_s(item, "sk")?.strip_prefix(FILE_SK_PREFIX)?;
+        let file_id = get_s(item, SK)?.strip_prefix(FILE_SK_PREFIX)?;
         Some(FileRef {
             run: RunRef {
                 project: ProjectName::parse(project).ok()?,

@@ -2,10 +2,13 @@
 //! a page's continuation is a [`Cursor`] of its listing (the API signs it).
 
 use crate::attrs::{get_bool, get_s, get_u64, s, Item};
+use crate::attrs::{CREATED_MS, PROJECT, RUN_KEY, SK};
 use crate::cursor::{Cursor, HistoryListing, IssuesListing, ResultsListing, RunsListing};
 use crate::keys::{
     branch_pk, history_pk, time_floor, time_of_sk, ProjectName, RunKey, RunRef, TEST_SK_PREFIX,
 };
+use crate::results::attr as test_attr;
+use crate::runs::attr as run_attr;
 use crate::runs::run_from_item;
 use crate::{Run, Store, StoreError};
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
@@ -62,31 +65,31 @@ pub struct TestRow {
 /// A test item or index entry as a row (`None`: not a readable result).
 pub(crate) fn test_row(item: &Item) -> Option<TestRow> {
     let text = |name| get_s(item, name).map(str::to_string);
-    let created_ms = get_u64(item, "created_ms").max(
+    let created_ms = get_u64(item, CREATED_MS).max(
         // Index entries carry the time in their sort key only.
-        get_s(item, "hist_sk")
-            .or_else(|| get_s(item, "iss_sk"))
+        get_s(item, test_attr::HIST_SK)
+            .or_else(|| get_s(item, test_attr::ISS_SK))
             .and_then(time_of_sk)
             .unwrap_or(0),
     );
     Some(TestRow {
-        test_id: text("test_id").unwrap_or_default(),
-        run_key: text("run_key").unwrap_or_default(),
-        suite: text("suite").unwrap_or_default(),
-        classname: text("classname").unwrap_or_default(),
-        name: text("name").unwrap_or_default(),
-        status: Status::parse(get_s(item, "status")?)?,
-        flaky: get_bool(item, "flaky"),
-        duration_ms: get_u64(item, "duration_ms"),
-        attempts: get_u64(item, "attempt_count"),
-        message: text("message"),
-        failure_type: text("failure_type"),
-        fingerprint: text("fingerprint"),
-        branch: text("branch"),
-        commit_sha: text("commit_sha"),
+        test_id: text(test_attr::TEST_ID).unwrap_or_default(),
+        run_key: text(RUN_KEY).unwrap_or_default(),
+        suite: text(test_attr::SUITE).unwrap_or_default(),
+        classname: text(test_attr::CLASSNAME).unwrap_or_default(),
+        name: text(test_attr::NAME).unwrap_or_default(),
+        status: Status::parse(get_s(item, test_attr::STATUS)?)?,
+        flaky: get_bool(item, test_attr::FLAKY),
+        duration_ms: get_u64(item, test_attr::DURATION_MS),
+        attempts: get_u64(item, test_attr::ATTEMPT_COUNT),
+        message: text(test_attr::MESSAGE),
+        failure_type: text(test_attr::FAILURE_TYPE),
+        fingerprint: text(test_attr::FINGERPRINT),
+        branch: text(test_attr::BRANCH),
+        commit_sha: text(test_attr::COMMIT_SHA),
         created_ms,
         contributors: item
-            .get("contrib")
+            .get(test_attr::CONTRIB)
             .and_then(|c| c.as_m().ok())
             .map(|m| m.keys().cloned().collect())
             .unwrap_or_default(),
@@ -187,18 +190,18 @@ impl Store {
                 query = query.expression_attribute_values(name, s(status.as_str()));
             }
             filters.push(format!("#status IN ({})", names.join(", ")));
-            query = query.expression_attribute_names("#status", "status");
+            query = query.expression_attribute_names("#status", test_attr::STATUS);
         }
         if let Some(q) = name_contains {
             filters.push("contains(#name, :q)".into());
             query = query
-                .expression_attribute_names("#name", "name")
+                .expression_attribute_names("#name", test_attr::NAME)
                 .expression_attribute_values(":q", s(q));
         }
         if !filters.is_empty() {
             query = query.filter_expression(filters.join(" AND "));
         }
-        page("Query results", query, "sk", test_row).await
+        page("Query results", query, SK, test_row).await
     }
 
     /// One test across runs, newest first (the `history` index).
@@ -290,13 +293,13 @@ impl Store {
             .batch_get(
                 keys,
                 &[
-                    "project",
-                    "run_key",
-                    "done_files",
-                    "files_registered",
-                    "files_done",
-                    "files_failed",
-                    "files_duplicate",
+                    PROJECT,
+                    RUN_KEY,
+                    run_attr::DONE_FILES,
+                    run_attr::FILES_REGISTERED,
+                    run_attr::FILES_DONE,
+                    run_attr::FILES_FAILED,
+                    run_attr::FILES_DUPLICATE,
                 ],
             )
             .await?

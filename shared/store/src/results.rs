@@ -7,20 +7,54 @@
 //! write happened before (a redelivery or a crash after it) and its recorded delta is our
 //! answer; otherwise we merge into what is there and try again.
 
+use crate::attrs::EXPIRES_AT;
 use crate::attrs::{get_bool, get_map, get_n, get_s, get_u64, item_size, n, s, Item};
+use crate::attrs::{CREATED_MS, KIND, PK, PROJECT, RUN_KEY, SK};
 use crate::batch::put_request;
 use crate::counts::Delta;
 use crate::ddb::conditional;
 use crate::keys::{
     fingerprint_pk, history_pk, result_time_sk, test_sk, time_sk, FileId, RunRef, TEST_SK_PREFIX,
 };
-use crate::schema::EXPIRES_AT;
 use crate::Run;
 use crate::{Store, StoreError};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use verdict_model::{Attempt, Limits, Status, Summary, TestResult};
+
+/// The test item's own attributes (besides the common ones in `attrs.rs`). `iss_*`, `fp_*` and
+/// `hist_*` are the keys of the sparse `issues`, `fingerprint` and `history` indexes.
+pub(crate) mod attr {
+    pub(crate) const TEST_ID: &str = "test_id";
+    pub(crate) const SUITE: &str = "suite";
+    pub(crate) const CLASSNAME: &str = "classname";
+    pub(crate) const NAME: &str = "name";
+    pub(crate) const BASE_NAME: &str = "base_name";
+    pub(crate) const STATUS: &str = "status";
+    pub(crate) const FLAKY: &str = "flaky";
+    pub(crate) const DURATION_MS: &str = "duration_ms";
+    pub(crate) const ATTEMPT_COUNT: &str = "attempt_count";
+    pub(crate) const VERSION: &str = "version";
+    pub(crate) const PARTS: &str = "parts";
+    pub(crate) const CONTRIB: &str = "contrib";
+    pub(crate) const HIST_PK: &str = "hist_pk";
+    pub(crate) const HIST_SK: &str = "hist_sk";
+    pub(crate) const PARAMS: &str = "params";
+    pub(crate) const FILE: &str = "file";
+    pub(crate) const MESSAGE: &str = "message";
+    pub(crate) const FAILURE_TYPE: &str = "failure_type";
+    pub(crate) const FINGERPRINT: &str = "fingerprint";
+    pub(crate) const OWNER: &str = "owner";
+    pub(crate) const BRANCH: &str = "branch";
+    pub(crate) const COMMIT_SHA: &str = "commit_sha";
+    pub(crate) const LINE: &str = "line";
+    pub(crate) const TAGS: &str = "tags";
+    pub(crate) const ISS_PK: &str = "iss_pk";
+    pub(crate) const ISS_SK: &str = "iss_sk";
+    pub(crate) const FP_PK: &str = "fp_pk";
+    pub(crate) const FP_SK: &str = "fp_sk";
+}
 
 /// What a test item needs to know of its run.
 #[derive(Debug, Clone)]
@@ -137,12 +171,12 @@ struct Stored {
 }
 
 fn stored(item: &Item) -> Result<Stored, StoreError> {
-    let parts = get_s(item, "parts")
+    let parts = get_s(item, attr::PARTS)
         .map(serde_json::from_str)
         .transpose()
         .map_err(|e| StoreError::permanent("read test item", format!("bad parts: {e}")))?
         .unwrap_or_default();
-    let contrib = get_map(item, "contrib")
+    let contrib = get_map(item, attr::CONTRIB)
         .map(|m| {
             m.iter()
                 .filter_map(|(file, delta)| {
@@ -154,7 +188,7 @@ fn stored(item: &Item) -> Result<Stored, StoreError> {
     Ok(Stored {
         parts,
         contrib,
-        version: get_n(item, "version").unwrap_or(0),
+        version: get_n(item, attr::VERSION).unwrap_or(0),
     })
 }
 
@@ -170,43 +204,46 @@ fn contrib_attr(contrib: &BTreeMap<String, Delta>) -> AttributeValue {
 fn test_item(ctx: &RunContext, result: &TestResult, stored: &Stored) -> Item {
     let project = ctx.run.project.as_str();
     let mut item: Item = [
-        ("pk", s(ctx.run.pk())),
-        ("sk", s(test_sk(&result.test_id))),
-        ("kind", s("test")),
-        ("project", s(project)),
-        ("run_key", s(ctx.run.run_key.as_str())),
-        ("test_id", s(&result.test_id)),
-        ("suite", s(&result.suite)),
-        ("classname", s(&result.classname)),
-        ("name", s(&result.name)),
-        ("base_name", s(&result.base_name)),
-        ("status", s(result.status.as_str())),
-        ("flaky", AttributeValue::Bool(result.flaky)),
-        ("duration_ms", n(result.duration_ms)),
-        ("attempt_count", n(result.attempts.len())),
-        ("created_ms", n(ctx.created_ms)),
+        (PK, s(ctx.run.pk())),
+        (SK, s(test_sk(&result.test_id))),
+        (KIND, s("test")),
+        (PROJECT, s(project)),
+        (RUN_KEY, s(ctx.run.run_key.as_str())),
+        (attr::TEST_ID, s(&result.test_id)),
+        (attr::SUITE, s(&result.suite)),
+        (attr::CLASSNAME, s(&result.classname)),
+        (attr::NAME, s(&result.name)),
+        (attr::BASE_NAME, s(&result.base_name)),
+        (attr::STATUS, s(result.status.as_str())),
+        (attr::FLAKY, AttributeValue::Bool(result.flaky)),
+        (attr::DURATION_MS, n(result.duration_ms)),
+        (attr::ATTEMPT_COUNT, n(result.attempts.len())),
+        (CREATED_MS, n(ctx.created_ms)),
         (EXPIRES_AT, n(ctx.expires_at)),
-        ("version", n(stored.version + 1)),
+        (attr::VERSION, n(stored.version + 1)),
         (
-            "parts",
+            attr::PARTS,
             s(serde_json::to_string(&stored.parts).unwrap_or_default()),
         ),
-        ("contrib", contrib_attr(&stored.contrib)),
-        ("hist_pk", s(history_pk(&ctx.run.project, &result.test_id))),
-        ("hist_sk", s(time_sk(ctx.created_ms, &ctx.run.run_key))),
+        (attr::CONTRIB, contrib_attr(&stored.contrib)),
+        (
+            attr::HIST_PK,
+            s(history_pk(&ctx.run.project, &result.test_id)),
+        ),
+        (attr::HIST_SK, s(time_sk(ctx.created_ms, &ctx.run.run_key))),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
     let optional = [
-        ("params", result.params.as_deref()),
-        ("file", result.file.as_deref()),
-        ("message", result.message.as_deref()),
-        ("failure_type", result.failure_type.as_deref()),
-        ("fingerprint", result.fingerprint.as_deref()),
-        ("owner", result.owner.as_deref()),
-        ("branch", ctx.branch.as_deref()),
-        ("commit_sha", ctx.commit_sha.as_deref()),
+        (attr::PARAMS, result.params.as_deref()),
+        (attr::FILE, result.file.as_deref()),
+        (attr::MESSAGE, result.message.as_deref()),
+        (attr::FAILURE_TYPE, result.failure_type.as_deref()),
+        (attr::FINGERPRINT, result.fingerprint.as_deref()),
+        (attr::OWNER, result.owner.as_deref()),
+        (attr::BRANCH, ctx.branch.as_deref()),
+        (attr::COMMIT_SHA, ctx.commit_sha.as_deref()),
     ];
     for (name, value) in optional {
         if let Some(v) = value {
@@ -214,20 +251,20 @@ fn test_item(ctx: &RunContext, result: &TestResult, stored: &Stored) -> Item {
         }
     }
     if let Some(line) = result.line {
-        item.insert("line".into(), n(line));
+        item.insert(attr::LINE.into(), n(line));
     }
     if !result.tags.is_empty() {
         item.insert(
-            "tags".into(),
+            attr::TAGS.into(),
             AttributeValue::L(result.tags.iter().map(s).collect()),
         );
     }
     // Failures and flaky passes of a project by time: a sparse index for the failures and flaky
     // endpoints (a passing test is not in it).
     if result.status.is_failure() || result.flaky {
-        item.insert("iss_pk".into(), s(project));
+        item.insert(attr::ISS_PK.into(), s(project));
         item.insert(
-            "iss_sk".into(),
+            attr::ISS_SK.into(),
             s(result_time_sk(
                 ctx.created_ms,
                 &ctx.run.run_key,
@@ -237,9 +274,9 @@ fn test_item(ctx: &RunContext, result: &TestResult, stored: &Stored) -> Item {
     }
     // Failed results by fingerprint: a sparse index, only failures are in it.
     if let (true, Some(fp)) = (result.status.is_failure(), &result.fingerprint) {
-        item.insert("fp_pk".into(), s(fingerprint_pk(&ctx.run.project, fp)));
+        item.insert(attr::FP_PK.into(), s(fingerprint_pk(&ctx.run.project, fp)));
         item.insert(
-            "fp_sk".into(),
+            attr::FP_SK.into(),
             s(result_time_sk(
                 ctx.created_ms,
                 &ctx.run.run_key,
@@ -282,7 +319,7 @@ fn build(
     }
     let delta = Delta::between(before.as_ref(), &after);
     st.contrib.insert(file.to_string(), delta);
-    item.insert("contrib".into(), contrib_attr(&st.contrib));
+    item.insert(attr::CONTRIB.into(), contrib_attr(&st.contrib));
     (item, delta, st.version)
 }
 
@@ -318,7 +355,7 @@ impl Store {
                 put.condition_expression("attribute_not_exists(pk)")
             } else {
                 put.condition_expression("#version = :version")
-                    .expression_attribute_names("#version", "version")
+                    .expression_attribute_names("#version", attr::VERSION)
                     .expression_attribute_values(":version", n(version))
             };
             current = match conditional("PutItem test", put.send().await)? {
@@ -370,9 +407,9 @@ impl Store {
         let text = |name| get_s(&item, name).unwrap_or_default().to_string();
         let identity = TestResult::named(
             test_id.to_string(),
-            text("suite"),
-            text("classname"),
-            text("name"),
+            text(attr::SUITE),
+            text(attr::CLASSNAME),
+            text(attr::NAME),
         );
         Ok(merge(&identity, &st.parts).map(|result| (result, contributors)))
     }
@@ -389,19 +426,19 @@ impl Store {
             .expression_attribute_values(":pk", s(run.pk()))
             .expression_attribute_values(":prefix", s(TEST_SK_PREFIX))
             .projection_expression("#status, flaky, #duration")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_names("#duration", "duration_ms")
+            .expression_attribute_names("#status", attr::STATUS)
+            .expression_attribute_names("#duration", attr::DURATION_MS)
             .consistent_read(true);
         let items = self.query_all("Query recount", query).await?;
         let mut summary = Summary::default();
         for item in &items {
-            let status = get_s(item, "status")
+            let status = get_s(item, attr::STATUS)
                 .and_then(Status::parse)
                 .ok_or_else(|| StoreError::permanent("recount", "test item without a status"))?;
             summary.count(
                 status,
-                get_bool(item, "flaky"),
-                get_u64(item, "duration_ms"),
+                get_bool(item, attr::FLAKY),
+                get_u64(item, attr::DURATION_MS),
             );
         }
         Ok(summary)

@@ -3,6 +3,7 @@
 //! cut off midway is still found by the next pass, which carries on where this one stopped.
 
 use crate::attrs::{get_s, s, Item};
+use crate::attrs::{PK, SK};
 use crate::batch::delete_request;
 use crate::keys::{
     run_objects_prefix, time_floor, upload_key, view_key, FileId, ProjectName, RunKey, RunRef,
@@ -75,10 +76,10 @@ impl Store {
         let mut deleted = Deleted::default();
         let mut requests = Vec::new();
         for key in &keys {
-            if get_s(key, "sk") == Some(crate::keys::SK_RUN) {
+            if get_s(key, SK) == Some(crate::keys::SK_RUN) {
                 continue;
             }
-            if let Some(id) = get_s(key, "sk")
+            if let Some(id) = get_s(key, SK)
                 .and_then(|sk| sk.strip_prefix(crate::keys::FILE_SK_PREFIX))
                 .and_then(|id| FileId::parse(id).ok())
             {
@@ -117,8 +118,8 @@ impl Store {
         self.ddb
             .delete_item()
             .table_name(&self.table)
-            .key("pk", s(run.pk()))
-            .key("sk", s(crate::keys::SK_RUN))
+            .key(PK, s(run.pk()))
+            .key(SK, s(crate::keys::SK_RUN))
             .send()
             .await
             .map_err(|e| StoreError::from_sdk("DeleteItem run", e))?;
@@ -148,7 +149,7 @@ impl Store {
         let mut others = 0;
         while let Some(key) = pages.next().await {
             let key = key.map_err(|e| StoreError::from_sdk("Query run keys", e))?;
-            if get_s(&key, "sk") == Some(SK_RUN) {
+            if get_s(&key, SK) == Some(SK_RUN) {
                 if max.is_some() {
                     continue;
                 }
@@ -171,7 +172,7 @@ impl Store {
 }
 
 fn is_file(key: &Item) -> bool {
-    get_s(key, "sk").is_some_and(|sk| sk.starts_with(FILE_SK_PREFIX))
+    get_s(key, SK).is_some_and(|sk| sk.starts_with(FILE_SK_PREFIX))
 }
 
 /// The time before which a project's runs are expired.

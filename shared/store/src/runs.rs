@@ -1,13 +1,34 @@
 //! A run's summary item: what its files added up to, how many of them settled, and which file
 //! writes alone in it.
 
+use crate::attrs::EXPIRES_AT;
 use crate::attrs::{get_s, get_u64, Item};
+use crate::attrs::{CREATED_MS, PROJECT, RUN_KEY};
 use crate::counts::{summary_from, COUNTERS};
 use crate::keys::{FileId, ProjectName, RunKey, RunRef};
-use crate::schema::EXPIRES_AT;
 use crate::{Store, StoreError};
 use std::collections::HashSet;
 use verdict_model::{RunMetadata, Summary};
+
+/// The run item's own attributes (besides [`crate::counts::COUNTERS`] and the common ones in
+/// `attrs.rs`).
+pub(crate) mod attr {
+    pub(crate) const METADATA: &str = "metadata";
+    pub(crate) const RUNS_PK: &str = "runs_pk";
+    pub(crate) const RUNS_SK: &str = "runs_sk";
+    pub(crate) const BRANCH: &str = "branch";
+    pub(crate) const BRANCH_PK: &str = "branch_pk";
+    pub(crate) const BRANCH_SK: &str = "branch_sk";
+    pub(crate) const COMMIT_SHA: &str = "commit_sha";
+    pub(crate) const TRIGGER: &str = "trigger";
+    pub(crate) const FILES_REGISTERED: &str = "files_registered";
+    pub(crate) const FILES_DONE: &str = "files_done";
+    pub(crate) const FILES_FAILED: &str = "files_failed";
+    pub(crate) const FILES_DUPLICATE: &str = "files_duplicate";
+    pub(crate) const EXCLUSIVE_WRITER: &str = "exclusive_writer";
+    pub(crate) const WRITERS_STARTED: &str = "writers_started";
+    pub(crate) const DONE_FILES: &str = "done_files";
+}
 
 /// A run's summary item.
 #[derive(Debug, Clone, PartialEq)]
@@ -94,24 +115,24 @@ impl Run {
 /// A run item as read (`None`: not a readable run item).
 pub(crate) fn run_from_item(item: &Item) -> Option<Run> {
     let run = RunRef {
-        project: ProjectName::parse(get_s(item, "project")?).ok()?,
-        run_key: RunKey::parse(get_s(item, "run_key")?).ok()?,
+        project: ProjectName::parse(get_s(item, PROJECT)?).ok()?,
+        run_key: RunKey::parse(get_s(item, RUN_KEY)?).ok()?,
     };
     Some(Run {
         run,
-        created_ms: get_u64(item, "created_ms"),
+        created_ms: get_u64(item, CREATED_MS),
         expires_at: get_u64(item, EXPIRES_AT),
-        metadata: get_s(item, "metadata")
+        metadata: get_s(item, attr::METADATA)
             .and_then(|m| serde_json::from_str(m).ok())
             .unwrap_or_default(),
         summary: summary_from(COUNTERS.map(|k| get_u64(item, k))),
-        files_registered: get_u64(item, "files_registered"),
-        files_done: get_u64(item, "files_done"),
-        files_failed: get_u64(item, "files_failed"),
-        files_duplicate: get_u64(item, "files_duplicate"),
-        exclusive_writer: get_s(item, "exclusive_writer").and_then(|id| FileId::parse(id).ok()),
+        files_registered: get_u64(item, attr::FILES_REGISTERED),
+        files_done: get_u64(item, attr::FILES_DONE),
+        files_failed: get_u64(item, attr::FILES_FAILED),
+        files_duplicate: get_u64(item, attr::FILES_DUPLICATE),
+        exclusive_writer: get_s(item, attr::EXCLUSIVE_WRITER).and_then(|id| FileId::parse(id).ok()),
         done_files: item
-            .get("done_files")
+            .get(attr::DONE_FILES)
             .and_then(|v| v.as_ss().ok())
             .map(|ids| ids.iter().cloned().collect())
             .unwrap_or_default(),

@@ -1,6 +1,7 @@
 //! Creating the table and the bucket: for the local stack and tests. On AWS the SAM template
 //! (`infra/template.yaml`) declares the same table; a test checks the two agree.
 
+use crate::attrs::{PK, SK};
 use crate::{Store, StoreError};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
@@ -8,7 +9,7 @@ use aws_sdk_dynamodb::types::{
 };
 
 /// Attribute holding each item's expiry (seconds since the epoch) for DynamoDB TTL.
-pub(crate) const EXPIRES_AT: &str = "expires_at";
+pub(crate) use crate::attrs::EXPIRES_AT;
 
 /// A global secondary index: its name, key attributes and the attributes it projects
 /// (`None`: keys only; `Some(&[])`: all).
@@ -106,10 +107,10 @@ impl Store {
             .create_table()
             .table_name(&self.table)
             .billing_mode(BillingMode::PayPerRequest)
-            .key_schema(key("pk", KeyType::Hash))
-            .key_schema(key("sk", KeyType::Range))
-            .attribute_definitions(string_attr("pk"))
-            .attribute_definitions(string_attr("sk"));
+            .key_schema(key(PK, KeyType::Hash))
+            .key_schema(key(SK, KeyType::Range))
+            .attribute_definitions(string_attr(PK))
+            .attribute_definitions(string_attr(SK));
         for index in &INDEXES {
             let projection = match index.projection {
                 None => Projection::builder().projection_type(ProjectionType::KeysOnly),

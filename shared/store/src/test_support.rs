@@ -2,6 +2,7 @@
 //! that scans, on a table a test made for itself. No production path scans.
 
 use crate::attrs::to_json;
+use crate::attrs::{PK, SK};
 use crate::{Store, StoreError};
 use std::collections::BTreeMap;
 
@@ -39,12 +40,12 @@ impl Store {
             .collect();
         items.sort_by(|a: &BTreeMap<String, serde_json::Value>, b| {
             (
-                a.get("pk").map(|v| v.to_string()),
-                a.get("sk").map(|v| v.to_string()),
+                a.get(PK).map(|v| v.to_string()),
+                a.get(SK).map(|v| v.to_string()),
             )
                 .cmp(&(
-                    b.get("pk").map(|v| v.to_string()),
-                    b.get("sk").map(|v| v.to_string()),
+                    b.get(PK).map(|v| v.to_string()),
+                    b.get(SK).map(|v| v.to_string()),
                 ))
         });
         let mut keys = self.list_keys("").await?;
@@ -75,8 +76,8 @@ pub async fn raw_batch_write(
     let requests: Vec<_> = (0..count)
         .map(|i| {
             let mut item = templates[i % templates.len()].clone();
-            item.insert("pk".into(), s(format!("BENCH#{label}")));
-            item.insert("sk".into(), s(format!("T#{i:064}")));
+            item.insert(PK.into(), s(format!("BENCH#{label}")));
+            item.insert(SK.into(), s(format!("T#{i:064}")));
             item.insert("hist_pk".into(), s(format!("BENCH#{label}#{i}")));
             crate::batch::put_request(item)
         })

@@ -5,6 +5,7 @@
 use crate::attrs::{s, Expr};
 use crate::ddb::conditional;
 use crate::keys::{FileId, FileRef};
+use crate::runs::attr as run_attr;
 use crate::runs::run_from_item;
 use crate::{Store, StoreError};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
@@ -32,7 +33,10 @@ impl Store {
     pub async fn begin_writes(&self, file: &FileRef) -> Result<Writers, StoreError> {
         let operation = "UpdateItem run writers";
         let mut e = Expr::default();
-        let (writer, started) = (e.name("exclusive_writer"), e.name("writers_started"));
+        let (writer, started) = (
+            e.name(run_attr::EXCLUSIVE_WRITER),
+            e.name(run_attr::WRITERS_STARTED),
+        );
         let me = e.value(s(file.file_id.as_str()));
         let alone = self
             .ddb
@@ -61,7 +65,7 @@ impl Store {
             .set_key(Some(file.run.item_key()))
             .update_expression(format!(
                 "SET {}",
-                e.set("writers_started", AttributeValue::Bool(true))
+                e.set(run_attr::WRITERS_STARTED, AttributeValue::Bool(true))
             ))
             .condition_expression("attribute_exists(pk)")
             .set_expression_attribute_names(Some(e.names))
@@ -84,7 +88,7 @@ impl Store {
     /// committed, and never names another file's lone write, which goes on).
     pub async fn release_writer(&self, file: &FileRef) -> Result<(), StoreError> {
         let mut e = Expr::default();
-        let writer = e.name("exclusive_writer");
+        let writer = e.name(run_attr::EXCLUSIVE_WRITER);
         let condition = format!("{writer} = {}", e.value(s(file.file_id.as_str())));
         let update = format!("REMOVE {writer}");
         self.update_if("ReleaseWriter", file.run.item_key(), update, condition, e)

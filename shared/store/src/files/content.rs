@@ -1,10 +1,12 @@
 //! The content marker: the first file of a run with some bytes owns them; a later file with the
 //! same bytes is a duplicate of it.
 
+use super::attr as file_attr;
+use crate::attrs::EXPIRES_AT;
+use crate::attrs::KIND;
 use crate::attrs::{get_s, n, s};
 use crate::ddb::conditional;
 use crate::keys::{content_sk, item_key, FileId, FileRef};
-use crate::schema::EXPIRES_AT;
 use crate::{Store, StoreError};
 use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 
@@ -20,8 +22,8 @@ impl Store {
         let operation = "PutItem content marker";
         let mut item = item_key(file.run.pk(), content_sk(sha256));
         item.extend([
-            ("kind".to_string(), s("content")),
-            ("file_id".to_string(), s(file.file_id.as_str())),
+            (KIND.to_string(), s("content")),
+            (file_attr::FILE_ID.to_string(), s(file.file_id.as_str())),
             (EXPIRES_AT.to_string(), n(expires_at)),
         ]);
         let result = self
@@ -44,7 +46,7 @@ impl Store {
         };
         let owner = old
             .as_ref()
-            .and_then(|i| get_s(i, "file_id"))
+            .and_then(|i| get_s(i, file_attr::FILE_ID))
             .and_then(|id| FileId::parse(id).ok())
             .ok_or_else(|| StoreError::transient(operation, "marker changed; retry"))?;
         Ok(Some(owner))

@@ -1,11 +1,46 @@
 //! What a file item holds, and reading it back.
 
 use crate::attrs::{get_map, get_n, get_s, get_u64, Item};
+use crate::attrs::{CREATED_MS, PROJECT, RUN_KEY};
 use crate::counts::{summary_from, COUNTERS};
 use crate::keys::{FileId, FileRef, ProjectName, RunKey, RunRef, FILE_SK_PREFIX};
 use crate::{Store, StoreError};
 use std::collections::BTreeMap;
 use verdict_model::{Summary, TestOverride};
+
+/// The file item's own attributes (besides the common ones in `attrs.rs`).
+pub(crate) mod attr {
+    pub(crate) const FILE_ID: &str = "file_id";
+    pub(crate) const NAME: &str = "name";
+    pub(crate) const SIZE: &str = "size";
+    pub(crate) const STATE: &str = "state";
+    pub(crate) const DECLARED_SHA256: &str = "declared_sha256";
+    pub(crate) const FORMAT_HINT: &str = "format_hint";
+    pub(crate) const TEST_OVERRIDES: &str = "test_overrides";
+    pub(crate) const SWEEP_PK: &str = "sweep_pk";
+    pub(crate) const SWEEP_SK: &str = "sweep_sk";
+    pub(crate) const LEASE_OWNER: &str = "lease_owner";
+    pub(crate) const LEASE_UNTIL: &str = "lease_until";
+    pub(crate) const CLAIMS: &str = "claims";
+    pub(crate) const FORMAT: &str = "format";
+    pub(crate) const SHA256: &str = "sha256";
+    pub(crate) const COUNTS: &str = "counts";
+    pub(crate) const CONTRIBUTION: &str = "contribution";
+    pub(crate) const WARNINGS: &str = "warnings";
+    pub(crate) const WARNING_COUNT: &str = "warning_count";
+    pub(crate) const SLOWEST: &str = "slowest";
+    pub(crate) const SETTLED_MS: &str = "settled_ms";
+    pub(crate) const ERROR: &str = "error";
+    pub(crate) const DUPLICATE_OF: &str = "duplicate_of";
+    /// The attributes of the map in [`ERROR`].
+    pub(crate) mod error {
+        pub(crate) const KIND: &str = "kind";
+        pub(crate) const MESSAGE: &str = "message";
+        pub(crate) const LINE: &str = "line";
+        pub(crate) const COLUMN: &str = "column";
+        pub(crate) const OFFSET: &str = "offset";
+    }
+}
 
 /// Where a file is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -220,47 +255,49 @@ pub const SLOWEST_PER_FILE: usize = 20;
 /// A file item as read (`None`: not a readable file item).
 pub(crate) fn file_from_item(item: &Item) -> Option<FileItem> {
     let run = RunRef {
-        project: ProjectName::parse(get_s(item, "project")?).ok()?,
-        run_key: RunKey::parse(get_s(item, "run_key")?).ok()?,
+        project: ProjectName::parse(get_s(item, PROJECT)?).ok()?,
+        run_key: RunKey::parse(get_s(item, RUN_KEY)?).ok()?,
     };
     let file = FileRef {
         run,
-        file_id: FileId::parse(get_s(item, "file_id")?).ok()?,
+        file_id: FileId::parse(get_s(item, attr::FILE_ID)?).ok()?,
     };
-    let error = match get_map(item, "error") {
+    let error = match get_map(item, attr::ERROR) {
         None => None,
         Some(e) => Some(FileError {
-            kind: FileErrorKind::parse(get_s(e, "kind")?)?,
-            message: get_s(e, "message").unwrap_or_default().to_string(),
-            line: get_n(e, "line").and_then(|v| u64::try_from(v).ok()),
-            column: get_n(e, "column").and_then(|v| u64::try_from(v).ok()),
-            offset: get_n(e, "offset").and_then(|v| u64::try_from(v).ok()),
+            kind: FileErrorKind::parse(get_s(e, attr::error::KIND)?)?,
+            message: get_s(e, attr::error::MESSAGE)
+                .unwrap_or_default()
+                .to_string(),
+            line: get_n(e, attr::error::LINE).and_then(|v| u64::try_from(v).ok()),
+            column: get_n(e, attr::error::COLUMN).and_then(|v| u64::try_from(v).ok()),
+            offset: get_n(e, attr::error::OFFSET).and_then(|v| u64::try_from(v).ok()),
         }),
     };
     let text = |name| get_s(item, name).map(str::to_string);
     Some(FileItem {
         file,
-        name: get_s(item, "name").unwrap_or_default().to_string(),
-        size: get_u64(item, "size"),
-        declared_sha256: text("declared_sha256"),
-        format_hint: text("format_hint"),
-        state: FileState::parse(get_s(item, "state")?)?,
-        created_ms: get_u64(item, "created_ms"),
-        format: text("format"),
-        sha256: text("sha256"),
-        counts: get_map(item, "counts").map(|m| summary_from(COUNTERS.map(|k| get_u64(m, k)))),
-        warnings: get_s(item, "warnings")
+        name: get_s(item, attr::NAME).unwrap_or_default().to_string(),
+        size: get_u64(item, attr::SIZE),
+        declared_sha256: text(attr::DECLARED_SHA256),
+        format_hint: text(attr::FORMAT_HINT),
+        state: FileState::parse(get_s(item, attr::STATE)?)?,
+        created_ms: get_u64(item, CREATED_MS),
+        format: text(attr::FORMAT),
+        sha256: text(attr::SHA256),
+        counts: get_map(item, attr::COUNTS).map(|m| summary_from(COUNTERS.map(|k| get_u64(m, k)))),
+        warnings: get_s(item, attr::WARNINGS)
             .and_then(|w| serde_json::from_str(w).ok())
             .unwrap_or_default(),
         error,
-        duplicate_of: get_s(item, "duplicate_of").and_then(|id| FileId::parse(id).ok()),
-        slowest: get_s(item, "slowest")
+        duplicate_of: get_s(item, attr::DUPLICATE_OF).and_then(|id| FileId::parse(id).ok()),
+        slowest: get_s(item, attr::SLOWEST)
             .and_then(|w| serde_json::from_str(w).ok())
             .unwrap_or_default(),
-        test_overrides: get_s(item, "test_overrides")
+        test_overrides: get_s(item, attr::TEST_OVERRIDES)
             .and_then(|w| serde_json::from_str(w).ok())
             .unwrap_or_default(),
-        claims: get_u64(item, "claims"),
+        claims: get_u64(item, attr::CLAIMS),
     })
 }
 

@@ -2,11 +2,13 @@
 //! `processing` for one invocation until the lease expires; settling it (`done`, `failed`,
 //! `duplicate`) moves its run's counters in the same transaction, so they move exactly once.
 
+use super::attr as file_attr;
 use super::item::{file_from_item, FileError, FileItem, FileState, SlowTest};
 use crate::attrs::{get_u64, n, s, Expr};
 use crate::counts::{Delta, COUNTERS};
 use crate::ddb::conditional;
 use crate::keys::{FileId, FileRef};
+use crate::runs::attr as run_attr;
 use crate::{Store, StoreError};
 use aws_sdk_dynamodb::types::{
     AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
@@ -65,9 +67,9 @@ struct RunChange {
 fn held_by(e: &mut Expr, owner: &str) -> String {
     format!(
         "{} = {} AND {} = {}",
-        e.name("state"),
+        e.name(file_attr::STATE),
         e.value(s(FileState::Processing.as_str())),
-        e.name("lease_owner"),
+        e.name(file_attr::LEASE_OWNER),
         e.value(s(owner)),
     )
 }
@@ -86,15 +88,15 @@ impl Store {
         let mut e = Expr::default();
         let update = format!(
             "SET {}, {}, {} ADD {}",
-            e.set("state", s(FileState::Processing.as_str())),
-            e.set("lease_owner", s(owner)),
-            e.set("lease_until", n(now_ms + lease_ms)),
-            e.add("claims", n(1)),
+            e.set(file_attr::STATE, s(FileState::Processing.as_str())),
+            e.set(file_attr::LEASE_OWNER, s(owner)),
+            e.set(file_attr::LEASE_UNTIL, n(now_ms + lease_ms)),
+            e.add(file_attr::CLAIMS, n(1)),
         );
         let (state, lease_owner, lease_until) = (
-            e.name("state"),
-            e.name("lease_owner"),
-            e.name("lease_until"),
+            e.name(file_attr::STATE),
+            e.name(file_attr::LEASE_OWNER),
+            e.name(file_attr::LEASE_UNTIL),
         );
         let condition = format!(
             "attribute_exists(pk) AND ({state} = {pending} OR ({state} = {processing} AND \
@@ -132,7 +134,9 @@ impl Store {
             None => Claim::Missing,
             Some(item) if item.state.is_settled() => Claim::Settled(item.state),
             Some(_) => Claim::Busy {
-                until_ms: old.as_ref().map_or(0, |i| get_u64(i, "lease_until")),
+                until_ms: old
+                    .as_ref()
+                    .map_or(0, |i| get_u64(i, file_attr::LEASE_UNTIL)),
             },
         })
     }
@@ -141,7 +145,7 @@ impl Store {
     /// so the next delivery can claim it at once. Not ours any more: nothing to give up.
     pub async fn release_file(&self, file: &FileRef, owner: &str) -> Result<(), StoreError> {
         let mut e = Expr::default();
-        let update = format!("SET {}", e.set("lease_until", n(0)));
+        let update = format!("SET {}", e.set(file_attr::LEASE_UNTIL, n(0)));
         let condition = held_by(&mut e, owner);
         self.update_if("ReleaseFile", file.item_key(), update, condition, e)
             .await
@@ -164,10 +168,15 @@ impl Store {
         let mut e = Expr::default();
         let assignments: Vec<String> = set.into_iter().map(|(k, v)| e.set(k, v)).collect();
         let condition = held_by(&mut e, owner);
-        let removed: Vec<String> = ["lease_owner", "lease_until", "sweep_pk", "sweep_sk"]
-            .iter()
-            .map(|a| e.name(a))
-            .collect();
+        let removed: Vec<String> = [
+            file_attr::LEASE_OWNER,
+            file_attr::LEASE_UNTIL,
+            file_attr::SWEEP_PK,
+            file_attr::SWEEP_SK,
+        ]
+        .iter()
+        .map(|a| e.name(a))
+        .collect();
         let file_update = built(
             Update::builder()
                 .table_name(&self.table)
@@ -195,13 +204,13 @@ impl Store {
             // run, and if not the attribute is already gone (nobody can write alone in a
             // run that has another writer), so no condition on whose it is is needed.
             adds.push(e.add(
-                "done_files",
+                run_attr::DONE_FILES,
                 AttributeValue::Ss(vec![file.file_id.to_string()]),
             ));
             format!(
                 "ADD {} REMOVE {}",
                 adds.join(", "),
-                e.name("exclusive_writer")
+                e.name(run_attr::EXCLUSIVE_WRITER)
             )
         } else {
             format!("ADD {}", adds.join(", "))
@@ -240,24 +249,24 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let warnings: Vec<&String> = commit.warnings.iter().take(MAX_WARNINGS).collect();
         let set = vec![
-            ("state", s(FileState::Done.as_str())),
-            ("format", s(&commit.format)),
-            ("sha256", s(&commit.sha256)),
-            ("counts", Delta::of(&commit.counts).to_attr()),
-            ("contribution", commit.contribution.to_attr()),
+            (file_attr::STATE, s(FileState::Done.as_str())),
+            (file_attr::FORMAT, s(&commit.format)),
+            (file_attr::SHA256, s(&commit.sha256)),
+            (file_attr::COUNTS, Delta::of(&commit.counts).to_attr()),
+            (file_attr::CONTRIBUTION, commit.contribution.to_attr()),
             (
-                "warnings",
+                file_attr::WARNINGS,
                 s(serde_json::to_string(&warnings).unwrap_or_default()),
             ),
-            ("warning_count", n(commit.warnings.len())),
+            (file_attr::WARNING_COUNT, n(commit.warnings.len())),
             (
-                "slowest",
+                file_attr::SLOWEST,
                 s(serde_json::to_string(&commit.slowest).unwrap_or_default()),
             ),
-            ("settled_ms", n(now_ms)),
+            (file_attr::SETTLED_MS, n(now_ms)),
         ];
         let change = RunChange {
-            counter: "files_done",
+            counter: run_attr::FILES_DONE,
             add: commit.contribution,
             done: true,
         };
@@ -274,25 +283,25 @@ impl Store {
         now_ms: u64,
     ) -> Result<bool, StoreError> {
         let mut detail = HashMap::from([
-            ("kind".to_string(), s(error.kind.as_str())),
-            ("message".to_string(), s(&error.message)),
+            (file_attr::error::KIND.to_string(), s(error.kind.as_str())),
+            (file_attr::error::MESSAGE.to_string(), s(&error.message)),
         ]);
         for (name, value) in [
-            ("line", error.line),
-            ("column", error.column),
-            ("offset", error.offset),
+            (file_attr::error::LINE, error.line),
+            (file_attr::error::COLUMN, error.column),
+            (file_attr::error::OFFSET, error.offset),
         ] {
             if let Some(v) = value {
                 detail.insert(name.to_string(), n(v));
             }
         }
         let set = vec![
-            ("state", s(FileState::Failed.as_str())),
-            ("error", AttributeValue::M(detail)),
-            ("settled_ms", n(now_ms)),
+            (file_attr::STATE, s(FileState::Failed.as_str())),
+            (file_attr::ERROR, AttributeValue::M(detail)),
+            (file_attr::SETTLED_MS, n(now_ms)),
         ];
         let change = RunChange {
-            counter: "files_failed",
+            counter: run_attr::FILES_FAILED,
             add: Delta::default(),
             done: false,
         };
@@ -309,13 +318,13 @@ impl Store {
         now_ms: u64,
     ) -> Result<bool, StoreError> {
         let set = vec![
-            ("state", s(FileState::Duplicate.as_str())),
-            ("sha256", s(sha256)),
-            ("duplicate_of", s(of.as_str())),
-            ("settled_ms", n(now_ms)),
+            (file_attr::STATE, s(FileState::Duplicate.as_str())),
+            (file_attr::SHA256, s(sha256)),
+            (file_attr::DUPLICATE_OF, s(of.as_str())),
+            (file_attr::SETTLED_MS, n(now_ms)),
         ];
         let change = RunChange {
-            counter: "files_duplicate",
+            counter: run_attr::FILES_DUPLICATE,
             add: Delta::default(),
             done: false,
         };

@@ -9,6 +9,7 @@ mod item;
 mod lease;
 mod register;
 
+pub(crate) use item::attr;
 pub use item::{FileError, FileErrorKind, FileItem, FileState, SlowTest, SLOWEST_PER_FILE};
 pub use lease::{Claim, FileCommit};
 pub use register::NewFile;

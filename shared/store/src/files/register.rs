@@ -1,14 +1,17 @@
 //! Registering an upload: the run on its first file, the file item, and the lookup item that
 //! finds the file from its id, in one transaction.
 
+use super::attr as file_attr;
 use super::item::FileState;
+use crate::attrs::EXPIRES_AT;
 use crate::attrs::{get_s, n, s, Expr};
+use crate::attrs::{CREATED_MS, KIND, PROJECT, RUN_KEY};
 use crate::counts::COUNTERS;
 use crate::keys::{
     branch_pk, sweep_pk, time_prefix, time_sk, upload_key, FileId, FileRef, ProjectName, RunKey,
     RunRef,
 };
-use crate::schema::EXPIRES_AT;
+use crate::runs::attr as run_attr;
 use crate::{FileItem, Store, StoreError};
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use std::collections::BTreeMap;
@@ -51,35 +54,36 @@ impl Store {
         let created_sk = time_sk(now_ms, &run.run_key);
         let mut e = Expr::default();
         let mut sets = vec![
-            e.set_once("project", s(run.project.as_str())),
-            e.set_once("run_key", s(run.run_key.as_str())),
-            e.set("kind", s("run")),
-            e.set_once("created_ms", n(now_ms)),
-            e.set_once("metadata", s(metadata)),
+            e.set_once(PROJECT, s(run.project.as_str())),
+            e.set_once(RUN_KEY, s(run.run_key.as_str())),
+            e.set(KIND, s("run")),
+            e.set_once(CREATED_MS, n(now_ms)),
+            e.set_once(run_attr::METADATA, s(metadata)),
             e.set_once(EXPIRES_AT, n(expires_at)),
-            e.set_once("runs_pk", s(run.project.as_str())),
-            e.set_once("runs_sk", s(created_sk.clone())),
+            e.set_once(run_attr::RUNS_PK, s(run.project.as_str())),
+            e.set_once(run_attr::RUNS_SK, s(created_sk.clone())),
         ];
         // Every counter exists from the start, so a run reads the same whichever file moved it.
-        for counter in COUNTERS
-            .iter()
-            .chain(&["files_done", "files_failed", "files_duplicate"])
-        {
+        for counter in COUNTERS.iter().chain(&[
+            run_attr::FILES_DONE,
+            run_attr::FILES_FAILED,
+            run_attr::FILES_DUPLICATE,
+        ]) {
             sets.push(e.set_once(counter, n(0)));
         }
         // Query filters: branch, commit and trigger as plain attributes, the branch index key.
         if let Some(branch) = &new.metadata.branch {
-            sets.push(e.set_once("branch", s(branch)));
-            sets.push(e.set_once("branch_pk", s(branch_pk(&run.project, branch))));
-            sets.push(e.set_once("branch_sk", s(created_sk.clone())));
+            sets.push(e.set_once(run_attr::BRANCH, s(branch)));
+            sets.push(e.set_once(run_attr::BRANCH_PK, s(branch_pk(&run.project, branch))));
+            sets.push(e.set_once(run_attr::BRANCH_SK, s(created_sk.clone())));
         }
         if let Some(sha) = &new.metadata.commit_sha {
-            sets.push(e.set_once("commit_sha", s(sha)));
+            sets.push(e.set_once(run_attr::COMMIT_SHA, s(sha)));
         }
         if let Some(trigger) = &new.metadata.trigger {
-            sets.push(e.set_once("trigger", s(trigger.as_str())));
+            sets.push(e.set_once(run_attr::TRIGGER, s(trigger.as_str())));
         }
-        let add = e.add("files_registered", n(1));
+        let add = e.add(run_attr::FILES_REGISTERED, n(1));
         let run_update = built(
             Update::builder()
                 .table_name(&self.table)
@@ -92,28 +96,31 @@ impl Store {
 
         let mut file = new.file.item_key();
         file.extend([
-            ("kind".to_string(), s("file")),
-            ("project".to_string(), s(run.project.as_str())),
-            ("run_key".to_string(), s(run.run_key.as_str())),
-            ("file_id".to_string(), s(new.file.file_id.as_str())),
-            ("name".to_string(), s(&new.name)),
-            ("size".to_string(), n(new.size)),
-            ("state".to_string(), s(FileState::Pending.as_str())),
-            ("created_ms".to_string(), n(now_ms)),
+            (KIND.to_string(), s("file")),
+            (PROJECT.to_string(), s(run.project.as_str())),
+            (RUN_KEY.to_string(), s(run.run_key.as_str())),
+            (file_attr::FILE_ID.to_string(), s(new.file.file_id.as_str())),
+            (file_attr::NAME.to_string(), s(&new.name)),
+            (file_attr::SIZE.to_string(), n(new.size)),
+            (file_attr::STATE.to_string(), s(FileState::Pending.as_str())),
+            (CREATED_MS.to_string(), n(now_ms)),
             (EXPIRES_AT.to_string(), n(expires_at)),
-            ("sweep_pk".to_string(), s(sweep_pk(&new.file.file_id))),
-            ("sweep_sk".to_string(), s(time_prefix(now_ms))),
+            (
+                file_attr::SWEEP_PK.to_string(),
+                s(sweep_pk(&new.file.file_id)),
+            ),
+            (file_attr::SWEEP_SK.to_string(), s(time_prefix(now_ms))),
         ]);
         if let Some(sha) = &new.sha256 {
-            file.insert("declared_sha256".into(), s(sha));
+            file.insert(file_attr::DECLARED_SHA256.into(), s(sha));
         }
         if let Some(format) = &new.format {
-            file.insert("format_hint".into(), s(format));
+            file.insert(file_attr::FORMAT_HINT.into(), s(format));
         }
         if !new.test_overrides.is_empty() {
             let overrides = serde_json::to_string(&new.test_overrides)
                 .map_err(|e| StoreError::permanent("RegisterFile", e.to_string()))?;
-            file.insert("test_overrides".into(), s(overrides));
+            file.insert(file_attr::TEST_OVERRIDES.into(), s(overrides));
         }
         let file_put = built(
             Put::builder()
@@ -125,9 +132,9 @@ impl Store {
         // Lets `GET /v1/uploads/{file_id}` find the file from its id alone.
         let mut lookup = upload_key(&new.file.file_id);
         lookup.extend([
-            ("kind".to_string(), s("upload")),
-            ("project".to_string(), s(run.project.as_str())),
-            ("run_key".to_string(), s(run.run_key.as_str())),
+            (KIND.to_string(), s("upload")),
+            (PROJECT.to_string(), s(run.project.as_str())),
+            (RUN_KEY.to_string(), s(run.run_key.as_str())),
             (EXPIRES_AT.to_string(), n(expires_at)),
         ]);
         let lookup = built(
@@ -164,10 +171,10 @@ impl Store {
         else {
             return Ok(None);
         };
-        if get_s(&item, "project") != Some(project.as_str()) {
+        if get_s(&item, PROJECT) != Some(project.as_str()) {
             return Ok(None);
         }
-        let Some(run_key) = get_s(&item, "run_key").and_then(|k| RunKey::parse(k).ok()) else {
+        let Some(run_key) = get_s(&item, RUN_KEY).and_then(|k| RunKey::parse(k).ok()) else {
             return Ok(None);
         };
         let file = FileRef {
