@@ -1,0 +1,173 @@
+//! Test result items: one per test and run, merged across the files of the run, each recording
+//! what every contributing file changed in the run's counters.
+//!
+//! A write is conditioned on the item being exactly as we last saw it (absent, or at the
+//! version we read). When the condition fails, DynamoDB hands back the current item
+//! (`ReturnValuesOnConditionCheckFailure = ALL_OLD`): if our file is already a contributor the
+//! write happened before (a redelivery or a crash after it) and its recorded delta is our
+//! answer; otherwise we merge into what is there and try again.
+
+mod item;
+
+pub(crate) use item::attr;
+
+use crate::attrs::{get_bool, get_s, get_u64, n, s, Item};
+use crate::batch::put_request;
+use crate::counts::Delta;
+use crate::ddb::conditional;
+use crate::keys::{test_sk, FileId, RunRef, TEST_SK_PREFIX};
+use crate::Run;
+use crate::{Store, StoreError};
+use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
+use verdict_model::{Status, Summary, TestResult};
+
+use item::{build, merge, stored, Stored};
+
+/// What a test item needs to know of its run.
+#[derive(Debug, Clone)]
+pub struct RunContext {
+    /// The run.
+    pub run: RunRef,
+    /// When it was created (index sort keys use it).
+    pub created_ms: u64,
+    /// When its items expire (seconds, TTL).
+    pub expires_at: u64,
+    /// Its branch.
+    pub branch: Option<String>,
+    /// Its commit.
+    pub commit_sha: Option<String>,
+}
+
+impl From<&Run> for RunContext {
+    fn from(run: &Run) -> RunContext {
+        RunContext {
+            run: run.run.clone(),
+            created_ms: run.created_ms,
+            expires_at: run.expires_at,
+            branch: run.metadata.branch.clone(),
+            commit_sha: run.metadata.commit_sha.clone(),
+        }
+    }
+}
+
+impl Store {
+    /// Adds `file`'s result of a test to the run's item for that test, exactly once, and
+    /// returns what it changed in the run's counters (the same answer on every redelivery).
+    pub async fn write_result(
+        &self,
+        ctx: &RunContext,
+        file: &FileId,
+        result: &TestResult,
+    ) -> Result<Delta, StoreError> {
+        let mut current: Option<Item> = None;
+        loop {
+            let st = match &current {
+                Some(item) => stored(item)?,
+                None => Stored::empty(),
+            };
+            if let Some(delta) = st.contrib.get(file.as_str()) {
+                return Ok(*delta);
+            }
+            let (item, delta, version) = build(ctx, file, result, st);
+
+            let mut put = self
+                .ddb
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                );
+            put = if current.is_none() {
+                put.condition_expression("attribute_not_exists(pk)")
+            } else {
+                put.condition_expression("#version = :version")
+                    .expression_attribute_names("#version", attr::VERSION)
+                    .expression_attribute_values(":version", n(version))
+            };
+            current = match conditional("PutItem test", put.send().await)? {
+                Ok(_) => return Ok(delta),
+                Err(Some(old)) => Some(old),
+                Err(None) => self.get_test_item(&ctx.run, &result.test_id).await?,
+            };
+        }
+    }
+
+    /// Writes `file`'s results of tests no other file of the run touches, for a file that
+    /// holds the run's exclusive writer ([`Store::begin_writes`]): the same items the
+    /// conditional path builds, put with one unconditional BatchWriteItem of up to 25. Putting
+    /// them again (a redelivery) writes the same items, so the effect is still exactly once;
+    /// no other file writes to the run until this one commits.
+    pub async fn write_results_alone(
+        &self,
+        ctx: &RunContext,
+        file: &FileId,
+        results: &[TestResult],
+    ) -> Result<Vec<Delta>, StoreError> {
+        let mut deltas = Vec::with_capacity(results.len());
+        let mut requests = Vec::with_capacity(results.len());
+        for result in results {
+            let (item, delta, _) = build(ctx, file, result, Stored::empty());
+            deltas.push(delta);
+            requests.push(put_request(item));
+        }
+        self.batch_write(requests, 1).await?;
+        Ok(deltas)
+    }
+
+    async fn get_test_item(&self, run: &RunRef, test_id: &str) -> Result<Option<Item>, StoreError> {
+        self.read_key("GetItem test", run.pk(), test_sk(test_id))
+            .await
+    }
+
+    /// One test's merged result in a run, in full (attempts and all their text).
+    pub async fn get_result(
+        &self,
+        run: &RunRef,
+        test_id: &str,
+    ) -> Result<Option<(TestResult, Vec<String>)>, StoreError> {
+        let Some(item) = self.get_test_item(run, test_id).await? else {
+            return Ok(None);
+        };
+        let st = stored(&item)?;
+        let contributors = st.contrib.keys().cloned().collect();
+        let text = |name| get_s(&item, name).unwrap_or_default().to_string();
+        let identity = TestResult::named(
+            test_id.to_string(),
+            text(attr::SUITE),
+            text(attr::CLASSNAME),
+            text(attr::NAME),
+        );
+        Ok(merge(&identity, &st.parts).map(|result| (result, contributors)))
+    }
+
+    /// The reconciler: recounts a run from its test items (one paginated Query of the run's
+    /// partition). Equal to the run's summary once every file is settled; a difference means a
+    /// file is still being ingested or something went wrong.
+    pub async fn recount(&self, run: &RunRef) -> Result<Summary, StoreError> {
+        let query = self
+            .ddb
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", s(run.pk()))
+            .expression_attribute_values(":prefix", s(TEST_SK_PREFIX))
+            .projection_expression("#status, flaky, #duration")
+            .expression_attribute_names("#status", attr::STATUS)
+            .expression_attribute_names("#duration", attr::DURATION_MS)
+            .consistent_read(true);
+        let items = self.query_all("Query recount", query).await?;
+        let mut summary = Summary::default();
+        for item in &items {
+            let status = get_s(item, attr::STATUS)
+                .and_then(Status::parse)
+                .ok_or_else(|| StoreError::permanent("recount", "test item without a status"))?;
+            summary.count(
+                status,
+                get_bool(item, attr::FLAKY),
+                get_u64(item, attr::DURATION_MS),
+            );
+        }
+        Ok(summary)
+    }
+}
