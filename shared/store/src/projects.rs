@@ -1,10 +1,17 @@
 //! Projects: the registry of every project, its retention and whether it may ingest.
 
 use crate::attrs::{get_bool, get_s, get_u64, n, s, Expr, Item};
+use crate::attrs::{CREATED_MS, KIND, PROJECT};
 use crate::ddb::conditional;
 use crate::keys::{item_key, project_sk, ProjectName, PROJECTS_PK};
 use crate::{Store, StoreError};
 use aws_sdk_dynamodb::types::AttributeValue;
+
+/// The project item's own attributes (besides the common ones in `attrs.rs`).
+mod attr {
+    pub(super) const RETENTION_DAYS: &str = "retention_days";
+    pub(super) const ENABLED: &str = "enabled";
+}
 
 /// Days a project keeps its runs unless set otherwise.
 pub const DEFAULT_RETENTION_DAYS: u32 = 90;
@@ -26,10 +33,10 @@ pub struct Project {
 
 fn project_from_item(item: &Item) -> Option<Project> {
     Some(Project {
-        name: ProjectName::parse(get_s(item, "project")?).ok()?,
-        retention_days: u32::try_from(get_u64(item, "retention_days")).ok()?,
-        enabled: get_bool(item, "enabled"),
-        created_ms: get_u64(item, "created_ms"),
+        name: ProjectName::parse(get_s(item, PROJECT)?).ok()?,
+        retention_days: u32::try_from(get_u64(item, attr::RETENTION_DAYS)).ok()?,
+        enabled: get_bool(item, attr::ENABLED),
+        created_ms: get_u64(item, CREATED_MS),
     })
 }
 
@@ -48,11 +55,11 @@ impl Store {
         check_retention(retention_days)?;
         let mut item = project_key(name);
         item.extend([
-            ("kind".to_string(), s("project")),
-            ("project".to_string(), s(name.as_str())),
-            ("retention_days".to_string(), n(retention_days)),
-            ("enabled".to_string(), AttributeValue::Bool(true)),
-            ("created_ms".to_string(), n(now_ms)),
+            (KIND.to_string(), s(PROJECT)),
+            (PROJECT.to_string(), s(name.as_str())),
+            (attr::RETENTION_DAYS.to_string(), n(retention_days)),
+            (attr::ENABLED.to_string(), AttributeValue::Bool(true)),
+            (CREATED_MS.to_string(), n(now_ms)),
         ]);
         let result = self
             .ddb
@@ -107,10 +114,10 @@ impl Store {
         let mut sets = Vec::new();
         if let Some(days) = retention_days {
             check_retention(days)?;
-            sets.push(e.set("retention_days", n(days)));
+            sets.push(e.set(attr::RETENTION_DAYS, n(days)));
         }
         if let Some(enabled) = enabled {
-            sets.push(e.set("enabled", AttributeValue::Bool(enabled)));
+            sets.push(e.set(attr::ENABLED, AttributeValue::Bool(enabled)));
         }
         if sets.is_empty() {
             return Ok(());

@@ -4,6 +4,9 @@ use crate::attrs::n;
 use crate::keys::{rate_key, ProjectName};
 use crate::{Store, StoreError};
 
+/// The rate item's one attribute: requests counted this minute.
+const COUNT: &str = "count";
+
 impl Store {
     /// Counts one request against `project`'s budget for the current minute; false when the
     /// budget is spent. One conditional UpdateItem on a counter item that expires by TTL.
@@ -21,7 +24,7 @@ impl Store {
             .set_key(Some(rate_key(project, minute)))
             .update_expression("ADD #count :one SET #expires = :expires")
             .condition_expression("attribute_not_exists(#count) OR #count < :limit")
-            .expression_attribute_names("#count", "count")
+            .expression_attribute_names("#count", COUNT)
             .expression_attribute_names("#expires", crate::schema::EXPIRES_AT)
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":limit", n(per_minute))

@@ -4,12 +4,23 @@
 //! listing item in the project's partition (what `verdict admin token list` reads).
 
 use crate::attrs::{get_bool, get_s, get_u64, n, s, Item};
+use crate::attrs::{CREATED_MS, KIND, PROJECT};
 use crate::keys::{
     project_sk, random_bytes, token_list_key, token_lookup_key, ProjectName, TOKEN_LIST_PREFIX,
 };
 use crate::{Store, StoreError};
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use sha2::{Digest, Sha256};
+
+/// The token items' own attributes (besides the common ones in `attrs.rs`).
+mod attr {
+    pub(super) const TOKEN_ID: &str = "token_id";
+    pub(super) const SCOPE: &str = "scope";
+    pub(super) const DESCRIPTION: &str = "description";
+    pub(super) const REVOKED: &str = "revoked";
+    /// SHA-256 of the secret.
+    pub(super) const HASH: &str = "hash";
+}
 
 /// What a token may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,12 +78,14 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 fn token_from_item(item: &Item) -> Option<TokenInfo> {
     Some(TokenInfo {
-        project: ProjectName::parse(get_s(item, "project")?).ok()?,
-        token_id: get_s(item, "token_id")?.to_string(),
-        scope: Scope::parse(get_s(item, "scope")?)?,
-        description: get_s(item, "description").unwrap_or_default().to_string(),
-        created_ms: get_u64(item, "created_ms"),
-        revoked: get_bool(item, "revoked"),
+        project: ProjectName::parse(get_s(item, PROJECT)?).ok()?,
+        token_id: get_s(item, attr::TOKEN_ID)?.to_string(),
+        scope: Scope::parse(get_s(item, attr::SCOPE)?)?,
+        description: get_s(item, attr::DESCRIPTION)
+            .unwrap_or_default()
+            .to_string(),
+        created_ms: get_u64(item, CREATED_MS),
+        revoked: get_bool(item, attr::REVOKED),
     })
 }
 
@@ -95,20 +108,20 @@ impl Store {
         let hash = token_hash(&token);
         let token_id = hash[..12].to_string();
         let common = [
-            ("project", s(project.as_str())),
-            ("token_id", s(&token_id)),
-            ("scope", s(scope.as_str())),
-            ("description", s(description)),
-            ("created_ms", n(now_ms)),
-            ("revoked", AttributeValue::Bool(false)),
-            ("hash", s(&hash)),
+            (PROJECT, s(project.as_str())),
+            (attr::TOKEN_ID, s(&token_id)),
+            (attr::SCOPE, s(scope.as_str())),
+            (attr::DESCRIPTION, s(description)),
+            (CREATED_MS, n(now_ms)),
+            (attr::REVOKED, AttributeValue::Bool(false)),
+            (attr::HASH, s(&hash)),
         ];
         let item = |key: Item| -> Item {
             common
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.clone()))
                 .chain(key)
-                .chain([("kind".to_string(), s("token"))])
+                .chain([(KIND.to_string(), s("token"))])
                 .collect()
         };
         let put = |item: Item| {
@@ -160,7 +173,7 @@ impl Store {
             .await?;
         let hash = listing
             .as_ref()
-            .and_then(|i| get_s(i, "hash"))
+            .and_then(|i| get_s(i, attr::HASH))
             .ok_or_else(|| {
                 StoreError::not_found(
                     "RevokeToken",
@@ -197,7 +210,8 @@ impl Store {
         Ok(item
             .as_ref()
             .filter(|i| {
-                get_s(i, "hash").is_some_and(|h| constant_time_eq(h.as_bytes(), hash.as_bytes()))
+                get_s(i, attr::HASH)
+                    .is_some_and(|h| constant_time_eq(h.as_bytes(), hash.as_bytes()))
             })
             .and_then(token_from_item)
             .filter(|t| !t.revoked))
