@@ -565,3 +565,33 @@ async fn indexes_never_show_a_result_of_a_file_still_being_ingested() {
     assert_eq!(issues().await, ["alone", "new", "shared"]);
     assert_eq!(shown().await, ["alone", "new", "shared"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_capacity_counter_counts_the_writes_of_test_items_only() {
+    // The ingest benchmark's WCU figure: each test item is at least one WCU on the table.
+    let store = fresh_store().await;
+    let run = run_ref("acme", "build-1");
+    let lone = upload(&store, &run, 0, "lone.xml", &many_tests(60)).await;
+    let shared = upload(&store, &run, 1, "shared.xml", &many_tests(10)).await;
+    let (counting, capacity) = store.clone().counting_capacity();
+    let ingest = Ingest::new(counting.clone().serving("parse"), Settings::default());
+    assert!(matches!(
+        deliver(&ingest, &lone).await,
+        Outcome::Done { .. }
+    ));
+    let bulk = capacity.units();
+    assert!(bulk >= 60.0, "60 items put in bulk: {bulk} WCU");
+    assert!(matches!(
+        deliver(&ingest, &shared).await,
+        Outcome::Done { .. }
+    ));
+    let conditional = capacity.units() - bulk;
+    assert!(
+        conditional >= 10.0,
+        "10 conditional puts: {conditional} WCU"
+    );
+    // Writes of anything but test items (a registration here) are not counted.
+    let before = capacity.units();
+    upload(&counting, &run, 2, "more.xml", &many_tests(5)).await;
+    assert_eq!(capacity.units(), before);
+}
