@@ -71,7 +71,7 @@ async fn shown_rows(store: &Store, run: &RunRef, found: &Run) -> Result<Vec<Test
         },
     )
     .await?;
-    rows.retain(|r| found.shows(&r.contributors));
+    rows.retain(|r| shown(&r));
     if export_size(rows.iter()) > MAX_EXPORT_BYTES {
         return Err(ApiError::too_large(
             "the run is too large to export in one response; page through /tests instead",

@@ -7,21 +7,17 @@ use verdict_http::present::summary_json;
 use verdict_http::rfc3339;
 use verdict_store::{Run, TestRow};
 
-/// A run as listed.
+/// A run as listed: its header, its summary and its file counters.
 pub(crate) fn run_json(run: &Run) -> Value {
-    json!({
-        "run_id": run.run.run_key.as_str(),
-        "created_at": rfc3339(run.created_ms),
-        "status": run.status().as_str(),
-        "metadata": metadata_json(run),
-        "summary": summary_json(&run.summary),
-        "files": {
-            "registered": run.files_registered,
-            "done": run.files_done,
-            "failed": run.files_failed,
-            "duplicate": run.files_duplicate,
-        },
-    })
+    let mut value = run_header_json(run);
+    value["summary"] = summary_json(&run.summary);
+    value["files"] = json!({
+        "registered": run.files_registered,
+        "done": run.files_done,
+        "failed": run.files_failed,
+        "duplicate": run.files_duplicate,
+    });
+    value
 }
 
 /// The run part of a run's own page.

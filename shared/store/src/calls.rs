@@ -39,18 +39,15 @@ impl Store {
             function: function.to_string(),
             dir: dir.into(),
         };
+        let s3 = self
+            .s3
+            .config()
+            .to_builder()
+            .interceptor(recorder.clone())
+            .build();
         Store {
-            ddb: aws_sdk_dynamodb::Client::from_conf(
-                self.ddb
-                    .config()
-                    .to_builder()
-                    .interceptor(recorder.clone())
-                    .build(),
-            ),
-            s3: aws_sdk_s3::Client::from_conf(
-                self.s3.config().to_builder().interceptor(recorder).build(),
-            ),
-            ..self
+            s3: aws_sdk_s3::Client::from_conf(s3),
+            ..self.with_table_interceptor(recorder)
         }
     }
 }

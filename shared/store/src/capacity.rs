@@ -38,17 +38,7 @@ impl Store {
     /// This store, counting the write capacity its test-result writes consume.
     pub fn counting_capacity(self) -> (Store, CapacityCount) {
         let count = CapacityCount::default();
-        let store = Store {
-            ddb: aws_sdk_dynamodb::Client::from_conf(
-                self.ddb
-                    .config()
-                    .to_builder()
-                    .interceptor(Counter(count.clone()))
-                    .build(),
-            ),
-            ..self
-        };
-        (store, count)
+        (self.with_table_interceptor(Counter(count.clone())), count)
     }
 }
 

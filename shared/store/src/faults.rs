@@ -77,16 +77,7 @@ impl Store {
         let Faults(Some(budget)) = faults else {
             return self;
         };
-        Store {
-            ddb: aws_sdk_dynamodb::Client::from_conf(
-                self.ddb
-                    .config()
-                    .to_builder()
-                    .interceptor(Injector(budget))
-                    .build(),
-            ),
-            ..self
-        }
+        self.with_table_interceptor(Injector(budget))
     }
 }
 

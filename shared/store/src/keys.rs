@@ -1,8 +1,7 @@
 //! Names of things in the table and the bucket. Every key is built here, nowhere else, so the
 //! layout documented in `docs/data-model.md` has one source.
 
-use crate::attrs::{get_s, s, Item};
-use crate::attrs::{PK, SK};
+use crate::attrs::{get_s, s, Item, PK, SK};
 use std::collections::HashMap;
 use std::fmt;
 

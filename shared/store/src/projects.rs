@@ -1,7 +1,6 @@
 //! Projects: the registry of every project, its retention and whether it may ingest.
 
-use crate::attrs::{get_bool, get_s, get_u64, n, s, Expr, Item};
-use crate::attrs::{CREATED_MS, KIND, PROJECT};
+use crate::attrs::{get_bool, get_s, get_u64, n, s, Expr, Item, CREATED_MS, KIND, PROJECT};
 use crate::ddb::conditional;
 use crate::keys::{item_key, project_sk, ProjectName, PROJECTS_PK};
 use crate::{Store, StoreError};

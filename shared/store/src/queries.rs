@@ -1,8 +1,7 @@
 //! The read paths of the query API. Each is one Query or GetItem per page on a key or an index;
 //! a page's continuation is a [`Cursor`] of its listing (the API signs it).
 
-use crate::attrs::{get_bool, get_s, get_u64, s, Item};
-use crate::attrs::{CREATED_MS, PROJECT, RUN_KEY, SK};
+use crate::attrs::{get_bool, get_s, get_u64, s, Item, CREATED_MS, PROJECT, RUN_KEY, SK};
 use crate::cursor::{Cursor, HistoryListing, IssuesListing, ResultsListing, RunsListing};
 use crate::keys::{
     branch_pk, history_pk, time_floor, time_of_sk, ProjectName, RunKey, RunRef, TEST_SK_PREFIX,

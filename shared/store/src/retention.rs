@@ -2,8 +2,7 @@
 //! partition is deleted in batches, its raw objects by prefix, and the run item last, so a run
 //! cut off midway is still found by the next pass, which carries on where this one stopped.
 
-use crate::attrs::{get_s, s, Item};
-use crate::attrs::{PK, SK};
+use crate::attrs::{get_s, s, Item, PK, SK};
 use crate::batch::delete_request;
 use crate::keys::{
     run_objects_prefix, time_floor, upload_key, view_key, FileId, ProjectName, RunKey, RunRef,

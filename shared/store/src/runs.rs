@@ -1,9 +1,7 @@
 //! A run's summary item: what its files added up to, how many of them settled, and which file
 //! writes alone in it.
 
-use crate::attrs::EXPIRES_AT;
-use crate::attrs::{get_s, get_u64, Item};
-use crate::attrs::{CREATED_MS, PROJECT, RUN_KEY};
+use crate::attrs::{get_s, get_u64, Item, CREATED_MS, EXPIRES_AT, PROJECT, RUN_KEY};
 use crate::counts::{summary_from, COUNTERS};
 use crate::keys::{FileId, ProjectName, RunKey, RunRef};
 use crate::{Store, StoreError};

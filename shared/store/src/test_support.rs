@@ -1,12 +1,29 @@
 //! A whole-table dump for tests (compiled only with the `test-support` feature): the one place
 //! that scans, on a table a test made for itself. No production path scans.
 
-use crate::attrs::to_json;
-use crate::attrs::{PK, SK};
+use crate::attrs::{to_json, PK, SK};
 use crate::{Store, StoreError};
 use std::collections::BTreeMap;
 
 impl Store {
+    /// This store, with `interceptor` on its table's client: how the test layers (the call
+    /// recorder, fault injection, the capacity counter) wrap the deployed code.
+    pub(crate) fn with_table_interceptor(
+        self,
+        interceptor: impl aws_sdk_dynamodb::config::Intercept + 'static,
+    ) -> Store {
+        let config = self
+            .ddb
+            .config()
+            .to_builder()
+            .interceptor(interceptor)
+            .build();
+        Store {
+            ddb: aws_sdk_dynamodb::Client::from_conf(config),
+            ..self
+        }
+    }
+
     /// A store whose endpoints refuse every connection (port 9 on the loopback), for handler
     /// tests whose requests all stop before the store.
     pub async fn unreachable() -> Store {

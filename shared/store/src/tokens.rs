@@ -3,8 +3,7 @@
 //! together: the lookup item keyed by the hash (what authentication reads, one GetItem) and the
 //! listing item in the project's partition (what `verdict admin token list` reads).
 
-use crate::attrs::{get_bool, get_s, get_u64, n, s, Item};
-use crate::attrs::{CREATED_MS, KIND, PROJECT};
+use crate::attrs::{get_bool, get_s, get_u64, n, s, Item, CREATED_MS, KIND, PROJECT};
 use crate::keys::{
     project_sk, random_bytes, token_list_key, token_lookup_key, ProjectName, TOKEN_LIST_PREFIX,
 };

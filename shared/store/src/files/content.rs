@@ -2,9 +2,7 @@
 //! same bytes is a duplicate of it.
 
 use super::attr as file_attr;
-use crate::attrs::EXPIRES_AT;
-use crate::attrs::KIND;
-use crate::attrs::{get_s, n, s};
+use crate::attrs::{get_s, n, s, EXPIRES_AT, KIND};
 use crate::ddb::conditional;
 use crate::keys::{content_sk, item_key, FileId, FileRef};
 use crate::{Store, StoreError};

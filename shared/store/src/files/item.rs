@@ -1,7 +1,6 @@
 //! What a file item holds, and reading it back.
 
-use crate::attrs::{get_map, get_n, get_s, get_u64, Item};
-use crate::attrs::{CREATED_MS, PROJECT, RUN_KEY};
+use crate::attrs::{get_map, get_n, get_s, get_u64, Item, CREATED_MS, PROJECT, RUN_KEY};
 use crate::counts::{summary_from, COUNTERS};
 use crate::keys::{FileId, FileRef, ProjectName, RunKey, RunRef, FILE_SK_PREFIX};
 use crate::{Store, StoreError};

@@ -3,9 +3,7 @@
 
 use super::attr as file_attr;
 use super::item::FileState;
-use crate::attrs::EXPIRES_AT;
-use crate::attrs::{get_s, n, s, Expr};
-use crate::attrs::{CREATED_MS, KIND, PROJECT, RUN_KEY};
+use crate::attrs::{get_s, n, s, Expr, CREATED_MS, EXPIRES_AT, KIND, PROJECT, RUN_KEY};
 use crate::counts::COUNTERS;
 use crate::keys::{
     branch_pk, sweep_pk, time_prefix, time_sk, upload_key, FileId, FileRef, ProjectName, RunKey,

@@ -1,9 +1,10 @@
 //! What a test item holds: each contributing file's part of the result, the merged result
 //! they make, each file's delta, and the text cut down until the item fits DynamoDB's 400 KB.
 
-use crate::attrs::EXPIRES_AT;
-use crate::attrs::{get_map, get_n, get_s, item_size, n, s, Item};
-use crate::attrs::{CREATED_MS, KIND, PK, PROJECT, RUN_KEY, SK};
+use crate::attrs::{
+    get_map, get_n, get_s, item_size, n, s, Item, CREATED_MS, EXPIRES_AT, KIND, PK, PROJECT,
+    RUN_KEY, SK,
+};
 use crate::counts::Delta;
 use crate::keys::{fingerprint_pk, history_pk, result_time_sk, test_sk, time_sk, FileId};
 use crate::StoreError;
