@@ -116,7 +116,8 @@ pub async fn register(store: &Store, run: &RunRef, i: usize, name: &str, size: u
     register_at(store, run, i, name, size, REGISTERED_MS, metadata()).await
 }
 
-async fn register_at(
+/// [`register`] at a given registration time with the given run metadata.
+pub async fn register_at(
     store: &Store,
     run: &RunRef,
     i: usize,
@@ -241,6 +242,50 @@ impl LocalApi {
             upload_token,
             read_token,
             other_token,
+        }
+    }
+}
+
+impl LocalApi {
+    /// `GET path` with `token`: status and JSON body.
+    pub async fn get(&self, token: &str, path: &str) -> (u16, serde_json::Value) {
+        http("GET", &format!("{}{path}", self.base), bearer(token), None).await
+    }
+
+    /// Every page of a list endpoint, following `next_cursor`.
+    pub async fn walk(&self, token: &str, path: &str) -> Vec<serde_json::Value> {
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let sep = if path.contains('?') { '&' } else { '?' };
+            let url = match &cursor {
+                Some(c) => format!("{path}{sep}cursor={c}"),
+                None => path.to_string(),
+            };
+            let (status, body) = self.get(token, &url).await;
+            assert_eq!(status, 200, "{url}: {body}");
+            items.extend(body["items"].as_array().unwrap().iter().cloned());
+            match body["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_string()),
+                None => return items,
+            }
+        }
+    }
+}
+
+/// Ingests an uploaded file here, or waits while the local API's trigger does it; panics unless
+/// it settles `done`.
+pub async fn settle(ingest: &verdict_parse_fn::ingest::Ingest, key: &str) {
+    use verdict_parse_fn::ingest::{Outcome, Retry};
+    loop {
+        match ingest.ingest_key(key, "seed").await {
+            Ok(Outcome::Done { .. } | Outcome::AlreadySettled(verdict_store::FileState::Done)) => {
+                return
+            }
+            Err(Retry::Busy { .. }) => {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            other => panic!("{key}: {other:?}"),
         }
     }
 }

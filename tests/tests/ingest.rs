@@ -528,7 +528,7 @@ async fn indexes_never_show_a_result_of_a_file_still_being_ingested() {
     let shown = || async {
         let found = store.get_run(&run).await.unwrap().unwrap();
         let mut names: Vec<String> = store
-            .list_results(&run, &[], None, 100, None)
+            .list_results(&run, &verdict_store::ResultFilter::default(), 100, None)
             .await
             .unwrap()
             .items

@@ -106,7 +106,7 @@ async fn lone_writer_stops(faults: Faults) -> (Store, RunRef, Outcome) {
     );
     // Nothing the failed file wrote shows; the other file's result does.
     let shown: Vec<String> = store
-        .list_results(&run, &[], None, 100, None)
+        .list_results(&run, &verdict_store::ResultFilter::default(), 100, None)
         .await
         .unwrap()
         .items
@@ -198,7 +198,7 @@ async fn huge_names_many_reruns_and_absurd_durations_ingest() {
     );
     assert_eq!(counts.duration_ms, 2 * verdict_model::MAX_DURATION_MS);
     let rows = store
-        .list_results(&run, &[], None, 100, None)
+        .list_results(&run, &verdict_store::ResultFilter::default(), 100, None)
         .await
         .unwrap()
         .items;

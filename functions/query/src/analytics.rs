@@ -27,6 +27,12 @@ impl Order {
         }
     }
 
+    /// Whether the ordering runs high to low unless `dir=` says otherwise: slowest first, worst
+    /// status first; names run A to Z.
+    pub(crate) fn descending_by_default(self) -> bool {
+        matches!(self, Order::Duration | Order::Status)
+    }
+
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             Order::Name => "name",
@@ -36,23 +42,22 @@ impl Order {
     }
 }
 
-/// Sorts results by `order`; ties by test id, so an ordering is the same on every read.
-pub(crate) fn sort_rows(rows: &mut [TestRow], order: Order) {
-    match order {
-        Order::Duration => rows.sort_by(|a, b| {
-            b.duration_ms
-                .cmp(&a.duration_ms)
-                .then_with(|| a.test_id.cmp(&b.test_id))
-        }),
-        Order::Status => rows.sort_by(|a, b| {
-            (std::cmp::Reverse(a.status.severity()), &a.name, &a.test_id).cmp(&(
-                std::cmp::Reverse(b.status.severity()),
-                &b.name,
-                &b.test_id,
-            ))
-        }),
-        Order::Name => rows.sort_by(|a, b| (&a.name, &a.test_id).cmp(&(&b.name, &b.test_id))),
-    }
+/// Sorts results by `order`, high to low when `descending`; ties by name then test id (always
+/// A to Z), so an ordering is the same on every read.
+pub(crate) fn sort_rows(rows: &mut [TestRow], order: Order, descending: bool) {
+    rows.sort_by(|a, b| {
+        let primary = match order {
+            Order::Duration => a.duration_ms.cmp(&b.duration_ms),
+            Order::Status => a.status.severity().cmp(&b.status.severity()),
+            Order::Name => a.name.cmp(&b.name),
+        };
+        let primary = if descending {
+            primary.reverse()
+        } else {
+            primary
+        };
+        primary.then_with(|| (&a.name, &a.test_id).cmp(&(&b.name, &b.test_id)))
+    });
 }
 
 /// One failure (by fingerprint) across the rows of a window.
@@ -230,6 +235,14 @@ pub(crate) struct RunStats {
     pub(crate) pass_rate: f64,
     /// Mean of the runs' summed test durations.
     pub(crate) mean_test_duration_ms: u64,
+    /// Mean of the settled runs' [`verdict_model::Summary::pass_rate`] (`None`: no such run).
+    pub(crate) mean_test_pass_rate: Option<f64>,
+}
+
+/// The mean of some rates, to three decimals (`None`: no rate).
+fn mean(rates: impl Iterator<Item = f64>) -> Option<f64> {
+    let (sum, count) = rates.fold((0.0, 0u32), |(s, c), r| (s + r, c + 1));
+    (count > 0).then(|| (sum / f64::from(count) * 1000.0).round() / 1000.0)
 }
 
 pub(crate) fn run_stats(runs: &[Run]) -> RunStats {
@@ -249,6 +262,11 @@ pub(crate) fn run_stats(runs: &[Run]) -> RunStats {
             0 => 0,
             n => runs.iter().map(|r| r.summary.duration_ms).sum::<u64>() / n,
         },
+        mean_test_pass_rate: mean(
+            runs.iter()
+                .filter(|r| r.status() != RunStatus::Pending)
+                .filter_map(|r| r.summary.pass_rate()),
+        ),
     }
 }
 
@@ -406,12 +424,18 @@ mod tests {
             },
         ];
         let ids = |rows: &[TestRow]| rows.iter().map(|r| r.test_id.clone()).collect::<Vec<_>>();
-        sort_rows(&mut rows, Order::Duration);
+        sort_rows(&mut rows, Order::Duration, true);
         assert_eq!(ids(&rows), ["3", "1", "2"]);
-        sort_rows(&mut rows, Order::Status);
-        assert_eq!(ids(&rows), ["1", "3", "2"]);
-        sort_rows(&mut rows, Order::Name);
+        sort_rows(&mut rows, Order::Duration, false);
         assert_eq!(ids(&rows), ["1", "2", "3"]);
+        sort_rows(&mut rows, Order::Status, true);
+        assert_eq!(ids(&rows), ["1", "3", "2"]);
+        sort_rows(&mut rows, Order::Status, false);
+        assert_eq!(ids(&rows), ["2", "3", "1"]);
+        sort_rows(&mut rows, Order::Name, false);
+        assert_eq!(ids(&rows), ["1", "2", "3"]);
+        sort_rows(&mut rows, Order::Name, true);
+        assert_eq!(ids(&rows), ["3", "2", "1"]);
         for order in [Order::Name, Order::Duration, Order::Status] {
             assert_eq!(Order::parse(order.as_str()), Some(order));
         }

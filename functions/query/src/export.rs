@@ -7,7 +7,7 @@ use lambda_http::http::{header, HeaderValue, StatusCode};
 use lambda_http::{Body, Response};
 use verdict_http::ApiError;
 use verdict_model::Status;
-use verdict_store::{Run, RunRef, Store, TestRow};
+use verdict_store::{ResultFilter, Run, RunRef, Store, TestRow};
 
 /// What an export is written as (`format=`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,7 +66,7 @@ async fn shown_rows(store: &Store, run: &RunRef, found: &Run) -> Result<Vec<Test
         |rows: &[TestRow]| export_size(rows.iter().filter(shown)) > MAX_EXPORT_BYTES,
         |start| async move {
             store
-                .list_results(run, &[], None, 1000, start.as_ref())
+                .list_results(run, &ResultFilter::default(), 1000, start.as_ref())
                 .await
         },
     )

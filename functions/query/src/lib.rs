@@ -19,6 +19,7 @@ mod present;
 mod results;
 mod router;
 mod runs;
+mod uploads;
 
 pub use cursor::CursorKey;
 
@@ -37,7 +38,7 @@ pub struct App {
 
 /// Method and path pattern of every route this function serves (checked against the router by a
 /// unit test and against `infra/template.yaml` and `openapi.json` by the checks).
-pub const ROUTES: [(&str, &str); 12] = [
+pub const ROUTES: [(&str, &str); 13] = [
     ("GET", "/v1/runs"),
     ("GET", "/v1/runs/{run_key}"),
     ("GET", "/v1/runs/{run_key}/tests"),
@@ -49,6 +50,7 @@ pub const ROUTES: [(&str, &str); 12] = [
     ("GET", "/v1/failures"),
     ("GET", "/v1/stats"),
     ("GET", "/v1/stats/passing"),
+    ("GET", "/v1/uploads"),
     ("GET", "/v1/openapi.json"),
 ];
 

@@ -38,3 +38,33 @@ where
 {
     read_pages(max, |_| false, page).await
 }
+
+/// Queries one page may take to fill itself when a filter leaves items out.
+const FILL_QUERIES: usize = 8;
+
+/// One page of `limit` items of a filtered listing: a Query evaluates at most `Limit` items
+/// before its filter, so a filter that keeps few would answer short or empty pages; this reads
+/// on, each Query asking only for what the page still lacks (so it never reads past what it
+/// returns and the cursor stays exact), up to [`FILL_QUERIES`] Queries.
+pub(crate) async fn fill_page<T, L, F, Fut>(
+    limit: i32,
+    start: Option<Cursor<L>>,
+    mut page: F,
+) -> Result<Page<T, L>, ApiError>
+where
+    F: FnMut(Option<Cursor<L>>, i32) -> Fut,
+    Fut: std::future::Future<Output = Result<Page<T, L>, StoreError>>,
+{
+    let mut items = Vec::new();
+    let mut start = start;
+    for _ in 0..FILL_QUERIES {
+        let remaining = limit - i32::try_from(items.len()).unwrap_or(limit);
+        let next = page(start, remaining).await?;
+        items.extend(next.items);
+        start = next.next;
+        if start.is_none() || items.len() >= usize::try_from(limit).unwrap_or(0) {
+            break;
+        }
+    }
+    Ok(Page { items, next: start })
+}

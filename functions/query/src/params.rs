@@ -92,6 +92,15 @@ pub(crate) fn limit(q: &Query<'_>) -> Result<i32, ApiError> {
     }
 }
 
+/// A yes-or-no parameter: `true` or `false`, false unless given.
+pub(crate) fn flag(q: &Query<'_>, name: &'static str) -> Result<bool, ApiError> {
+    match q.get(name).as_deref() {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(_) => Err(ApiError::invalid(name, "must be true or false")),
+    }
+}
+
 /// `30d`, `24h` (default 30 days, at most 90 days).
 pub(crate) fn window_ms(window: Option<&str>) -> Result<u64, ApiError> {
     let Some(w) = window else {

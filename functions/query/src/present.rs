@@ -26,6 +26,7 @@ pub(crate) fn run_header_json(run: &Run) -> Value {
         "run_id": run.run.run_key.as_str(),
         "created_at": rfc3339(run.created_ms),
         "status": run.status().as_str(),
+        "pass_rate": run.summary.pass_rate(),
         "metadata": metadata_json(run),
     })
 }

@@ -2,15 +2,15 @@
 
 use crate::analytics::{sort_rows, Order};
 use crate::cache::cache;
-use crate::pages::all_pages;
-use crate::params::{limit, status_list, Query};
+use crate::pages::{all_pages, fill_page};
+use crate::params::{flag, limit, status_list, Query};
 use crate::present::{page_json, row_json};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use verdict_http::{json, ApiError};
-use verdict_store::{RunRef, Store, TestRow};
+use verdict_store::{FileId, ResultFilter, RunRef, Store, TestRow};
 
 /// Tests a run may have for `order=` to sort them. The first request of an ordering reads the
 /// whole run (1,000 results per Query): about 190 MB of items and 250 sequential Queries at
@@ -34,7 +34,15 @@ pub(crate) async fn run_tests(
     q: &Query<'_>,
     run: &RunRef,
 ) -> Result<Response<Body>, ApiError> {
-    let statuses = status_list(q.get("status").as_deref())?;
+    let filter = ResultFilter {
+        statuses: status_list(q.get("status").as_deref())?,
+        flaky_only: flag(q, "flaky")?,
+        name_contains: q.get("q"),
+        file: q
+            .get("file")
+            .map(|f| FileId::parse(&f).map_err(|e| ApiError::invalid("file", e)))
+            .transpose()?,
+    };
     let order = q
         .get("order")
         .map(|o| {
@@ -42,7 +50,12 @@ pub(crate) async fn run_tests(
                 .ok_or_else(|| ApiError::invalid("order", "must be name, duration or status"))
         })
         .transpose()?;
-    let search = q.get("q");
+    let descending = match q.get("dir").as_deref() {
+        None => None,
+        Some("asc") => Some(false),
+        Some("desc") => Some(true),
+        Some(_) => return Err(ApiError::invalid("dir", "must be asc or desc")),
+    };
     let found = store
         .get_run(run)
         .await?
@@ -50,15 +63,16 @@ pub(crate) async fn run_tests(
     let settled = |r: &TestRow| found.shows(&r.contributors);
     let limit = limit(q)?;
     let Some(order) = order else {
-        let page = store
-            .list_results(
-                run,
-                &statuses,
-                search.as_deref(),
-                limit,
-                q.start()?.as_ref(),
-            )
-            .await?;
+        if descending.is_some() {
+            return Err(ApiError::invalid("dir", "needs order="));
+        }
+        let filter = &filter;
+        let page = fill_page(limit, q.start()?, |start, remaining| async move {
+            store
+                .list_results(run, filter, remaining, start.as_ref())
+                .await
+        })
+        .await?;
         let items = page
             .items
             .iter()
@@ -80,6 +94,7 @@ pub(crate) async fn run_tests(
             ),
         ));
     }
+    let descending = descending.unwrap_or_else(|| order.descending_by_default());
     let offset = q.start::<ViewCursor>()?.map_or(0, |c| c.offset);
     let limit = u64::try_from(limit).unwrap_or(0);
     // Everything the view's content depends on names it: the ordering, the filters, and the
@@ -87,11 +102,18 @@ pub(crate) async fn run_tests(
     let view = verdict_store::view_key(
         run,
         &format!(
-            "{}-{}",
+            "{}-{}-{}",
             order.as_str(),
+            if descending { "desc" } else { "asc" },
             short_hash(&json!([
-                statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
-                search,
+                filter
+                    .statuses
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>(),
+                filter.flaky_only,
+                filter.name_contains,
+                filter.file.as_ref().map(FileId::as_str),
                 found.files_registered,
                 found.files_done,
                 found.files_failed,
@@ -103,17 +125,13 @@ pub(crate) async fn run_tests(
     let ids = match store.read_view(&view, offset, limit + 1).await? {
         Some(ids) => ids,
         None => {
-            let (mut rows, _) = all_pages(MAX_SORTED_TESTS as usize, |start| {
-                let (statuses, search) = (&statuses, search.as_deref());
-                async move {
-                    store
-                        .list_results(run, statuses, search, 1000, start.as_ref())
-                        .await
-                }
+            let filter = &filter;
+            let (mut rows, _) = all_pages(MAX_SORTED_TESTS as usize, |start| async move {
+                store.list_results(run, filter, 1000, start.as_ref()).await
             })
             .await?;
             rows.retain(|r| settled(r));
-            sort_rows(&mut rows, order);
+            sort_rows(&mut rows, order, descending);
             let ids: Vec<&str> = rows.iter().map(|r| r.test_id.as_str()).collect();
             store.put_view(&view, &ids).await?;
             ids.iter()

@@ -3,7 +3,7 @@
 
 use crate::cache::cache;
 use crate::params::Query;
-use crate::{export, history, insights, results, runs, CursorKey, OPENAPI, ROUTES};
+use crate::{export, history, insights, results, runs, uploads, CursorKey, OPENAPI, ROUTES};
 use lambda_http::http::{header, HeaderValue, Method};
 use lambda_http::{Body, Request, Response};
 use verdict_http::present::run_ref;
@@ -63,6 +63,7 @@ pub(crate) async fn route(
         ["v1", "failures"] => insights::failures(store, q, project).await,
         ["v1", "stats"] => runs::stats(store, q, project).await,
         ["v1", "stats", "passing"] => runs::passing(store, q, project).await,
+        ["v1", "uploads"] => uploads::uploads(store, q, project).await,
         _ => Err(unknown()),
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::analytics::run_stats;
 use crate::cache::cache;
-use crate::pages::{all_pages, read_pages};
+use crate::pages::{all_pages, fill_page, read_pages};
 use crate::params::{limit, parse_time, Query, Window};
 use crate::present::{page_json, run_header_json, run_json};
 use lambda_http::http::StatusCode;
@@ -33,17 +33,28 @@ pub(crate) async fn runs(
             })
         })
         .transpose()?;
-    let filter = RunFilter {
+    let status = q
+        .get("status")
+        .map(|s| {
+            RunStatus::parse(&s)
+                .ok_or_else(|| ApiError::invalid("status", "must be passed, failed or pending"))
+        })
+        .transpose()?;
+    let filter = &RunFilter {
         branch: q.get("branch"),
         trigger,
         since_ms: q
             .get("since")
             .map(|s| parse_time("since", &s))
             .transpose()?,
+        status,
     };
-    let page = store
-        .list_runs(project, &filter, limit(q)?, q.start()?.as_ref())
-        .await?;
+    let page = fill_page(limit(q)?, q.start()?, |start, remaining| async move {
+        store
+            .list_runs(project, filter, remaining, start.as_ref())
+            .await
+    })
+    .await?;
     let items = page.items.iter().map(run_json).collect();
     Ok(cache(
         json(StatusCode::OK, &page_json(items, q.seal(page.next))),
@@ -103,6 +114,7 @@ pub(crate) async fn stats(
         "pending_runs": stats.pending,
         "pass_rate": stats.pass_rate,
         "mean_test_duration_ms": stats.mean_test_duration_ms,
+        "mean_test_pass_rate": stats.mean_test_pass_rate,
         "last_run": runs.first().map(run_json),
         "truncated": truncated,
     });

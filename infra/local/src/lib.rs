@@ -38,11 +38,13 @@ impl Api {
 
     async fn handle(&self, request: lambda_http::Request) -> lambda_http::Response<Body> {
         // Same split as the API Gateway routes in infra/template.yaml: the upload function's
-        // routes go to it, every other path to the query function.
+        // routes (method and path: `GET /v1/uploads` is the query function's) go to it, every
+        // other request to the query function.
         let path = request.uri().path().to_string();
+        let method = request.method().as_str().to_string();
         let upload = verdict_upload_fn::ROUTES
             .iter()
-            .any(|(_, pattern)| verdict_http::path_matches(pattern, &path));
+            .any(|(m, pattern)| *m == method && verdict_http::path_matches(pattern, &path));
         if upload {
             verdict_upload_fn::handle(&self.upload, request).await
         } else {

@@ -4,7 +4,7 @@
 use crate::{rfc3339, ApiError};
 use serde_json::{json, Value};
 use verdict_model::Summary;
-use verdict_store::{FileItem, ProjectName, RunKey, RunRef};
+use verdict_store::{Delta, FileItem, FileState, ProjectName, RunKey, RunRef};
 
 /// A run's (or a file's) counters.
 pub fn summary_json(summary: &Summary) -> Value {
@@ -22,6 +22,7 @@ pub fn file_json(item: &FileItem) -> Value {
         "format": item.format,
         "sha256": item.sha256,
         "counts": item.counts.as_ref().map(summary_json),
+        "effect": effect_json(item),
         "warnings": item.warnings,
         "duplicate_of": item.duplicate_of.as_ref().map(|f| f.as_str()),
         "error": item.error.as_ref().map(|e| json!({
@@ -32,6 +33,26 @@ pub fn file_json(item: &FileItem) -> Value {
             "offset": e.offset,
         })),
         "created_at": rfc3339(item.created_ms),
+    })
+}
+
+/// What a settled file changed in its run: the tests it added, those it merged into a result
+/// another file of the run wrote first (a shard's retry, a rerun), and the bytes it skipped as
+/// a copy of another file (`null` until the file settles).
+fn effect_json(item: &FileItem) -> Value {
+    if !item.state.is_settled() {
+        return Value::Null;
+    }
+    let tests = item.counts.as_ref().map_or(0, |c| c.tests);
+    let inserted = item.contribution.map_or(0, Delta::tests_added);
+    let skipped = match item.state {
+        FileState::Duplicate => item.size,
+        _ => 0,
+    };
+    json!({
+        "tests_inserted": inserted,
+        "tests_merged": tests.saturating_sub(inserted),
+        "duplicate_bytes_skipped": skipped,
     })
 }
 

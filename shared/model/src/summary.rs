@@ -26,6 +26,13 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// Passed tests among those that passed, failed or errored (skipped and expected outcomes
+    /// left out), to three decimals; `None` when no test did any of those.
+    pub fn pass_rate(&self) -> Option<f64> {
+        let decided = self.passed + self.failed + self.errors;
+        (decided > 0).then(|| (self.passed as f64 * 1000.0 / decided as f64).round() / 1000.0)
+    }
+
     /// Counts `result`.
     pub fn add(&mut self, result: &TestResult) {
         self.count(result.status, result.flaky, result.duration_ms);

@@ -102,6 +102,11 @@ impl Delta {
         Delta(COUNTERS.map(|k| get_n(item, k).unwrap_or(0)))
     }
 
+    /// Tests the change added to the run (its `tests` counter; a file never removes one).
+    pub fn tests_added(self) -> u64 {
+        u64::try_from(self.0[0]).unwrap_or(0)
+    }
+
     /// A delta that is a whole summary (never negative) as a summary.
     pub fn to_summary(self) -> Summary {
         summary_from(self.0.map(|v| u64::try_from(v).unwrap_or(0)))

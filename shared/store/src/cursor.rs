@@ -5,7 +5,9 @@
 //! listing can never continue another.
 
 use crate::attrs::{get_s, s, Item};
-use crate::keys::{item_key, test_sk, ProjectName, RunKey, RunRef, SK_RUN, TEST_SK_PREFIX};
+use crate::keys::{
+    file_sk, item_key, test_sk, FileId, ProjectName, RunKey, RunRef, SK_RUN, TEST_SK_PREFIX,
+};
 use serde::{Deserialize, Serialize};
 use std::marker::PhantomData;
 
@@ -52,6 +54,9 @@ pub enum HistoryListing {}
 /// Failed and flaky results of a project, newest first.
 #[derive(Debug)]
 pub enum IssuesListing {}
+/// The files of a project in one state, newest first.
+#[derive(Debug)]
+pub enum UploadsListing {}
 
 impl<L> Cursor<L> {
     /// The cursor after the item whose sort key `sort_attr` is in `last` (a page's
@@ -102,6 +107,14 @@ impl Cursor<ResultsListing> {
             .starts_with(TEST_SK_PREFIX)
             .then(|| item_key(run.pk(), self.after.clone()))
     }
+
+    /// The `ExclusiveStartKey` in an index of `run`'s partition whose sort key `sk_attr` is the
+    /// test item's own sort key.
+    pub(crate) fn start_key_in(&self, run: &RunRef, sk_attr: &str) -> Option<Item> {
+        let mut key = self.start_key(run)?;
+        key.insert(sk_attr.to_string(), s(&self.after));
+        Some(key)
+    }
 }
 
 impl Cursor<HistoryListing> {
@@ -132,10 +145,22 @@ impl Cursor<IssuesListing> {
     }
 }
 
+impl Cursor<UploadsListing> {
+    /// The `ExclusiveStartKey` in the `uploads` index partition `pk`.
+    pub(crate) fn start_key(&self, project: &ProjectName, pk: String) -> Option<Item> {
+        let run = self.run_of(project)?;
+        let file_id = FileId::parse(self.after.rsplit('#').next()?).ok()?;
+        Some(with(
+            item_key(run.pk(), file_sk(&file_id)),
+            [("upl_pk", pk), ("upl_sk", self.after.clone())],
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::{result_time_sk, time_sk};
+    use crate::keys::{result_time_sk, time_sk, FileRef};
 
     fn key(pairs: &[(&str, &str)]) -> Item {
         pairs.iter().map(|(k, v)| (k.to_string(), s(*v))).collect()
@@ -175,5 +200,27 @@ mod tests {
         let cursor = Cursor::<ResultsListing>::after(Some(&last), "sk").unwrap();
         assert_eq!(cursor.start_key(&run), Some(last));
         assert_eq!(Cursor::<ResultsListing>::after(None, "sk"), None);
+
+        let last = key(&[
+            ("pk", &run.pk()),
+            ("sk", &test_sk(&test_id)),
+            ("prob_sk", &test_sk(&test_id)),
+        ]);
+        let cursor = Cursor::<ResultsListing>::after(Some(&last), "prob_sk").unwrap();
+        assert_eq!(cursor.start_key_in(&run, "prob_sk"), Some(last));
+
+        let file = FileRef {
+            run: run.clone(),
+            file_id: FileId::parse(&"0f".repeat(16)).unwrap(),
+        };
+        let upl_sk = crate::keys::uploads_sk(1_700_000_000_000, &file);
+        let last = key(&[
+            ("pk", &run.pk()),
+            ("sk", &file_sk(&file.file_id)),
+            ("upl_pk", "acme#failed"),
+            ("upl_sk", &upl_sk),
+        ]);
+        let cursor = Cursor::<UploadsListing>::after(Some(&last), "upl_sk").unwrap();
+        assert_eq!(cursor.start_key(&project, "acme#failed".into()), Some(last));
     }
 }

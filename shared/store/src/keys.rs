@@ -289,6 +289,21 @@ pub(crate) fn fingerprint_pk(project: &ProjectName, fingerprint: &str) -> String
     format!("{project}#{fingerprint}")
 }
 
+/// Partition of the `uploads` index: one project's files in one state. A file's entry moves
+/// with its state, so the files of any state are one Query away, newest first.
+pub(crate) fn uploads_pk(project: &ProjectName, state: &str) -> String {
+    format!("{project}#{state}")
+}
+
+/// Sort key of a file in the `uploads` index: its registration time, run and id.
+pub(crate) fn uploads_sk(created_ms: u64, file: &FileRef) -> String {
+    format!(
+        "{}#{}",
+        time_sk(created_ms, &file.run.run_key),
+        file.file_id
+    )
+}
+
 /// The partition of the project registry (every project is one item in it).
 pub(crate) const PROJECTS_PK: &str = "PROJECTS";
 

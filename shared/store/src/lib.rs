@@ -41,7 +41,9 @@ pub use batch::BATCH_WRITE_MAX;
 #[cfg(feature = "test-support")]
 pub use capacity::CapacityCount;
 pub use counts::{Delta, COUNTERS};
-pub use cursor::{Cursor, HistoryListing, IssuesListing, ResultsListing, RunsListing};
+pub use cursor::{
+    Cursor, HistoryListing, IssuesListing, ResultsListing, RunsListing, UploadsListing,
+};
 pub use error::{Failure, StoreError};
 #[cfg(feature = "test-support")]
 pub use faults::Faults;
@@ -53,7 +55,7 @@ pub use keys::{
     random_bytes, view_key, FileId, FileRef, ProjectName, RunKey, RunRef, RAW_PREFIX, VIEWS_PREFIX,
 };
 pub use projects::{Project, DEFAULT_RETENTION_DAYS, MAX_RETENTION_DAYS};
-pub use queries::{Page, RunFilter, TestRow};
+pub use queries::{Page, ResultFilter, RunFilter, TestRow};
 pub use raw::{Presigned, RawObject};
 pub use results::RunContext;
 pub use retention::{retention_cutoff, Deleted};

@@ -1,16 +1,18 @@
 //! The read paths of the query API. Each is one Query or GetItem per page on a key or an index;
 //! a page's continuation is a [`Cursor`] of its listing (the API signs it).
 
-use crate::attrs::{get_bool, get_s, get_u64, s, Item, CREATED_MS, PROJECT, RUN_KEY, SK};
+use crate::attrs::{get_bool, get_s, get_u64, n, s, Item, CREATED_MS, PROJECT, RUN_KEY, SK};
 use crate::cursor::{Cursor, HistoryListing, IssuesListing, ResultsListing, RunsListing};
 use crate::keys::{
-    branch_pk, history_pk, time_floor, time_of_sk, ProjectName, RunKey, RunRef, TEST_SK_PREFIX,
+    branch_pk, history_pk, time_floor, time_of_sk, FileId, ProjectName, RunKey, RunRef,
+    TEST_SK_PREFIX,
 };
-use crate::results::attr as test_attr;
+use crate::results::{attr as test_attr, PROBLEM_STATUSES};
 use crate::runs::attr as run_attr;
 use crate::runs::run_from_item;
-use crate::{Run, Store, StoreError};
+use crate::{Run, RunStatus, Store, StoreError};
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
+use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::{HashMap, HashSet};
 use verdict_model::{Status, Trigger};
 
@@ -97,7 +99,7 @@ pub(crate) fn test_row(item: &Item) -> Option<TestRow> {
 
 /// Runs one page of `query` in the order of `sort_attr`, turning each item into a row
 /// (`None`: left out).
-async fn page<T, L>(
+pub(crate) async fn page<T, L>(
     operation: &'static str,
     query: QueryFluentBuilder,
     sort_attr: &str,
@@ -113,6 +115,31 @@ async fn page<T, L>(
     })
 }
 
+/// Filters of a run's results listing.
+#[derive(Debug, Clone, Default)]
+pub struct ResultFilter {
+    /// Only these statuses (none: every status).
+    pub statuses: Vec<Status>,
+    /// Only results that passed after a failed attempt.
+    pub flaky_only: bool,
+    /// Only names containing this.
+    pub name_contains: Option<String>,
+    /// Only results this file of the run contributed to.
+    pub file: Option<FileId>,
+}
+
+impl ResultFilter {
+    /// Whether every result the filter keeps is in the run's `problems` index.
+    fn reads_problems(&self) -> bool {
+        let statuses = &self.statuses;
+        self.flaky_only
+            || (!statuses.is_empty() && statuses.iter().all(|s| PROBLEM_STATUSES.contains(s)))
+    }
+}
+
+/// The index of a run's failed, errored, xpassed and flaky results.
+const PROBLEMS_INDEX: &str = "problems";
+
 /// Filters of the runs listing.
 #[derive(Debug, Clone, Default)]
 pub struct RunFilter {
@@ -122,6 +149,8 @@ pub struct RunFilter {
     pub trigger: Option<Trigger>,
     /// Only runs created at or after this.
     pub since_ms: Option<u64>,
+    /// Only runs that stand so.
+    pub status: Option<RunStatus>,
 }
 
 impl Store {
@@ -154,53 +183,115 @@ impl Store {
             .scan_index_forward(false)
             .limit(limit)
             .set_exclusive_start_key(start);
+        let mut filters = Vec::new();
         if let Some(trigger) = &filter.trigger {
+            filters.push("#trigger = :trigger");
             query = query
-                .filter_expression("#trigger = :trigger")
-                .expression_attribute_names("#trigger", "trigger")
+                .expression_attribute_names("#trigger", run_attr::TRIGGER)
                 .expression_attribute_values(":trigger", s(trigger.as_str()));
+        }
+        if let Some(status) = filter.status {
+            // [`Run::status`] as a filter: the settled-file counter against the registered one,
+            // then the failure counters (every counter exists from the run's registration).
+            let mut names = vec![
+                ("#settled", run_attr::FILES_SETTLED),
+                ("#registered", run_attr::FILES_REGISTERED),
+            ];
+            filters.push(match status {
+                RunStatus::Pending => "#settled < #registered",
+                RunStatus::Failed => {
+                    "#settled = #registered AND \
+                     (#failed > :zero OR #errors > :zero OR #files_failed > :zero)"
+                }
+                RunStatus::Passed => {
+                    "#settled = #registered AND \
+                     #failed = :zero AND #errors = :zero AND #files_failed = :zero"
+                }
+            });
+            if status != RunStatus::Pending {
+                names.extend([
+                    ("#failed", "failed"),
+                    ("#errors", "errors"),
+                    ("#files_failed", run_attr::FILES_FAILED),
+                ]);
+                query = query.expression_attribute_values(":zero", n(0));
+            }
+            for (name, attribute) in names {
+                query = query.expression_attribute_names(name, attribute);
+            }
+        }
+        if !filters.is_empty() {
+            query = query.filter_expression(filters.join(" AND "));
         }
         page("Query runs", query, sk_name, run_from_item).await
     }
 
-    /// Test results of a run in test-id order, optionally only some statuses and names
-    /// containing `name_contains`.
+    /// Test results of a run in test-id order, as `filter` narrows them. A filter on
+    /// statuses that are all problems (failed, error, xpassed) or on flaky results reads the
+    /// sparse `problems` index, so its pages are full however few of the run's tests failed.
     pub async fn list_results(
         &self,
         run: &RunRef,
-        statuses: &[Status],
-        name_contains: Option<&str>,
+        filter: &ResultFilter,
         limit: i32,
         start: Option<&Cursor<ResultsListing>>,
     ) -> Result<Page<TestRow, ResultsListing>, StoreError> {
+        let problems = filter.reads_problems();
+        let (sort_attr, start) = match problems {
+            true => (
+                test_attr::PROB_SK,
+                start.and_then(|c| c.start_key_in(run, test_attr::PROB_SK)),
+            ),
+            false => (SK, start.and_then(|c| c.start_key(run))),
+        };
+        let key = match problems {
+            true => "pk = :pk",
+            false => "pk = :pk AND begins_with(sk, :t)",
+        };
         let mut query = self
             .ddb
             .query()
             .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :t)")
+            .key_condition_expression(key)
             .expression_attribute_values(":pk", s(run.pk()))
-            .expression_attribute_values(":t", s(TEST_SK_PREFIX))
             .limit(limit)
-            .set_exclusive_start_key(start.and_then(|c| c.start_key(run)));
+            .set_exclusive_start_key(start);
+        query = match problems {
+            true => query.index_name(PROBLEMS_INDEX),
+            false => query.expression_attribute_values(":t", s(TEST_SK_PREFIX)),
+        };
         let mut filters = Vec::new();
-        if !statuses.is_empty() {
-            let names: Vec<String> = (0..statuses.len()).map(|i| format!(":s{i}")).collect();
-            for (name, status) in names.iter().zip(statuses) {
+        if !filter.statuses.is_empty() {
+            let names: Vec<String> = (0..filter.statuses.len())
+                .map(|i| format!(":s{i}"))
+                .collect();
+            for (name, status) in names.iter().zip(&filter.statuses) {
                 query = query.expression_attribute_values(name, s(status.as_str()));
             }
             filters.push(format!("#status IN ({})", names.join(", ")));
             query = query.expression_attribute_names("#status", test_attr::STATUS);
         }
-        if let Some(q) = name_contains {
+        if filter.flaky_only {
+            filters.push("flaky = :flaky".into());
+            query = query.expression_attribute_values(":flaky", AttributeValue::Bool(true));
+        }
+        if let Some(q) = &filter.name_contains {
             filters.push("contains(#name, :q)".into());
             query = query
                 .expression_attribute_names("#name", test_attr::NAME)
                 .expression_attribute_values(":q", s(q));
         }
+        if let Some(file) = &filter.file {
+            // The files that wrote a result are the keys of its `contrib` map.
+            filters.push("attribute_exists(#contrib.#file)".into());
+            query = query
+                .expression_attribute_names("#contrib", test_attr::CONTRIB)
+                .expression_attribute_names("#file", file.as_str());
+        }
         if !filters.is_empty() {
             query = query.filter_expression(filters.join(" AND "));
         }
-        page("Query results", query, SK, test_row).await
+        page("Query results", query, sort_attr, test_row).await
     }
 
     /// One test across runs, newest first (the `history` index).

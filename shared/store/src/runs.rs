@@ -23,6 +23,9 @@ pub(crate) mod attr {
     pub(crate) const FILES_DONE: &str = "files_done";
     pub(crate) const FILES_FAILED: &str = "files_failed";
     pub(crate) const FILES_DUPLICATE: &str = "files_duplicate";
+    /// Files settled in any way: `files_done + files_failed + files_duplicate`, kept as one
+    /// counter so a query filter can compare it with `files_registered`.
+    pub(crate) const FILES_SETTLED: &str = "files_settled";
     pub(crate) const EXCLUSIVE_WRITER: &str = "exclusive_writer";
     pub(crate) const WRITERS_STARTED: &str = "writers_started";
     pub(crate) const DONE_FILES: &str = "done_files";
@@ -68,6 +71,13 @@ pub enum RunStatus {
 }
 
 impl RunStatus {
+    /// The status a name (its [`RunStatus::as_str`]) names.
+    pub fn parse(name: &str) -> Option<RunStatus> {
+        [RunStatus::Passed, RunStatus::Failed, RunStatus::Pending]
+            .into_iter()
+            .find(|s| s.as_str() == name)
+    }
+
     /// The name the API uses.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -21,7 +21,7 @@ pub(crate) struct IndexSpec {
 }
 
 /// Every index of the table. The access pattern each serves is in `docs/data-model.md`.
-pub(crate) const INDEXES: [IndexSpec; 6] = [
+pub(crate) const INDEXES: [IndexSpec; 8] = [
     IndexSpec {
         name: "runs",
         pk: "runs_pk",
@@ -76,6 +76,32 @@ pub(crate) const INDEXES: [IndexSpec; 6] = [
         ]),
     },
     IndexSpec {
+        name: "problems",
+        pk: "pk",
+        sk: "prob_sk",
+        projection: Some(&[
+            "run_key",
+            "test_id",
+            "suite",
+            "classname",
+            "name",
+            "status",
+            "flaky",
+            "duration_ms",
+            "attempt_count",
+            "message",
+            "failure_type",
+            "fingerprint",
+            "contrib",
+        ]),
+    },
+    IndexSpec {
+        name: "uploads",
+        pk: "upl_pk",
+        sk: "upl_sk",
+        projection: Some(&[]),
+    },
+    IndexSpec {
         name: "sweep",
         pk: "sweep_pk",
         sk: "sweep_sk",
@@ -120,8 +146,10 @@ impl Store {
                     |p, a| p.non_key_attributes(*a),
                 ),
             };
+            if index.pk != PK {
+                request = request.attribute_definitions(string_attr(index.pk));
+            }
             request = request
-                .attribute_definitions(string_attr(index.pk))
                 .attribute_definitions(string_attr(index.sk))
                 .global_secondary_indexes(
                     GlobalSecondaryIndex::builder()

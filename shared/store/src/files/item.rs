@@ -1,9 +1,10 @@
 //! What a file item holds, and reading it back.
 
-use crate::attrs::{get_map, get_n, get_s, get_u64, Item, CREATED_MS, PROJECT, RUN_KEY};
-use crate::counts::{summary_from, COUNTERS};
-use crate::keys::{FileId, FileRef, ProjectName, RunKey, RunRef, FILE_SK_PREFIX};
+use crate::attrs::{get_map, get_n, get_s, get_u64, s, Item, CREATED_MS, PROJECT, RUN_KEY};
+use crate::counts::{summary_from, Delta, COUNTERS};
+use crate::keys::{uploads_pk, FileId, FileRef, ProjectName, RunKey, RunRef, FILE_SK_PREFIX};
 use crate::{Store, StoreError};
+use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::BTreeMap;
 use verdict_model::{Summary, TestOverride};
 
@@ -31,6 +32,8 @@ pub(crate) mod attr {
     pub(crate) const SETTLED_MS: &str = "settled_ms";
     pub(crate) const ERROR: &str = "error";
     pub(crate) const DUPLICATE_OF: &str = "duplicate_of";
+    pub(crate) const UPL_PK: &str = "upl_pk";
+    pub(crate) const UPL_SK: &str = "upl_sk";
     /// The attributes of the map in [`ERROR`].
     pub(crate) mod error {
         pub(crate) const KIND: &str = "kind";
@@ -76,7 +79,8 @@ impl FileState {
         }
     }
 
-    fn parse(s: &str) -> Option<FileState> {
+    /// The state a name (its [`FileState::as_str`]) names.
+    pub fn parse(s: &str) -> Option<FileState> {
         FileState::ALL.into_iter().find(|st| st.as_str() == s)
     }
 
@@ -200,6 +204,18 @@ impl FileError {
     }
 }
 
+/// The attributes that say a file's state: the state, and the `uploads` index partition of the
+/// project's files in that state (a file's entry moves with it).
+pub(crate) fn state_attrs(file: &FileRef, state: FileState) -> [(&'static str, AttributeValue); 2] {
+    [
+        (attr::STATE, s(state.as_str())),
+        (
+            attr::UPL_PK,
+            s(uploads_pk(&file.run.project, state.as_str())),
+        ),
+    ]
+}
+
 /// A file item as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FileItem {
@@ -223,6 +239,9 @@ pub struct FileItem {
     pub sha256: Option<String>,
     /// Its own results, once `done`.
     pub counts: Option<Summary>,
+    /// What it changed in the run's counters, once `done` (its tests that were new to the run
+    /// count in `tests`; those merged into a result another file wrote do not).
+    pub contribution: Option<Delta>,
     /// What the parser noticed but read past (at most 100 kept).
     pub warnings: Vec<String>,
     /// Why it `failed`.
@@ -285,6 +304,7 @@ pub(crate) fn file_from_item(item: &Item) -> Option<FileItem> {
         format: text(attr::FORMAT),
         sha256: text(attr::SHA256),
         counts: get_map(item, attr::COUNTS).map(|m| summary_from(COUNTERS.map(|k| get_u64(m, k)))),
+        contribution: get_map(item, attr::CONTRIBUTION).map(Delta::from_item),
         warnings: get_s(item, attr::WARNINGS)
             .and_then(|w| serde_json::from_str(w).ok())
             .unwrap_or_default(),

@@ -3,7 +3,7 @@
 //! `duplicate`) moves its run's counters in the same transaction, so they move exactly once.
 
 use super::attr as file_attr;
-use super::item::{file_from_item, FileError, FileItem, FileState, SlowTest};
+use super::item::{file_from_item, state_attrs, FileError, FileItem, FileState, SlowTest};
 use crate::attrs::{get_u64, n, s, Expr};
 use crate::counts::{Delta, COUNTERS};
 use crate::ddb::conditional;
@@ -86,9 +86,11 @@ impl Store {
         lease_ms: u64,
     ) -> Result<Claim, StoreError> {
         let mut e = Expr::default();
+        let [state, upl_pk] = state_attrs(file, FileState::Processing);
         let update = format!(
-            "SET {}, {}, {} ADD {}",
-            e.set(file_attr::STATE, s(FileState::Processing.as_str())),
+            "SET {}, {}, {}, {} ADD {}",
+            e.set(state.0, state.1),
+            e.set(upl_pk.0, upl_pk.1),
             e.set(file_attr::LEASE_OWNER, s(owner)),
             e.set(file_attr::LEASE_UNTIL, n(now_ms + lease_ms)),
             e.add(file_attr::CLAIMS, n(1)),
@@ -193,7 +195,10 @@ impl Store {
         )?;
 
         let mut e = Expr::default();
-        let mut adds = vec![e.add(run.counter, n(1))];
+        let mut adds = vec![
+            e.add(run.counter, n(1)),
+            e.add(run_attr::FILES_SETTLED, n(1)),
+        ];
         for (name, value) in COUNTERS.iter().zip(run.add.0) {
             if value != 0 {
                 adds.push(e.add(name, n(value)));
@@ -248,8 +253,10 @@ impl Store {
         now_ms: u64,
     ) -> Result<bool, StoreError> {
         let warnings: Vec<&String> = commit.warnings.iter().take(MAX_WARNINGS).collect();
+        let [state, upl_pk] = state_attrs(file, FileState::Done);
         let set = vec![
-            (file_attr::STATE, s(FileState::Done.as_str())),
+            state,
+            upl_pk,
             (file_attr::FORMAT, s(&commit.format)),
             (file_attr::SHA256, s(&commit.sha256)),
             (file_attr::COUNTS, Delta::of(&commit.counts).to_attr()),
@@ -295,8 +302,10 @@ impl Store {
                 detail.insert(name.to_string(), n(v));
             }
         }
+        let [state, upl_pk] = state_attrs(file, FileState::Failed);
         let set = vec![
-            (file_attr::STATE, s(FileState::Failed.as_str())),
+            state,
+            upl_pk,
             (file_attr::ERROR, AttributeValue::M(detail)),
             (file_attr::SETTLED_MS, n(now_ms)),
         ];
@@ -317,8 +326,10 @@ impl Store {
         of: &FileId,
         now_ms: u64,
     ) -> Result<bool, StoreError> {
+        let [state, upl_pk] = state_attrs(file, FileState::Duplicate);
         let set = vec![
-            (file_attr::STATE, s(FileState::Duplicate.as_str())),
+            state,
+            upl_pk,
             (file_attr::SHA256, s(sha256)),
             (file_attr::DUPLICATE_OF, s(of.as_str())),
             (file_attr::SETTLED_MS, n(now_ms)),

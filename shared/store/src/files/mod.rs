@@ -7,6 +7,7 @@
 mod content;
 mod item;
 mod lease;
+mod listing;
 mod register;
 
 pub(crate) use item::attr;

@@ -2,12 +2,12 @@
 //! finds the file from its id, in one transaction.
 
 use super::attr as file_attr;
-use super::item::FileState;
+use super::item::{state_attrs, FileState};
 use crate::attrs::{get_s, n, s, Expr, CREATED_MS, EXPIRES_AT, KIND, PROJECT, RUN_KEY};
 use crate::counts::COUNTERS;
 use crate::keys::{
-    branch_pk, sweep_pk, time_prefix, time_sk, upload_key, FileId, FileRef, ProjectName, RunKey,
-    RunRef,
+    branch_pk, sweep_pk, time_prefix, time_sk, upload_key, uploads_sk, FileId, FileRef,
+    ProjectName, RunKey, RunRef,
 };
 use crate::runs::attr as run_attr;
 use crate::{FileItem, Store, StoreError};
@@ -66,6 +66,7 @@ impl Store {
             run_attr::FILES_DONE,
             run_attr::FILES_FAILED,
             run_attr::FILES_DUPLICATE,
+            run_attr::FILES_SETTLED,
         ]) {
             sets.push(e.set_once(counter, n(0)));
         }
@@ -100,7 +101,10 @@ impl Store {
             (file_attr::FILE_ID.to_string(), s(new.file.file_id.as_str())),
             (file_attr::NAME.to_string(), s(&new.name)),
             (file_attr::SIZE.to_string(), n(new.size)),
-            (file_attr::STATE.to_string(), s(FileState::Pending.as_str())),
+            (
+                file_attr::UPL_SK.to_string(),
+                s(uploads_sk(now_ms, &new.file)),
+            ),
             (CREATED_MS.to_string(), n(now_ms)),
             (EXPIRES_AT.to_string(), n(expires_at)),
             (
@@ -109,6 +113,7 @@ impl Store {
             ),
             (file_attr::SWEEP_SK.to_string(), s(time_prefix(now_ms))),
         ]);
+        file.extend(state_attrs(&new.file, FileState::Pending).map(|(k, v)| (k.to_string(), v)));
         if let Some(sha) = &new.sha256 {
             file.insert(file_attr::DECLARED_SHA256.into(), s(sha));
         }

@@ -46,6 +46,7 @@ pub(crate) mod attr {
     pub(crate) const ISS_SK: &str = "iss_sk";
     pub(crate) const FP_PK: &str = "fp_pk";
     pub(crate) const FP_SK: &str = "fp_sk";
+    pub(crate) const PROB_SK: &str = "prob_sk";
 }
 
 /// What one file says of a test: its attempts and the details that may differ between files.
@@ -237,6 +238,11 @@ fn test_item(ctx: &RunContext, result: &TestResult, stored: &Stored) -> Item {
             )),
         );
     }
+    // The run's results that are not plain passes or skips (failed, error, xpassed, flaky): a
+    // sparse index in the run's partition, so a run's failures come in full pages.
+    if is_problem(result) {
+        item.insert(attr::PROB_SK.into(), s(test_sk(&result.test_id)));
+    }
     // Failed results by fingerprint: a sparse index, only failures are in it.
     if let (true, Some(fp)) = (result.status.is_failure(), &result.fingerprint) {
         item.insert(attr::FP_PK.into(), s(fingerprint_pk(&ctx.run.project, fp)));
@@ -251,6 +257,14 @@ fn test_item(ctx: &RunContext, result: &TestResult, stored: &Stored) -> Item {
     }
     item
 }
+
+/// Whether a result is in the run's `problems` index: what a person triaging the run looks at.
+pub(crate) fn is_problem(result: &TestResult) -> bool {
+    PROBLEM_STATUSES.contains(&result.status) || result.flaky
+}
+
+/// The statuses the `problems` index holds every result of (with the flaky passes).
+pub(crate) const PROBLEM_STATUSES: [Status; 3] = [Status::Failed, Status::Error, Status::Xpassed];
 
 impl Stored {
     pub(super) fn empty() -> Stored {

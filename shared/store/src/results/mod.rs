@@ -9,7 +9,7 @@
 
 mod item;
 
-pub(crate) use item::attr;
+pub(crate) use item::{attr, PROBLEM_STATUSES};
 
 use crate::attrs::{get_bool, get_s, get_u64, n, s, Item};
 use crate::batch::put_request;

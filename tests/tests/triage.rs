@@ -1,0 +1,255 @@
+//! The triage listings through real HTTP on the local stack: a run's failures in full pages
+//! (the sparse `problems` index), a run's tests by file, runs by status, upload health across
+//! the project, and what each file changed in its run.
+
+use serde_json::Value;
+use verdict_parse_fn::ingest::{Ingest, Outcome, Settings};
+use verdict_store::now_ms;
+use verdict_tests::{metadata, register_at, run_ref, settle, upload_with, LocalApi};
+use verdict_upload_fn::Limits;
+
+/// A JUnit report of `tests` passing tests named `{prefix}{i}`, where `failing(i)` says which
+/// fail (`Some("failure")` or `Some("error")`) and the rest pass.
+fn report(prefix: &str, tests: usize, failing: impl Fn(usize) -> Option<&'static str>) -> String {
+    let mut xml = String::from("<testsuite name=\"s\">");
+    for i in 0..tests {
+        let body = match failing(i) {
+            Some(kind) => format!("<{kind} message=\"broke {i}\"/>"),
+            None => String::new(),
+        };
+        xml.push_str(&format!(
+            "<testcase classname=\"c\" name=\"{prefix}{i}\" time=\"0.01\">{body}</testcase>"
+        ));
+    }
+    xml.push_str("</testsuite>");
+    xml
+}
+
+fn ids(items: &[Value], field: &str) -> Vec<String> {
+    items
+        .iter()
+        .map(|i| i[field].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_run_s_failures_come_in_full_pages_and_its_files_say_what_they_changed() {
+    let api = LocalApi::start(Limits::default()).await;
+    let ingest = Ingest::new(api.store.clone().serving("parse"), Settings::default());
+    let run = run_ref("acme", "wide");
+    // 3,000 tests, 10 failing and 2 erroring, far apart in test-id order.
+    let failing = |i: usize| match i {
+        _ if i % 300 == 7 => Some("failure"),
+        1500 | 2999 => Some("error"),
+        _ => None,
+    };
+    let first = upload_with(
+        &api.store,
+        &run,
+        0,
+        "wide.xml",
+        report("t", 3000, failing).as_bytes(),
+        now_ms(),
+        metadata(),
+    )
+    .await;
+    settle(&ingest, &first.object_key()).await;
+    // A second file: 5 tests of its own, and a rerun of t7 that passes (t7 turns flaky).
+    let mut second_xml = report("u", 5, |_| None);
+    second_xml = second_xml.replace(
+        "</testsuite>",
+        "<testcase classname=\"c\" name=\"t7\" time=\"0.01\"/></testsuite>",
+    );
+    let second = upload_with(
+        &api.store,
+        &run,
+        1,
+        "shard-2.xml",
+        second_xml.as_bytes(),
+        now_ms(),
+        metadata(),
+    )
+    .await;
+    settle(&ingest, &second.object_key()).await;
+    let token = &api.read_token;
+
+    // Failed tests: a page of 4 is 4 failures, though 3,000 tests surround them.
+    let (status, page) = api
+        .get(token, "/v1/runs/wide/tests?status=failed&limit=4")
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["items"].as_array().unwrap().len(), 4, "{page}");
+    let failed = api
+        .walk(token, "/v1/runs/wide/tests?status=failed&limit=4")
+        .await;
+    let mut names = ids(&failed, "name");
+    names.sort();
+    let mut expected: Vec<String> = (0..3000)
+        .filter(|&i| failing(i) == Some("failure") && i != 7)
+        .map(|i| format!("t{i}"))
+        .collect();
+    expected.sort();
+    assert_eq!(names, expected, "every failure once, t7 now a flaky pass");
+    let ids_in_order = ids(&failed, "test_id");
+    assert!(
+        ids_in_order.windows(2).all(|w| w[0] < w[1]),
+        "test-id order"
+    );
+    let errors = api
+        .walk(token, "/v1/runs/wide/tests?status=failed,error&limit=50")
+        .await;
+    assert_eq!(errors.len(), expected.len() + 2);
+    let flaky = api.walk(token, "/v1/runs/wide/tests?flaky=true").await;
+    assert_eq!(ids(&flaky, "name"), ["t7"]);
+    assert_eq!(flaky[0]["status"], "passed");
+
+    // The tests of one file, and what each file changed.
+    let of_second = api
+        .walk(
+            token,
+            &format!("/v1/runs/wide/tests?file={}&limit=2", second.file_id),
+        )
+        .await;
+    let mut names = ids(&of_second, "name");
+    names.sort();
+    assert_eq!(names, ["t7", "u0", "u1", "u2", "u3", "u4"]);
+    let (status, body) = api.get(token, "/v1/runs/wide/tests?file=nope").await;
+    assert_eq!(status, 400);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("file: "),
+        "{body}"
+    );
+    let (_, detail) = api.get(token, "/v1/runs/wide").await;
+    let effect = |file: &verdict_store::FileRef| {
+        detail["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["file_id"] == file.file_id.as_str())
+            .unwrap()["effect"]
+            .clone()
+    };
+    assert_eq!(
+        effect(&first),
+        serde_json::json!({"tests_inserted": 3000, "tests_merged": 0, "duplicate_bytes_skipped": 0})
+    );
+    assert_eq!(
+        effect(&second),
+        serde_json::json!({"tests_inserted": 5, "tests_merged": 1, "duplicate_bytes_skipped": 0})
+    );
+    // Passed among passed, failed and errored: 2,994 of 3,005 (9 failed, 2 errors).
+    assert_eq!(detail["run"]["pass_rate"], 0.996);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn runs_filter_by_status_and_failed_uploads_are_listed_across_the_project() {
+    let api = LocalApi::start(Limits::default()).await;
+    let ingest = Ingest::new(api.store.clone().serving("parse"), Settings::default());
+    let start = now_ms() - 3_600_000;
+    let mut expected: Vec<(String, &str)> = Vec::new();
+    let mut broken = Vec::new();
+    for i in 0..24 {
+        let key = format!("r{i:02}");
+        let run = run_ref("acme", &key);
+        let at = start + i as u64 * 60_000;
+        let status = match i % 6 {
+            // A report cut short: the file fails, and so does the run.
+            0 => {
+                let file = upload_with(
+                    &api.store,
+                    &run,
+                    i,
+                    "cut.xml",
+                    b"<testsuite><testcase name=\"a\">",
+                    at,
+                    metadata(),
+                )
+                .await;
+                let outcome = ingest.ingest_key(&file.object_key(), "test").await;
+                assert!(matches!(outcome, Ok(Outcome::Failed(_))), "{outcome:?}");
+                broken.push(file);
+                "failed"
+            }
+            // Registered, never uploaded: pending.
+            1 => {
+                let size = 10;
+                register_at(&api.store, &run, i, "late.xml", size, at, metadata()).await;
+                "pending"
+            }
+            n => {
+                let fails = n == 2;
+                let xml = report("t", 3, |t| (fails && t == 1).then_some("failure"));
+                let file = upload_with(
+                    &api.store,
+                    &run,
+                    i,
+                    "ok.xml",
+                    xml.as_bytes(),
+                    at,
+                    metadata(),
+                )
+                .await;
+                settle(&ingest, &file.object_key()).await;
+                if fails {
+                    "failed"
+                } else {
+                    "passed"
+                }
+            }
+        };
+        expected.push((key, status));
+    }
+    expected.reverse();
+    let token = &api.read_token;
+    for status in ["passed", "failed", "pending"] {
+        let runs = api
+            .walk(token, &format!("/v1/runs?status={status}&limit=3"))
+            .await;
+        let want: Vec<&str> = expected
+            .iter()
+            .filter(|(_, s)| *s == status)
+            .map(|(k, _)| k.as_str())
+            .collect();
+        assert_eq!(ids(&runs, "run_id"), want, "{status}");
+        assert!(runs.iter().all(|r| r["status"] == status));
+    }
+    // A page asks for what it lacks until it is full: 3 failed runs in one page of 3.
+    let (_, page) = api.get(token, "/v1/runs?status=failed&limit=3").await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 3, "{page}");
+    let (status, body) = api.get(token, "/v1/runs?status=green").await;
+    assert_eq!(status, 400);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("status: "),
+        "{body}"
+    );
+
+    let failed = api.walk(token, "/v1/uploads?state=failed&limit=2").await;
+    let want: Vec<&str> = broken.iter().rev().map(|f| f.file_id.as_str()).collect();
+    assert_eq!(ids(&failed, "file_id"), want, "newest first");
+    for upload in &failed {
+        assert_eq!(upload["state"], "failed");
+        assert_eq!(upload["error"]["kind"], "truncated", "{upload}");
+        assert!(upload["error"]["line"].as_u64().is_some(), "{upload}");
+        assert_eq!(upload["name"], "cut.xml");
+    }
+    let pending = api.walk(token, "/v1/uploads?state=pending").await;
+    assert_eq!(pending.len(), 4);
+    let done = api.walk(token, "/v1/uploads?state=done&limit=100").await;
+    assert_eq!(done.len(), 16);
+    let since = verdict_http::rfc3339(start + 12 * 60_000);
+    let recent = api
+        .walk(token, &format!("/v1/uploads?state=failed&since={since}"))
+        .await;
+    assert_eq!(recent.len(), 2, "r12 and r18");
+    let (status, _) = api.get(token, "/v1/uploads?state=lost").await;
+    assert_eq!(status, 400);
+    // Upload health is read with a read token, never an upload token.
+    let (status, _) = api.get(&api.upload_token, "/v1/uploads").await;
+    assert_eq!(status, 403);
+}
