@@ -37,6 +37,7 @@ pub(crate) fn detect(
     if get("GITHUB_ACTIONS").is_some() {
         m.ci_provider = Some("github".into());
         m.branch = get("GITHUB_HEAD_REF").or_else(|| get("GITHUB_REF_NAME"));
+        m.base_branch = get("GITHUB_BASE_REF");
         m.commit_sha = get("GITHUB_SHA");
         m.build_number = get("GITHUB_RUN_NUMBER");
         m.job_id = get("GITHUB_JOB");
@@ -51,6 +52,7 @@ pub(crate) fn detect(
     } else if get("GITLAB_CI").is_some() {
         m.ci_provider = Some("gitlab".into());
         m.branch = get("CI_COMMIT_REF_NAME");
+        m.base_branch = get("CI_MERGE_REQUEST_TARGET_BRANCH_NAME");
         m.commit_sha = get("CI_COMMIT_SHA");
         m.build_number = get("CI_PIPELINE_IID");
         m.build_url = get("CI_PIPELINE_URL");
@@ -60,6 +62,9 @@ pub(crate) fn detect(
     } else if get("BUILDKITE").is_some() {
         m.ci_provider = Some("buildkite".into());
         m.branch = get("BUILDKITE_BRANCH");
+        // "false" when the build is not of a pull request.
+        m.base_branch = get("BUILDKITE_PULL_REQUEST_BASE_BRANCH")
+            .filter(|_| get("BUILDKITE_PULL_REQUEST").is_some_and(|pr| pr != "false"));
         m.commit_sha = get("BUILDKITE_COMMIT");
         m.build_number = get("BUILDKITE_BUILD_NUMBER");
         m.build_url = get("BUILDKITE_BUILD_URL");
@@ -77,6 +82,7 @@ pub(crate) fn detect(
     } else if get("JENKINS_URL").is_some() {
         m.ci_provider = Some("jenkins".into());
         m.branch = get("BRANCH_NAME").or_else(|| get("GIT_BRANCH"));
+        m.base_branch = get("CHANGE_TARGET");
         m.commit_sha = get("GIT_COMMIT");
         m.build_number = get("BUILD_NUMBER");
         m.build_url = get("BUILD_URL");
@@ -85,6 +91,8 @@ pub(crate) fn detect(
     } else if get("TF_BUILD").is_some() {
         m.ci_provider = Some("azure".into());
         m.branch = get("BUILD_SOURCEBRANCHNAME");
+        m.base_branch = get("SYSTEM_PULLREQUEST_TARGETBRANCH")
+            .map(|b| b.trim_start_matches("refs/heads/").to_string());
         m.commit_sha = get("BUILD_SOURCEVERSION");
         m.build_number = get("BUILD_BUILDNUMBER");
         m.job_id = get("SYSTEM_JOBID");
@@ -176,6 +184,40 @@ mod tests {
             )
         };
         let (a, b) = (gh("test-1", "1"), gh("test-2", "2"));
+        assert_eq!(a.metadata.base_branch, None, "a push, not a pull request");
+        let pull_request = detect(
+            &env(&[
+                ("GITHUB_ACTIONS", "true"),
+                ("GITHUB_HEAD_REF", "fix-it"),
+                ("GITHUB_BASE_REF", "main"),
+            ]),
+            0,
+            |_| {},
+        );
+        assert_eq!(
+            (
+                pull_request.metadata.branch.as_deref(),
+                pull_request.metadata.base_branch.as_deref()
+            ),
+            (Some("fix-it"), Some("main"))
+        );
+        let buildkite = |pr: &str| {
+            detect(
+                &env(&[
+                    ("BUILDKITE", "true"),
+                    ("BUILDKITE_PULL_REQUEST", pr),
+                    ("BUILDKITE_PULL_REQUEST_BASE_BRANCH", "main"),
+                ]),
+                0,
+                |_| {},
+            )
+            .metadata
+            .base_branch
+        };
+        assert_eq!(
+            (buildkite("42").as_deref(), buildkite("false")),
+            (Some("main"), None)
+        );
         assert_eq!(
             (a.run_key.as_str(), b.run_key.as_str()),
             ("gh-987", "gh-987")

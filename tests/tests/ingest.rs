@@ -505,7 +505,13 @@ async fn indexes_never_show_a_result_of_a_file_still_being_ingested() {
         let project = project.clone();
         async move {
             store
-                .test_history(&project, &id(test), None, None, 50, None)
+                .test_history(
+                    &project,
+                    &id(test),
+                    &verdict_store::HistoryFilter::default(),
+                    50,
+                    None,
+                )
                 .await
                 .unwrap()
                 .items

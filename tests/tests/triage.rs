@@ -253,3 +253,203 @@ async fn runs_filter_by_status_and_failed_uploads_are_listed_across_the_project(
     let (status, _) = api.get(&api.upload_token, "/v1/uploads").await;
     assert_eq!(status, 403);
 }
+
+/// A report of named tests, each `pass`, `fail`, `error`, `skip` or `flaky` (a failed attempt,
+/// then a passing rerun, as pytest-rerunfailures writes it).
+fn tests_report(tests: &[(&str, &str)]) -> String {
+    let mut xml = String::from("<testsuite name=\"s\">");
+    for (name, outcome) in tests {
+        let case = |body: &str| {
+            format!("<testcase classname=\"c\" name=\"{name}\" time=\"0.1\">{body}</testcase>")
+        };
+        let cases = match *outcome {
+            "pass" => case(""),
+            "fail" => case(&format!("<failure message=\"{name} broke\"/>")),
+            "error" => case("<error message=\"setup\"/>"),
+            "skip" => case("<skipped/>"),
+            "flaky" => case("<failure message=\"once\"/>") + &case(""),
+            other => panic!("{other}"),
+        };
+        xml.push_str(&cases);
+    }
+    xml.push_str("</testsuite>");
+    xml
+}
+
+fn names(items: &Value) -> Vec<String> {
+    let mut names = ids(items.as_array().unwrap(), "name");
+    names.sort();
+    names
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_run_compares_with_its_base_and_says_since_when_a_test_fails() {
+    let api = LocalApi::start(Limits::default()).await;
+    let ingest = Ingest::new(api.store.clone().serving("parse"), Settings::default());
+    let start = now_ms() - 3_600_000;
+    let mut i = 0;
+    let mut run =
+        |key: &'static str, branch: &str, base_branch: Option<&str>, tests: &[(&str, &str)]| {
+            i += 1;
+            let meta = verdict_model::RunMetadata {
+                branch: Some(branch.into()),
+                base_branch: base_branch.map(str::to_string),
+                ..metadata()
+            };
+            let xml = tests_report(tests);
+            let (store, ingest, at, n) = (&api.store, &ingest, start + i as u64 * 60_000, i);
+            async move {
+                let file = upload_with(
+                    store,
+                    &run_ref("acme", key),
+                    n,
+                    "r.xml",
+                    xml.as_bytes(),
+                    at,
+                    meta,
+                )
+                .await;
+                settle(ingest, &file.object_key()).await;
+            }
+        };
+    run(
+        "m0",
+        "main",
+        None,
+        &[
+            ("a", "pass"),
+            ("b", "pass"),
+            ("c", "pass"),
+            ("d", "pass"),
+            ("e", "pass"),
+            ("f", "pass"),
+            ("g", "pass"),
+        ],
+    )
+    .await;
+    run(
+        "m1",
+        "main",
+        None,
+        &[
+            ("a", "pass"),
+            ("b", "fail"),
+            ("c", "fail"),
+            ("d", "pass"),
+            ("e", "flaky"),
+            ("f", "fail"),
+            ("g", "error"),
+        ],
+    )
+    .await;
+    run(
+        "m2",
+        "main",
+        None,
+        &[
+            ("a", "fail"),
+            ("b", "error"),
+            ("c", "flaky"),
+            ("d", "pass"),
+            ("e", "flaky"),
+            ("g", "skip"),
+            ("h", "fail"),
+        ],
+    )
+    .await;
+    // A run of main still being ingested, after m2: never a base.
+    register_at(
+        &api.store,
+        &run_ref("acme", "m3"),
+        99,
+        "late.xml",
+        10,
+        start + 50 * 60_000,
+        metadata(),
+    )
+    .await;
+    run(
+        "pr",
+        "fix",
+        Some("main"),
+        &[
+            ("a", "pass"),
+            ("b", "fail"),
+            ("c", "pass"),
+            ("d", "pass"),
+            ("e", "pass"),
+            ("g", "pass"),
+            ("h", "pass"),
+        ],
+    )
+    .await;
+    let token = &api.read_token;
+
+    let (status, c) = api.get(token, "/v1/runs/m2/compare").await;
+    assert_eq!(status, 200, "{c}");
+    assert_eq!(c["base"]["run_id"], "m1");
+    assert_eq!(c["base"]["reason"], "previous_on_branch");
+    assert_eq!(names(&c["new_failures"]), ["a", "h"]);
+    assert_eq!(names(&c["still_failing"]), ["b"]);
+    assert_eq!(names(&c["fixed"]), ["c"]);
+    assert_eq!(names(&c["newly_flaky"]), ["c"]);
+    assert_eq!(names(&c["new_tests"]), ["h"]);
+    assert_eq!(names(&c["removed_tests"]), ["f"]);
+    let since = &c["still_failing"][0]["failing_since"];
+    assert_eq!(
+        (since["run_id"].as_str(), since["runs"].as_u64()),
+        (Some("m1"), Some(2))
+    );
+    assert_eq!(since["complete"], true, "m0 passed");
+    assert_eq!(
+        c["counts"],
+        serde_json::json!({"new_failures": 2, "still_failing": 1, "fixed": 1, "newly_flaky": 1, "new_tests": 1, "removed_tests": 1})
+    );
+
+    // A pull request compares with its base branch's newest settled run, m2 (m3 is pending).
+    let (_, pr) = api.get(token, "/v1/runs/pr/compare").await;
+    assert_eq!(
+        (pr["base"]["run_id"].as_str(), pr["base"]["reason"].as_str()),
+        (Some("m2"), Some("base_branch"))
+    );
+    assert_eq!(names(&pr["fixed"]), ["a", "h"]);
+    assert_eq!(names(&pr["still_failing"]), ["b"]);
+    let since = &pr["still_failing"][0]["failing_since"];
+    assert_eq!(
+        (since["run_id"].as_str(), since["runs"].as_u64()),
+        (Some("m1"), Some(2)),
+        "failing on main since m1"
+    );
+    assert_eq!(names(&pr["new_tests"]), Vec::<String>::new());
+
+    // Any base, and one change page by page.
+    let (_, given) = api.get(token, "/v1/runs/m2/compare?base=m0").await;
+    assert_eq!(given["base"]["reason"], "given");
+    assert_eq!(names(&given["new_failures"]), ["a", "b", "h"]);
+    let pages = api
+        .walk(
+            token,
+            "/v1/runs/m2/compare?base=m0&change=new_failures&limit=1",
+        )
+        .await;
+    assert_eq!(
+        ids(&pages, "name"),
+        ids(given["new_failures"].as_array().unwrap(), "name")
+    );
+    let (status, _) = api.get(token, "/v1/runs/m2/compare?base=nope").await;
+    assert_eq!(status, 404);
+    let (status, _) = api.get(token, "/v1/runs/m2/compare?change=broken").await;
+    assert_eq!(status, 400);
+    let (_, first) = api.get(token, "/v1/runs/m0/compare").await;
+    assert_eq!(
+        (first["base"].clone(), first["counts"].clone()),
+        (Value::Null, Value::Null)
+    );
+
+    // The run's page carries the counts; an upload token (CI) may read both.
+    let (status, detail) = api.get(&api.upload_token, "/v1/runs/m2").await;
+    assert_eq!(status, 200);
+    assert_eq!(detail["compare"]["counts"], c["counts"]);
+    let (status, _) = api.get(&api.upload_token, "/v1/runs/m2/compare").await;
+    assert_eq!(status, 200);
+}

@@ -6,7 +6,7 @@ use crate::present::{history_json, page_json};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use verdict_http::{json, ApiError};
-use verdict_store::{ProjectName, Store};
+use verdict_store::{HistoryFilter, ProjectName, Store};
 
 /// `GET /v1/tests/{test_id}/history`: newest first, optionally of one branch.
 pub(crate) async fn history(
@@ -19,8 +19,10 @@ pub(crate) async fn history(
         .test_history(
             project,
             test_id,
-            q.get("branch").as_deref(),
-            None,
+            &HistoryFilter {
+                branch: q.get("branch"),
+                ..HistoryFilter::default()
+            },
             limit(q)?,
             q.start()?.as_ref(),
         )

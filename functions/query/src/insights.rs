@@ -10,7 +10,7 @@ use lambda_http::{Body, Response};
 use serde_json::{json, Value};
 use std::collections::HashSet;
 use verdict_http::{json, rfc3339, ApiError};
-use verdict_store::{now_ms, ProjectName, RunFilter, Store, TestRow};
+use verdict_store::{now_ms, HistoryFilter, ProjectName, RunFilter, Store, TestRow};
 
 /// Entries read at most by an endpoint that aggregates over a time window.
 const MAX_WINDOW_ENTRIES: usize = 5_000;
@@ -83,6 +83,11 @@ pub(crate) async fn flaky(
     let window = Window::of(q)?;
     let since = window.since_ms;
     let branch = q.get("branch");
+    let in_window = HistoryFilter {
+        branch: branch.clone(),
+        since_ms: Some(since),
+        until_ms: None,
+    };
     let (rows, mut truncated) = issues_in_window(store, project, since, branch.as_deref()).await?;
     // Candidates: tests with a flaky pass or a failure in the window, most recent first.
     let mut seen: HashSet<&str> = HashSet::new();
@@ -98,7 +103,7 @@ pub(crate) async fn flaky(
     for candidate in candidates {
         let test_id = candidate.test_id.as_str();
         let history = store
-            .test_history(project, test_id, branch.as_deref(), Some(since), 500, None)
+            .test_history(project, test_id, &in_window, 500, None)
             .await?;
         let Some(flaky) = flakiness(&history.items) else {
             continue;
@@ -130,6 +135,11 @@ pub(crate) async fn slowest(
     let window = Window::of(q)?;
     let since = window.since_ms;
     let branch = q.get("branch");
+    let in_window = HistoryFilter {
+        branch: branch.clone(),
+        since_ms: Some(since),
+        until_ms: None,
+    };
     let filter = RunFilter {
         branch: branch.clone(),
         since_ms: Some(since),
@@ -150,14 +160,7 @@ pub(crate) async fn slowest(
     let mut items = Vec::new();
     for candidate in ranked {
         let history = store
-            .test_history(
-                project,
-                &candidate.test_id,
-                branch.as_deref(),
-                Some(since),
-                500,
-                None,
-            )
+            .test_history(project, &candidate.test_id, &in_window, 500, None)
             .await?;
         let Some(d) = durations(&history.items) else {
             continue;

@@ -3,7 +3,9 @@
 
 use crate::cache::cache;
 use crate::params::Query;
-use crate::{export, history, insights, results, runs, uploads, CursorKey, OPENAPI, ROUTES};
+use crate::{
+    compare, export, history, insights, results, runs, uploads, CursorKey, OPENAPI, ROUTES,
+};
 use lambda_http::http::{header, HeaderValue, Method};
 use lambda_http::{Body, Request, Response};
 use verdict_http::present::run_ref;
@@ -39,7 +41,7 @@ pub(crate) async fn route(
     // nothing across runs.
     let run_scoped = matches!(
         path.as_slice(),
-        ["v1", "runs", _] | ["v1", "runs", _, "tests"]
+        ["v1", "runs", _] | ["v1", "runs", _, "tests" | "compare"]
     );
     let scopes: &[Scope] = if run_scoped {
         &[Scope::Read, Scope::Upload]
@@ -57,6 +59,9 @@ pub(crate) async fn route(
             results::test_detail(store, &run_ref(project, run)?, test_id).await
         }
         ["v1", "runs", run, "export"] => export::export(store, q, &run_ref(project, run)?).await,
+        ["v1", "runs", run, "compare"] => {
+            compare::compare_run(store, q, &run_ref(project, run)?).await
+        }
         ["v1", "tests", test_id, "history"] => history::history(store, q, project, test_id).await,
         ["v1", "tests", "slowest"] => insights::slowest(store, q, project).await,
         ["v1", "flaky"] => insights::flaky(store, q, project).await,

@@ -2,6 +2,7 @@
 
 use crate::analytics::run_stats;
 use crate::cache::cache;
+use crate::compare::{compared, counts_json};
 use crate::pages::{all_pages, fill_page, read_pages};
 use crate::params::{limit, parse_time, Query, Window};
 use crate::present::{page_json, run_header_json, run_json};
@@ -47,6 +48,7 @@ pub(crate) async fn runs(
             .get("since")
             .map(|s| parse_time("since", &s))
             .transpose()?,
+        before_ms: None,
         status,
     };
     let page = fill_page(limit(q)?, q.start()?, |start, remaining| async move {
@@ -69,10 +71,17 @@ pub(crate) async fn run_detail(store: &Store, run: &RunRef) -> Result<Response<B
         .await?
         .ok_or_else(|| ApiError::not_found(format!("run {}", run.run_key)))?;
     let files = store.list_files(run).await?;
+    // Against its default base, once every file settled (while files are still being ingested
+    // the comparison would change with each).
+    let compared = match found.status() {
+        RunStatus::Pending => None,
+        _ => compared(store, &found, None).await?,
+    };
     let body = json!({
         "run": run_header_json(&found),
         "summary": summary_json(&found.summary),
         "files": files.iter().map(file_json).collect::<Vec<_>>(),
+        "compare": compared.as_ref().map(counts_json),
     });
     Ok(cache(json(StatusCode::OK, &body), 5))
 }

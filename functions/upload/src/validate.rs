@@ -41,6 +41,7 @@ pub(crate) fn check_metadata(
     }
     let fields = [
         ("metadata.branch", &metadata.branch),
+        ("metadata.base_branch", &metadata.base_branch),
         ("metadata.commit_sha", &metadata.commit_sha),
         ("metadata.build_number", &metadata.build_number),
         ("metadata.build_url", &metadata.build_url),

@@ -68,6 +68,10 @@ pub struct RunMetadata {
     /// The commit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit_sha: Option<String>,
+    /// The branch a pull request merges into: a run of a pull request compares with the
+    /// newest run of this branch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_branch: Option<String>,
     /// The CI build number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub build_number: Option<String>,

@@ -55,7 +55,7 @@ pub use keys::{
     random_bytes, view_key, FileId, FileRef, ProjectName, RunKey, RunRef, RAW_PREFIX, VIEWS_PREFIX,
 };
 pub use projects::{Project, DEFAULT_RETENTION_DAYS, MAX_RETENTION_DAYS};
-pub use queries::{Page, ResultFilter, RunFilter, TestRow};
+pub use queries::{HistoryFilter, Page, ResultFilter, RunFilter, TestRow};
 pub use raw::{Presigned, RawObject};
 pub use results::RunContext;
 pub use retention::{retention_cutoff, Deleted};

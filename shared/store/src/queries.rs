@@ -115,6 +115,17 @@ pub(crate) async fn page<T, L>(
     })
 }
 
+/// Filters of a test's history.
+#[derive(Debug, Clone, Default)]
+pub struct HistoryFilter {
+    /// Only runs of this branch.
+    pub branch: Option<String>,
+    /// Only runs created at or after this.
+    pub since_ms: Option<u64>,
+    /// Only runs created at or before this.
+    pub until_ms: Option<u64>,
+}
+
 /// Filters of a run's results listing.
 #[derive(Debug, Clone, Default)]
 pub struct ResultFilter {
@@ -137,6 +148,9 @@ impl ResultFilter {
     }
 }
 
+/// Later than any run (the largest 13-digit time).
+const TIME_MAX_MS: u64 = 9_999_999_999_999;
+
 /// The index of a run's failed, errored, xpassed and flaky results.
 const PROBLEMS_INDEX: &str = "problems";
 
@@ -149,6 +163,8 @@ pub struct RunFilter {
     pub trigger: Option<Trigger>,
     /// Only runs created at or after this.
     pub since_ms: Option<u64>,
+    /// Only runs created before this.
+    pub before_ms: Option<u64>,
     /// Only runs that stand so.
     pub status: Option<RunStatus>,
 }
@@ -177,9 +193,16 @@ impl Store {
             .query()
             .table_name(&self.table)
             .index_name(index)
-            .key_condition_expression(format!("{pk_name} = :pk AND {sk_name} >= :since"))
+            .key_condition_expression(format!(
+                "{pk_name} = :pk AND {sk_name} BETWEEN :since AND :before"
+            ))
             .expression_attribute_values(":pk", s(pk))
             .expression_attribute_values(":since", s(time_floor(filter.since_ms.unwrap_or(0))))
+            // `{ms}#` sorts before every run of that millisecond: "before" is exclusive.
+            .expression_attribute_values(
+                ":before",
+                s(time_floor(filter.before_ms.unwrap_or(TIME_MAX_MS))),
+            )
             .scan_index_forward(false)
             .limit(limit)
             .set_exclusive_start_key(start);
@@ -294,13 +317,29 @@ impl Store {
         page("Query results", query, sort_attr, test_row).await
     }
 
+    /// Every result of a run, with only what a comparison needs (test id, status, flaky, the
+    /// contributing files): one paginated Query of the run's `T#` items.
+    pub async fn run_outcomes(&self, run: &RunRef) -> Result<Vec<TestRow>, StoreError> {
+        let query = self
+            .ddb
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :t)")
+            .expression_attribute_values(":pk", s(run.pk()))
+            .expression_attribute_values(":t", s(TEST_SK_PREFIX))
+            .projection_expression("test_id, #status, flaky, #contrib")
+            .expression_attribute_names("#status", test_attr::STATUS)
+            .expression_attribute_names("#contrib", test_attr::CONTRIB);
+        let items = self.query_all("Query outcomes", query).await?;
+        Ok(items.iter().filter_map(test_row).collect())
+    }
+
     /// One test across runs, newest first (the `history` index).
     pub async fn test_history(
         &self,
         project: &ProjectName,
         test_id: &str,
-        branch: Option<&str>,
-        since_ms: Option<u64>,
+        filter: &HistoryFilter,
         limit: i32,
         start: Option<&Cursor<HistoryListing>>,
     ) -> Result<Page<TestRow, HistoryListing>, StoreError> {
@@ -311,13 +350,18 @@ impl Store {
             .query()
             .table_name(&self.table)
             .index_name("history")
-            .key_condition_expression("hist_pk = :pk AND hist_sk >= :since")
+            .key_condition_expression("hist_pk = :pk AND hist_sk BETWEEN :since AND :until")
             .expression_attribute_values(":pk", s(pk))
-            .expression_attribute_values(":since", s(time_floor(since_ms.unwrap_or(0))))
+            .expression_attribute_values(":since", s(time_floor(filter.since_ms.unwrap_or(0))))
+            // `{ms + 1}#` sorts after every run of millisecond `ms`: "until" is inclusive.
+            .expression_attribute_values(
+                ":until",
+                s(time_floor(filter.until_ms.map_or(TIME_MAX_MS, |ms| ms + 1))),
+            )
             .scan_index_forward(false)
             .limit(limit)
             .set_exclusive_start_key(start);
-        if let Some(branch) = branch {
+        if let Some(branch) = &filter.branch {
             query = query
                 .filter_expression("branch = :branch")
                 .expression_attribute_values(":branch", s(branch));

@@ -22,6 +22,12 @@ impl Store {
             body.extend_from_slice(id.as_bytes());
             body.push(b'\n');
         }
+        self.put_derived(key, body).await
+    }
+
+    /// Writes a document derived from a run's results (a view, a comparison): a cache, named
+    /// after what it was made from, under the run's views.
+    pub async fn put_derived(&self, key: &str, body: Vec<u8>) -> Result<(), StoreError> {
         self.s3
             .put_object()
             .bucket(&self.bucket)
@@ -31,6 +37,30 @@ impl Store {
             .await
             .map_err(|e| StoreError::from_sdk("PutObject view", e))?;
         Ok(())
+    }
+
+    /// A derived document in whole; `None` when there is none (yet).
+    pub async fn read_derived(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let result = self
+            .s3
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await;
+        let out = match result {
+            Ok(out) => out,
+            Err(err) if matches!(err.as_service_error(), Some(GetObjectError::NoSuchKey(_))) => {
+                return Ok(None)
+            }
+            Err(err) => return Err(StoreError::from_sdk("GetObject view", err)),
+        };
+        let bytes = out
+            .body
+            .collect()
+            .await
+            .map_err(|e| StoreError::transient("GetObject view", e.to_string()))?;
+        Ok(Some(bytes.into_bytes().to_vec()))
     }
 
     /// Test ids `offset..offset + count` of a view; `None` when there is no such view (yet).
