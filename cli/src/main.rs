@@ -5,7 +5,9 @@ mod admin;
 mod ci;
 mod client;
 mod parse;
+mod report;
 mod upload;
+mod wait;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

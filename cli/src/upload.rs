@@ -1,12 +1,11 @@
 //! `verdict upload`: hand a CI job's reports to Verdict.
 //!
-//! With `--wait` it prints each file's counts, the failed tests with their messages and the
-//! run's summary (`--json`: the `GET /v1/runs/{run}` document instead).
+//! With `--wait` it reports what the run changed (see [`crate::wait`]).
 //!
-//! Exit codes: 0 uploaded (and, with `--wait`, every file parsed); 1 `--fail-on-failures` and a
-//! test of the run failed or errored, or a file could not be parsed; 2 bad usage or no report found;
-//! 3 the server refused or could not be reached; 4 `--wait` timed out before every file was
-//! parsed.
+//! Exit codes: 0 uploaded (and, with `--wait`, every file parsed); 1 `--fail-on` and a test of
+//! the run failed (`any`) or newly failed (`new`), or a file could not be parsed; 2 bad usage or
+//! no report found; 3 the server refused or could not be reached; 4 `--wait` timed out before
+//! every file was parsed.
 
 use crate::ci;
 use crate::client::{with_retries, Client};
@@ -16,7 +15,7 @@ use serde_json::Value;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use verdict_model::RunMetadata;
 
 #[derive(ClapArgs)]
@@ -36,9 +35,22 @@ pub(crate) struct Args {
     /// Wait until the files are parsed (default 120 s) and print the result.
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "120", value_name = "SECS")]
     wait: Option<u64>,
-    /// Exit 1 when a test failed or errored (or a file could not be parsed); implies --wait.
-    #[arg(long)]
+    /// Exit 1 when a test failed or errored or a file could not be parsed (`any`), or only
+    /// when a test failed that did not fail in the run it is compared with (`new`); implies
+    /// --wait.
+    #[arg(long, value_enum, value_name = "WHEN")]
+    fail_on: Option<FailOn>,
+    /// The same as --fail-on=any.
+    #[arg(long, hide = true)]
     fail_on_failures: bool,
+    /// With --wait: write the Markdown summary to this file too (GitHub's $GITHUB_STEP_SUMMARY
+    /// and, with buildkite-agent on the PATH, a Buildkite annotation are written on their own).
+    #[arg(long, value_name = "PATH")]
+    summary_file: Option<PathBuf>,
+    /// The dashboard, for the summary's links to the run and its tests (default: the endpoint,
+    /// which serves it).
+    #[arg(long, env = "VERDICT_DASHBOARD_URL")]
+    dashboard_url: Option<String>,
     /// With --wait: print the run (`GET /v1/runs/{run}`) as JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -46,6 +58,15 @@ pub(crate) struct Args {
     /// gzipped) or glob patterns.
     #[arg(required = true)]
     paths: Vec<String>,
+}
+
+/// When `verdict upload` fails the CI job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum FailOn {
+    /// A test failed or errored, or a file could not be parsed.
+    Any,
+    /// A test failed that did not fail in the base run (or a file could not be parsed).
+    New,
 }
 
 /// Files larger than this are gzipped before upload (the server reads gzip).
@@ -282,98 +303,23 @@ fn upload(args: &Args) -> Result<ExitCode, (u8, String)> {
         eprintln!();
     }
     eprintln!("uploaded {} file(s) to run {run_key}", file_ids.len());
-    let wait = args.wait.or(args.fail_on_failures.then_some(120));
-    let Some(wait) = wait else {
+    let fail_on = args
+        .fail_on
+        .or(args.fail_on_failures.then_some(FailOn::Any));
+    let Some(wait) = args.wait.or(fail_on.map(|_| 120)) else {
         return Ok(ExitCode::SUCCESS);
     };
-    let deadline = Instant::now() + Duration::from_secs(wait);
-    let mut states = Vec::new();
-    for (path, id) in &file_ids {
-        loop {
-            let state = with_retries(|| client.call("GET", &format!("/v1/uploads/{id}"), None))
-                .map_err(|e| (3, e))?;
-            let settled = matches!(
-                state["state"].as_str(),
-                Some("done" | "failed" | "duplicate")
-            );
-            if settled {
-                states.push((path.clone(), state));
-                break;
-            }
-            if Instant::now() > deadline {
-                return Err((4, format!("{}: not parsed within {wait} s", path.display())));
-            }
-            std::thread::sleep(Duration::from_millis(500));
-        }
-    }
-    let run = with_retries(|| client.call("GET", &format!("/v1/runs/{run_key}"), None))
-        .map_err(|e| (3, e))?;
-    if args.json {
-        println!("{run}");
-        return Ok(exit_for(args, &states, &run));
-    }
-    report(&states);
-    let failed = with_retries(|| {
-        client.call(
-            "GET",
-            &format!("/v1/runs/{run_key}/tests?status=failed,error&order=name&limit=500"),
-            None,
-        )
-    })
-    .map_err(|e| (3, e))?;
-    for test in failed["items"].as_array().into_iter().flatten() {
-        println!(
-            "FAILED {} {}: {}",
-            test["classname"].as_str().unwrap_or(""),
-            test["name"].as_str().unwrap_or(""),
-            test["message"]
-                .as_str()
-                .unwrap_or("")
-                .lines()
-                .next()
-                .unwrap_or("")
-        );
-    }
-    let s = &run["summary"];
-    println!(
-        "run {run_key}: {} tests, {} passed, {} failed, {} errors, {} skipped, {} flaky",
-        s["tests"], s["passed"], s["failed"], s["errors"], s["skipped"], s["flaky"]
-    );
-    Ok(exit_for(args, &states, &run))
-}
-
-/// 1 with `--fail-on-failures` when the run has a failed or errored test or a file failed.
-fn exit_for(args: &Args, states: &[(PathBuf, Value)], run: &Value) -> ExitCode {
-    let s = &run["summary"];
-    let failing = s["failed"].as_u64().unwrap_or(0) + s["errors"].as_u64().unwrap_or(0) > 0
-        || states.iter().any(|(_, st)| st["state"] == "failed");
-    if args.fail_on_failures && failing {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    }
-}
-
-/// Prints what became of each file.
-fn report(states: &[(PathBuf, Value)]) {
-    for (path, state) in states {
-        match state["state"].as_str() {
-            Some("failed") => println!(
-                "{}: FAILED to parse: {}",
-                path.display(),
-                state["error"]["message"].as_str().unwrap_or("?")
-            ),
-            Some("duplicate") => println!(
-                "{}: duplicate of an earlier upload, not counted",
-                path.display()
-            ),
-            _ => println!(
-                "{}: {} tests, {} failed, {} errors",
-                path.display(),
-                state["counts"]["tests"],
-                state["counts"]["failed"],
-                state["counts"]["errors"]
-            ),
-        }
-    }
+    let dashboard = args.dashboard_url.as_deref().unwrap_or(&args.endpoint);
+    crate::wait::wait_and_report(
+        &client,
+        &crate::wait::Waiting {
+            run_key: &run_key,
+            files: &file_ids,
+            wait_secs: wait,
+            fail_on,
+            json: args.json,
+            summary_file: args.summary_file.as_deref(),
+            dashboard: dashboard.trim_end_matches('/'),
+        },
+    )
 }

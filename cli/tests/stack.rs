@@ -15,6 +15,7 @@ fn verdict(args: &[&str], envs: &[(&str, &str)]) -> (i32, String, String) {
         .env_remove("CIRCLECI")
         .env_remove("JENKINS_URL")
         .env_remove("TF_BUILD")
+        .env_remove("GITHUB_STEP_SUMMARY")
         // Its admin commands' AWS calls are checked against the operator policy.
         .env("VERDICT_AWS_CALLS_FUNCTION", "admin")
         .envs(envs.iter().copied())
@@ -52,8 +53,11 @@ async fn the_quick_start_line_uploads_and_waits_for_the_summary() {
         "{stdout}"
     );
     assert!(
-        stdout
-            .contains("FAILED tests.test_math test_div[1-0]: ZeroDivisionError: division by zero"),
+        // `make dev`'s sample run is on the same branch before it: the failure is not new.
+        stdout.contains(
+            "STILL FAILING tests.test_math test_div[1-0] (since run sample-1, 2 runs): \
+             ZeroDivisionError: division by zero"
+        ),
         "{stdout}"
     );
     assert!(
@@ -370,4 +374,210 @@ async fn an_upload_whose_put_response_is_lost_still_succeeds() {
     assert_eq!(s3.injected().get(&Fault::DropResponseAfterApply), Some(&1));
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(stdout.contains("pytest.xml: 4 tests"), "{stdout}");
+}
+
+/// A JUnit report of named tests, each `pass`, `fail` or `flaky` (a failure, then a passing
+/// rerun, as pytest-rerunfailures writes it).
+fn junit(tests: &[(&str, &str)]) -> String {
+    let mut xml = String::from("<testsuite name=\"s\">");
+    for (name, outcome) in tests {
+        let case =
+            |body: &str| format!("<testcase classname=\"app\" name=\"{name}\">{body}</testcase>");
+        xml.push_str(&match *outcome {
+            "pass" => case(""),
+            "fail" => case(&format!(
+                "<failure message=\"{name} | broke\">trace</failure>"
+            )),
+            "flaky" => case("<failure message=\"once\"/>") + &case(""),
+            other => panic!("{other}"),
+        });
+    }
+    xml + "</testsuite>"
+}
+
+/// The header and body rows of every GitHub-flavoured table in `markdown`, as a Markdown
+/// parser reads them (a row is its cells' text).
+fn tables(markdown: &str) -> Vec<Vec<Vec<String>>> {
+    use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+    let (mut tables, mut row, mut cell) = (Vec::new(), Vec::new(), None::<String>);
+    for event in Parser::new_ext(markdown, Options::ENABLE_TABLES) {
+        match event {
+            Event::Start(Tag::Table(_)) => tables.push(Vec::new()),
+            Event::Start(Tag::TableCell) => cell = Some(String::new()),
+            Event::Text(t) | Event::Code(t) => {
+                if let Some(c) = cell.as_mut() {
+                    c.push_str(&t);
+                }
+            }
+            Event::End(TagEnd::TableCell) => row.push(cell.take().unwrap_or_default()),
+            Event::End(TagEnd::TableHead | TagEnd::TableRow) => {
+                tables.last_mut().unwrap().push(std::mem::take(&mut row));
+            }
+            _ => {}
+        }
+    }
+    tables
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn upload_wait_says_what_changed_and_writes_the_job_summary_ci_shows() {
+    let dir = std::env::temp_dir().join(format!("verdict-summary-{}", std::process::id()));
+    let dev = verdict_local::start_dev(&fresh_config(), 0, &dir.join("dev"))
+        .await
+        .unwrap();
+    // A stand-in for the Buildkite agent on the PATH: it keeps what it was asked to annotate.
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let agent = bin.join("buildkite-agent");
+    std::fs::write(
+        &agent,
+        format!(
+            "#!/bin/sh\necho \"$@\" > {0}/annotate.args\ncat > {0}/annotate.md\n",
+            dir.display()
+        ),
+    )
+    .unwrap();
+    std::process::Command::new("chmod")
+        .arg("+x")
+        .arg(&agent)
+        .status()
+        .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let upload = |run: &str, tests: &[(&str, &str)], extra: Vec<String>| {
+        let report = dir.join(format!("{run}.xml"));
+        std::fs::write(&report, junit(tests)).unwrap();
+        let (endpoint, token, path, dir) = (
+            dev.endpoint.clone(),
+            dev.upload_token.clone(),
+            path.clone(),
+            dir.clone(),
+        );
+        let run = run.to_string();
+        tokio::task::spawn_blocking(move || {
+            let summary = dir.join("step-summary.md").display().to_string();
+            let mut args = vec![
+                "upload".to_string(),
+                "--run".into(),
+                run,
+                "--wait=30".into(),
+            ];
+            args.extend(extra);
+            args.push(report.display().to_string());
+            verdict(
+                &args.iter().map(String::as_str).collect::<Vec<_>>(),
+                &[
+                    ("VERDICT_ENDPOINT", &endpoint),
+                    ("VERDICT_TOKEN", &token),
+                    ("BUILDKITE", "true"),
+                    ("BUILDKITE_BRANCH", "topic"),
+                    ("GITHUB_STEP_SUMMARY", &summary),
+                    ("PATH", &path),
+                ],
+            )
+        })
+    };
+    let (code, stdout, stderr) = upload(
+        "base-1",
+        &[("a", "pass"), ("b", "fail"), ("c", "fail")],
+        vec!["--fail-on=new".into()],
+    )
+    .await
+    .unwrap();
+    assert_eq!(code, 1, "no base: every failure is new\n{stdout}{stderr}");
+    assert!(stdout.contains("FAILED app b: b | broke"), "{stdout}");
+    std::fs::remove_file(dir.join("step-summary.md")).unwrap();
+
+    let file = dir.join("summary.md");
+    let (code, stdout, stderr) = upload(
+        "head-1",
+        &[("a", "fail"), ("b", "fail"), ("c", "pass"), ("d", "flaky")],
+        vec![
+            "--fail-on=new".into(),
+            format!("--summary-file={}", file.display()),
+            "--dashboard-url=https://verdict.example/".into(),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(code, 1, "a is a new failure\n{stdout}{stderr}");
+    assert!(stdout.contains("NEW FAILURE app a: a | broke"), "{stdout}");
+    assert!(
+        stdout.contains("STILL FAILING app b (since run base-1, 2 runs): b | broke"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("FIXED app c\n"), "{stdout}");
+    assert!(
+        stdout.contains("run head-1: 4 tests, 2 passed, 2 failed, 0 errors, 0 skipped, 1 flaky"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("compared with run base-1 (the previous run on topic): 1 new failures, 1 still failing, 1 fixed, 1 newly flaky"),
+        "{stdout}"
+    );
+
+    let markdown = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(dir.join("step-summary.md")).unwrap(),
+        markdown
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("annotate.md")).unwrap(),
+        markdown
+    );
+    let args = std::fs::read_to_string(dir.join("annotate.args")).unwrap();
+    assert_eq!(
+        args.trim(),
+        "annotate --style error --context verdict-head-1"
+    );
+    let tables = tables(&markdown);
+    assert_eq!(
+        tables.len(),
+        5,
+        "counts, new, still, fixed, flaky:\n{markdown}"
+    );
+    assert_eq!(
+        tables[0][0],
+        [
+            "Tests",
+            "Passed",
+            "Failed",
+            "Errors",
+            "Skipped",
+            "Flaky",
+            "Pass rate"
+        ]
+    );
+    assert_eq!(tables[0][1], ["4", "2", "2", "0", "0", "1", "50.0%"]);
+    assert_eq!(
+        tables[1],
+        [vec!["Test", "Message"], vec!["app a", "a | broke"]],
+        "the pipe is escaped"
+    );
+    assert_eq!(tables[2][1], ["app b", "base-1 (2 runs)", "b | broke"]);
+    assert_eq!(tables[3][1][0], "app c");
+    assert_eq!(tables[4][1][0], "app d");
+    assert!(
+        markdown.contains("(https://verdict.example/runs/head-1)"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("](https://verdict.example/tests/"),
+        "{markdown}"
+    );
+
+    // Nothing new failed: --fail-on=new passes the job, --fail-on=any does not.
+    let same = [("a", "fail"), ("b", "fail"), ("c", "pass"), ("d", "pass")];
+    let (code, stdout, _) = upload("head-2", &same, vec!["--fail-on=new".into()])
+        .await
+        .unwrap();
+    assert_eq!(code, 0, "{stdout}");
+    let (code, _, _) = upload("head-3", &same, vec!["--fail-on=any".into()])
+        .await
+        .unwrap();
+    assert_eq!(code, 1);
+    std::fs::remove_dir_all(dir).ok();
 }
