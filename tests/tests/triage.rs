@@ -446,6 +446,75 @@ async fn a_run_compares_with_its_base_and_says_since_when_a_test_fails() {
         (Value::Null, Value::Null)
     );
 
+    // The test's page: b failed in pr, m2 and m1 (on any branch), passed in m0.
+    let b = c["still_failing"][0]["test_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, page) = api.get(token, &format!("/v1/tests/{b}")).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(
+        (page["name"].as_str(), page["classname"].as_str()),
+        (Some("b"), Some("c"))
+    );
+    assert_eq!(
+        (page["first_run_id"].as_str(), page["last_run_id"].as_str()),
+        (Some("m0"), Some("pr"))
+    );
+    assert_eq!(page["last_status"], "failed");
+    assert_eq!(
+        (
+            page["failing_since"]["run_id"].as_str(),
+            page["failing_since"]["runs"].as_u64()
+        ),
+        (Some("m1"), Some(3))
+    );
+    let fixed = c["fixed"][0]["test_id"].as_str().unwrap();
+    let (_, page) = api.get(token, &format!("/v1/tests/{fixed}")).await;
+    assert_eq!(
+        (page["window_runs"].as_u64(), page["flake_rate"].as_f64()),
+        (Some(4), Some(0.25)),
+        "{page}"
+    );
+    assert_eq!(page["failing_since"], Value::Null);
+    let (status, _) = api
+        .get(token, &format!("/v1/tests/{}", "0".repeat(64)))
+        .await;
+    assert_eq!(status, 404);
+    let (_, history) = api.get(token, &format!("/v1/tests/{b}/history")).await;
+    assert_eq!(
+        history["items"][0]["name"], "b",
+        "history rows name the test"
+    );
+
+    // b's failure in m2 ("setup", an error) as a group: it hit g in m1 too.
+    let fingerprint = c["still_failing"][0]["fingerprint"].as_str().unwrap();
+    let (status, group) = api.get(token, &format!("/v1/failures/{fingerprint}")).await;
+    assert_eq!(status, 200, "{group}");
+    assert_eq!(
+        (
+            group["occurrences"].as_u64(),
+            group["runs"].as_u64(),
+            group["tests_affected"].as_u64()
+        ),
+        (Some(2), Some(2), Some(2))
+    );
+    let mut affected = ids(group["tests"].as_array().unwrap(), "name");
+    affected.sort();
+    assert_eq!(affected, ["b", "g"]);
+    assert_eq!(
+        (
+            group["first_run_id"].as_str(),
+            group["last_run_id"].as_str()
+        ),
+        (Some("m1"), Some("m2"))
+    );
+    assert_eq!(group["newest"]["test_id"].as_str(), Some(b.as_str()));
+    assert_eq!(group["newest"]["attempts"][0]["message"], "setup");
+    assert_eq!(group["truncated"], false);
+    let (status, _) = api.get(token, "/v1/failures/nothing-like-it").await;
+    assert_eq!(status, 404);
+
     // The run's page carries the counts; an upload token (CI) may read both.
     let (status, detail) = api.get(&api.upload_token, "/v1/runs/m2").await;
     assert_eq!(status, 200);

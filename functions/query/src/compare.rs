@@ -215,6 +215,7 @@ async fn rows_json(
         branch: compared.base.metadata.branch.clone(),
         since_ms: None,
         until_ms: Some(run.created_ms),
+        ..HistoryFilter::default()
     };
     let history = &history;
     stream::iter(rows)

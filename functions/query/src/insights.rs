@@ -86,7 +86,7 @@ pub(crate) async fn flaky(
     let in_window = HistoryFilter {
         branch: branch.clone(),
         since_ms: Some(since),
-        until_ms: None,
+        ..HistoryFilter::default()
     };
     let (rows, mut truncated) = issues_in_window(store, project, since, branch.as_deref()).await?;
     // Candidates: tests with a flaky pass or a failure in the window, most recent first.
@@ -138,7 +138,7 @@ pub(crate) async fn slowest(
     let in_window = HistoryFilter {
         branch: branch.clone(),
         since_ms: Some(since),
-        until_ms: None,
+        ..HistoryFilter::default()
     };
     let filter = RunFilter {
         branch: branch.clone(),
@@ -177,5 +177,82 @@ pub(crate) async fn slowest(
     items.sort_by(|a, b| b["median_ms"].as_u64().cmp(&a["median_ms"].as_u64()));
     items.truncate(usize::try_from(limit(q)?).unwrap_or(50));
     let body = json!({"items": items, "next_cursor": null, "truncated": truncated, "window_days": window.days()});
+    Ok(cache(json(StatusCode::OK, &body), 30))
+}
+
+/// Occurrences a failure group's page reads at most (newest first).
+const MAX_GROUP_OCCURRENCES: usize = 2_000;
+
+/// `GET /v1/failures/{fingerprint}`: one failure across the project. Queries of the
+/// `fingerprint` index (newest first, 1,000 entries each, at most
+/// [`MAX_GROUP_OCCURRENCES`]; `truncated` past it), one Query for its first occurrence, and one
+/// GetItem of its newest occurrence's result for the message and stack of each attempt.
+pub(crate) async fn failure_group(
+    store: &Store,
+    project: &ProjectName,
+    fingerprint: &str,
+) -> Result<Response<Body>, ApiError> {
+    let (rows, truncated) = all_pages(MAX_GROUP_OCCURRENCES, |start| async move {
+        store
+            .fingerprint_occurrences(project, fingerprint, false, 1000, start.as_ref())
+            .await
+    })
+    .await?;
+    let not_found = || ApiError::not_found(format!("failure {fingerprint}"));
+    let newest = rows.first().ok_or_else(not_found)?;
+    let first = store
+        .fingerprint_occurrences(project, fingerprint, true, 1, None)
+        .await?;
+    let first = first.items.first().unwrap_or(newest);
+    let run = verdict_http::present::run_ref(project, &newest.run_key)?;
+    let result = store
+        .get_result(&run, &newest.test_id)
+        .await?
+        .map(|(result, _)| result);
+    let mut tests: Vec<(&str, &str, &str, usize)> = Vec::new();
+    let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for row in &rows {
+        let i = *index.entry(&row.test_id).or_insert_with(|| {
+            tests.push((&row.test_id, &row.classname, &row.name, 0));
+            tests.len() - 1
+        });
+        tests[i].3 += 1;
+    }
+    let runs: HashSet<&str> = rows.iter().map(|r| r.run_key.as_str()).collect();
+    let attempts: Vec<Value> = result
+        .iter()
+        .flat_map(|r| &r.attempts)
+        .filter(|a| a.status.is_failure())
+        .map(|a| {
+            json!({
+                "status": a.status.as_str(),
+                "message": a.message,
+                "failure_type": a.failure_type,
+                "details": a.details,
+                "stdout": a.stdout,
+                "stderr": a.stderr,
+            })
+        })
+        .collect();
+    let body = json!({
+        "fingerprint": fingerprint,
+        "occurrences": rows.len(),
+        "runs": runs.len(),
+        "tests_affected": tests.len(),
+        "tests": tests.iter().map(|(id, class, name, n)| json!({
+            "test_id": id, "classname": class, "name": name, "occurrences": n,
+        })).collect::<Vec<_>>(),
+        "first_seen": rfc3339(first.created_ms),
+        "first_run_id": first.run_key,
+        "last_seen": rfc3339(newest.created_ms),
+        "last_run_id": newest.run_key,
+        "newest": {
+            "test_id": newest.test_id,
+            "run_id": newest.run_key,
+            "message": result.as_ref().and_then(|r| r.message.clone()),
+            "attempts": attempts,
+        },
+        "truncated": truncated,
+    });
     Ok(cache(json(StatusCode::OK, &body), 30))
 }

@@ -21,6 +21,7 @@ mod present;
 mod results;
 mod router;
 mod runs;
+mod test_page;
 mod uploads;
 
 pub use cursor::CursorKey;
@@ -40,14 +41,16 @@ pub struct App {
 
 /// Method and path pattern of every route this function serves (checked against the router by a
 /// unit test and against `infra/template.yaml` and `openapi.json` by the checks).
-pub const ROUTES: [(&str, &str); 14] = [
+pub const ROUTES: [(&str, &str); 16] = [
     ("GET", "/v1/runs"),
     ("GET", "/v1/runs/{run_key}"),
     ("GET", "/v1/runs/{run_key}/tests"),
     ("GET", "/v1/runs/{run_key}/tests/{test_id}"),
     ("GET", "/v1/runs/{run_key}/export"),
     ("GET", "/v1/runs/{run_key}/compare"),
+    ("GET", "/v1/tests/{test_id}"),
     ("GET", "/v1/tests/{test_id}/history"),
+    ("GET", "/v1/failures/{fingerprint}"),
     ("GET", "/v1/tests/slowest"),
     ("GET", "/v1/flaky"),
     ("GET", "/v1/failures"),
@@ -92,7 +95,8 @@ mod tests {
         for (method, pattern) in ROUTES {
             let path = pattern
                 .replace("{run_key}", "build-1")
-                .replace("{test_id}", &"a".repeat(64));
+                .replace("{test_id}", &"a".repeat(64))
+                .replace("{fingerprint}", &"b".repeat(16));
             let expected = if path == "/v1/openapi.json" { 200 } else { 401 };
             assert_eq!(
                 handle(&app, request(method, &path)).await.status(),
@@ -105,7 +109,7 @@ mod tests {
                 "{path}"
             );
         }
-        for path in ["/v1/run", "/v1/runs/a/b/c/d", "/v1/tests/x", "/"] {
+        for path in ["/v1/run", "/v1/runs/a/b/c/d", "/v1/tests/x/y", "/"] {
             assert_eq!(
                 handle(&app, request("GET", path)).await.status(),
                 404,

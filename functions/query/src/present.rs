@@ -63,6 +63,8 @@ pub(crate) fn history_json(row: &TestRow) -> Value {
     json!({
         "run_id": row.run_key,
         "created_at": rfc3339(row.created_ms),
+        "classname": row.classname,
+        "name": row.name,
         "branch": row.branch,
         "commit_sha": row.commit_sha,
         "status": row.status.as_str(),

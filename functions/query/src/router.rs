@@ -4,7 +4,8 @@
 use crate::cache::cache;
 use crate::params::Query;
 use crate::{
-    compare, export, history, insights, results, runs, uploads, CursorKey, OPENAPI, ROUTES,
+    compare, export, history, insights, results, runs, test_page, uploads, CursorKey, OPENAPI,
+    ROUTES,
 };
 use lambda_http::http::{header, HeaderValue, Method};
 use lambda_http::{Body, Request, Response};
@@ -66,6 +67,10 @@ pub(crate) async fn route(
         ["v1", "tests", "slowest"] => insights::slowest(store, q, project).await,
         ["v1", "flaky"] => insights::flaky(store, q, project).await,
         ["v1", "failures"] => insights::failures(store, q, project).await,
+        ["v1", "failures", fingerprint] => {
+            insights::failure_group(store, project, fingerprint).await
+        }
+        ["v1", "tests", test_id] => test_page::test_page(store, q, project, test_id).await,
         ["v1", "stats"] => runs::stats(store, q, project).await,
         ["v1", "stats", "passing"] => runs::passing(store, q, project).await,
         ["v1", "uploads"] => uploads::uploads(store, q, project).await,

@@ -136,11 +136,22 @@ impl Cursor<HistoryListing> {
 impl Cursor<IssuesListing> {
     /// The `ExclusiveStartKey` in the `issues` index partition `pk`.
     pub(crate) fn start_key(&self, project: &ProjectName, pk: String) -> Option<Item> {
+        self.start_key_in_index(project, ("iss_pk", "iss_sk"), pk)
+    }
+
+    /// The `ExclusiveStartKey` in an index of results by run time (`issues`, `fingerprint`):
+    /// its key attributes, partition `pk`.
+    pub(crate) fn start_key_in_index(
+        &self,
+        project: &ProjectName,
+        (pk_attr, sk_attr): (&str, &str),
+        pk: String,
+    ) -> Option<Item> {
         let run = self.run_of(project)?;
         let test_id = self.after.rsplit('#').next()?;
         Some(with(
             item_key(run.pk(), test_sk(test_id)),
-            [("iss_pk", pk), ("iss_sk", self.after.clone())],
+            [(pk_attr, pk), (sk_attr, self.after.clone())],
         ))
     }
 }

@@ -4,8 +4,8 @@
 use crate::attrs::{get_bool, get_s, get_u64, n, s, Item, CREATED_MS, PROJECT, RUN_KEY, SK};
 use crate::cursor::{Cursor, HistoryListing, IssuesListing, ResultsListing, RunsListing};
 use crate::keys::{
-    branch_pk, history_pk, time_floor, time_of_sk, FileId, ProjectName, RunKey, RunRef,
-    TEST_SK_PREFIX,
+    branch_pk, fingerprint_pk, history_pk, time_floor, time_of_sk, FileId, ProjectName, RunKey,
+    RunRef, TEST_SK_PREFIX,
 };
 use crate::results::{attr as test_attr, PROBLEM_STATUSES};
 use crate::runs::attr as run_attr;
@@ -70,6 +70,7 @@ pub(crate) fn test_row(item: &Item) -> Option<TestRow> {
         // Index entries carry the time in their sort key only.
         get_s(item, test_attr::HIST_SK)
             .or_else(|| get_s(item, test_attr::ISS_SK))
+            .or_else(|| get_s(item, test_attr::FP_SK))
             .and_then(time_of_sk)
             .unwrap_or(0),
     );
@@ -124,6 +125,8 @@ pub struct HistoryFilter {
     pub since_ms: Option<u64>,
     /// Only runs created at or before this.
     pub until_ms: Option<u64>,
+    /// Oldest first (newest first unless set).
+    pub oldest_first: bool,
 }
 
 /// Filters of a run's results listing.
@@ -358,7 +361,7 @@ impl Store {
                 ":until",
                 s(time_floor(filter.until_ms.map_or(TIME_MAX_MS, |ms| ms + 1))),
             )
-            .scan_index_forward(false)
+            .scan_index_forward(filter.oldest_first)
             .limit(limit)
             .set_exclusive_start_key(start);
         if let Some(branch) = &filter.branch {
@@ -371,6 +374,39 @@ impl Store {
             Some(TestRow {
                 test_id: test_id.to_string(),
                 ..test_row(i)?
+            })
+        })
+        .await?;
+        self.settled_rows(project, page).await
+    }
+
+    /// The failed results of a project with one failure fingerprint, newest first (or oldest
+    /// first): the `fingerprint` index.
+    pub async fn fingerprint_occurrences(
+        &self,
+        project: &ProjectName,
+        fingerprint: &str,
+        oldest_first: bool,
+        limit: i32,
+        start: Option<&Cursor<IssuesListing>>,
+    ) -> Result<Page<TestRow, IssuesListing>, StoreError> {
+        let pk = fingerprint_pk(project, fingerprint);
+        let start =
+            start.and_then(|c| c.start_key_in_index(project, ("fp_pk", "fp_sk"), pk.clone()));
+        let query = self
+            .ddb
+            .query()
+            .table_name(&self.table)
+            .index_name("fingerprint")
+            .key_condition_expression("fp_pk = :pk")
+            .expression_attribute_values(":pk", s(pk))
+            .scan_index_forward(oldest_first)
+            .limit(limit)
+            .set_exclusive_start_key(start);
+        let page = page("Query fingerprint", query, test_attr::FP_SK, |item| {
+            Some(TestRow {
+                fingerprint: Some(fingerprint.to_string()),
+                ..test_row(item)?
             })
         })
         .await?;
