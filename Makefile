@@ -2,12 +2,23 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: test fmt-check lint infra-check runners unit build corpus-report bench bench-side-by-side bench-api bench-ingest dev
+.PHONY: test fmt-check ui web-unit lint infra-check runners unit build corpus-report bench bench-side-by-side bench-api bench-ingest dev
 
-## test: formatting check, clippy with -D warnings, and every test (unit, corpus, property, the
-## reports of real test runners, and the integration tests against DynamoDB Local and
-## SeaweedFS, installed and started here).
-test: fmt-check lint infra-check runners unit
+## test: formatting check, the dashboard's build and unit tests, clippy with -D warnings, and
+## every test (unit, corpus, property, the reports of real test runners, the integration tests
+## against DynamoDB Local and SeaweedFS, and the dashboard in Chromium, installed and started
+## here).
+test: fmt-check ui web-unit lint infra-check runners unit
+
+## ui: the dashboard (functions/web/ui) built into functions/web/ui/dist, which the web function
+## builds into its binary: npm packages from the lockfile, the API client typed from
+## functions/query/openapi.json, the type check, Vite. Every cargo build of the workspace needs it.
+ui:
+	scripts/web.sh build
+
+## web-unit: the dashboard's own logic (formatting, URL state, grouping) with vitest.
+web-unit:
+	scripts/web.sh unit
 
 ## runners: the real test runners whose reports the format tests read (Debian, PyPI, npm).
 runners:
@@ -24,8 +35,8 @@ infra-check:
 
 ## build: one arm64 Lambda zip per function under target/lambda/ (cargo-lambda from PyPI);
 ## their sizes go to docs/benchmarks.md.
-LAMBDA_PACKAGES := -p verdict-parse-fn -p verdict-upload-fn -p verdict-retention-fn -p verdict-query-fn
-build:
+LAMBDA_PACKAGES := -p verdict-parse-fn -p verdict-upload-fn -p verdict-retention-fn -p verdict-query-fn -p verdict-web-fn
+build: ui
 	scripts/stack.sh install-build
 	PATH="$(CURDIR)/.tools/venv/bin:$$PATH" $(CARGO) lambda build --profile lambda --arm64 --output-format zip $(LAMBDA_PACKAGES)
 	python3 scripts/lambda_sizes.py target/lambda > target/lambda-sizes.md
@@ -34,13 +45,13 @@ build:
 fmt-check:
 	$(CARGO) fmt --all -- --check
 
-lint:
+lint: ui
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 ## unit: every test, recording the AWS calls each function makes; then infra/check_iam.py checks
 ## each recorded call against that function's IAM policy in the template.
 AWS_CALLS := $(CURDIR)/target/aws-calls
-unit:
+unit: ui
 	rm -rf $(AWS_CALLS)
 	VERDICT_AWS_CALLS=$(AWS_CALLS) scripts/stack.sh run $(CARGO) test --workspace
 	.tools/venv/bin/python infra/check_iam.py $(AWS_CALLS)
@@ -74,7 +85,8 @@ bench-ingest:
 	scripts/stack.sh run $(CARGO) bench -p verdict-tests --bench ingest
 	python3 scripts/splice.py docs/benchmarks.md ingest-bench target/ingest-bench.md
 
-## dev: the whole stack on 127.0.0.1 (API on PORT, default 3000) until Ctrl-C; tokens in .verdict/dev.env.
-dev:
+## dev: the whole stack on 127.0.0.1 (API and dashboard on PORT, default 3000) until Ctrl-C; it
+## prints the dashboard's sign-in link; tokens in .verdict/dev.env.
+dev: ui
 	$(CARGO) build -p verdict-local -p verdict-cli
 	scripts/stack.sh run $(CARGO) run -q -p verdict-local --bin verdict-dev

@@ -48,6 +48,10 @@ pub(crate) enum TokenCommand {
         scope: String,
         #[arg(long, default_value = "")]
         description: String,
+        /// Where the dashboard is (the stack's DashboardUrl output; default: $VERDICT_ENDPOINT):
+        /// a read token is printed with a sign-in link to it.
+        #[arg(long, env = "VERDICT_DASHBOARD_URL")]
+        dashboard_url: Option<String>,
     },
     List {
         project: String,
@@ -130,6 +134,7 @@ async fn execute(command: Admin) -> Result<(), String> {
             project: name,
             scope,
             description,
+            dashboard_url,
         }) => {
             let scope = Scope::parse(&scope).ok_or("scope must be upload or read")?;
             let (token, info) = store
@@ -142,6 +147,16 @@ async fn execute(command: Admin) -> Result<(), String> {
                 scope.as_str()
             );
             println!("{token}");
+            let dashboard = dashboard_url.or_else(|| std::env::var("VERDICT_ENDPOINT").ok());
+            match (scope, dashboard) {
+                (Scope::Read, Some(dashboard)) => {
+                    eprintln!("dashboard: {}", sign_in_link(&dashboard, &token));
+                }
+                (Scope::Read, None) => eprintln!(
+                    "(pass --dashboard-url, the stack's DashboardUrl output, for a sign-in link)"
+                ),
+                (Scope::Upload, _) => {}
+            }
         }
         Admin::Token(TokenCommand::List { project: name }) => {
             println!(
@@ -170,4 +185,11 @@ async fn execute(command: Admin) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// A link that signs the dashboard in with a read token. The token rides in the fragment, which
+/// a browser never sends to a server; the page (functions/web/ui/src/auth.ts) keeps it in the
+/// tab and takes it out of the address bar.
+pub(crate) fn sign_in_link(dashboard: &str, token: &str) -> String {
+    format!("{}/#token={token}", dashboard.trim_end_matches('/'))
 }

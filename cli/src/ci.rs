@@ -25,6 +25,13 @@ pub(crate) struct Detected {
     pub metadata: RunMetadata,
 }
 
+/// Seconds since the epoch, for [`detect`]'s local run keys.
+pub(crate) fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 /// `fill_from_git` completes the metadata outside CI (branch, commit, message from git).
 pub(crate) fn detect(
     env: &HashMap<String, String>,

@@ -18,6 +18,20 @@ pub(crate) struct Failure {
 }
 
 impl Client {
+    /// A client whose every request gives up after `timeout`.
+    pub(crate) fn new(endpoint: &str, token: &str, timeout: Duration) -> Client {
+        Client {
+            agent: ureq::Agent::new_with_config(
+                ureq::Agent::config_builder()
+                    .http_status_as_error(false)
+                    .timeout_global(Some(timeout))
+                    .build(),
+            ),
+            endpoint: endpoint.to_string(),
+            token: token.to_string(),
+        }
+    }
+
     /// A JSON request to the API (`POST` with a body, else `GET`).
     pub(crate) fn call(
         &self,
@@ -44,13 +58,37 @@ impl Client {
         if (200..300).contains(&status) {
             Ok(value)
         } else {
-            Err(Failure {
-                message: format!(
-                    "{method} {path}: {status} {}",
-                    value["error"]["message"].as_str().unwrap_or("(no message)")
-                ),
-                retry: status == 429 || status >= 500,
-            })
+            Err(refused(method, path, status, &value))
+        }
+    }
+
+    /// A GET whose answer is not JSON (an export), as text.
+    pub(crate) fn get_text(&self, path: &str) -> Result<String, Failure> {
+        let url = format!("{}{path}", self.endpoint.trim_end_matches('/'));
+        let mut response = self
+            .agent
+            .get(&url)
+            .header("Authorization", &format!("Bearer {}", self.token))
+            .call()
+            .map_err(|e| Failure {
+                message: format!("{url}: {e}"),
+                retry: true,
+            })?;
+        let status = response.status().as_u16();
+        let text = response
+            .body_mut()
+            .with_config()
+            .limit(16 * 1024 * 1024)
+            .read_to_string()
+            .map_err(|e| Failure {
+                message: format!("{url}: {e}"),
+                retry: true,
+            })?;
+        if (200..300).contains(&status) {
+            Ok(text)
+        } else {
+            let value = serde_json::from_str(&text).unwrap_or(Value::Null);
+            Err(refused("GET", path, status, &value))
         }
     }
 
@@ -79,6 +117,19 @@ impl Client {
             message: format!("PUT to the presigned URL: {status} {}", text.trim()),
             retry: status >= 500,
         })
+    }
+}
+
+/// The API said no: its message, and whether trying again may help (429, 5xx).
+fn refused(method: &str, path: &str, status: u16, answer: &Value) -> Failure {
+    Failure {
+        message: format!(
+            "{method} {path}: {status} {}",
+            answer["error"]["message"]
+                .as_str()
+                .unwrap_or("(no message)")
+        ),
+        retry: status == 429 || status >= 500,
     }
 }
 

@@ -1,9 +1,10 @@
 //! `verdict`: see what Verdict makes of a report (`parse`), upload reports from CI (`upload`),
-//! administer projects and tokens (`admin`).
+//! keep a run's report (`report`), administer projects and tokens (`admin`).
 
 mod admin;
 mod ci;
 mod client;
+mod export;
 mod parse;
 mod report;
 mod upload;
@@ -29,6 +30,8 @@ enum Command {
     Parse(parse::Args),
     /// Upload reports to Verdict from CI (or anywhere).
     Upload(upload::Args),
+    /// Write a run's report as one self-contained HTML page (a CI artifact).
+    Report(export::Args),
     /// Administer projects and tokens (talks to DynamoDB directly).
     #[command(subcommand)]
     Admin(admin::Admin),
@@ -38,6 +41,7 @@ fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Parse(args) => parse::run(&args),
         Command::Upload(args) => upload::run(&args),
+        Command::Report(args) => export::run(&args),
         Command::Admin(command) => admin::run(command),
     }
 }

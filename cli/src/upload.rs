@@ -224,10 +224,7 @@ fn upload(args: &Args) -> Result<ExitCode, (u8, String)> {
         return Err((2, "no report files found".into()));
     }
     let env: std::collections::HashMap<String, String> = std::env::vars().collect();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let detected = ci::detect(&env, now, ci::from_git);
+    let detected = ci::detect(&env, ci::now_secs(), ci::from_git);
     let per_report = reports
         .iter()
         .map(|path| with_sidecar(path, &detected.metadata, args.format.as_deref()))
@@ -239,16 +236,7 @@ fn upload(args: &Args) -> Result<ExitCode, (u8, String)> {
             .map_err(|e| (2, e))?
             .unwrap_or(detected.run_key),
     };
-    let client = Client {
-        agent: ureq::Agent::new_with_config(
-            ureq::Agent::config_builder()
-                .http_status_as_error(false)
-                .timeout_global(Some(Duration::from_secs(300)))
-                .build(),
-        ),
-        endpoint: args.endpoint.clone(),
-        token: args.token.clone(),
-    };
+    let client = Client::new(&args.endpoint, &args.token, Duration::from_secs(300));
     let progress = std::io::stderr().is_terminal();
     let mut file_ids = Vec::new();
     for (i, (path, for_report)) in reports.iter().zip(per_report).enumerate() {

@@ -1,32 +1,11 @@
 //! `verdict upload` and `verdict admin` against the local stack, and the README's quick start:
 //! the line `make dev` prints, run as printed.
 
-use std::process::Command;
-use verdict_tests::fresh_config;
+mod support;
 
-fn verdict(args: &[&str], envs: &[(&str, &str)]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_verdict"))
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-        .args(args)
-        // The CI of the machine running the tests is not the one a test plays.
-        .env_remove("GITHUB_ACTIONS")
-        .env_remove("GITLAB_CI")
-        .env_remove("BUILDKITE")
-        .env_remove("CIRCLECI")
-        .env_remove("JENKINS_URL")
-        .env_remove("TF_BUILD")
-        .env_remove("GITHUB_STEP_SUMMARY")
-        // Its admin commands' AWS calls are checked against the operator policy.
-        .env("VERDICT_AWS_CALLS_FUNCTION", "admin")
-        .envs(envs.iter().copied())
-        .output()
-        .expect("run verdict");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use std::process::Command;
+use support::verdict;
+use verdict_tests::fresh_config;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_quick_start_line_uploads_and_waits_for_the_summary() {

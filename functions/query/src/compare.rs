@@ -68,6 +68,18 @@ pub(crate) struct Compared {
     comparison: Comparison,
 }
 
+impl Compared {
+    /// The run compared with.
+    pub(crate) fn base(&self) -> &Run {
+        &self.base
+    }
+
+    /// What changed.
+    pub(crate) fn comparison(&self) -> &Comparison {
+        &self.comparison
+    }
+}
+
 /// The newest settled run created before `run`: on the branch its pull request merges into, else
 /// on its branch, else in its project.
 async fn default_base(store: &Store, run: &Run) -> Result<Option<(Run, BaseReason)>, ApiError> {

@@ -1,5 +1,7 @@
-//! `GET /v1/runs/{run}/export?format=csv|json|junit`: a run's results in one response.
+//! `GET /v1/runs/{run}/export?format=csv|json|junit|html`: a run's results in one response.
 
+use crate::compare::compared;
+use crate::html_report::{html_report, Changes};
 use crate::pages::read_pages;
 use crate::params::Query;
 use crate::present::row_json;
@@ -7,7 +9,7 @@ use lambda_http::http::{header, HeaderValue, StatusCode};
 use lambda_http::{Body, Response};
 use verdict_http::ApiError;
 use verdict_model::Status;
-use verdict_store::{ResultFilter, Run, RunRef, Store, TestRow};
+use verdict_store::{ResultFilter, Run, RunRef, RunStatus, Store, TestRow};
 
 /// What an export is written as (`format=`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,6 +17,8 @@ enum ExportFormat {
     Csv,
     Json,
     Junit,
+    /// A page to keep ([`crate::html_report`]).
+    Html,
 }
 
 impl ExportFormat {
@@ -23,6 +27,7 @@ impl ExportFormat {
             "csv" => Some(ExportFormat::Csv),
             "json" => Some(ExportFormat::Json),
             "junit" => Some(ExportFormat::Junit),
+            "html" => Some(ExportFormat::Html),
             _ => None,
         }
     }
@@ -39,7 +44,9 @@ fn csv_field(text: &str) -> String {
     }
 }
 
-fn xml_escape(text: &str) -> String {
+/// Text as XML (and HTML) character data or an attribute value; control characters XML cannot
+/// hold are dropped.
+pub(crate) fn xml_escape(text: &str) -> String {
     text.chars()
         .filter(|c| !c.is_control() || matches!(c, '\n' | '\t' | '\r'))
         .map(|c| match c {
@@ -80,7 +87,7 @@ async fn shown_rows(store: &Store, run: &RunRef, found: &Run) -> Result<Vec<Test
     Ok(rows)
 }
 
-/// `GET /v1/runs/{run}/export`: the run's results as CSV, JSON or JUnit XML.
+/// `GET /v1/runs/{run}/export`: the run's results as CSV, JSON, JUnit XML or an HTML page.
 pub(crate) async fn export(
     store: &Store,
     q: &Query<'_>,
@@ -89,7 +96,7 @@ pub(crate) async fn export(
     let format = match q.get("format") {
         None => ExportFormat::Json,
         Some(f) => ExportFormat::parse(&f)
-            .ok_or_else(|| ApiError::invalid("format", "must be csv, json or junit"))?,
+            .ok_or_else(|| ApiError::invalid("format", "must be csv, json, junit or html"))?,
     };
     let Some(found) = store.get_run(run).await? else {
         return Err(ApiError::not_found(format!("run {}", run.run_key)));
@@ -153,6 +160,21 @@ pub(crate) async fn export(
             }
             out.push_str("</testsuite>\n</testsuites>\n");
             ("application/xml", out)
+        }
+        ExportFormat::Html => {
+            // Against its default base once settled, as the run's page shows it.
+            let compared = match found.status() {
+                RunStatus::Pending => None,
+                _ => compared(store, &found, None).await?,
+            };
+            let changes = compared.as_ref().map(|c| Changes {
+                base: c.base(),
+                comparison: c.comparison(),
+            });
+            (
+                "text/html; charset=utf-8",
+                html_report(&found, &rows, changes.as_ref()),
+            )
         }
         ExportFormat::Json => {
             let items: Vec<serde_json::Value> = rows.iter().map(row_json).collect();

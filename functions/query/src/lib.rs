@@ -14,6 +14,7 @@ mod cursor;
 mod diff;
 mod export;
 mod history;
+mod html_report;
 mod insights;
 mod pages;
 mod params;
@@ -22,6 +23,7 @@ mod results;
 mod router;
 mod runs;
 mod test_page;
+mod trends;
 mod uploads;
 
 pub use cursor::CursorKey;
@@ -41,7 +43,7 @@ pub struct App {
 
 /// Method and path pattern of every route this function serves (checked against the router by a
 /// unit test and against `infra/template.yaml` and `openapi.json` by the checks).
-pub const ROUTES: [(&str, &str); 16] = [
+pub const ROUTES: [(&str, &str); 17] = [
     ("GET", "/v1/runs"),
     ("GET", "/v1/runs/{run_key}"),
     ("GET", "/v1/runs/{run_key}/tests"),
@@ -56,6 +58,7 @@ pub const ROUTES: [(&str, &str); 16] = [
     ("GET", "/v1/failures"),
     ("GET", "/v1/stats"),
     ("GET", "/v1/stats/passing"),
+    ("GET", "/v1/trends"),
     ("GET", "/v1/uploads"),
     ("GET", "/v1/openapi.json"),
 ];

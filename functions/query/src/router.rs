@@ -4,8 +4,8 @@
 use crate::cache::cache;
 use crate::params::Query;
 use crate::{
-    compare, export, history, insights, results, runs, test_page, uploads, CursorKey, OPENAPI,
-    ROUTES,
+    compare, export, history, insights, results, runs, test_page, trends, uploads, CursorKey,
+    OPENAPI, ROUTES,
 };
 use lambda_http::http::{header, HeaderValue, Method};
 use lambda_http::{Body, Request, Response};
@@ -39,10 +39,10 @@ pub(crate) async fn route(
         return Err(unknown());
     }
     // A CI job holds an upload token: it may read the outcome of runs (`verdict upload --wait`),
-    // nothing across runs.
+    // and keep its report (`verdict report --html`), nothing across runs.
     let run_scoped = matches!(
         path.as_slice(),
-        ["v1", "runs", _] | ["v1", "runs", _, "tests" | "compare"]
+        ["v1", "runs", _] | ["v1", "runs", _, "tests" | "compare" | "export"]
     );
     let scopes: &[Scope] = if run_scoped {
         &[Scope::Read, Scope::Upload]
@@ -73,6 +73,7 @@ pub(crate) async fn route(
         ["v1", "tests", test_id] => test_page::test_page(store, q, project, test_id).await,
         ["v1", "stats"] => runs::stats(store, q, project).await,
         ["v1", "stats", "passing"] => runs::passing(store, q, project).await,
+        ["v1", "trends"] => trends::trends(store, q, project).await,
         ["v1", "uploads"] => uploads::uploads(store, q, project).await,
         _ => Err(unknown()),
     }

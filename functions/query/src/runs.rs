@@ -88,7 +88,7 @@ pub(crate) async fn run_detail(store: &Store, run: &RunRef) -> Result<Response<B
 
 /// The runs created since `since_ms`, newest first, at most [`MAX_STATS_RUNS`]; true when
 /// there were more.
-async fn runs_in_window(
+pub(crate) async fn runs_in_window(
     store: &Store,
     project: &ProjectName,
     since_ms: u64,

@@ -37,15 +37,18 @@ impl Api {
     }
 
     async fn handle(&self, request: lambda_http::Request) -> lambda_http::Response<Body> {
-        // Same split as the API Gateway routes in infra/template.yaml: the upload function's
-        // routes (method and path: `GET /v1/uploads` is the query function's) go to it, every
-        // other request to the query function.
+        // Same split as the API Gateway routes in infra/template.yaml: the dashboard's pages and
+        // assets go to the web function, the upload function's routes (method and path:
+        // `GET /v1/uploads` is the query function's) to it, every other request to the query
+        // function.
         let path = request.uri().path().to_string();
         let method = request.method().as_str().to_string();
         let upload = verdict_upload_fn::ROUTES
             .iter()
             .any(|(m, pattern)| *m == method && verdict_http::path_matches(pattern, &path));
-        if upload {
+        if method == "GET" && verdict_web_fn::serves(&path) {
+            verdict_web_fn::handle(&request)
+        } else if upload {
             verdict_upload_fn::handle(&self.upload, request).await
         } else {
             verdict_query_fn::handle(&self.query, request).await
@@ -173,6 +176,8 @@ pub struct Dev {
     pub endpoint: String,
     pub upload_token: String,
     pub read_token: String,
+    /// The dashboard, signed in with the read token.
+    pub dashboard: String,
     /// What `make dev` prints: where it runs, the tokens, a `verdict upload` line to try.
     pub welcome: String,
 }
@@ -249,8 +254,10 @@ pub async fn start_dev(
             .put_raw(&file.object_key(), text.as_bytes().to_vec())
             .await?;
     }
+    // The read token in the fragment, as `verdict admin token create --scope read` prints it.
+    let dashboard = format!("{endpoint}/#token={read_token}");
     let welcome = format!(
-        "Verdict is running at {endpoint}\n  project: demo (sample run: sample-1)\n  upload token: {upload_token}\n  read token:   {read_token}\n  (also in {}: `source {}`)\nTry:\n  {}\nCtrl-C stops everything.",
+        "Verdict is running at {endpoint}\n  dashboard: {dashboard}\n  project: demo (sample run: sample-1)\n  upload token: {upload_token}\n  read token:   {read_token}\n  (also in {}: `source {}`)\nTry:\n  {}\nCtrl-C stops everything.",
         env_file.display(),
         env_file.display(),
         try_line(&endpoint, &upload_token),
@@ -259,6 +266,7 @@ pub async fn start_dev(
         endpoint,
         upload_token,
         read_token,
+        dashboard,
         welcome,
     })
 }

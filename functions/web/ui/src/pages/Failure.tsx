@@ -1,0 +1,66 @@
+// One failure across the project: the tests and runs it hit, and its newest occurrence in full.
+import { unwrap } from "../api/client";
+import { useApi } from "../app";
+import { Link, runRoute, testRoute } from "../components/Link";
+import { Show } from "../components/States";
+import { ResultDetail } from "../components/FailureGroups";
+import { count, when } from "../format";
+import { useLoad } from "../load";
+
+export function FailurePage(props: { fingerprint: string }) {
+  const api = useApi();
+  const group = useLoad(
+    () => unwrap(api.GET("/v1/failures/{fingerprint}", { params: { path: { fingerprint: props.fingerprint } } })),
+    props.fingerprint,
+  );
+  return (
+    <Show loaded={group} what="failure">
+      {(g) => (
+        <>
+          <header class="page-head">
+            <h1>
+              Failure <span class="mono">{g.fingerprint}</span>
+            </h1>
+            <dl class="facts">
+              <dt>Occurrences</dt>
+              <dd data-fact="occurrences">
+                {count(g.occurrences)}
+                {g.truncated ? "+" : ""} in {count(g.runs)} runs
+              </dd>
+              <dt>Tests affected</dt>
+              <dd>{count(g.tests_affected)}</dd>
+              <dt>First seen</dt>
+              <dd>
+                <time dateTime={g.first_seen}>{when(g.first_seen)}</time> in{" "}
+                <Link to={runRoute(g.first_run_id ?? "")}>{g.first_run_id}</Link>
+              </dd>
+              <dt>Last seen</dt>
+              <dd>
+                <time dateTime={g.last_seen}>{when(g.last_seen)}</time> in{" "}
+                <Link to={runRoute(g.last_run_id ?? "")}>{g.last_run_id}</Link>
+              </dd>
+            </dl>
+          </header>
+          <section aria-labelledby="affected-heading">
+            <h2 id="affected-heading">Tests</h2>
+            <ul>
+              {g.tests.map((t) => (
+                <li key={t.test_id}>
+                  <Link to={testRoute(t.test_id)}>{t.name}</Link> <span class="muted">{t.classname}</span> ·{" "}
+                  {t.occurrences} times
+                </li>
+              ))}
+            </ul>
+          </section>
+          <section aria-labelledby="newest-heading">
+            <h2 id="newest-heading">
+              Newest: <Link to={testRoute(g.newest.test_id)}>{g.tests.find((t) => t.test_id === g.newest.test_id)?.name ?? g.newest.test_id}</Link> in{" "}
+              <Link to={runRoute(g.newest.run_id)}>{g.newest.run_id}</Link>
+            </h2>
+            <ResultDetail run={g.newest.run_id} test={g.newest.test_id} />
+          </section>
+        </>
+      )}
+    </Show>
+  );
+}
