@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: test fmt-check ui web-unit lint infra-check runners unit build corpus-report bench bench-side-by-side bench-api bench-ingest dev
+.PHONY: test fmt-check ui web-unit lint infra-check runners unit build corpus-report bench bench-side-by-side bench-api bench-web bench-ingest dev
 
 ## test: formatting check, the dashboard's build and unit tests, clippy with -D warnings, and
 ## every test (unit, corpus, property, the reports of real test runners, the integration tests
@@ -78,6 +78,12 @@ bench-side-by-side:
 bench-api:
 	scripts/stack.sh run $(CARGO) bench -p verdict-tests --bench api_load
 	python3 scripts/splice.py docs/benchmarks.md api-load target/api-load.md
+
+## bench-web: the dashboard's first-load bytes and the time until a 100k-test run's page and a
+## 1,000-run project's runs page are usable, in Chromium on the local stack; to docs/benchmarks.md.
+bench-web: ui
+	scripts/stack.sh run $(CARGO) bench -p verdict-tests --bench web_load
+	python3 scripts/splice.py docs/benchmarks.md web-load target/web-load.md
 
 ## bench-ingest: ingest of a generated 100k-test file into DynamoDB Local against a raw
 ## BatchWriteItem loop, and the parse function's peak memory; the table goes to docs/benchmarks.md.

@@ -1,6 +1,7 @@
 // What every browser test shares: the stack the Rust harness started, the API read the same
 // way the page reads it, and signing in.
 import { expect, type Page } from "@playwright/test";
+import { checkAnswer } from "./openapi";
 
 function env(name: string): string {
   const value = process.env[name];
@@ -16,11 +17,13 @@ export const stack = {
   screenshots: () => env("VERDICT_SCREENSHOTS"),
 };
 
-/** GET an API path with the read token, as JSON. */
+/** GET an API path with the read token, as JSON, checked against openapi.json. */
 export async function api<T = any>(path: string): Promise<T> {
   const response = await fetch(stack.url() + path, { headers: { Authorization: `Bearer ${stack.token()}` } });
   expect(response.status, path).toBe(200);
-  return (await response.json()) as T;
+  const body = await response.json();
+  checkAnswer(path, body);
+  return body as T;
 }
 
 /** Opens `path` signed in, as the link `make dev` prints would (the token in the fragment). */
