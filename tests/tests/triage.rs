@@ -522,3 +522,52 @@ async fn a_run_compares_with_its_base_and_says_since_when_a_test_fails() {
     let (status, _) = api.get(&api.upload_token, "/v1/runs/m2/compare").await;
     assert_eq!(status, 200);
 }
+
+/// Which tests of a [`report`] fail.
+type Failing = fn(usize) -> Option<&'static str>;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_flaky_test_says_why_and_a_broken_build_is_no_flip() {
+    let api = LocalApi::start(Limits::default()).await;
+    let ingest = Ingest::new(api.store.clone().serving("parse"), Settings::default());
+    let now = now_ms();
+    // All on commit c1: t0 passes; then a build where every test failed; then t0 passes again;
+    // t1 passes, then fails alone (a real flip on one commit).
+    let runs: [(&str, Failing); 3] = [
+        ("ok-1", |_| None),
+        ("broken", |_| Some("error")),
+        ("ok-2", |i| (i == 1).then_some("failure")),
+    ];
+    for (i, (key, failing)) in runs.iter().enumerate() {
+        let file = upload_with(
+            &api.store,
+            &run_ref("acme", key),
+            i,
+            "r.xml",
+            report("t", 20, failing).as_bytes(),
+            now - 3_000 + i as u64 * 1_000,
+            metadata(),
+        )
+        .await;
+        settle(&ingest, &file.object_key()).await;
+    }
+    let (status, flaky) = api.get(&api.read_token, "/v1/flaky").await;
+    assert_eq!(status, 200, "{flaky}");
+    let items = flaky["items"].as_array().unwrap();
+    assert_eq!(
+        ids(items, "name"),
+        ["t1"],
+        "only t1 flipped outside the broken build: {flaky}"
+    );
+    let t1 = &items[0];
+    assert_eq!(t1["reasons"][0]["kind"], "same_commit", "{t1}");
+    assert_eq!(t1["reasons"][0]["count"], 1);
+    assert_eq!(t1["infra_runs_excluded"], 1, "{t1}");
+    assert_eq!(t1["since_run_id"], "ok-1");
+    assert_eq!(t1["last_flaky_run_id"], "ok-2");
+    assert_eq!(
+        t1["flaky_run_ids"],
+        serde_json::json!(["ok-2", "ok-1"]),
+        "{t1}"
+    );
+}

@@ -1,5 +1,5 @@
-//! The answers the insight endpoints compute from rows they read: failure groups, flakiness,
-//! duration quantiles, run statistics, orderings. Pure functions (rows in, answers out), so
+//! The answers the insight endpoints compute from rows they read: failure groups, duration
+//! quantiles, run statistics, orderings. Pure functions (rows in, answers out), so
 //! they are tested without a table.
 
 use std::collections::{HashMap, HashSet};
@@ -104,68 +104,6 @@ pub(crate) fn failure_groups(rows: &[TestRow]) -> Vec<FailureGroup<'_>> {
     let mut groups: Vec<FailureGroup<'_>> = groups.into_values().map(|(g, _)| g).collect();
     groups.sort_by(|a, b| b.count.cmp(&a.count).then(a.fingerprint.cmp(b.fingerprint)));
     groups
-}
-
-/// How flaky one test was over its history in a window.
-#[derive(Debug, PartialEq)]
-pub(crate) struct Flakiness<'a> {
-    /// Runs in the history.
-    pub(crate) runs: usize,
-    /// Runs that show it flaky.
-    pub(crate) flaky_runs: usize,
-    /// Of those, runs where it passed after a failed attempt.
-    pub(crate) retry_flaky_runs: usize,
-    /// The newest run that shows it flaky.
-    pub(crate) last: &'a TestRow,
-    /// Changes between passing and failing over consecutive non-skipped runs, per change
-    /// possible, to three decimals.
-    pub(crate) flip_rate: f64,
-}
-
-/// A test is flaky in its `history` (newest first) when a run shows it passing after a failed
-/// attempt (`flaky`), or when it both passed and failed (or errored) on the same commit in
-/// different runs. `None`: not flaky.
-pub(crate) fn flakiness(history: &[TestRow]) -> Option<Flakiness<'_>> {
-    let commit = |r: &TestRow| r.commit_sha.clone().unwrap_or_default();
-    let mut passed_on: HashSet<String> = HashSet::new();
-    let mut failed_on: HashSet<String> = HashSet::new();
-    for r in history {
-        if r.status == Status::Passed {
-            passed_on.insert(commit(r));
-        } else if r.status.is_failure() {
-            failed_on.insert(commit(r));
-        }
-    }
-    let flaky_runs: Vec<&TestRow> = history
-        .iter()
-        .filter(|r| {
-            let commit = commit(r);
-            r.flaky
-                || (!commit.is_empty()
-                    && passed_on.contains(&commit)
-                    && failed_on.contains(&commit))
-        })
-        .collect();
-    let last = flaky_runs.first()?;
-    let outcomes: Vec<bool> = history
-        .iter()
-        .rev()
-        .filter(|r| r.status != Status::Skipped)
-        .map(|r| r.status == Status::Passed)
-        .collect();
-    let flips = outcomes.windows(2).filter(|w| w[0] != w[1]).count();
-    let flip_rate = if outcomes.len() > 1 {
-        flips as f64 / (outcomes.len() - 1) as f64
-    } else {
-        0.0
-    };
-    Some(Flakiness {
-        runs: history.len(),
-        flaky_runs: flaky_runs.len(),
-        retry_flaky_runs: flaky_runs.iter().filter(|r| r.flaky).count(),
-        last,
-        flip_rate: (flip_rate * 1000.0).round() / 1000.0,
-    })
 }
 
 /// The value at quantile `q` (0..=1) of sorted values, nearest rank.
@@ -326,39 +264,6 @@ mod tests {
             })
             .collect();
         assert_eq!(summary, [("fp1", 3, 2, 10, 30), ("fp2", 1, 1, 40, 40)]);
-    }
-
-    #[test]
-    fn a_test_is_flaky_by_retry_or_by_both_outcomes_on_one_commit() {
-        let on = |status, commit: &str, created_ms| TestRow {
-            commit_sha: Some(commit.into()),
-            ..row("t", status, created_ms)
-        };
-        // Newest first: failed and passed on commit c2, a retried pass on c1.
-        let history = vec![
-            on(Status::Failed, "c2", 40),
-            on(Status::Passed, "c2", 30),
-            TestRow {
-                flaky: true,
-                ..on(Status::Passed, "c1", 20)
-            },
-            on(Status::Skipped, "c0", 10),
-        ];
-        let flaky = flakiness(&history).expect("flaky");
-        assert_eq!(
-            (flaky.runs, flaky.flaky_runs, flaky.retry_flaky_runs),
-            (4, 3, 1)
-        );
-        assert_eq!(flaky.last.created_ms, 40);
-        // Non-skipped, oldest first: pass, pass, fail: one flip in two changes.
-        assert_eq!(flaky.flip_rate, 0.5);
-
-        let steady = vec![on(Status::Failed, "c1", 20), on(Status::Passed, "c0", 10)];
-        assert_eq!(
-            flakiness(&steady),
-            None,
-            "failing on a new commit is not flaky"
-        );
     }
 
     #[test]

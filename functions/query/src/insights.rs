@@ -1,8 +1,9 @@
 //! Answers over a window of a project's history: failure groups, flaky tests, slowest tests.
 //! Each reads bounded pages and hands the rows to [`crate::analytics`].
 
-use crate::analytics::{durations, failure_groups, flakiness, slowest_candidates};
+use crate::analytics::{durations, failure_groups, slowest_candidates};
 use crate::cache::cache;
+use crate::flakiness::{flakiness, is_infra_failure, Flakiness};
 use crate::pages::all_pages;
 use crate::params::{limit, parse_time, window_ms, Query, Window};
 use lambda_http::http::StatusCode;
@@ -10,7 +11,7 @@ use lambda_http::{Body, Response};
 use serde_json::{json, Value};
 use std::collections::HashSet;
 use verdict_http::{json, rfc3339, ApiError};
-use verdict_store::{now_ms, HistoryFilter, ProjectName, RunFilter, Store, TestRow};
+use verdict_store::{now_ms, HistoryFilter, ProjectName, RunFilter, RunKey, Store, TestRow};
 
 /// Entries read at most by an endpoint that aggregates over a time window.
 const MAX_WINDOW_ENTRIES: usize = 5_000;
@@ -74,7 +75,47 @@ pub(crate) async fn failures(
     Ok(cache(json(StatusCode::OK, &body), 30))
 }
 
-/// `GET /v1/flaky`: tests flaky in the window ([`flakiness`]), most flaky runs first.
+/// Runs that show a test flaky, listed with it (newest first).
+const FLAKY_RUNS_LISTED: usize = 20;
+
+fn flaky_json(test: &TestRow, flaky: &Flakiness<'_>) -> Value {
+    let mut reasons = Vec::new();
+    if flaky.retried_runs > 0 {
+        reasons.push(json!({"kind": "retried", "runs": flaky.retried_runs}));
+    }
+    if !flaky.flipped_commits.is_empty() {
+        reasons.push(json!({
+            "kind": "same_commit",
+            "commits": flaky.flipped_commits.iter().take(5).collect::<Vec<_>>(),
+            "count": flaky.flipped_commits.len(),
+        }));
+    }
+    if flaky.by_flip_rate() {
+        reasons.push(json!({"kind": "flip_rate", "flip_rate": flaky.flip_rate, "runs": flaky.ran}));
+    }
+    let newest = flaky.showing[0];
+    let oldest = flaky.showing[flaky.showing.len() - 1];
+    json!({
+        "test_id": test.test_id,
+        "name": test.name,
+        "classname": test.classname,
+        "runs": flaky.runs,
+        "flaky_runs": flaky.showing.len(),
+        "retry_flaky_runs": flaky.retried_runs,
+        "reasons": reasons,
+        "since": rfc3339(oldest.created_ms),
+        "since_run_id": oldest.run_key,
+        "last_flaky_run_id": newest.run_key,
+        "last_flaky_at": rfc3339(newest.created_ms),
+        "flaky_run_ids": flaky.showing.iter().take(FLAKY_RUNS_LISTED).map(|r| &r.run_key).collect::<Vec<_>>(),
+        "flip_rate": flaky.flip_rate,
+        "infra_runs_excluded": flaky.infra_runs,
+    })
+}
+
+/// `GET /v1/flaky`: tests flaky in the window ([`flakiness`]), most flaky runs first. Reads the
+/// candidates' histories, then the run items of the runs where they failed (BatchGetItem, 100
+/// each), so that runs that failed as a whole ([`is_infra_failure`]) count as no flip.
 pub(crate) async fn flaky(
     store: &Store,
     q: &Query<'_>,
@@ -99,25 +140,37 @@ pub(crate) async fn flaky(
         candidates.truncate(MAX_FLAKY_CANDIDATES);
         truncated = true;
     }
-    let mut items = Vec::new();
+    let mut histories = Vec::with_capacity(candidates.len());
     for candidate in candidates {
-        let test_id = candidate.test_id.as_str();
         let history = store
-            .test_history(project, test_id, &in_window, 500, None)
+            .test_history(project, &candidate.test_id, &in_window, 500, None)
             .await?;
-        let Some(flaky) = flakiness(&history.items) else {
+        histories.push((candidate, history.items));
+    }
+    // The runs where a candidate failed: those that failed as a whole are no evidence.
+    let failed_in: HashSet<&str> = histories
+        .iter()
+        .flat_map(|(_, rows)| rows.iter())
+        .filter(|r| r.status.is_failure())
+        .map(|r| r.run_key.as_str())
+        .collect();
+    let runs = store
+        .get_runs(
+            project,
+            failed_in.iter().filter_map(|k| RunKey::parse(k).ok()),
+        )
+        .await?;
+    let infra: HashSet<&str> = runs
+        .iter()
+        .filter(|run| is_infra_failure(run))
+        .map(|run| run.run.run_key.as_str())
+        .collect();
+    let mut items = Vec::new();
+    for (candidate, history) in &histories {
+        let Some(flaky) = flakiness(history, &infra) else {
             continue;
         };
-        items.push(json!({
-            "test_id": test_id,
-            "name": candidate.name,
-            "runs": flaky.runs,
-            "flaky_runs": flaky.flaky_runs,
-            "retry_flaky_runs": flaky.retry_flaky_runs,
-            "last_flaky_run_id": flaky.last.run_key,
-            "last_flaky_at": rfc3339(flaky.last.created_ms),
-            "flip_rate": flaky.flip_rate,
-        }));
+        items.push(flaky_json(candidate, &flaky));
     }
     items.sort_by(|a, b| b["flaky_runs"].as_u64().cmp(&a["flaky_runs"].as_u64()));
     let body = json!({"items": items, "next_cursor": null, "truncated": truncated, "window_days": window.days()});

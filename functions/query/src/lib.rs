@@ -13,6 +13,7 @@ mod compare;
 mod cursor;
 mod diff;
 mod export;
+mod flakiness;
 mod history;
 mod html_report;
 mod insights;

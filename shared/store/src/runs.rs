@@ -153,6 +153,31 @@ impl Store {
         let item = self.read_item("GetItem run", run.item_key(), true).await?;
         Ok(item.as_ref().and_then(run_from_item))
     }
+
+    /// The run items of `runs` of a project that exist (BatchGetItem, 100 keys each; eventually
+    /// consistent, as listings are).
+    pub async fn get_runs(
+        &self,
+        project: &ProjectName,
+        runs: impl IntoIterator<Item = RunKey>,
+    ) -> Result<Vec<Run>, StoreError> {
+        let keys: Vec<Item> = runs
+            .into_iter()
+            .map(|run_key| {
+                RunRef {
+                    project: project.clone(),
+                    run_key,
+                }
+                .item_key()
+            })
+            .collect();
+        Ok(self
+            .batch_get(keys, &[])
+            .await?
+            .iter()
+            .filter_map(run_from_item)
+            .collect())
+    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 // Across runs: flaky tests, failure groups and the slowest tests of a window and branch.
-import { unwrap } from "../api/client";
+import { unwrap, type Answer } from "../api/client";
 import { useApi } from "../app";
 import { FilterBar, SelectFilter, TextFilter } from "../components/Filters";
 import { failureRoute, Link, runRoute, testRoute } from "../components/Link";
@@ -67,11 +67,15 @@ function Flaky(props: { query: Query }) {
                         {t.flaky_runs} of {t.runs}
                       </td>
                       <td>
-                        {t.retry_flaky_runs > 0 ? `passed on retry in ${t.retry_flaky_runs} runs` : ""}
-                        {t.retry_flaky_runs > 0 && t.flaky_runs > t.retry_flaky_runs ? "; " : ""}
-                        {t.flaky_runs > t.retry_flaky_runs
-                          ? `passed and failed on one commit in ${t.flaky_runs - t.retry_flaky_runs} runs`
-                          : ""}
+                        <ul class="reasons">
+                          {t.reasons.map((r) => (
+                            <li key={r.kind}>{reason(r)}</li>
+                          ))}
+                        </ul>
+                        <span class="muted">
+                          since <Link to={runRoute(t.since_run_id)}>{t.since_run_id}</Link>
+                          {t.infra_runs_excluded > 0 && `; ${t.infra_runs_excluded} broken runs left out`}
+                        </span>
                       </td>
                       <td class="num">{percent(t.flip_rate)}</td>
                       <td>
@@ -88,6 +92,20 @@ function Flaky(props: { query: Query }) {
       </Show>
     </section>
   );
+}
+
+type Reason = Answer<"/v1/flaky">["items"][number]["reasons"][number];
+
+/** A reason a test is flaky, in words. */
+function reason(r: Reason): string {
+  switch (r.kind) {
+    case "retried":
+      return `passed on retry in ${r.runs} runs`;
+    case "same_commit":
+      return `passed and failed on ${r.count === 1 ? "one commit" : `${r.count} commits`} (${(r.commits ?? []).map((c) => c.slice(0, 8)).join(", ")})`;
+    case "flip_rate":
+      return `changed outcome in ${percent(r.flip_rate)} of ${r.runs} runs`;
+  }
 }
 
 /** `/v1/failures` takes a start time, not a window: the window's start, from now. */
