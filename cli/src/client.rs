@@ -4,6 +4,18 @@
 use serde_json::Value;
 use std::time::Duration;
 
+/// Where the API is and the token to call it with, as `verdict upload` and `verdict report` take
+/// them.
+#[derive(clap::Args)]
+pub(crate) struct ApiArgs {
+    /// Verdict's API, e.g. https://verdict.example.com
+    #[arg(long, env = "VERDICT_ENDPOINT")]
+    pub(crate) endpoint: String,
+    /// A token of the project (an upload token in CI).
+    #[arg(long, env = "VERDICT_TOKEN", hide_env_values = true)]
+    pub(crate) token: String,
+}
+
 /// The Verdict API as one project's token sees it.
 pub(crate) struct Client {
     pub(crate) agent: ureq::Agent,
@@ -19,7 +31,7 @@ pub(crate) struct Failure {
 
 impl Client {
     /// A client whose every request gives up after `timeout`.
-    pub(crate) fn new(endpoint: &str, token: &str, timeout: Duration) -> Client {
+    pub(crate) fn new(api: &ApiArgs, timeout: Duration) -> Client {
         Client {
             agent: ureq::Agent::new_with_config(
                 ureq::Agent::config_builder()
@@ -27,8 +39,8 @@ impl Client {
                     .timeout_global(Some(timeout))
                     .build(),
             ),
-            endpoint: endpoint.to_string(),
-            token: token.to_string(),
+            endpoint: api.endpoint.clone(),
+            token: api.token.clone(),
         }
     }
 

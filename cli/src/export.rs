@@ -2,7 +2,7 @@
 //! artifact (the API's `GET /v1/runs/{run}/export?format=html`).
 
 use crate::ci;
-use crate::client::{with_retries, Client};
+use crate::client::{with_retries, ApiArgs, Client};
 use clap::Args as ClapArgs;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -11,12 +11,8 @@ use std::time::Duration;
 
 #[derive(ClapArgs)]
 pub(crate) struct Args {
-    /// Verdict's API, e.g. https://verdict.example.com
-    #[arg(long, env = "VERDICT_ENDPOINT")]
-    endpoint: String,
-    /// An upload or read token of the project.
-    #[arg(long, env = "VERDICT_TOKEN", hide_env_values = true)]
-    token: String,
+    #[command(flatten)]
+    api: ApiArgs,
     /// Run key (default: derived from the CI environment, as `verdict upload` derives it).
     #[arg(long)]
     run: Option<String>,
@@ -31,7 +27,7 @@ pub(crate) fn run(args: &Args) -> ExitCode {
         Some(run) => ci::sanitize(run),
         None => ci::detect(&env, ci::now_secs(), ci::from_git).run_key,
     };
-    let client = Client::new(&args.endpoint, &args.token, Duration::from_secs(60));
+    let client = Client::new(&args.api, Duration::from_secs(60));
     let path = format!("/v1/runs/{run_key}/export?format=html");
     let written = with_retries(|| client.get_text(&path)).and_then(|page| {
         std::fs::write(&args.html, page).map_err(|e| format!("{}: {e}", args.html.display()))

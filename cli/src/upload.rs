@@ -8,7 +8,7 @@
 //! every file was parsed.
 
 use crate::ci;
-use crate::client::{with_retries, Client};
+use crate::client::{with_retries, ApiArgs, Client};
 use clap::Args as ClapArgs;
 use flate2::write::GzEncoder;
 use serde_json::Value;
@@ -20,12 +20,8 @@ use verdict_model::RunMetadata;
 
 #[derive(ClapArgs)]
 pub(crate) struct Args {
-    /// Verdict's API, e.g. https://verdict.example.com
-    #[arg(long, env = "VERDICT_ENDPOINT")]
-    endpoint: String,
-    /// An upload token of the project.
-    #[arg(long, env = "VERDICT_TOKEN", hide_env_values = true)]
-    token: String,
+    #[command(flatten)]
+    api: ApiArgs,
     /// Run key (default: derived from the CI environment so shards share it).
     #[arg(long)]
     run: Option<String>,
@@ -236,7 +232,7 @@ fn upload(args: &Args) -> Result<ExitCode, (u8, String)> {
             .map_err(|e| (2, e))?
             .unwrap_or(detected.run_key),
     };
-    let client = Client::new(&args.endpoint, &args.token, Duration::from_secs(300));
+    let client = Client::new(&args.api, Duration::from_secs(300));
     let progress = std::io::stderr().is_terminal();
     let mut file_ids = Vec::new();
     for (i, (path, for_report)) in reports.iter().zip(per_report).enumerate() {
@@ -297,7 +293,7 @@ fn upload(args: &Args) -> Result<ExitCode, (u8, String)> {
     let Some(wait) = args.wait.or(fail_on.map(|_| 120)) else {
         return Ok(ExitCode::SUCCESS);
     };
-    let dashboard = args.dashboard_url.as_deref().unwrap_or(&args.endpoint);
+    let dashboard = args.dashboard_url.as_deref().unwrap_or(&args.api.endpoint);
     crate::wait::wait_and_report(
         &client,
         &crate::wait::Waiting {

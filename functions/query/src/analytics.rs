@@ -211,25 +211,12 @@ pub(crate) fn run_stats(runs: &[Run]) -> RunStats {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use verdict_store::test_row;
 
     fn row(test: &str, status: Status, created_ms: u64) -> TestRow {
         TestRow {
-            test_id: test.to_string(),
-            run_key: format!("run-{created_ms}"),
-            suite: String::new(),
-            classname: String::new(),
             name: format!("name of {test}"),
-            status,
-            flaky: false,
-            duration_ms: 0,
-            attempts: 1,
-            message: None,
-            failure_type: None,
-            fingerprint: None,
-            branch: None,
-            commit_sha: None,
-            created_ms,
-            contributors: Vec::new(),
+            ..test_row(test, &format!("run-{created_ms}"), status, created_ms)
         }
     }
 

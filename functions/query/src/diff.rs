@@ -168,25 +168,12 @@ pub(crate) fn streak(history: &[TestRow], read_all: bool) -> Option<Streak<'_>> 
 mod tests {
     use super::*;
     use verdict_model::Status;
+    use verdict_store::test_row;
 
     fn row(id: &str, status: Status, flaky: bool) -> TestRow {
         TestRow {
-            test_id: id.into(),
-            run_key: String::new(),
-            suite: String::new(),
-            classname: String::new(),
-            name: id.into(),
-            status,
             flaky,
-            duration_ms: 0,
-            attempts: 1,
-            message: None,
-            failure_type: None,
-            fingerprint: None,
-            branch: None,
-            commit_sha: None,
-            created_ms: 0,
-            contributors: Vec::new(),
+            ..test_row(id, "", status, 0)
         }
     }
 

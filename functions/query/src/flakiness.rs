@@ -114,25 +114,12 @@ pub(crate) fn flakiness<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use verdict_store::{settled_run, test_row};
 
     fn on(status: Status, commit: &str, run: &str, created_ms: u64) -> TestRow {
         TestRow {
-            test_id: "t".into(),
-            run_key: run.into(),
-            suite: String::new(),
-            classname: "c".into(),
-            name: "t".into(),
-            status,
-            flaky: false,
-            duration_ms: 1,
-            attempts: 1,
-            message: None,
-            failure_type: None,
-            fingerprint: None,
-            branch: Some("main".into()),
             commit_sha: Some(commit.into()),
-            created_ms,
-            contributors: vec![],
+            ..test_row("t", run, status, created_ms)
         }
     }
 
@@ -217,27 +204,16 @@ mod tests {
 
     #[test]
     fn a_run_is_an_infrastructure_failure_when_most_of_a_large_run_failed() {
-        use verdict_model::{RunMetadata, Summary};
-        use verdict_store::{ProjectName, RunKey, RunRef};
-        let run = |tests, failed| Run {
-            run: RunRef {
-                project: ProjectName::parse("p").unwrap(),
-                run_key: RunKey::parse("r").unwrap(),
-            },
-            created_ms: 0,
-            expires_at: 0,
-            metadata: RunMetadata::default(),
-            summary: Summary {
-                tests,
-                failed,
-                ..Summary::default()
-            },
-            files_registered: 1,
-            files_done: 1,
-            files_failed: 0,
-            files_duplicate: 0,
-            exclusive_writer: None,
-            done_files: HashSet::new(),
+        let run = |tests, failed| {
+            settled_run(
+                "r",
+                0,
+                verdict_model::Summary {
+                    tests,
+                    failed,
+                    ..verdict_model::Summary::default()
+                },
+            )
         };
         assert!(is_infra_failure(&run(100, 80)));
         assert!(!is_infra_failure(&run(100, 79)));

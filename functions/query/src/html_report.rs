@@ -251,51 +251,22 @@ fn table(out: &mut String, rows: &[TestRow]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashSet;
-    use verdict_model::RunMetadata;
-    use verdict_store::{ProjectName, RunKey, RunRef};
+    use verdict_store::{settled_run, test_row};
 
     fn row(name: &str, status: Status, ms: u64, message: Option<&str>) -> TestRow {
         TestRow {
             test_id: format!("id-{name}"),
-            run_key: "r".into(),
-            suite: String::new(),
             classname: "c".into(),
-            name: name.into(),
-            status,
-            flaky: false,
             duration_ms: ms,
-            attempts: 1,
             message: message.map(str::to_string),
-            failure_type: None,
-            fingerprint: None,
-            branch: None,
-            commit_sha: None,
-            created_ms: 0,
-            contributors: vec![],
+            ..test_row(name, "r", status, 0)
         }
     }
 
     fn run(key: &str, summary: Summary) -> Run {
-        Run {
-            run: RunRef {
-                project: ProjectName::parse("p").unwrap(),
-                run_key: RunKey::parse(key).unwrap(),
-            },
-            created_ms: 0,
-            expires_at: 0,
-            metadata: RunMetadata {
-                branch: Some("main".into()),
-                ..RunMetadata::default()
-            },
-            summary,
-            files_registered: 1,
-            files_done: 1,
-            files_failed: 0,
-            files_duplicate: 0,
-            exclusive_writer: None,
-            done_files: HashSet::new(),
-        }
+        let mut run = settled_run(key, 0, summary);
+        run.metadata.branch = Some("main".into());
+        run
     }
 
     #[test]

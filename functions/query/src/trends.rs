@@ -166,33 +166,21 @@ pub(crate) async fn trends(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashSet;
-    use verdict_model::{RunMetadata, Summary};
-    use verdict_store::{RunKey, RunRef};
+    use verdict_model::Summary;
+    use verdict_store::settled_run;
 
     fn run(key: &str, created_ms: u64, passed: u64, failed: u64, duration_ms: u64) -> Run {
-        Run {
-            run: RunRef {
-                project: ProjectName::parse("p").unwrap(),
-                run_key: RunKey::parse(key).unwrap(),
-            },
+        settled_run(
+            key,
             created_ms,
-            expires_at: 0,
-            metadata: RunMetadata::default(),
-            summary: Summary {
+            Summary {
                 tests: passed + failed,
                 passed,
                 failed,
                 duration_ms,
                 ..Summary::default()
             },
-            files_registered: 1,
-            files_done: 1,
-            files_failed: 0,
-            files_duplicate: 0,
-            exclusive_writer: None,
-            done_files: HashSet::new(),
-        }
+        )
     }
 
     #[test]

@@ -63,7 +63,7 @@ pub use runs::{Run, RunStatus};
 #[cfg(feature = "test-support")]
 pub use scripted::Answer;
 #[cfg(feature = "test-support")]
-pub use test_support::{mean_item_size, raw_batch_write};
+pub use test_support::{mean_item_size, raw_batch_write, settled_run, test_row};
 pub use tokens::{Scope, TokenInfo};
 pub use writers::Writers;
 

@@ -130,3 +130,51 @@ pub async fn mean_item_size(
     let items = sample_items(store, run, sample).await?;
     Ok(items.iter().map(crate::attrs::item_size).sum::<usize>() / items.len().max(1))
 }
+
+/// A result row for the pure tests of what reads rows: test `test_id` (its name too) in run
+/// `run_key` with `status` at `created_ms`, one attempt, everything else empty.
+pub fn test_row(
+    test_id: &str,
+    run_key: &str,
+    status: verdict_model::Status,
+    created_ms: u64,
+) -> crate::TestRow {
+    crate::TestRow {
+        test_id: test_id.into(),
+        run_key: run_key.into(),
+        suite: String::new(),
+        classname: String::new(),
+        name: test_id.into(),
+        status,
+        flaky: false,
+        duration_ms: 0,
+        attempts: 1,
+        message: None,
+        failure_type: None,
+        fingerprint: None,
+        branch: None,
+        commit_sha: None,
+        created_ms,
+        contributors: Vec::new(),
+    }
+}
+
+/// A run of project `p` created at `created_ms` whose one file settled `done` with `summary`.
+pub fn settled_run(run_key: &str, created_ms: u64, summary: verdict_model::Summary) -> crate::Run {
+    crate::Run {
+        run: crate::RunRef {
+            project: crate::ProjectName::parse("p").expect("a project name"),
+            run_key: crate::RunKey::parse(run_key).expect("a run key"),
+        },
+        created_ms,
+        expires_at: 0,
+        metadata: verdict_model::RunMetadata::default(),
+        summary,
+        files_registered: 1,
+        files_done: 1,
+        files_failed: 0,
+        files_duplicate: 0,
+        exclusive_writer: None,
+        done_files: std::collections::HashSet::new(),
+    }
+}
