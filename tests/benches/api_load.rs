@@ -1,5 +1,6 @@
 //! Load check of the query API (`make bench-api`): the local API (the Lambdas' handlers behind
-//! the local server, DynamoDB Local behind them) with 60 seeded runs of 50 tests, driven by 8
+//! the local server, DynamoDB Local behind them) with 60 seeded runs of 50 tests and two runs of
+//! 10,000 tests (the second compared with the first), driven by 8
 //! concurrent clients for 30 s over a mix of endpoints. Writes p50/p99 latency per endpoint to
 //! target/api-load.md. Not a test: nothing here asserts a time.
 
@@ -8,7 +9,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use verdict_store::now_ms;
-use verdict_tests::{run_ref, upload_at, LocalApi};
+use verdict_tests::{run_ref, settle, upload_at, LocalApi};
 
 const RUNS: usize = 60;
 const CLIENTS: usize = 8;
@@ -25,6 +26,23 @@ fn report(i: usize) -> String {
         xml.push_str(&format!(
             "<testcase classname=\"c{}\" name=\"t{t}\" time=\"0.{t:02}\">{body}</testcase>",
             t % 5
+        ));
+    }
+    xml.push_str("</testsuite>");
+    xml
+}
+
+fn big_report(fail_every: usize) -> String {
+    let mut xml = String::from("<testsuite name=\"big\">");
+    for t in 0..10_000 {
+        let body = if t % fail_every == 0 {
+            "<failure message=\"boom\"/>"
+        } else {
+            ""
+        };
+        xml.push_str(&format!(
+            "<testcase classname=\"b{}\" name=\"t{t}\" time=\"0.001\">{body}</testcase>",
+            t % 20
         ));
     }
     xml.push_str("</testsuite>");
@@ -56,17 +74,21 @@ async fn main() {
             now - (RUNS - i) as u64 * 60_000,
         )
         .await;
-        loop {
-            match ingest.ingest_key(&file.object_key(), "seed").await {
-                Err(verdict_parse_fn::ingest::Retry::Busy { .. }) => {
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-                other => {
-                    other.unwrap();
-                    break;
-                }
-            }
-        }
+        settle(&ingest, &file.object_key()).await;
+    }
+    // Two runs of 10,000 tests on the branch, the second compared with the first: 1 in 50 fails
+    // in the first, 1 in 40 in the second.
+    for (i, (key, every)) in [("big-base", 50), ("big", 40)].into_iter().enumerate() {
+        let file = upload_at(
+            &api.store,
+            &run_ref("acme", key),
+            RUNS + i,
+            "big.xml",
+            big_report(every).as_bytes(),
+            now - 20_000 + i as u64 * 10_000,
+        )
+        .await;
+        settle(&ingest, &file.object_key()).await;
     }
     let endpoints: Vec<(&str, String)> = vec![
         ("GET /v1/runs", "/v1/runs?limit=50".into()),
@@ -88,6 +110,24 @@ async fn main() {
             ),
         ),
         ("GET /v1/stats", "/v1/stats?window=1d".into()),
+        (
+            "GET /v1/runs/{run}/compare (10k tests each)",
+            "/v1/runs/big/compare".into(),
+        ),
+        ("GET /v1/trends (90 days)", "/v1/trends?window=90d".into()),
+        ("GET /v1/flaky", "/v1/flaky".into()),
+        (
+            "GET /v1/tests/{id}",
+            format!(
+                "/v1/tests/{}",
+                verdict_model::test_id(&verdict_model::TestIdentity {
+                    suite: "s",
+                    classname: "c0",
+                    file: None,
+                    name: "t0"
+                })
+            ),
+        ),
         ("GET /v1/failures", "/v1/failures?since=2000-01-01".into()),
     ];
     let samples: Arc<Mutex<BTreeMap<&str, Vec<f64>>>> = Arc::default();

@@ -6,9 +6,9 @@
 //! Not a test: nothing here asserts a time.
 
 use std::process::Command;
-use std::time::Duration;
+use verdict_parse_fn::ingest::Ingest;
 use verdict_store::now_ms;
-use verdict_tests::{run_ref, upload_at, LocalApi};
+use verdict_tests::{run_ref, settle, upload_at, LocalApi};
 
 const RUNS: usize = 1_000;
 const BIG_RUN_TESTS: usize = 100_000;
@@ -48,14 +48,8 @@ fn big_report() -> String {
     xml
 }
 
-async fn ingest(
-    api: &LocalApi,
-    ingest: &verdict_parse_fn::ingest::Ingest,
-    run: &str,
-    i: usize,
-    xml: &str,
-    at_ms: u64,
-) {
+/// Uploads `xml` as run `run` of `acme` at `at_ms` and ingests it.
+async fn ingest(api: &LocalApi, ingest: &Ingest, run: &str, i: usize, xml: &str, at_ms: u64) {
     let file = upload_at(
         &api.store,
         &run_ref("acme", run),
@@ -65,17 +59,7 @@ async fn ingest(
         at_ms,
     )
     .await;
-    loop {
-        match ingest.ingest_key(&file.object_key(), "seed").await {
-            Err(verdict_parse_fn::ingest::Retry::Busy { .. }) => {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            other => {
-                other.unwrap();
-                break;
-            }
-        }
-    }
+    settle(ingest, &file.object_key()).await;
 }
 
 #[tokio::main]
@@ -84,10 +68,7 @@ async fn main() {
         return;
     }
     let api = LocalApi::start(verdict_upload_fn::Limits::default()).await;
-    let ingester = verdict_parse_fn::ingest::Ingest::new(
-        api.store.clone().serving("parse"),
-        Default::default(),
-    );
+    let ingester = Ingest::new(api.store.clone().serving("parse"), Default::default());
     let now = now_ms();
     let span = 89 * 86_400_000 / RUNS as u64;
     for i in 0..RUNS {
