@@ -1,6 +1,6 @@
 //! `GET /v1/runs/{run}/export?format=csv|json|junit|html`: a run's results in one response.
 
-use crate::compare::compared;
+use crate::compare::{compared, COMPARED_IN_PASSING};
 use crate::html_report::{html_report, Changes};
 use crate::pages::read_pages;
 use crate::params::Query;
@@ -165,7 +165,7 @@ pub(crate) async fn export(
             // Against its default base once settled, as the run's page shows it.
             let compared = match found.status() {
                 RunStatus::Pending => None,
-                _ => compared(store, &found, None).await?,
+                _ => compared(store, &found, None, COMPARED_IN_PASSING).await?,
             };
             let changes = compared.as_ref().map(|c| Changes {
                 base: c.base(),

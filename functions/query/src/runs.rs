@@ -2,7 +2,7 @@
 
 use crate::analytics::run_stats;
 use crate::cache::cache;
-use crate::compare::{compared, counts_json};
+use crate::compare::{compared, counts_json, COMPARED_IN_PASSING};
 use crate::pages::{all_pages, fill_page, read_pages};
 use crate::params::{limit, parse_time, Query, Window};
 use crate::present::{page_json, run_header_json, run_json};
@@ -72,10 +72,10 @@ pub(crate) async fn run_detail(store: &Store, run: &RunRef) -> Result<Response<B
         .ok_or_else(|| ApiError::not_found(format!("run {}", run.run_key)))?;
     let files = store.list_files(run).await?;
     // Against its default base, once every file settled (while files are still being ingested
-    // the comparison would change with each).
+    // the comparison would change with each); for large runs once `/compare` made it.
     let compared = match found.status() {
         RunStatus::Pending => None,
-        _ => compared(store, &found, None).await?,
+        _ => compared(store, &found, None, COMPARED_IN_PASSING).await?,
     };
     let body = json!({
         "run": run_header_json(&found),

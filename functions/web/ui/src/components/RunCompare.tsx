@@ -6,8 +6,6 @@ import { useLoad } from "../load";
 import { Link, runRoute, testRoute } from "./Link";
 import { Show } from "./States";
 
-type Counts = { base: Schemas["CompareBase"]; counts: Schemas["CompareCounts"] } | null;
-
 const REASONS: Record<Schemas["CompareBase"]["reason"], string> = {
   given: "the run asked for",
   previous_on_branch: "the previous run of its branch",
@@ -15,19 +13,21 @@ const REASONS: Record<Schemas["CompareBase"]["reason"], string> = {
   previous: "the previous run of the project",
 };
 
-export function RunCompare(props: { run: string; counts: Counts }) {
-  if (!props.counts) {
+/** The comparison is read from `/compare`, not from the run's page: for a large run it is made
+ * by that request, and the counts and tests above show without waiting for it. */
+export function RunCompare(props: { run: string; settled: boolean }) {
+  if (!props.settled) {
     return (
       <section aria-labelledby="compare-heading" class="compare">
         <h2 id="compare-heading">Against its base</h2>
-        <p class="empty">No run to compare with yet (or files of this run are still being read).</p>
+        <p class="empty">Files of this run are still being read.</p>
       </section>
     );
   }
-  return <Comparison run={props.run} base={props.counts.base} />;
+  return <Comparison run={props.run} />;
 }
 
-function Comparison(props: { run: string; base: Schemas["CompareBase"] }) {
+function Comparison(props: { run: string }) {
   const api = useApi();
   const compare = useLoad(
     () =>
@@ -36,30 +36,39 @@ function Comparison(props: { run: string; base: Schemas["CompareBase"] }) {
       ),
     props.run,
   );
-  const b = props.base;
   return (
     <section aria-labelledby="compare-heading" class="compare">
-      <h2 id="compare-heading">
-        Against <Link to={runRoute(b.run_id)}>{b.run_id}</Link>
-      </h2>
-      <p class="muted">
-        {REASONS[b.reason]}, <time dateTime={b.created_at} title={when(b.created_at)}>{ago(b.created_at)}</time>
-      </p>
-      <Show loaded={compare} what="comparison">
-        {(c) => (
-          <>
-            <ul class="change-counts">
-              {CHANGES.map(([kind, title]) => (
-                <li key={kind} class={`change-count change-${kind}`} data-change={kind}>
-                  <span class="badge">{c.counts?.[kind] ?? 0}</span> {title}
-                </li>
+      <Show loaded={compare} what="comparison with its base">
+        {(c) =>
+          c.base === null ? (
+            <>
+              <h2 id="compare-heading">Against its base</h2>
+              <p class="empty">No earlier run to compare with yet.</p>
+            </>
+          ) : (
+            <>
+              <h2 id="compare-heading">
+                Against <Link to={runRoute(c.base.run_id)}>{c.base.run_id}</Link>
+              </h2>
+              <p class="muted">
+                {REASONS[c.base.reason]},{" "}
+                <time dateTime={c.base.created_at} title={when(c.base.created_at)}>
+                  {ago(c.base.created_at)}
+                </time>
+              </p>
+              <ul class="change-counts">
+                {CHANGES.map(([kind, title]) => (
+                  <li key={kind} class={`change-count change-${kind}`} data-change={kind}>
+                    <span class="badge">{c.counts?.[kind] ?? 0}</span> {title}
+                  </li>
+                ))}
+              </ul>
+              {LISTED.map(([kind, title]) => (
+                <Change key={kind} title={title} kind={kind} total={c.counts?.[kind] ?? 0} tests={c[kind] ?? []} />
               ))}
-            </ul>
-            {LISTED.map(([kind, title]) => (
-              <Change key={kind} title={title} kind={kind} total={c.counts?.[kind] ?? 0} tests={c[kind] ?? []} />
-            ))}
-          </>
-        )}
+            </>
+          )
+        }
       </Show>
     </section>
   );

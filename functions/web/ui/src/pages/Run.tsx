@@ -27,7 +27,7 @@ export function RunPage(props: { route: Route & { page: "run" } }) {
         <>
           <RunHeader run={d.run} />
           <Counts summary={d.summary} passRate={d.run.pass_rate} />
-          <RunCompare run={run} counts={d.compare ?? null} />
+          <RunCompare run={run} settled={d.run.status !== "pending"} />
           {d.summary.failed + d.summary.errors + d.summary.xpassed > 0 && <FailureGroups run={run} />}
           <RunFiles files={d.files} />
           <TestTable route={props.route} total={d.summary.tests} />
