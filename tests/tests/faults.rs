@@ -4,11 +4,11 @@
 //! Every scenario ends with the full-dump comparison against one clean ingest with no proxy.
 
 use futures_util::future::join_all;
-use verdict_parse_fn::ingest::{Ingest, Outcome, Settings};
+use verdict_parse_fn::ingest::{Ingest, Outcome, Retry, Settings};
 use verdict_parse_fn::{created_event, handle, Event};
-use verdict_store::{FileRef, Store, StoreConfig};
+use verdict_store::{FileRef, FileState, Store, StoreConfig};
 use verdict_tests::fault_proxy::{Fault, FaultProxy, Plan};
-use verdict_tests::reports::{many_tests, permutations, shards};
+use verdict_tests::reports::{junit, many_tests, permutations, shards};
 use verdict_tests::{
     assert_same_dump, dump_without, fresh_config, fresh_store, run_ref, upload, Dump,
     ORDER_BOOKKEEPING,
@@ -67,9 +67,15 @@ async fn clean(files: &[(&str, Vec<u8>)]) -> Dump {
     dump_without(&store, &ORDER_BOOKKEEPING).await
 }
 
+/// A lease short enough that a delivery whose invocation gave up is taken over soon.
+const LEASE_MS: u64 = 3_000;
+
+/// The deployed settings at the scale of a test: an invocation stops working on a file half
+/// a second (more than the proxy's latency) before its lease can be taken over.
 fn settings(lease_ms: u64) -> Settings {
     Settings {
         lease_ms,
+        work_ms: lease_ms - 500,
         concurrency: 8,
         ..Settings::default()
     }
@@ -77,24 +83,14 @@ fn settings(lease_ms: u64) -> Settings {
 
 /// Uploads and ingests `files` through the proxies (all at once when `concurrent`, each
 /// delivered twice), and compares the table with a clean ingest.
-/// A lease short enough that a delivery whose invocation gave up is taken over soon, longer
-/// than any live invocation here (as the deployed lease outlives the function's timeout).
-const LEASE_MS: u64 = 3_000;
-
-async fn ingest_under(
-    plan: Plan,
-    files: &[(&str, Vec<u8>)],
-    concurrent: bool,
-    lease_ms: u64,
-    expected: &Dump,
-) {
+async fn ingest_under(plan: Plan, files: &[(&str, Vec<u8>)], concurrent: bool, expected: &Dump) {
     let (direct, proxied, ddb, s3) = behind_proxies(&plan, "parse").await;
     let run = run_ref("acme", "build-1");
     let mut uploaded = Vec::new();
     for (i, (name, bytes)) in files.iter().enumerate() {
         uploaded.push(upload(&direct, &run, i, name, bytes).await);
     }
-    let ingest = Ingest::new(proxied, settings(lease_ms));
+    let ingest = Ingest::new(proxied, settings(LEASE_MS));
     if concurrent {
         let twice = uploaded.iter().chain(&uploaded);
         let outcomes = join_all(twice.map(|f| deliver(&ingest, f))).await;
@@ -140,7 +136,7 @@ async fn each_fault_alone_changes_nothing_on_the_lone_writer_and_the_shared_path
             max_faults: None,
             skip: 0,
         };
-        ingest_under(plan, &files, false, LEASE_MS, &expected).await;
+        ingest_under(plan, &files, false, &expected).await;
     }
 }
 
@@ -157,27 +153,72 @@ async fn a_mix_of_faults_under_concurrent_redelivery_changes_nothing() {
             max_faults: None,
             skip: 0,
         };
-        ingest_under(plan, &files, true, LEASE_MS, &expected).await;
+        ingest_under(plan, &files, true, &expected).await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn invocations_that_both_believe_they_hold_the_lease_count_once() {
-    // A lease of 0: every delivery takes the file over from the one still running, so two
-    // invocations of one file write at once, the lone writer included.
-    let files = shards();
+async fn an_invocation_out_of_time_stops_before_the_one_taking_over_can_commit() {
+    // The run's lone writer, slowed to one bulk put at a time, each 200 ms late, cannot write
+    // its 200 tests within its time. Once its lease expires another invocation takes the file
+    // over and commits it, and the run's next file merges into two of its tests (one turns
+    // flaky). The slow invocation must be gone by then: a late bulk put of its own would
+    // overwrite those merges while the run's counters keep them.
+    let first = many_tests(200);
+    let second = junit(&[("pkg.Mod1.test_1", "passed"), ("pkg.Mod3.test_3", "failed")]);
+    let files = [("first.xml", first), ("second.xml", second)];
     let expected = clean(&files).await;
-    for seed in 11..=13 {
-        let plan = Plan {
-            seed,
-            rate: 0.1,
-            faults: Fault::ALL.to_vec(),
-            operations: None,
-            max_faults: None,
-            skip: 0,
-        };
-        ingest_under(plan, &files, true, 0, &expected).await;
+    let plan = Plan {
+        seed: 9,
+        rate: 1.0,
+        faults: vec![Fault::Latency],
+        operations: Some(vec!["BatchWriteItem"]),
+        max_faults: None,
+        skip: 0,
+    };
+    let (direct, proxied, ddb, _s3) = behind_proxies(&plan, "parse").await;
+    let run = run_ref("acme", "build-1");
+    let mut uploaded = Vec::new();
+    for (i, (name, bytes)) in files.iter().enumerate() {
+        uploaded.push(upload(&direct, &run, i, name, bytes).await);
     }
+    let lease_ms = 1_500;
+    let slow = Ingest::new(
+        proxied,
+        Settings {
+            concurrency: 1,
+            ..settings(lease_ms)
+        },
+    );
+    let prompt = Ingest::new(direct.clone().serving("parse"), settings(lease_ms));
+    let first_key = uploaded[0].object_key();
+    let (slowed, taken_over) = tokio::join!(slow.ingest_key(&first_key, "slow"), async {
+        // Once the slow invocation holds the file: busy until its lease expires, then
+        // taken over.
+        while direct.get_file(&uploaded[0]).await.unwrap().unwrap().state != FileState::Processing {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        let first = deliver(&prompt, &uploaded[0]).await;
+        (first, deliver(&prompt, &uploaded[1]).await)
+    });
+    assert!(
+        matches!(slowed, Err(Retry::OutOfTime { work_ms: 1_000 })),
+        "{slowed:?}"
+    );
+    assert!(
+        matches!(taken_over, (Outcome::Done { .. }, Outcome::Done { .. })),
+        "{taken_over:?}"
+    );
+    assert!(ddb.injected()[&Fault::Latency] >= 1);
+    // Longer than any request the slow invocation could still have had in flight.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let summary = direct.get_run(&run).await.unwrap().unwrap().summary;
+    assert_eq!(summary, direct.recount(&run).await.unwrap());
+    assert_same_dump(
+        &dump_without(&direct, &ORDER_BOOKKEEPING).await,
+        &expected,
+        "taken over from an invocation out of time",
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -192,7 +233,7 @@ async fn a_big_lone_writer_under_unprocessed_items_and_lost_batch_responses_coun
         max_faults: None,
         skip: 0,
     };
-    ingest_under(plan, &files, false, LEASE_MS, &expected).await;
+    ingest_under(plan, &files, false, &expected).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -618,6 +618,15 @@ async fn a_large_run_sorts_whole_and_a_new_file_reorders_it() {
     )
     .await;
     settle(&ingest, &first.object_key()).await;
+    let views = || async {
+        let keys = api.store.bucket_keys("views/acme/big/").await.unwrap();
+        keys.len()
+    };
+    assert_eq!(
+        views().await,
+        0,
+        "a run this small is sorted by its first request"
+    );
 
     let token = &api.read_token;
     let by_duration = api
@@ -669,12 +678,6 @@ async fn a_large_run_sorts_whole_and_a_new_file_reorders_it() {
         .get(token, "/v1/runs/big/tests?order=status&limit=1")
         .await;
     assert_eq!(by_status["items"][0]["status"], "failed");
-    let views = || async {
-        let (_, keys) = verdict_tests::dump(&api.store).await;
-        keys.iter()
-            .filter(|k| k.starts_with("views/acme/big/"))
-            .count()
-    };
     assert_eq!(
         views().await,
         4,
@@ -701,4 +704,64 @@ async fn a_large_run_sorts_whole_and_a_new_file_reorders_it() {
     assert_eq!(page["items"][0]["name"], "slowest");
     assert_eq!(page["items"][1]["test_id"], by_duration[0]["test_id"]);
     assert_eq!(views().await, 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_run_of_the_largest_sortable_size_is_sorted_when_it_settles() {
+    // 250,000 tests (`MAX_SORTED_TESTS`), each with its own duration: a permutation of 0 ms to
+    // 249,999 ms, so the slowest page is known without reading the run back.
+    let tests = verdict_store::MAX_SORTED_TESTS;
+    let api = LocalApi::start(Limits::default()).await;
+    let run = run_ref("acme", "huge");
+    let mut xml = String::from("<testsuite name=\"huge\">");
+    for i in 0..tests {
+        let ms = (i * 7919) % tests;
+        xml.push_str(&format!(
+            "<testcase classname=\"c\" name=\"t{i}\" time=\"{}.{:03}\"/>",
+            ms / 1000,
+            ms % 1000
+        ));
+    }
+    xml.push_str("</testsuite>");
+    let ingest = Ingest::new(api.store.clone().serving("parse"), Settings::default());
+    let file = upload_with(
+        &api.store,
+        &run,
+        0,
+        "huge.xml",
+        xml.as_bytes(),
+        now_ms(),
+        metadata(&seeds(now_ms())[0]),
+    )
+    .await;
+    settle(&ingest, &file.object_key()).await;
+    let views = || async {
+        let keys = api.store.bucket_keys("views/acme/huge/").await.unwrap();
+        keys.len()
+    };
+    assert_eq!(views().await, 6, "made when the run settled");
+
+    // The first sorted pages read those views: none is made by a request.
+    let token = &api.read_token;
+    let (status, slowest) = api
+        .get(token, "/v1/runs/huge/tests?order=duration&limit=50")
+        .await;
+    assert_eq!(status, 200, "{slowest}");
+    let durations: Vec<u64> = slowest["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["duration_ms"].as_u64().unwrap())
+        .collect();
+    let expected: Vec<u64> = (tests - 50..tests).rev().collect();
+    assert_eq!(durations, expected, "the slowest of the whole run");
+    let (_, last_by_name) = api
+        .get(token, "/v1/runs/huge/tests?order=name&dir=desc&limit=1")
+        .await;
+    assert_eq!(last_by_name["items"][0]["name"], "t99999");
+    let (_, worst) = api
+        .get(token, "/v1/runs/huge/tests?order=status&limit=1")
+        .await;
+    assert_eq!(worst["items"][0]["status"], "passed");
+    assert_eq!(views().await, 6, "no request made a view");
 }

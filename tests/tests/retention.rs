@@ -95,7 +95,7 @@ async fn seed(store: &Store) -> Vec<verdict_store::FileRef> {
         // A sorted view, as the query function leaves after an `order=` request: retention
         // deletes it with the run.
         store
-            .put_view(&view_key(&r, "by-duration"), &[])
+            .put_derived(&view_key(&r, "by-duration"), Vec::new())
             .await
             .unwrap();
     }

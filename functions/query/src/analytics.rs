@@ -6,60 +6,6 @@ use std::collections::{HashMap, HashSet};
 use verdict_model::Status;
 use verdict_store::{Run, RunStatus, SlowTest, TestRow};
 
-/// The orderings of a run's results (`order=`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Order {
-    /// By name, then test id.
-    Name,
-    /// Slowest first.
-    Duration,
-    /// Worst status first, then by name.
-    Status,
-}
-
-impl Order {
-    pub(crate) fn parse(text: &str) -> Option<Order> {
-        match text {
-            "name" => Some(Order::Name),
-            "duration" => Some(Order::Duration),
-            "status" => Some(Order::Status),
-            _ => None,
-        }
-    }
-
-    /// Whether the ordering runs high to low unless `dir=` says otherwise: slowest first, worst
-    /// status first; names run A to Z.
-    pub(crate) fn descending_by_default(self) -> bool {
-        matches!(self, Order::Duration | Order::Status)
-    }
-
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Order::Name => "name",
-            Order::Duration => "duration",
-            Order::Status => "status",
-        }
-    }
-}
-
-/// Sorts results by `order`, high to low when `descending`; ties by name then test id (always
-/// A to Z), so an ordering is the same on every read.
-pub(crate) fn sort_rows(rows: &mut [TestRow], order: Order, descending: bool) {
-    rows.sort_by(|a, b| {
-        let primary = match order {
-            Order::Duration => a.duration_ms.cmp(&b.duration_ms),
-            Order::Status => a.status.severity().cmp(&b.status.severity()),
-            Order::Name => a.name.cmp(&b.name),
-        };
-        let primary = if descending {
-            primary.reverse()
-        } else {
-            primary
-        };
-        primary.then_with(|| (&a.name, &a.test_id).cmp(&(&b.name, &b.test_id)))
-    });
-}
-
 /// One failure (by fingerprint) across the rows of a window.
 #[derive(Debug, PartialEq)]
 pub(crate) struct FailureGroup<'a> {
@@ -297,40 +243,5 @@ mod tests {
             .map(|s| (s.test_id.as_str(), s.duration_ms))
             .collect();
         assert_eq!(ranked, [("a", 12), ("b", 9), ("c", 9)]);
-    }
-
-    #[test]
-    fn orderings_are_total() {
-        let mut rows = vec![
-            TestRow {
-                duration_ms: 5,
-                ..row("2", Status::Passed, 0)
-            },
-            TestRow {
-                duration_ms: 5,
-                ..row("1", Status::Error, 0)
-            },
-            TestRow {
-                duration_ms: 9,
-                ..row("3", Status::Failed, 0)
-            },
-        ];
-        let ids = |rows: &[TestRow]| rows.iter().map(|r| r.test_id.clone()).collect::<Vec<_>>();
-        sort_rows(&mut rows, Order::Duration, true);
-        assert_eq!(ids(&rows), ["3", "1", "2"]);
-        sort_rows(&mut rows, Order::Duration, false);
-        assert_eq!(ids(&rows), ["1", "2", "3"]);
-        sort_rows(&mut rows, Order::Status, true);
-        assert_eq!(ids(&rows), ["1", "3", "2"]);
-        sort_rows(&mut rows, Order::Status, false);
-        assert_eq!(ids(&rows), ["2", "3", "1"]);
-        sort_rows(&mut rows, Order::Name, false);
-        assert_eq!(ids(&rows), ["1", "2", "3"]);
-        sort_rows(&mut rows, Order::Name, true);
-        assert_eq!(ids(&rows), ["3", "2", "1"]);
-        for order in [Order::Name, Order::Duration, Order::Status] {
-            assert_eq!(Order::parse(order.as_str()), Some(order));
-        }
-        assert_eq!(Order::parse("random"), None);
     }
 }

@@ -1,22 +1,16 @@
 //! A run's test results: pages in test-id order, sorted views, and one result in full.
 
-use crate::analytics::{sort_rows, Order};
 use crate::cache::cache;
-use crate::pages::{all_pages, fill_page};
+use crate::pages::fill_page;
 use crate::params::{flag, limit, status_list, Query};
 use crate::present::{page_json, row_json};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use verdict_http::{json, ApiError};
-use verdict_store::{FileId, ResultFilter, RunRef, Store, TestRow};
-
-/// Tests a run may have for `order=` to sort them. The first request of an ordering reads the
-/// whole run (1,000 results per Query): about 190 MB of items and 250 sequential Queries at
-/// this bound, which should fit the function's 512 MB and 29 s (estimated, not measured on
-/// AWS; the integration test sorts 6,000 tests on DynamoDB Local).
-const MAX_SORTED_TESTS: u64 = 250_000;
+use verdict_store::{
+    FileId, Order, ResultFilter, RunRef, Store, TestRow, ViewSpec, MAX_SORTED_TESTS,
+};
 
 /// Where the next page of a sorted view starts.
 #[derive(Debug, Serialize, Deserialize)]
@@ -25,10 +19,10 @@ struct ViewCursor {
 }
 
 /// `GET /v1/runs/{run}/tests`. Without `order`, pages follow test-id order (one Query each).
-/// With `order=name|duration|status`, the first request of an ordering (and filter) reads the
-/// whole run, sorts it and keeps the sorted test ids as a view in S3; every page is then one
-/// ranged GetObject of the view and one BatchGetItem of its results. Runs of more than
-/// [`MAX_SORTED_TESTS`] tests answer 400 rather than a partial order.
+/// With `order=name|duration|status`, pages come from a sorted view in S3 (one ranged GetObject
+/// of the view and one BatchGetItem of its results): the unfiltered views are made when the run
+/// settles, any other by the first request of its ordering and filter, which reads the whole
+/// run. Runs of more than [`MAX_SORTED_TESTS`] tests answer 400 rather than a partial order.
 pub(crate) async fn run_tests(
     store: &Store,
     q: &Query<'_>,
@@ -97,50 +91,13 @@ pub(crate) async fn run_tests(
     let descending = descending.unwrap_or_else(|| order.descending_by_default());
     let offset = q.start::<ViewCursor>()?.map_or(0, |c| c.offset);
     let limit = u64::try_from(limit).unwrap_or(0);
-    // Everything the view's content depends on names it: the ordering, the filters, and the
-    // run's files (a file that settles changes which results are whole).
-    let view = verdict_store::view_key(
-        run,
-        &format!(
-            "{}-{}-{}",
-            order.as_str(),
-            if descending { "desc" } else { "asc" },
-            short_hash(&json!([
-                filter
-                    .statuses
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>(),
-                filter.flaky_only,
-                filter.name_contains,
-                filter.file.as_ref().map(FileId::as_str),
-                found.files_registered,
-                found.files_done,
-                found.files_failed,
-                found.files_duplicate,
-            ]))
-        ),
-    );
-    // One more than a page tells whether another follows.
-    let ids = match store.read_view(&view, offset, limit + 1).await? {
-        Some(ids) => ids,
-        None => {
-            let filter = &filter;
-            let (mut rows, _) = all_pages(MAX_SORTED_TESTS as usize, |start| async move {
-                store.list_results(run, filter, 1000, start.as_ref()).await
-            })
-            .await?;
-            rows.retain(|r| settled(r));
-            sort_rows(&mut rows, order, descending);
-            let ids: Vec<&str> = rows.iter().map(|r| r.test_id.as_str()).collect();
-            store.put_view(&view, &ids).await?;
-            ids.iter()
-                .skip(offset as usize)
-                .take(limit as usize + 1)
-                .map(|id| id.to_string())
-                .collect()
-        }
+    let spec = ViewSpec {
+        order,
+        descending,
+        filter: &filter,
     };
+    // One more than a page tells whether another follows.
+    let ids = store.sorted_ids(&found, &spec, offset, limit + 1).await?;
     let more = ids.len() as u64 > limit;
     let page_ids = &ids[..ids.len().min(limit as usize)];
     let items = store
@@ -158,12 +115,6 @@ pub(crate) async fn run_tests(
         json(StatusCode::OK, &page_json(items, q.seal(next))),
         5,
     ))
-}
-
-/// 16 hex digits of SHA-256 of a JSON value: a short name for what a view depends on.
-fn short_hash(value: &serde_json::Value) -> String {
-    use sha2::{Digest, Sha256};
-    hex::encode(&Sha256::digest(value.to_string().as_bytes())[..8])
 }
 
 /// `GET /v1/runs/{run}/tests/{test_id}`: one result in full, attempts and all.

@@ -36,6 +36,13 @@ impl Store {
         .await
     }
 
+    /// The bucket's object keys under `prefix`, sorted.
+    pub async fn bucket_keys(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let mut keys = self.list_keys(prefix).await?;
+        keys.sort();
+        Ok(keys)
+    }
+
     /// Every item of the table as JSON, sorted by key, and every object key of the bucket.
     pub async fn dump(
         &self,
@@ -65,9 +72,7 @@ impl Store {
                     b.get(SK).map(|v| v.to_string()),
                 ))
         });
-        let mut keys = self.list_keys("").await?;
-        keys.sort();
-        Ok((items, keys))
+        Ok((items, self.bucket_keys("").await?))
     }
 }
 

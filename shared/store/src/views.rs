@@ -2,24 +2,204 @@
 //! in S3 so that every page after the first costs one ranged GetObject and one BatchGetItem,
 //! whatever the size of the run. A view is named after everything its content depends on (the
 //! query and the run's file counters), so a run that changes gets new views, never a stale one.
+//! The parse function makes the unfiltered views of every ordering when a run settles
+//! ([`Store::make_views`]); any other view is made by the first request that asks for it.
 
 use crate::attrs::Item;
-use crate::keys::{item_key, test_sk, RunRef};
-use crate::queries::{test_row, TestRow};
-use crate::{Store, StoreError};
+use crate::keys::{item_key, test_sk, view_key};
+use crate::queries::{test_row, ResultFilter, TestRow};
+use crate::{Run, RunRef, Store, StoreError};
 use aws_sdk_s3::operation::get_object::GetObjectError;
 use aws_sdk_s3::primitives::ByteStream;
+use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
 /// A test id (64 hex digits) and a newline: views are fixed-width, so a page is a byte range.
 const RECORD: u64 = 65;
 
+/// Tests a run may have to be sorted. Making a view reads the whole run (1,000 results per
+/// Query): about 190 MB of items and 250 sequential Queries at this bound, which fits the
+/// functions' memory and, made when the run settles, no request waits for it (estimated, not
+/// measured on AWS; the integration test sorts a run of this size on DynamoDB Local).
+pub const MAX_SORTED_TESTS: u64 = 250_000;
+
+/// Runs from this many tests get their unfiltered views when they settle ([`Store::make_views`]):
+/// a smaller run's first sorted request reads it in at most 20 Queries, while making views at
+/// every settle would read the whole run again each time one of its files arrives.
+pub const VIEWS_AT_SETTLE_FROM_TESTS: u64 = 20_000;
+
+/// Whether `run`, settled, gets its views made ([`VIEWS_AT_SETTLE_FROM_TESTS`] to
+/// [`MAX_SORTED_TESTS`] tests, every file settled).
+pub fn views_due(run: &Run) -> bool {
+    run.files_unsettled() == 0
+        && (VIEWS_AT_SETTLE_FROM_TESTS..=MAX_SORTED_TESTS).contains(&run.summary.tests)
+}
+
+/// The orderings of a run's results (`order=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// By name, then test id.
+    Name,
+    /// Slowest first.
+    Duration,
+    /// Worst status first, then by name.
+    Status,
+}
+
+impl Order {
+    /// Every ordering.
+    pub const ALL: [Order; 3] = [Order::Name, Order::Duration, Order::Status];
+
+    /// The ordering `text` ([`Order::as_str`]) names.
+    pub fn parse(text: &str) -> Option<Order> {
+        Order::ALL.into_iter().find(|o| o.as_str() == text)
+    }
+
+    /// Whether the ordering runs high to low unless `dir=` says otherwise: slowest first, worst
+    /// status first; names run A to Z.
+    pub fn descending_by_default(self) -> bool {
+        matches!(self, Order::Duration | Order::Status)
+    }
+
+    /// The name the API uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Order::Name => "name",
+            Order::Duration => "duration",
+            Order::Status => "status",
+        }
+    }
+}
+
+/// Sorts results by `order`, high to low when `descending`; ties by name then test id (always
+/// A to Z), so an ordering is the same on every read.
+fn sort_rows(rows: &mut [TestRow], order: Order, descending: bool) {
+    rows.sort_by(|a, b| {
+        let primary = match order {
+            Order::Duration => a.duration_ms.cmp(&b.duration_ms),
+            Order::Status => a.status.severity().cmp(&b.status.severity()),
+            Order::Name => a.name.cmp(&b.name),
+        };
+        let primary = if descending {
+            primary.reverse()
+        } else {
+            primary
+        };
+        primary.then_with(|| (&a.name, &a.test_id).cmp(&(&b.name, &b.test_id)))
+    });
+}
+
+/// One sorted view of a run's results: an ordering, its direction, and a filter.
+#[derive(Debug, Clone, Copy)]
+pub struct ViewSpec<'a> {
+    /// The ordering.
+    pub order: Order,
+    /// High to low.
+    pub descending: bool,
+    /// Which results it holds.
+    pub filter: &'a ResultFilter,
+}
+
+impl ViewSpec<'_> {
+    /// The view's key: everything its content depends on names it, the ordering, the filter,
+    /// and the run's files (a file that settles changes which results are whole).
+    fn key(&self, run: &Run) -> String {
+        let filter = self.filter;
+        let made_of = serde_json::json!([
+            filter
+                .statuses
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>(),
+            filter.flaky_only,
+            filter.name_contains,
+            filter.file.as_ref().map(|f| f.as_str()),
+            run.files_registered,
+            run.files_done,
+            run.files_failed,
+            run.files_duplicate,
+        ]);
+        let hash = hex::encode(&Sha256::digest(made_of.to_string().as_bytes())[..8]);
+        let dir = if self.descending { "desc" } else { "asc" };
+        view_key(&run.run, &format!("{}-{dir}-{hash}", self.order.as_str()))
+    }
+}
+
 impl Store {
-    /// Writes a view: the test ids, in order.
-    pub async fn put_view(&self, key: &str, test_ids: &[&str]) -> Result<(), StoreError> {
-        let mut body = Vec::with_capacity(test_ids.len() * RECORD as usize);
-        for id in test_ids {
-            body.extend_from_slice(id.as_bytes());
+    /// Test ids `offset..offset + count` of a sorted view of `run`, making the view first if
+    /// there is none yet (one read of every result the filter keeps).
+    pub async fn sorted_ids(
+        &self,
+        run: &Run,
+        spec: &ViewSpec<'_>,
+        offset: u64,
+        count: u64,
+    ) -> Result<Vec<String>, StoreError> {
+        let key = spec.key(run);
+        if let Some(ids) = self.read_view(&key, offset, count).await? {
+            return Ok(ids);
+        }
+        let mut rows = self.shown_results(run, spec.filter).await?;
+        sort_rows(&mut rows, spec.order, spec.descending);
+        self.put_view(&key, &rows).await?;
+        Ok(rows
+            .into_iter()
+            .skip(offset as usize)
+            .take(count as usize)
+            .map(|r| r.test_id)
+            .collect())
+    }
+
+    /// Makes the unfiltered views of every ordering, both ways, from one read of the run: the
+    /// views a dashboard's test table opens, made when the run settles so that no request
+    /// reads the whole run.
+    pub async fn make_views(&self, run: &Run) -> Result<(), StoreError> {
+        let filter = ResultFilter::default();
+        let mut rows = self.shown_results(run, &filter).await?;
+        for order in Order::ALL {
+            for descending in [false, true] {
+                let spec = ViewSpec {
+                    order,
+                    descending,
+                    filter: &filter,
+                };
+                sort_rows(&mut rows, order, descending);
+                self.put_view(&spec.key(run), &rows).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every result of `run` the filter keeps that the run shows (each file that wrote it is
+    /// done), at most [`MAX_SORTED_TESTS`].
+    async fn shown_results(
+        &self,
+        run: &Run,
+        filter: &ResultFilter,
+    ) -> Result<Vec<TestRow>, StoreError> {
+        let mut rows = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .list_results(&run.run, filter, 1000, start.as_ref())
+                .await?;
+            rows.extend(
+                page.items
+                    .into_iter()
+                    .filter(|r| run.shows(&r.contributors)),
+            );
+            start = page.next;
+            if start.is_none() || rows.len() as u64 >= MAX_SORTED_TESTS {
+                return Ok(rows);
+            }
+        }
+    }
+
+    /// Writes a view: the test ids of `rows`, in order.
+    async fn put_view(&self, key: &str, rows: &[TestRow]) -> Result<(), StoreError> {
+        let mut body = Vec::with_capacity(rows.len() * RECORD as usize);
+        for row in rows {
+            body.extend_from_slice(row.test_id.as_bytes());
             body.push(b'\n');
         }
         self.put_derived(key, body).await
@@ -64,7 +244,7 @@ impl Store {
     }
 
     /// Test ids `offset..offset + count` of a view; `None` when there is no such view (yet).
-    pub async fn read_view(
+    async fn read_view(
         &self,
         key: &str,
         offset: u64,
@@ -128,5 +308,58 @@ impl Store {
             .map(|row| (row.test_id.clone(), row))
             .collect();
         Ok(test_ids.iter().filter_map(|id| rows.remove(id)).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use verdict_model::Status;
+
+    fn row(id: &str, status: Status, duration_ms: u64) -> TestRow {
+        TestRow {
+            test_id: id.into(),
+            run_key: "r".into(),
+            suite: String::new(),
+            classname: String::new(),
+            name: format!("name of {id}"),
+            status,
+            flaky: false,
+            duration_ms,
+            attempts: 1,
+            message: None,
+            failure_type: None,
+            fingerprint: None,
+            branch: None,
+            commit_sha: None,
+            created_ms: 0,
+            contributors: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn orderings_are_total() {
+        let mut rows = vec![
+            row("2", Status::Passed, 5),
+            row("1", Status::Error, 5),
+            row("3", Status::Failed, 9),
+        ];
+        let ids = |rows: &[TestRow]| rows.iter().map(|r| r.test_id.clone()).collect::<Vec<_>>();
+        sort_rows(&mut rows, Order::Duration, true);
+        assert_eq!(ids(&rows), ["3", "1", "2"]);
+        sort_rows(&mut rows, Order::Duration, false);
+        assert_eq!(ids(&rows), ["1", "2", "3"]);
+        sort_rows(&mut rows, Order::Status, true);
+        assert_eq!(ids(&rows), ["1", "3", "2"]);
+        sort_rows(&mut rows, Order::Status, false);
+        assert_eq!(ids(&rows), ["2", "3", "1"]);
+        sort_rows(&mut rows, Order::Name, false);
+        assert_eq!(ids(&rows), ["1", "2", "3"]);
+        sort_rows(&mut rows, Order::Name, true);
+        assert_eq!(ids(&rows), ["3", "2", "1"]);
+        for order in Order::ALL {
+            assert_eq!(Order::parse(order.as_str()), Some(order));
+        }
+        assert_eq!(Order::parse("random"), None);
     }
 }

@@ -9,6 +9,7 @@
 //!    writer writes alone (no other file writes to the run until it commits) and puts its items
 //!    in bulk; any other file writes each test conditionally, merging with what is there.
 //! 5. Commit: one transaction marks the file `done` and adds its deltas to the run's counters.
+//! 6. Once the last file of a large run is settled: the run's sorted views (`Store::make_views`).
 //!
 //! A crash anywhere leaves the file `processing`; the next delivery (or the sweep, once the
 //! lease expires) runs the same steps and every write already made answers with what it did.
@@ -25,8 +26,8 @@ pub use settings::Settings;
 use validate::declared_format;
 use verdict_model::{Sidecar, Summary};
 use verdict_store::{
-    now_ms, Claim, Delta, FileCommit, FileError, FileErrorKind, FileId, FileItem, FileRef,
-    FileState, RawObject, Run, RunContext, Store, Writers,
+    now_ms, views_due, Claim, Delta, FileCommit, FileError, FileErrorKind, FileId, FileItem,
+    FileRef, FileState, RawObject, Run, RunContext, RunRef, Store, Writers,
 };
 
 /// How often a waiting file looks at the run's lone writer.
@@ -83,6 +84,8 @@ impl Ingest {
                 file.run.run_key, file.run.project
             )));
         };
+        let stop_at =
+            tokio::time::Instant::now() + std::time::Duration::from_millis(self.settings.work_ms);
         let item = match self
             .store
             .claim_file(file, owner, now_ms(), self.settings.lease_ms)
@@ -118,7 +121,17 @@ impl Ingest {
             &run,
             &item,
         ));
-        match futures_util::FutureExt::catch_unwind(claimed).await {
+        // Past `work_ms` the ingest is dropped where it stands, as a crash would leave it, and
+        // the lease is kept: a request still in flight may land until the lease expires.
+        let Ok(claimed) =
+            tokio::time::timeout_at(stop_at, futures_util::FutureExt::catch_unwind(claimed)).await
+        else {
+            tracing::warn!(file = %file.object_key(), "out of time; retried once the lease expires");
+            return Err(Retry::OutOfTime {
+                work_ms: self.settings.work_ms,
+            });
+        };
+        let outcome = match claimed {
             Ok(Err(Retry::Store(err))) if !err.is_transient() => {
                 let error = FileError::of_file(FileErrorKind::Store, err.to_string());
                 self.give_up(file, owner, error).await
@@ -131,6 +144,29 @@ impl Ingest {
                 );
                 self.give_up(file, owner, error).await
             }
+        };
+        // Settled by this invocation (a redelivery of a settled file makes nothing again).
+        if matches!(
+            outcome,
+            Ok(Outcome::Done { .. } | Outcome::Failed(_) | Outcome::Duplicate { .. })
+        ) {
+            self.make_views_once_settled(&file.run).await;
+        }
+        outcome
+    }
+
+    /// Once the last file of a large run is settled, makes the run's sorted views, so that no
+    /// request of the dashboard reads the whole run. A view not made here is made by the first request
+    /// that asks for it, so a failure is only logged.
+    async fn make_views_once_settled(&self, run: &RunRef) {
+        let made = async {
+            match self.store.get_run(run).await? {
+                Some(run) if views_due(&run) => self.store.make_views(&run).await,
+                _ => Ok(()),
+            }
+        };
+        if let Err(err) = made.await {
+            tracing::warn!(run = %run.run_key, error = %err, "sorted views not made");
         }
     }
 

@@ -47,6 +47,13 @@ pub enum Retry {
         /// The file writing alone.
         writer: FileId,
     },
+    /// The invocation's time on the file ran out ([`crate::ingest::Settings::work_ms`]); the
+    /// file is claimed again once its lease expires, and ingested from the start.
+    #[error("the ingest did not finish within {work_ms} ms; retried once the lease expires")]
+    OutOfTime {
+        /// The time it had.
+        work_ms: u64,
+    },
     /// The object could not be read, or changed under us.
     #[error("reading the object failed: {0}")]
     Read(String),

@@ -8,6 +8,12 @@ pub struct Settings {
     /// How long a claim on a file lasts: longer than the function's timeout, so a live
     /// invocation never loses its file, short enough that a crashed one's file is retried soon.
     pub lease_ms: u64,
+    /// How long one invocation works on a file it claimed before it stops and asks to be
+    /// retried. Shorter than the lease by a margin for requests still in flight, so an
+    /// invocation that takes an expired lease over never writes beside one still running:
+    /// the run's lone writer puts its items unconditionally, and a slow invocation's late put
+    /// would overwrite what the run's next file merged after the file was committed.
+    pub work_ms: u64,
     /// Test-item writes in flight at once.
     pub concurrency: usize,
     /// How long a file waits for the run's lone writer to commit before it gives its lease
@@ -25,6 +31,8 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             lease_ms: 16 * 60 * 1000,
+            // Under the function's 15-minute timeout, so the invocation ends on its own terms.
+            work_ms: 14 * 60 * 1000,
             concurrency: 32,
             writer_wait_ms: 10 * 60 * 1000,
             limits: ParseLimits::DEFAULT,
