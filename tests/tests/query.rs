@@ -739,7 +739,11 @@ async fn a_run_of_the_largest_sortable_size_is_sorted_when_it_settles() {
         let keys = api.store.bucket_keys("views/acme/huge/").await.unwrap();
         keys.len()
     };
-    assert_eq!(views().await, 6, "made when the run settled");
+    assert_eq!(
+        views().await,
+        7,
+        "six views and the catalog, made when the run settled"
+    );
 
     // The first sorted pages read those views: none is made by a request.
     let token = &api.read_token;
@@ -763,5 +767,9 @@ async fn a_run_of_the_largest_sortable_size_is_sorted_when_it_settles() {
         .get(token, "/v1/runs/huge/tests?order=status&limit=1")
         .await;
     assert_eq!(worst["items"][0]["status"], "passed");
-    assert_eq!(views().await, 6, "no request made a view");
+    let (_, found) = api.get(token, "/v1/tests?q=t249999").await;
+    assert_eq!(found["run_id"], "huge");
+    assert_eq!(found["items"][0]["name"], "t249999");
+    assert_eq!(found["items"].as_array().unwrap().len(), 1);
+    assert_eq!(views().await, 7, "no request made a view or a catalog");
 }

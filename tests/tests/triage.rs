@@ -571,3 +571,155 @@ async fn a_flaky_test_says_why_and_a_broken_build_is_no_flip() {
         "{t1}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn tests_are_found_by_words_owner_and_tag_in_the_newest_settled_run() {
+    let api = LocalApi::start(Limits::default()).await;
+    let ingest = Ingest::new(api.store.clone().serving("parse"), Settings::default());
+    let token = &api.read_token;
+    let (_, empty) = api.get(token, "/v1/tests?q=cart").await;
+    assert_eq!(empty["run_id"], Value::Null, "no run yet: {empty}");
+    assert_eq!(empty["items"], serde_json::json!([]));
+
+    let case = |class: &str, name: &str, owner: &str, tags: &str, body: &str| {
+        format!(
+            "<testcase classname=\"{class}\" name=\"{name}\" time=\"0.1\"><properties>\
+             <property name=\"owner\" value=\"{owner}\"/><property name=\"tags\" value=\"{tags}\"/>\
+             </properties>{body}</testcase>"
+        )
+    };
+    let mut newest = String::from("<testsuite name=\"shop\">");
+    newest.push_str(&case(
+        "checkout.CartTest",
+        "test_adds_item",
+        "team-pay",
+        "db",
+        "",
+    ));
+    newest.push_str(&case(
+        "checkout.CartTest",
+        "test_removes_item",
+        "team-pay",
+        "db,slow",
+        "<failure message=\"gone\"/>",
+    ));
+    newest.push_str(&case(
+        "search.QueryTest",
+        "test_cart_query",
+        "team-find",
+        "",
+        "",
+    ));
+    for i in 0..30 {
+        newest.push_str(&case(
+            "checkout.PriceTest",
+            &format!("test_price_{i:02}"),
+            "team-pay",
+            "",
+            "",
+        ));
+    }
+    newest.push_str("</testsuite>");
+    let older = "<testsuite name=\"shop\"><testcase classname=\"old.Gone\" name=\"test_cart_legacy\"/></testsuite>";
+    let dev = "<testsuite name=\"shop\"><testcase classname=\"dev.CartTest\" name=\"test_cart_dev\"/></testsuite>";
+    let runs = [
+        ("old", "main", older, 1),
+        ("new", "main", newest.as_str(), 2),
+        ("dev-1", "dev", dev, 3),
+    ];
+    for (i, (key, branch, xml, minutes)) in runs.into_iter().enumerate() {
+        let meta = verdict_model::RunMetadata {
+            branch: Some(branch.into()),
+            ..metadata()
+        };
+        let at = now_ms() - 3_600_000 + minutes * 60_000;
+        let file = upload_with(
+            &api.store,
+            &run_ref("acme", key),
+            i,
+            "r.xml",
+            xml.as_bytes(),
+            at,
+            meta,
+        )
+        .await;
+        settle(&ingest, &file.object_key()).await;
+    }
+    // A run still being ingested is not searched.
+    let main_meta = verdict_model::RunMetadata {
+        branch: Some("main".into()),
+        ..metadata()
+    };
+    register_at(
+        &api.store,
+        &run_ref("acme", "pending"),
+        9,
+        "p.xml",
+        100,
+        now_ms(),
+        main_meta,
+    )
+    .await;
+
+    let api = &api;
+    let found = |path: &'static str| async move {
+        let (status, body) = api.get(token, path).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        body
+    };
+    let main = found("/v1/tests?q=cart&branch=main").await;
+    assert_eq!(main["run_id"], "new");
+    assert_eq!(
+        ids(main["items"].as_array().unwrap(), "name"),
+        ["test_adds_item", "test_cart_query", "test_removes_item"],
+        "every word in suite, class or name, by name; the older run's tests are not the suite now"
+    );
+    let removes = &main["items"][2];
+    assert_eq!(removes["classname"], "checkout.CartTest");
+    assert_eq!(removes["status"], "failed");
+    assert_eq!(removes["owner"], "team-pay");
+    assert_eq!(removes["tags"], serde_json::json!(["db", "slow"]));
+    let newest_of_all = found("/v1/tests?q=CART").await;
+    assert_eq!(
+        newest_of_all["run_id"], "dev-1",
+        "without a branch: the project's newest"
+    );
+    assert_eq!(
+        ids(newest_of_all["items"].as_array().unwrap(), "name"),
+        ["test_cart_dev"]
+    );
+    let two_words = found("/v1/tests?q=cart%20removes&branch=main").await;
+    assert_eq!(
+        ids(two_words["items"].as_array().unwrap(), "name"),
+        ["test_removes_item"]
+    );
+    let by_tag = found("/v1/tests?tag=SLOW&branch=main").await;
+    assert_eq!(
+        ids(by_tag["items"].as_array().unwrap(), "name"),
+        ["test_removes_item"]
+    );
+    let by_owner = found("/v1/tests?owner=team-find&branch=main").await;
+    assert_eq!(
+        ids(by_owner["items"].as_array().unwrap(), "name"),
+        ["test_cart_query"]
+    );
+
+    // Paged: 30 prices, 12 at a time.
+    let mut names = Vec::new();
+    let mut path = "/v1/tests?q=price&branch=main&limit=12".to_string();
+    loop {
+        let (status, page) = api.get(token, &path).await;
+        assert_eq!(status, 200, "{page}");
+        names.extend(ids(page["items"].as_array().unwrap(), "name"));
+        match page["next_cursor"].as_str() {
+            Some(cursor) => {
+                path = format!("/v1/tests?q=price&branch=main&limit=12&cursor={cursor}");
+            }
+            None => break,
+        }
+    }
+    let expected: Vec<String> = (0..30).map(|i| format!("test_price_{i:02}")).collect();
+    assert_eq!(names, expected);
+    let (status, _) = api.get(token, "/v1/tests?q=price&limit=0").await;
+    assert_eq!(status, 400);
+}

@@ -9,9 +9,9 @@
 
 use crate::cache::cache;
 use crate::diff::{compare, streak, Change, Comparison};
-use crate::pages::read_pages;
 use crate::params::Query;
 use crate::present::row_json;
+use crate::runs::newest_settled;
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
@@ -20,14 +20,10 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use verdict_http::present::run_ref;
 use verdict_http::{json, rfc3339, ApiError};
-use verdict_store::{
-    view_key, HistoryFilter, Run, RunFilter, RunRef, RunStatus, Store, StoreError, TestRow,
-};
+use verdict_store::{view_key, HistoryFilter, Run, RunFilter, RunRef, Store, StoreError, TestRow};
 
 /// Tests a run (and its base) may have to be compared: both are read whole.
 const MAX_COMPARED_TESTS: u64 = 250_000;
-/// Runs looked through at most for the newest settled one before a run.
-const BASE_LOOKS_AT: usize = 100;
 /// History rows read at most per still-failing test for its streak (newest first).
 const STREAK_ROWS: i32 = 200;
 /// Still-failing tests whose history is read at once.
@@ -88,20 +84,13 @@ async fn default_base(store: &Store, run: &Run) -> Result<Option<(Run, BaseReaso
         (None, Some(branch)) => (Some(branch.clone()), BaseReason::PreviousOnBranch),
         (None, None) => (None, BaseReason::Previous),
     };
-    let filter = &RunFilter {
+    let filter = RunFilter {
         branch,
         before_ms: Some(run.created_ms),
         ..RunFilter::default()
     };
-    let settled = |r: &Run| r.status() != RunStatus::Pending;
-    let project = &run.run.project;
-    let (runs, _) = read_pages(
-        BASE_LOOKS_AT,
-        |runs: &[Run]| runs.iter().any(settled),
-        |start| async move { store.list_runs(project, filter, 20, start.as_ref()).await },
-    )
-    .await?;
-    Ok(runs.into_iter().find(settled).map(|base| (base, reason)))
+    let base = newest_settled(store, &run.run.project, &filter).await?;
+    Ok(base.map(|base| (base, reason)))
 }
 
 /// What the comparison of `run` with `base` is made from: both runs and their files.

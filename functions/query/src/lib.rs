@@ -9,6 +9,7 @@
 
 mod analytics;
 mod cache;
+mod catalog;
 mod compare;
 mod cursor;
 mod diff;
@@ -44,13 +45,14 @@ pub struct App {
 
 /// Method and path pattern of every route this function serves (checked against the router by a
 /// unit test and against `infra/template.yaml` and `openapi.json` by the checks).
-pub const ROUTES: [(&str, &str); 17] = [
+pub const ROUTES: [(&str, &str); 18] = [
     ("GET", "/v1/runs"),
     ("GET", "/v1/runs/{run_key}"),
     ("GET", "/v1/runs/{run_key}/tests"),
     ("GET", "/v1/runs/{run_key}/tests/{test_id}"),
     ("GET", "/v1/runs/{run_key}/export"),
     ("GET", "/v1/runs/{run_key}/compare"),
+    ("GET", "/v1/tests"),
     ("GET", "/v1/tests/{test_id}"),
     ("GET", "/v1/tests/{test_id}/history"),
     ("GET", "/v1/failures/{fingerprint}"),

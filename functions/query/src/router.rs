@@ -4,8 +4,8 @@
 use crate::cache::cache;
 use crate::params::Query;
 use crate::{
-    compare, export, history, insights, results, runs, test_page, trends, uploads, CursorKey,
-    OPENAPI, ROUTES,
+    catalog, compare, export, history, insights, results, runs, test_page, trends, uploads,
+    CursorKey, OPENAPI, ROUTES,
 };
 use lambda_http::http::{header, HeaderValue, Method};
 use lambda_http::{Body, Request, Response};
@@ -63,6 +63,7 @@ pub(crate) async fn route(
         ["v1", "runs", run, "compare"] => {
             compare::compare_run(store, q, &run_ref(project, run)?).await
         }
+        ["v1", "tests"] => catalog::tests(store, q, project).await,
         ["v1", "tests", test_id, "history"] => history::history(store, q, project, test_id).await,
         ["v1", "tests", "slowest"] => insights::slowest(store, q, project).await,
         ["v1", "flaky"] => insights::flaky(store, q, project).await,

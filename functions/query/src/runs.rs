@@ -168,3 +168,23 @@ pub(crate) async fn passing(
     });
     Ok(cache(json(StatusCode::OK, &body), 5))
 }
+
+/// Runs looked through at most for the newest settled one.
+const SETTLED_LOOKS_AT: usize = 100;
+
+/// The newest settled run among those `filter` keeps, looking through at most
+/// [`SETTLED_LOOKS_AT`] runs.
+pub(crate) async fn newest_settled(
+    store: &Store,
+    project: &ProjectName,
+    filter: &RunFilter,
+) -> Result<Option<Run>, ApiError> {
+    let settled = |r: &Run| r.status() != RunStatus::Pending;
+    let (runs, _) = read_pages(
+        SETTLED_LOOKS_AT,
+        |runs: &[Run]| runs.iter().any(settled),
+        |start| async move { store.list_runs(project, filter, 20, start.as_ref()).await },
+    )
+    .await?;
+    Ok(runs.into_iter().find(settled))
+}

@@ -11,6 +11,7 @@ mod batch;
 mod calls;
 #[cfg(feature = "test-support")]
 mod capacity;
+mod catalog;
 mod counts;
 mod cursor;
 mod ddb;
@@ -40,6 +41,7 @@ pub use attrs::to_json;
 pub use batch::BATCH_WRITE_MAX;
 #[cfg(feature = "test-support")]
 pub use capacity::CapacityCount;
+pub use catalog::CatalogEntry;
 pub use counts::{Delta, COUNTERS};
 pub use cursor::{
     Cursor, HistoryListing, IssuesListing, ResultsListing, RunsListing, UploadsListing,

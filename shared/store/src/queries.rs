@@ -46,6 +46,12 @@ pub struct TestRow {
     pub duration_ms: u64,
     /// How many attempts the run made.
     pub attempts: u64,
+    /// The source file the report named (absent from index entries).
+    pub file: Option<String>,
+    /// Who owns the test (absent from index entries).
+    pub owner: Option<String>,
+    /// Its tags (absent from index entries).
+    pub tags: Vec<String>,
     /// The failure's message (a short excerpt in index entries).
     pub message: Option<String>,
     /// The failure's type (an exception class).
@@ -84,6 +90,13 @@ pub(crate) fn test_row(item: &Item) -> Option<TestRow> {
         flaky: get_bool(item, test_attr::FLAKY),
         duration_ms: get_u64(item, test_attr::DURATION_MS),
         attempts: get_u64(item, test_attr::ATTEMPT_COUNT),
+        file: text(test_attr::FILE),
+        owner: text(test_attr::OWNER),
+        tags: item
+            .get(test_attr::TAGS)
+            .and_then(|t| t.as_l().ok())
+            .map(|l| l.iter().filter_map(|v| v.as_s().ok().cloned()).collect())
+            .unwrap_or_default(),
         message: text(test_attr::MESSAGE),
         failure_type: text(test_attr::FAILURE_TYPE),
         fingerprint: text(test_attr::FINGERPRINT),

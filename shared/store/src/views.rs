@@ -105,24 +105,35 @@ impl ViewSpec<'_> {
     /// and the run's files (a file that settles changes which results are whole).
     fn key(&self, run: &Run) -> String {
         let filter = self.filter;
-        let made_of = serde_json::json!([
-            filter
-                .statuses
-                .iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>(),
-            filter.flaky_only,
-            filter.name_contains,
-            filter.file.as_ref().map(|f| f.as_str()),
-            run.files_registered,
-            run.files_done,
-            run.files_failed,
-            run.files_duplicate,
-        ]);
-        let hash = hex::encode(&Sha256::digest(made_of.to_string().as_bytes())[..8]);
+        let hash = made_of_hash(
+            run,
+            &[
+                serde_json::json!(filter
+                    .statuses
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()),
+                serde_json::json!(filter.flaky_only),
+                serde_json::json!(filter.name_contains),
+                serde_json::json!(filter.file.as_ref().map(|f| f.as_str())),
+            ],
+        );
         let dir = if self.descending { "desc" } else { "asc" };
         view_key(&run.run, &format!("{}-{dir}-{hash}", self.order.as_str()))
     }
+}
+
+/// 16 hex digits of SHA-256 of what a document derived from `run` is made of: `query` (what
+/// was asked) and the run's file counters (a file that settles changes which results are whole).
+pub(crate) fn made_of_hash(run: &Run, query: &[serde_json::Value]) -> String {
+    let made_of = serde_json::json!([
+        query,
+        run.files_registered,
+        run.files_done,
+        run.files_failed,
+        run.files_duplicate,
+    ]);
+    hex::encode(&Sha256::digest(made_of.to_string().as_bytes())[..8])
 }
 
 impl Store {
@@ -150,12 +161,13 @@ impl Store {
             .collect())
     }
 
-    /// Makes the unfiltered views of every ordering, both ways, from one read of the run: the
-    /// views a dashboard's test table opens, made when the run settles so that no request
-    /// reads the whole run.
+    /// Makes the unfiltered views of every ordering, both ways, and the run's catalog, from one
+    /// read of the run: what a dashboard's test table and test search open, made when the run
+    /// settles so that no request reads the whole run.
     pub async fn make_views(&self, run: &Run) -> Result<(), StoreError> {
         let filter = ResultFilter::default();
         let mut rows = self.shown_results(run, &filter).await?;
+        self.put_catalog(run, &rows).await?;
         for order in Order::ALL {
             for descending in [false, true] {
                 let spec = ViewSpec {
@@ -172,7 +184,7 @@ impl Store {
 
     /// Every result of `run` the filter keeps that the run shows (each file that wrote it is
     /// done), at most [`MAX_SORTED_TESTS`].
-    async fn shown_results(
+    pub(crate) async fn shown_results(
         &self,
         run: &Run,
         filter: &ResultFilter,
@@ -327,6 +339,9 @@ mod tests {
             flaky: false,
             duration_ms,
             attempts: 1,
+            file: None,
+            owner: None,
+            tags: Vec::new(),
             message: None,
             failure_type: None,
             fingerprint: None,
