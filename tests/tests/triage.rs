@@ -723,3 +723,87 @@ async fn tests_are_found_by_words_owner_and_tag_in_the_newest_settled_run() {
     let (status, _) = api.get(token, "/v1/tests?q=price&limit=0").await;
     assert_eq!(status, 400);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_corpus_junit_files_as_one_run_give_their_failures_in_full_pages() {
+    // The reproduction: every JUnit report of the corpus as the files of one run
+    // (24,486 tests and 259 failed when it was filed). A status filter over a Query of all
+    // tests answered an empty first page, and 490 requests to read the failures.
+    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus");
+    let manifest = std::fs::read_to_string(corpus.join("MANIFEST.tsv")).expect("the corpus");
+    let junit: Vec<&str> = manifest
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let mut fields = line.split('\t');
+            let path = fields.next()?;
+            (fields.next()? == "junit").then_some(path)
+        })
+        .collect();
+    assert!(junit.len() > 300, "{} JUnit reports", junit.len());
+    let api = LocalApi::start(Limits::default()).await;
+    let ingest = Ingest::new(api.store.clone().serving("parse"), Settings::default());
+    let run = run_ref("acme", "corpus");
+    // Uploaded one by one (the local stack's trigger ingests each as it arrives), then each
+    // driven until it is settled.
+    let mut files = Vec::new();
+    for (i, path) in junit.iter().enumerate() {
+        let bytes = std::fs::read(corpus.join(path)).unwrap();
+        let name = path.rsplit('/').next().unwrap();
+        files.push(upload_with(&api.store, &run, i, name, &bytes, now_ms(), metadata()).await);
+    }
+    for file in &files {
+        loop {
+            match ingest.ingest_key(&file.object_key(), "corpus").await {
+                Ok(
+                    Outcome::Done { .. }
+                    | Outcome::Failed(_)
+                    | Outcome::Duplicate { .. }
+                    | Outcome::AlreadySettled(_),
+                ) => break,
+                Err(verdict_parse_fn::ingest::Retry::Busy { .. }) => {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+                other => panic!("{}: {other:?}", file.file_id),
+            }
+        }
+    }
+    let token = &api.read_token;
+    let (_, detail) = api.get(token, "/v1/runs/corpus").await;
+    let summary = &detail["summary"];
+    let failed = summary["failed"].as_u64().unwrap();
+    assert!(summary["tests"].as_u64().unwrap() > 20_000, "{summary}");
+    assert!(failed > 200, "{summary}");
+
+    let (status, first) = api
+        .get(token, "/v1/runs/corpus/tests?status=failed&limit=50")
+        .await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(
+        first["items"].as_array().unwrap().len(),
+        50,
+        "a full first page"
+    );
+    let mut requests = 0;
+    let mut read = 0;
+    let mut path = "/v1/runs/corpus/tests?status=failed&limit=50".to_string();
+    loop {
+        let (status, page) = api.get(token, &path).await;
+        assert_eq!(status, 200, "{page}");
+        requests += 1;
+        let items = page["items"].as_array().unwrap();
+        assert!(items.iter().all(|r| r["status"] == "failed"));
+        read += items.len() as u64;
+        match page["next_cursor"].as_str() {
+            Some(cursor) => {
+                path = format!("/v1/runs/corpus/tests?status=failed&limit=50&cursor={cursor}");
+            }
+            None => break,
+        }
+    }
+    assert_eq!(read, failed, "every failure once");
+    assert!(
+        requests <= failed.div_ceil(50) + 1,
+        "{requests} requests for {failed} failures"
+    );
+}
