@@ -1,10 +1,10 @@
 //! The answers the insight endpoints compute from rows they read: failure groups, duration
-//! quantiles, run statistics, orderings. Pure functions (rows in, answers out), so
+//! quantiles, slowest candidates. Pure functions (rows in, answers out), so
 //! they are tested without a table.
 
 use std::collections::{HashMap, HashSet};
 use verdict_model::Status;
-use verdict_store::{Run, RunStatus, SlowTest, TestRow};
+use verdict_store::{SlowTest, TestRow};
 
 /// One failure (by fingerprint) across the rows of a window.
 #[derive(Debug, PartialEq)]
@@ -107,51 +107,6 @@ pub(crate) fn slowest_candidates(slow: impl IntoIterator<Item = SlowTest>) -> Ve
             .then_with(|| a.test_id.cmp(&b.test_id))
     });
     ranked
-}
-
-/// How the runs of a window went.
-#[derive(Debug, PartialEq)]
-pub(crate) struct RunStats {
-    pub(crate) passed: u64,
-    pub(crate) failed: u64,
-    pub(crate) pending: u64,
-    /// Passed runs among settled ones, to three decimals (0 without settled runs).
-    pub(crate) pass_rate: f64,
-    /// Mean of the runs' summed test durations.
-    pub(crate) mean_test_duration_ms: u64,
-    /// Mean of the settled runs' [`verdict_model::Summary::pass_rate`] (`None`: no such run).
-    pub(crate) mean_test_pass_rate: Option<f64>,
-}
-
-/// The mean of some rates, to three decimals (`None`: no rate).
-fn mean(rates: impl Iterator<Item = f64>) -> Option<f64> {
-    let (sum, count) = rates.fold((0.0, 0u32), |(s, c), r| (s + r, c + 1));
-    (count > 0).then(|| (sum / f64::from(count) * 1000.0).round() / 1000.0)
-}
-
-pub(crate) fn run_stats(runs: &[Run]) -> RunStats {
-    let count = |status| runs.iter().filter(|r| r.status() == status).count() as u64;
-    let (passed, failed) = (count(RunStatus::Passed), count(RunStatus::Failed));
-    let settled = passed + failed;
-    RunStats {
-        passed,
-        failed,
-        pending: count(RunStatus::Pending),
-        pass_rate: if settled > 0 {
-            ((passed as f64 / settled as f64) * 1000.0).round() / 1000.0
-        } else {
-            0.0
-        },
-        mean_test_duration_ms: match runs.len() as u64 {
-            0 => 0,
-            n => runs.iter().map(|r| r.summary.duration_ms).sum::<u64>() / n,
-        },
-        mean_test_pass_rate: mean(
-            runs.iter()
-                .filter(|r| r.status() != RunStatus::Pending)
-                .filter_map(|r| r.summary.pass_rate()),
-        ),
-    }
 }
 
 #[cfg(test)]

@@ -24,6 +24,7 @@ mod present;
 mod results;
 mod router;
 mod runs;
+mod tallies;
 mod test_page;
 mod trends;
 mod uploads;

@@ -1,21 +1,18 @@
 //! The runs of a project: the listing, one run's page, and the statistics over a window.
 
-use crate::analytics::run_stats;
 use crate::cache::cache;
 use crate::compare::{compared, counts_json, COMPARED_IN_PASSING};
-use crate::pages::{all_pages, fill_page, read_pages};
+use crate::pages::{fill_page, read_pages};
 use crate::params::{limit, parse_time, Query, Window};
 use crate::present::{page_json, run_header_json, run_json};
+use crate::tallies::{ratio, total, window_start, window_tallies};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use serde_json::json;
 use verdict_http::present::{file_json, summary_json};
-use verdict_http::{json, ApiError};
+use verdict_http::{json, rfc3339, ApiError};
 use verdict_model::Trigger;
 use verdict_store::{now_ms, ProjectName, Run, RunFilter, RunRef, RunStatus, Store};
-
-/// Runs the stats endpoint reads at most.
-const MAX_STATS_RUNS: usize = 10_000;
 
 /// `GET /v1/runs`: newest first, by branch, trigger and time.
 pub(crate) async fn runs(
@@ -86,46 +83,35 @@ pub(crate) async fn run_detail(store: &Store, run: &RunRef) -> Result<Response<B
     Ok(cache(json(StatusCode::OK, &body), 5))
 }
 
-/// The runs created since `since_ms`, newest first, at most [`MAX_STATS_RUNS`]; true when
-/// there were more.
-pub(crate) async fn runs_in_window(
-    store: &Store,
-    project: &ProjectName,
-    since_ms: u64,
-    branch: Option<String>,
-) -> Result<(Vec<Run>, bool), ApiError> {
-    let filter = &RunFilter {
-        branch,
-        since_ms: Some(since_ms),
-        ..RunFilter::default()
-    };
-    all_pages(MAX_STATS_RUNS, |start| async move {
-        store.list_runs(project, filter, 500, start.as_ref()).await
-    })
-    .await
-}
-
-/// `GET /v1/stats`: how the runs of a window went.
+/// `GET /v1/stats`: how the runs of a window went, from its rollups; the newest run from
+/// the runs index.
 pub(crate) async fn stats(
     store: &Store,
     q: &Query<'_>,
     project: &ProjectName,
 ) -> Result<Response<Body>, ApiError> {
     let window = Window::of(q)?;
-    let (runs, truncated) =
-        runs_in_window(store, project, window.since_ms, q.get("branch")).await?;
-    let stats = run_stats(&runs);
+    let branch = q.get("branch");
+    let tallies = window_tallies(store, project, branch.as_deref(), window.since_ms);
+    let filter = &RunFilter {
+        branch: branch.clone(),
+        since_ms: Some(window_start(window.since_ms)),
+        ..RunFilter::default()
+    };
+    let last = store.list_runs(project, filter, 1, None);
+    let (tallies, last) = futures_util::future::join(tallies, last).await;
+    let sum = total(tallies?.iter().map(|(_, t)| t));
     let body = json!({
         "window_days": window.days(),
-        "runs": runs.len(),
-        "passed_runs": stats.passed,
-        "failed_runs": stats.failed,
-        "pending_runs": stats.pending,
-        "pass_rate": stats.pass_rate,
-        "mean_test_duration_ms": stats.mean_test_duration_ms,
-        "mean_test_pass_rate": stats.mean_test_pass_rate,
-        "last_run": runs.first().map(run_json),
-        "truncated": truncated,
+        "since": rfc3339(window_start(window.since_ms)),
+        "runs": sum.runs,
+        "passed_runs": sum.passed_runs,
+        "failed_runs": sum.failed_runs,
+        "pending_runs": sum.pending_runs,
+        "pass_rate": ratio(sum.passed_runs, sum.passed_runs + sum.failed_runs),
+        "mean_test_duration_ms": if sum.runs > 0 { sum.duration_ms / sum.runs } else { 0 },
+        "mean_test_pass_rate": sum.mean_pass_rate(),
+        "last_run": last?.items.first().map(run_json),
     });
     Ok(cache(json(StatusCode::OK, &body), 30))
 }

@@ -1,14 +1,13 @@
 //! `GET /v1/trends`: how a branch's runs went, bucket by bucket: what a dashboard's charts draw.
 
-use crate::analytics::quantile;
 use crate::cache::cache;
 use crate::params::{Query, Window};
-use crate::runs::runs_in_window;
+use crate::tallies::{window_start, window_tallies};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use serde_json::{json, Value};
 use verdict_http::{json, rfc3339, ApiError};
-use verdict_store::{ProjectName, Run, RunStatus, Store};
+use verdict_store::{ProjectName, Store, Tally};
 
 const DAY_MS: u64 = 86_400_000;
 /// 1970-01-05, the first Monday of the epoch: weeks start on Mondays (ISO 8601), in UTC.
@@ -56,93 +55,47 @@ impl Bucket {
     }
 }
 
-/// One bucket of a trend.
-#[derive(Debug, PartialEq)]
-pub(crate) struct TrendBucket {
-    pub(crate) start_ms: u64,
-    pub(crate) runs: u64,
-    pub(crate) passed_runs: u64,
-    pub(crate) failed_runs: u64,
-    /// The mean of the settled runs' test pass rates (`None`: no settled run with a rate).
-    pub(crate) pass_rate: Option<f64>,
-    pub(crate) failed_tests: u64,
-    pub(crate) flaky_tests: u64,
-    /// The largest test count of a run in the bucket.
-    pub(crate) tests: u64,
-    /// Nearest-rank median and 95th percentile of the runs' summed test durations.
-    pub(crate) duration_p50_ms: Option<u64>,
-    pub(crate) duration_p95_ms: Option<u64>,
-}
-
-/// Every bucket from the one holding `since_ms` to the one holding `until_ms`, oldest first,
-/// empty ones included (a chart's x axis has no gaps). Pending runs count as runs but add no
-/// pass rate; their tests so far are counted.
+/// Every bucket from the one holding `start_ms` to the one holding `until_ms`, oldest first,
+/// empty ones included (a chart's x axis has no gaps), each the sum of the `tallies` whose
+/// period starts in it.
 pub(crate) fn trend(
-    runs: &[Run],
+    tallies: &[(u64, Tally)],
     bucket: Bucket,
-    since_ms: u64,
+    start_ms: u64,
     until_ms: u64,
-) -> Vec<TrendBucket> {
-    let first = bucket.start(since_ms);
+) -> Vec<(u64, Tally)> {
+    let first = bucket.start(start_ms);
     let count = (bucket.start(until_ms) - first) / bucket.len_ms() + 1;
-    let mut members: Vec<Vec<&Run>> = (0..count).map(|_| Vec::new()).collect();
-    for run in runs {
-        if run.created_ms < first || run.created_ms > until_ms {
+    let mut buckets: Vec<(u64, Tally)> = (0..count)
+        .map(|i| (first + i * bucket.len_ms(), Tally::default()))
+        .collect();
+    for (period_ms, tally) in tallies {
+        if *period_ms < first || *period_ms > until_ms {
             continue;
         }
-        let index = ((bucket.start(run.created_ms) - first) / bucket.len_ms()) as usize;
-        members[index].push(run);
+        let index = ((bucket.start(*period_ms) - first) / bucket.len_ms()) as usize;
+        buckets[index].1.add(tally, 1);
     }
-    members
-        .iter()
-        .enumerate()
-        .map(|(i, runs)| {
-            let status = |s| runs.iter().filter(|r| r.status() == s).count() as u64;
-            let rates: Vec<f64> = runs
-                .iter()
-                .filter(|r| r.status() != RunStatus::Pending)
-                .filter_map(|r| r.summary.pass_rate())
-                .collect();
-            let mut durations: Vec<u64> = runs.iter().map(|r| r.summary.duration_ms).collect();
-            durations.sort_unstable();
-            let nonempty = !durations.is_empty();
-            TrendBucket {
-                start_ms: first + i as u64 * bucket.len_ms(),
-                runs: runs.len() as u64,
-                passed_runs: status(RunStatus::Passed),
-                failed_runs: status(RunStatus::Failed),
-                pass_rate: (!rates.is_empty()).then(|| {
-                    (rates.iter().sum::<f64>() / rates.len() as f64 * 1000.0).round() / 1000.0
-                }),
-                failed_tests: runs
-                    .iter()
-                    .map(|r| r.summary.failed + r.summary.errors)
-                    .sum(),
-                flaky_tests: runs.iter().map(|r| r.summary.flaky).sum(),
-                tests: runs.iter().map(|r| r.summary.tests).max().unwrap_or(0),
-                duration_p50_ms: nonempty.then(|| quantile(&durations, 0.5)),
-                duration_p95_ms: nonempty.then(|| quantile(&durations, 0.95)),
-            }
-        })
-        .collect()
+    buckets
 }
 
-fn bucket_json(b: &TrendBucket) -> Value {
+fn bucket_json(start_ms: u64, b: &Tally) -> Value {
     json!({
-        "start": rfc3339(b.start_ms),
+        "start": rfc3339(start_ms),
         "runs": b.runs,
         "passed_runs": b.passed_runs,
         "failed_runs": b.failed_runs,
-        "pass_rate": b.pass_rate,
+        "pending_runs": b.pending_runs,
+        "pass_rate": b.mean_pass_rate(),
         "failed_tests": b.failed_tests,
         "flaky_tests": b.flaky_tests,
-        "tests": b.tests,
-        "duration_p50_ms": b.duration_p50_ms,
-        "duration_p95_ms": b.duration_p95_ms,
+        "tests": if b.runs > 0 { (2 * b.tests + b.runs) / (2 * b.runs) } else { 0 },
+        "duration_p50_ms": b.duration_quantile(0.5),
+        "duration_p95_ms": b.duration_quantile(0.95),
     })
 }
 
-/// `GET /v1/trends?branch=&window=&bucket=day|week`: the runs of the window (as `/v1/stats`
+/// `GET /v1/trends?branch=&window=&bucket=day|week`: the rollups of the window (as `/v1/stats`
 /// reads them), bucketed.
 pub(crate) async fn trends(
     store: &Store,
@@ -151,14 +104,15 @@ pub(crate) async fn trends(
 ) -> Result<Response<Body>, ApiError> {
     let window = Window::of(q)?;
     let bucket = Bucket::parse(q.get("bucket").as_deref())?;
-    let (runs, truncated) =
-        runs_in_window(store, project, window.since_ms, q.get("branch")).await?;
-    let buckets = trend(&runs, bucket, window.since_ms, window.since_ms + window.ms);
+    let tallies =
+        window_tallies(store, project, q.get("branch").as_deref(), window.since_ms).await?;
+    let start = window_start(window.since_ms);
+    let buckets = trend(&tallies, bucket, start, window.since_ms + window.ms);
     let body = json!({
         "window_days": window.days(),
+        "since": rfc3339(start),
         "bucket": bucket.as_str(),
-        "items": buckets.iter().map(bucket_json).collect::<Vec<_>>(),
-        "truncated": truncated,
+        "items": buckets.iter().map(|(start, b)| bucket_json(*start, b)).collect::<Vec<_>>(),
     });
     Ok(cache(json(StatusCode::OK, &body), 30))
 }
@@ -169,17 +123,17 @@ mod tests {
     use verdict_model::Summary;
     use verdict_store::settled_run;
 
-    fn run(key: &str, created_ms: u64, passed: u64, failed: u64, duration_ms: u64) -> Run {
-        settled_run(
-            key,
+    fn run(key: &str, created_ms: u64, passed: u64, failed: u64, duration_ms: u64) -> (u64, Tally) {
+        let summary = Summary {
+            tests: passed + failed,
+            passed,
+            failed,
+            duration_ms,
+            ..Summary::default()
+        };
+        (
             created_ms,
-            Summary {
-                tests: passed + failed,
-                passed,
-                failed,
-                duration_ms,
-                ..Summary::default()
-            },
+            Tally::of_run(&settled_run(key, created_ms, summary)),
         )
     }
 
@@ -202,30 +156,41 @@ mod tests {
     #[test]
     fn buckets_cover_the_window_without_gaps_and_count_each_run_once() {
         let day0 = 20 * DAY_MS;
-        let runs = [
+        let tallies = [
             run("a", day0 + 1_000, 9, 1, 100),
             run("b", day0 + 2_000, 10, 0, 300),
             run("c", day0 + 2 * DAY_MS + 5, 0, 4, 50),
             // Before the window: left out.
             run("old", day0 - 5, 1, 0, 1),
         ];
-        let buckets = trend(&runs, Bucket::Day, day0 + 10, day0 + 2 * DAY_MS + 10);
+        let buckets = trend(&tallies, Bucket::Day, day0, day0 + 2 * DAY_MS + 10);
         assert_eq!(buckets.len(), 3);
-        assert_eq!(buckets[0].runs, 2);
-        assert_eq!((buckets[0].passed_runs, buckets[0].failed_runs), (1, 1));
-        assert_eq!(buckets[0].pass_rate, Some(0.95));
-        assert_eq!(buckets[0].failed_tests, 1);
-        assert_eq!(buckets[0].tests, 10);
+        let (start, first) = &buckets[0];
+        assert_eq!(*start, day0);
+        assert_eq!(first.runs, 2);
+        assert_eq!((first.passed_runs, first.failed_runs), (1, 1));
+        assert_eq!(first.mean_pass_rate(), Some(0.95));
+        assert_eq!(first.failed_tests, 1);
+        assert_eq!(first.tests, 20);
+        let top = |ms| {
+            Some(verdict_store::duration_bucket_top(
+                verdict_store::duration_bucket(ms),
+            ))
+        };
         assert_eq!(
-            (buckets[0].duration_p50_ms, buckets[0].duration_p95_ms),
-            (Some(100), Some(300))
+            (first.duration_quantile(0.5), first.duration_quantile(0.95)),
+            (top(100), top(300))
         );
-        assert_eq!(buckets[1].runs, 0);
+        assert_eq!(buckets[1].1, Tally::default());
         assert_eq!(
-            (buckets[1].pass_rate, buckets[1].duration_p50_ms),
-            (None, None)
+            (buckets[2].1.runs, buckets[2].1.mean_pass_rate()),
+            (1, Some(0.0))
         );
-        assert_eq!((buckets[2].runs, buckets[2].pass_rate), (1, Some(0.0)));
-        assert_eq!(buckets[2].start_ms, day0 + 2 * DAY_MS);
+        assert_eq!(buckets[2].0, day0 + 2 * DAY_MS);
+        let json = bucket_json(buckets[0].0, &buckets[0].1);
+        assert_eq!(
+            (json["tests"].as_i64(), json["pass_rate"].as_f64()),
+            (Some(10), Some(0.95))
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! (raw or multipart), optionally waiting (`?wait=SECS`) until they are parsed.
 
 use crate::access::uploader;
+use crate::register::register;
 use crate::validate::{check_file_name, check_format, check_metadata};
 use crate::{multipart, Limits};
 use lambda_http::http::{header, StatusCode};
@@ -92,21 +93,21 @@ pub(crate) async fn direct_upload(
             run: run.clone(),
             file_id: FileId::random(),
         };
-        store
-            .register_file(
-                &NewFile {
-                    file: file_ref.clone(),
-                    name: file.name,
-                    size: file.bytes.len() as u64,
-                    sha256: None,
-                    format: format.clone(),
-                    metadata: metadata.clone(),
-                    test_overrides: BTreeMap::new(),
-                    retention_days: retention,
-                },
-                now_ms(),
-            )
-            .await?;
+        register(
+            store,
+            &NewFile {
+                file: file_ref.clone(),
+                name: file.name,
+                size: file.bytes.len() as u64,
+                sha256: None,
+                format: format.clone(),
+                metadata: metadata.clone(),
+                test_overrides: BTreeMap::new(),
+                retention_days: retention,
+            },
+            now_ms(),
+        )
+        .await?;
         store
             .put_raw(&file_ref.object_key(), file.bytes.to_vec())
             .await?;

@@ -13,6 +13,7 @@ mod config;
 mod direct;
 mod multipart;
 mod presigned;
+mod register;
 mod validate;
 
 pub use config::Limits;

@@ -2,6 +2,7 @@
 //! the URL for its bytes; `GET /v1/uploads/{file_id}` tells what became of it.
 
 use crate::access::uploader;
+use crate::register::register;
 use crate::validate::{
     check_file_name, check_format, check_metadata, check_overrides, check_sha256,
 };
@@ -59,21 +60,21 @@ pub(crate) async fn create_upload(
         file_id: FileId::random(),
     };
     let now = now_ms();
-    store
-        .register_file(
-            &NewFile {
-                file: file.clone(),
-                name: body.file_name,
-                size: body.size,
-                sha256: body.sha256.map(|s| s.to_ascii_lowercase()),
-                format: body.format,
-                metadata: body.metadata,
-                test_overrides: body.test_overrides,
-                retention_days: project.retention_days,
-            },
-            now,
-        )
-        .await?;
+    register(
+        store,
+        &NewFile {
+            file: file.clone(),
+            name: body.file_name,
+            size: body.size,
+            sha256: body.sha256.map(|s| s.to_ascii_lowercase()),
+            format: body.format,
+            metadata: body.metadata,
+            test_overrides: body.test_overrides,
+            retention_days: project.retention_days,
+        },
+        now,
+    )
+    .await?;
     let presigned = store
         .presign_put(&file.object_key(), body.size, limits.presign_ttl)
         .await?;

@@ -336,6 +336,57 @@ pub(crate) fn rate_key(project: &ProjectName, minute: u64) -> Item {
 /// Where the sorted views of a run's results live in the bucket (nothing triggers on it).
 pub const VIEWS_PREFIX: &str = "views/";
 
+/// The periods rollups are kept for (UTC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Granularity {
+    /// An hour.
+    Hour,
+    /// A day, from midnight UTC.
+    Day,
+}
+
+impl Granularity {
+    /// The period's length.
+    pub fn len_ms(self) -> u64 {
+        match self {
+            Granularity::Hour => 3_600_000,
+            Granularity::Day => 86_400_000,
+        }
+    }
+
+    /// The start of the period holding `ms`.
+    pub fn start(self, ms: u64) -> u64 {
+        ms - ms % self.len_ms()
+    }
+
+    fn letter(self) -> &'static str {
+        match self {
+            Granularity::Hour => "H",
+            Granularity::Day => "D",
+        }
+    }
+
+    /// The start of the period a [`rollup_sk`] of this granularity names.
+    pub(crate) fn start_of_sk(self, sk: &str) -> Option<u64> {
+        let number: u64 = sk.strip_prefix(self.letter())?.parse().ok()?;
+        Some(number * self.len_ms())
+    }
+}
+
+/// Partition of a project's rollups: all branches, or one branch (project names hold no `#`).
+pub(crate) fn rollup_pk(project: &ProjectName, branch: Option<&str>) -> String {
+    match branch {
+        None => format!("D#{project}"),
+        Some(branch) => format!("D#{project}#{branch}"),
+    }
+}
+
+/// Sort key of the rollup of the period holding `ms`: its granularity's letter and the
+/// period's number since the epoch, zero-padded so string order is time order.
+pub(crate) fn rollup_sk(granularity: Granularity, ms: u64) -> String {
+    format!("{}{:07}", granularity.letter(), ms / granularity.len_ms())
+}
+
 /// The object key of one sorted view of a run.
 pub fn view_key(run: &RunRef, name: &str) -> String {
     format!("{VIEWS_PREFIX}{}/{}/{name}", run.project, run.run_key)

@@ -26,6 +26,7 @@ mod rate;
 mod raw;
 mod results;
 mod retention;
+mod rollups;
 mod runs;
 mod schema;
 #[cfg(feature = "test-support")]
@@ -54,13 +55,15 @@ pub use files::{
     SLOWEST_PER_FILE,
 };
 pub use keys::{
-    random_bytes, view_key, FileId, FileRef, ProjectName, RunKey, RunRef, RAW_PREFIX, VIEWS_PREFIX,
+    random_bytes, view_key, FileId, FileRef, Granularity, ProjectName, RunKey, RunRef, RAW_PREFIX,
+    VIEWS_PREFIX,
 };
 pub use projects::{Project, DEFAULT_RETENTION_DAYS, MAX_RETENTION_DAYS};
 pub use queries::{HistoryFilter, Page, ResultFilter, RunFilter, TestRow};
 pub use raw::{Presigned, RawObject};
 pub use results::RunContext;
 pub use retention::{retention_cutoff, Deleted};
+pub use rollups::{duration_bucket, duration_bucket_top, Tally};
 pub use runs::{Run, RunStatus};
 #[cfg(feature = "test-support")]
 pub use scripted::Answer;

@@ -9,7 +9,8 @@
 //!    writer writes alone (no other file writes to the run until it commits) and puts its items
 //!    in bulk; any other file writes each test conditionally, merging with what is there.
 //! 5. Commit: one transaction marks the file `done` and adds its deltas to the run's counters.
-//! 6. Once the last file of a large run is settled: the run's sorted views (`Store::make_views`).
+//! 6. Roll the run up into its hour's and day's rollups (`Store::roll_run`), on every delivery.
+//! 7. Once the last file of a large run is settled: the run's sorted views (`Store::make_views`).
 //!
 //! A crash anywhere leaves the file `processing`; the next delivery (or the sweep, once the
 //! lease expires) runs the same steps and every write already made answers with what it did.
@@ -78,6 +79,27 @@ impl Ingest {
         owner: &str,
         writer_wait_ms: u64,
     ) -> Result<Outcome, Retry> {
+        let outcome = self.settle(file, key, owner, writer_wait_ms).await?;
+        // Rolled up after every settle, and again on every delivery of a settled file: a roll
+        // lost to a crash after the settle is made by the redelivery, and adds nothing twice.
+        if !matches!(outcome, Outcome::Skipped(_)) {
+            self.store.roll_run(&file.run).await?;
+        }
+        // Settled by this invocation (a redelivery of a settled file makes nothing again).
+        if !matches!(outcome, Outcome::AlreadySettled(_) | Outcome::Skipped(_)) {
+            self.make_views_once_settled(&file.run).await;
+        }
+        Ok(outcome)
+    }
+
+    /// Steps 1 to 5 of the module's documentation.
+    async fn settle(
+        &self,
+        file: &FileRef,
+        key: &str,
+        owner: &str,
+        writer_wait_ms: u64,
+    ) -> Result<Outcome, Retry> {
         let Some(run) = self.store.get_run(&file.run).await? else {
             return Ok(Outcome::Skipped(format!(
                 "run {} of project {} does not exist (deleted by retention?)",
@@ -131,7 +153,7 @@ impl Ingest {
                 work_ms: self.settings.work_ms,
             });
         };
-        let outcome = match claimed {
+        match claimed {
             Ok(Err(Retry::Store(err))) if !err.is_transient() => {
                 let error = FileError::of_file(FileErrorKind::Store, err.to_string());
                 self.give_up(file, owner, error).await
@@ -144,15 +166,7 @@ impl Ingest {
                 );
                 self.give_up(file, owner, error).await
             }
-        };
-        // Settled by this invocation (a redelivery of a settled file makes nothing again).
-        if matches!(
-            outcome,
-            Ok(Outcome::Done { .. } | Outcome::Failed(_) | Outcome::Duplicate { .. })
-        ) {
-            self.make_views_once_settled(&file.run).await;
         }
-        outcome
     }
 
     /// Once the last file of a large run is settled, makes the run's sorted views, so that no
