@@ -4,52 +4,72 @@
 
 use std::collections::{HashMap, HashSet};
 use verdict_model::Status;
-use verdict_store::{SlowTest, TestRow};
+use verdict_store::{FailureCount, SlowTest, TestRow};
 
-/// One failure (by fingerprint) across the rows of a window.
+/// One failure (by fingerprint) across the failure rollups of a window.
 #[derive(Debug, PartialEq)]
 pub(crate) struct FailureGroup<'a> {
     pub(crate) fingerprint: &'a str,
     /// Failed or errored results with this fingerprint.
-    pub(crate) count: u64,
+    pub(crate) count: i64,
     /// Distinct tests among them.
     pub(crate) tests_affected: usize,
-    /// The oldest and the newest of them.
-    pub(crate) first: &'a TestRow,
-    pub(crate) last: &'a TestRow,
 }
 
-/// The failed and errored rows grouped by fingerprint, most frequent first (ties by
-/// fingerprint); rows without a fingerprint are left out.
-pub(crate) fn failure_groups(rows: &[TestRow]) -> Vec<FailureGroup<'_>> {
-    let mut groups: HashMap<&str, (FailureGroup<'_>, HashSet<&str>)> = HashMap::new();
-    for row in rows.iter().filter(|r| r.status.is_failure()) {
-        let Some(fp) = row.fingerprint.as_deref() else {
+/// The failed and errored results of the rollups grouped by fingerprint, most frequent first
+/// (ties by fingerprint); failures without a fingerprint are left out.
+pub(crate) fn failure_groups(counts: &[FailureCount]) -> Vec<FailureGroup<'_>> {
+    let mut groups: HashMap<&str, (i64, HashSet<&str>)> = HashMap::new();
+    for count in counts.iter().filter(|c| c.failed > 0) {
+        let Some(fp) = count.fingerprint.as_deref() else {
             continue;
         };
-        let (group, tests) = groups.entry(fp).or_insert_with(|| {
-            let group = FailureGroup {
-                fingerprint: fp,
-                count: 0,
-                tests_affected: 0,
-                first: row,
-                last: row,
-            };
-            (group, HashSet::new())
-        });
-        group.count += 1;
-        tests.insert(&row.test_id);
-        group.tests_affected = tests.len();
-        if row.created_ms < group.first.created_ms {
-            group.first = row;
-        }
-        if row.created_ms > group.last.created_ms {
-            group.last = row;
-        }
+        let (total, tests) = groups.entry(fp).or_default();
+        *total += count.failed;
+        tests.insert(&count.test_id);
     }
-    let mut groups: Vec<FailureGroup<'_>> = groups.into_values().map(|(g, _)| g).collect();
+    let mut groups: Vec<FailureGroup<'_>> = groups
+        .into_iter()
+        .map(|(fingerprint, (count, tests))| FailureGroup {
+            fingerprint,
+            count,
+            tests_affected: tests.len(),
+        })
+        .collect();
     groups.sort_by(|a, b| b.count.cmp(&a.count).then(a.fingerprint.cmp(b.fingerprint)));
     groups
+}
+
+/// A test that failed or passed only on a retry in a window, by the failure rollups.
+#[derive(Debug, PartialEq)]
+pub(crate) struct FlakyCandidate<'a> {
+    pub(crate) test_id: &'a str,
+    /// Runs where it passed on a retry.
+    pub(crate) retried: i64,
+    /// Runs where it failed or errored.
+    pub(crate) failed: i64,
+}
+
+/// Every test of the rollups with a failure or a retried pass, those retried in the most runs
+/// first, then those failed in the most (ties by test id).
+pub(crate) fn flaky_candidates(counts: &[FailureCount]) -> Vec<FlakyCandidate<'_>> {
+    let mut tests: HashMap<&str, (i64, i64)> = HashMap::new();
+    for count in counts {
+        let (retried, failed) = tests.entry(&count.test_id).or_default();
+        *retried += count.flaky;
+        *failed += count.failed;
+    }
+    let mut candidates: Vec<FlakyCandidate<'_>> = tests
+        .into_iter()
+        .map(|(test_id, (retried, failed))| FlakyCandidate {
+            test_id,
+            retried,
+            failed,
+        })
+        .collect();
+    candidates
+        .sort_by(|a, b| (b.retried, b.failed, a.test_id).cmp(&(a.retried, a.failed, b.test_id)));
+    candidates
 }
 
 /// The value at quantile `q` (0..=1) of sorted values, nearest rank.
@@ -121,37 +141,51 @@ mod tests {
         }
     }
 
-    fn failing(test: &str, fingerprint: &str, created_ms: u64) -> TestRow {
-        TestRow {
-            fingerprint: Some(fingerprint.into()),
-            ..row(test, Status::Failed, created_ms)
+    fn count(test: &str, fingerprint: Option<&str>, failed: i64, flaky: i64) -> FailureCount {
+        FailureCount {
+            day_ms: 0,
+            test_id: test.into(),
+            fingerprint: fingerprint.map(str::to_string),
+            classname: "C".into(),
+            name: test.into(),
+            failed,
+            flaky,
         }
     }
 
     #[test]
     fn failures_group_by_fingerprint_most_frequent_first() {
-        let rows = vec![
-            failing("a", "fp1", 30),
-            failing("b", "fp1", 10),
-            failing("a", "fp1", 20),
-            failing("c", "fp2", 40),
-            // Not failures, or without a fingerprint: left out.
-            TestRow {
-                fingerprint: Some("fp3".into()),
-                flaky: true,
-                ..row("d", Status::Passed, 50)
-            },
-            row("e", Status::Error, 60),
+        let counts = vec![
+            count("a", Some("fp1"), 2, 0),
+            count("b", Some("fp1"), 1, 0),
+            // The same test on another day: one test affected, counted again.
+            count("a", Some("fp1"), 4, 0),
+            count("c", Some("fp2"), 1, 0),
+            // A retried pass, or a failure without a fingerprint: no group.
+            count("d", Some("fp3"), 0, 5),
+            count("e", None, 3, 0),
         ];
-        let groups = failure_groups(&rows);
-        let summary: Vec<(&str, u64, usize, u64, u64)> = groups
+        let groups: Vec<(&str, i64, usize)> = failure_groups(&counts)
             .iter()
-            .map(|g| {
-                let (first, last) = (g.first.created_ms, g.last.created_ms);
-                (g.fingerprint, g.count, g.tests_affected, first, last)
-            })
+            .map(|g| (g.fingerprint, g.count, g.tests_affected))
             .collect();
-        assert_eq!(summary, [("fp1", 3, 2, 10, 30), ("fp2", 1, 1, 40, 40)]);
+        assert_eq!(groups, [("fp1", 7, 2), ("fp2", 1, 1)]);
+    }
+
+    #[test]
+    fn flaky_candidates_put_the_most_retried_first_then_the_most_failed() {
+        let counts = vec![
+            count("a", Some("fp1"), 9, 0),
+            count("b", None, 0, 1),
+            count("c", Some("fp2"), 1, 0),
+            count("b", Some("fp2"), 2, 0),
+            count("d", None, 0, 1),
+        ];
+        let order: Vec<(&str, i64, i64)> = flaky_candidates(&counts)
+            .iter()
+            .map(|c| (c.test_id, c.retried, c.failed))
+            .collect();
+        assert_eq!(order, [("b", 1, 2), ("d", 1, 0), ("a", 0, 9), ("c", 0, 1)]);
     }
 
     #[test]

@@ -1,77 +1,121 @@
 //! Answers over a window of a project's history: failure groups, flaky tests, slowest tests.
 //! Each reads bounded pages and hands the rows to [`crate::analytics`].
 
-use crate::analytics::{durations, failure_groups, slowest_candidates};
+use crate::analytics::{durations, failure_groups, flaky_candidates, slowest_candidates};
 use crate::cache::cache;
 use crate::flakiness::{flakiness, is_infra_failure, Flakiness};
-use crate::pages::all_pages;
+use crate::pages::{all_pages, read_pages};
 use crate::params::{limit, parse_time, window_ms, Query, Window};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::HashSet;
 use verdict_http::{json, rfc3339, ApiError};
-use verdict_store::{now_ms, HistoryFilter, ProjectName, RunFilter, RunKey, Store, TestRow};
+use verdict_store::{
+    now_ms, Granularity, HistoryFilter, ProjectName, RunFilter, RunKey, Store, TestRow,
+};
 
-/// Entries read at most by an endpoint that aggregates over a time window.
-const MAX_WINDOW_ENTRIES: usize = 5_000;
 /// Tests whose history the flaky endpoint reads at most.
 const MAX_FLAKY_CANDIDATES: usize = 100;
 /// Newest runs whose files name the slowest-test candidates.
 const SLOWEST_RUNS: i32 = 50;
 /// Candidates whose history the slowest endpoint reads at most.
 const SLOWEST_CANDIDATES: usize = 100;
+/// Index entries read per Query when looking for a group's first or newest occurrence.
+const OCCURRENCE_PAGE: i32 = 100;
 
-/// Every entry of the `issues` index since `since_ms` (newest first), at most
-/// [`MAX_WINDOW_ENTRIES`]; true when there were more.
-async fn issues_in_window(
-    store: &Store,
-    project: &ProjectName,
-    since_ms: u64,
-    branch: Option<&str>,
-) -> Result<(Vec<TestRow>, bool), ApiError> {
-    let (rows, truncated) = all_pages(MAX_WINDOW_ENTRIES, |start| async move {
-        store
-            .issues_since(project, since_ms, 1000, start.as_ref())
-            .await
-    })
-    .await?;
-    let rows = rows
-        .into_iter()
-        .filter(|r| branch.is_none() || r.branch.as_deref() == branch)
-        .collect();
-    Ok((rows, truncated))
+/// Where the next page of failure groups starts.
+#[derive(Debug, Serialize, Deserialize)]
+struct GroupCursor {
+    offset: usize,
 }
 
-/// `GET /v1/failures`: failures grouped by fingerprint.
+/// The oldest (or newest) occurrence of a failure in the window and branch of `filter`:
+/// Queries of the `fingerprint` index until one shows. `None` when none does (its runs are
+/// gone, or being ingested again).
+async fn occurrence(
+    store: &Store,
+    project: &ProjectName,
+    fingerprint: &str,
+    filter: &HistoryFilter,
+) -> Result<Option<TestRow>, ApiError> {
+    let (rows, _) = read_pages(
+        1,
+        |rows| !rows.is_empty(),
+        |start| async move {
+            store
+                .fingerprint_occurrences(
+                    project,
+                    fingerprint,
+                    filter,
+                    OCCURRENCE_PAGE,
+                    start.as_ref(),
+                )
+                .await
+        },
+    )
+    .await?;
+    Ok(rows.into_iter().next())
+}
+
+/// `GET /v1/failures`: failures grouped by fingerprint, most frequent first, paged. Counts
+/// come from the failure rollups of the days from the one holding `since` to today (one
+/// Query), so they are exact for any number of runs; each listed group's first and newest
+/// occurrence in the window come from the `fingerprint` index.
 pub(crate) async fn failures(
     store: &Store,
     q: &Query<'_>,
     project: &ProjectName,
 ) -> Result<Response<Body>, ApiError> {
+    let now = now_ms();
     let since = match q.get("since") {
         Some(s) => parse_time("since", &s)?,
-        None => now_ms().saturating_sub(window_ms(None)?),
+        None => now.saturating_sub(window_ms(None)?),
     };
+    // The window starts at the top of the day holding `since`: rollups are per day.
+    let since = Granularity::Day.start(since);
     let branch = q.get("branch");
-    let (rows, truncated) = issues_in_window(store, project, since, branch.as_deref()).await?;
-    let items: Vec<Value> = failure_groups(&rows)
-        .iter()
-        .map(|g| {
-            json!({
-                "fingerprint": g.fingerprint,
-                "count": g.count,
-                "tests_affected": g.tests_affected,
-                "first_seen": rfc3339(g.first.created_ms),
-                "first_run_id": g.first.run_key,
-                "last_seen": rfc3339(g.last.created_ms),
-                "last_run_id": g.last.run_key,
-                "sample_message": g.last.message,
-                "sample_test": g.last.name,
-            })
-        })
-        .collect();
-    let body = json!({"items": items, "next_cursor": null, "truncated": truncated});
+    let limit = usize::try_from(limit(q)?).unwrap_or(0);
+    let offset = q.start::<GroupCursor>()?.map_or(0, |c| c.offset);
+    let counts = store
+        .failure_counts(project, branch.as_deref(), since, now)
+        .await?;
+    let groups = failure_groups(&counts);
+    let mut items = Vec::new();
+    for group in groups.iter().skip(offset).take(limit) {
+        let window = |oldest_first| HistoryFilter {
+            branch: branch.clone(),
+            since_ms: Some(since),
+            until_ms: None,
+            oldest_first,
+        };
+        let first = occurrence(store, project, group.fingerprint, &window(true)).await?;
+        let last = occurrence(store, project, group.fingerprint, &window(false)).await?;
+        let (Some(first), Some(last)) = (first, last) else {
+            continue;
+        };
+        items.push(json!({
+            "fingerprint": group.fingerprint,
+            "count": group.count,
+            "tests_affected": group.tests_affected,
+            "first_seen": rfc3339(first.created_ms),
+            "first_run_id": first.run_key,
+            "last_seen": rfc3339(last.created_ms),
+            "last_run_id": last.run_key,
+            "sample_message": last.message,
+            "sample_test": last.name,
+        }));
+    }
+    let next = (offset + limit < groups.len()).then_some(GroupCursor {
+        offset: offset + limit,
+    });
+    let body = json!({
+        "items": items,
+        "next_cursor": q.seal(next),
+        "groups": groups.len(),
+        "since": rfc3339(since),
+    });
     Ok(cache(json(StatusCode::OK, &body), 30))
 }
 
@@ -129,28 +173,25 @@ pub(crate) async fn flaky(
         since_ms: Some(since),
         ..HistoryFilter::default()
     };
-    let (rows, mut truncated) = issues_in_window(store, project, since, branch.as_deref()).await?;
-    // Candidates: tests with a flaky pass or a failure in the window, most recent first.
-    let mut seen: HashSet<&str> = HashSet::new();
-    let mut candidates: Vec<&TestRow> = rows
-        .iter()
-        .filter(|row| seen.insert(&row.test_id))
-        .collect();
-    if candidates.len() > MAX_FLAKY_CANDIDATES {
-        candidates.truncate(MAX_FLAKY_CANDIDATES);
-        truncated = true;
-    }
+    // Candidates: every test with a retried pass or a failure in the window, by the failure
+    // rollups of its days (exact at any number of runs).
+    let counts = store
+        .failure_counts(project, branch.as_deref(), since, now_ms())
+        .await?;
+    let mut candidates = flaky_candidates(&counts);
+    let truncated = candidates.len() > MAX_FLAKY_CANDIDATES;
+    candidates.truncate(MAX_FLAKY_CANDIDATES);
     let mut histories = Vec::with_capacity(candidates.len());
-    for candidate in candidates {
+    for candidate in &candidates {
         let history = store
-            .test_history(project, &candidate.test_id, &in_window, 500, None)
+            .test_history(project, candidate.test_id, &in_window, 500, None)
             .await?;
-        histories.push((candidate, history.items));
+        histories.push(history.items);
     }
     // The runs where a candidate failed: those that failed as a whole are no evidence.
     let failed_in: HashSet<&str> = histories
         .iter()
-        .flat_map(|(_, rows)| rows.iter())
+        .flatten()
         .filter(|r| r.status.is_failure())
         .map(|r| r.run_key.as_str())
         .collect();
@@ -166,11 +207,11 @@ pub(crate) async fn flaky(
         .map(|run| run.run.run_key.as_str())
         .collect();
     let mut items = Vec::new();
-    for (candidate, history) in &histories {
+    for history in &histories {
         let Some(flaky) = flakiness(history, &infra) else {
             continue;
         };
-        items.push(flaky_json(candidate, &flaky));
+        items.push(flaky_json(&history[0], &flaky));
     }
     items.sort_by(|a, b| b["flaky_runs"].as_u64().cmp(&a["flaky_runs"].as_u64()));
     let body = json!({"items": items, "next_cursor": null, "truncated": truncated, "window_days": window.days()});
@@ -245,18 +286,24 @@ pub(crate) async fn failure_group(
     project: &ProjectName,
     fingerprint: &str,
 ) -> Result<Response<Body>, ApiError> {
-    let (rows, truncated) = all_pages(MAX_GROUP_OCCURRENCES, |start| async move {
-        store
-            .fingerprint_occurrences(project, fingerprint, false, 1000, start.as_ref())
-            .await
+    let newest_first = HistoryFilter::default();
+    let (rows, truncated) = all_pages(MAX_GROUP_OCCURRENCES, |start| {
+        let filter = &newest_first;
+        async move {
+            store
+                .fingerprint_occurrences(project, fingerprint, filter, 1000, start.as_ref())
+                .await
+        }
     })
     .await?;
     let not_found = || ApiError::not_found(format!("failure {fingerprint}"));
     let newest = rows.first().ok_or_else(not_found)?;
-    let first = store
-        .fingerprint_occurrences(project, fingerprint, true, 1, None)
-        .await?;
-    let first = first.items.first().unwrap_or(newest);
+    let oldest_first = HistoryFilter {
+        oldest_first: true,
+        ..HistoryFilter::default()
+    };
+    let first = occurrence(store, project, fingerprint, &oldest_first).await?;
+    let first = first.as_ref().unwrap_or(newest);
     let run = verdict_http::present::run_ref(project, &newest.run_key)?;
     let result = store
         .get_result(&run, &newest.test_id)

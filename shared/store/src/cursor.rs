@@ -51,9 +51,9 @@ pub enum ResultsListing {}
 /// One test across runs, newest first.
 #[derive(Debug)]
 pub enum HistoryListing {}
-/// Failed and flaky results of a project, newest first.
+/// The occurrences of one failure across a project's runs, newest (or oldest) first.
 #[derive(Debug)]
-pub enum IssuesListing {}
+pub enum OccurrencesListing {}
 /// The files of a project in one state, newest first.
 #[derive(Debug)]
 pub enum UploadsListing {}
@@ -133,13 +133,8 @@ impl Cursor<HistoryListing> {
     }
 }
 
-impl Cursor<IssuesListing> {
-    /// The `ExclusiveStartKey` in the `issues` index partition `pk`.
-    pub(crate) fn start_key(&self, project: &ProjectName, pk: String) -> Option<Item> {
-        self.start_key_in_index(project, ("iss_pk", "iss_sk"), pk)
-    }
-
-    /// The `ExclusiveStartKey` in an index of results by run time (`issues`, `fingerprint`):
+impl Cursor<OccurrencesListing> {
+    /// The `ExclusiveStartKey` in an index of results by run time (`fingerprint`):
     /// its key attributes, partition `pk`.
     pub(crate) fn start_key_in_index(
         &self,
@@ -197,15 +192,18 @@ mod tests {
         assert_eq!(rebuilt, Some(last));
 
         let test_id = "ab".repeat(32);
-        let iss_sk = result_time_sk(1_700_000_000_000, &run_key, &test_id);
+        let fp_sk = result_time_sk(1_700_000_000_000, &run_key, &test_id);
         let last = key(&[
             ("pk", &run.pk()),
             ("sk", &test_sk(&test_id)),
-            ("iss_pk", "acme"),
-            ("iss_sk", &iss_sk),
+            ("fp_pk", "acme#f"),
+            ("fp_sk", &fp_sk),
         ]);
-        let cursor = Cursor::<IssuesListing>::after(Some(&last), "iss_sk").unwrap();
-        assert_eq!(cursor.start_key(&project, "acme".into()), Some(last));
+        let cursor = Cursor::<OccurrencesListing>::after(Some(&last), "fp_sk").unwrap();
+        assert_eq!(
+            cursor.start_key_in_index(&project, ("fp_pk", "fp_sk"), "acme#f".into()),
+            Some(last)
+        );
 
         let last = key(&[("pk", &run.pk()), ("sk", &test_sk(&test_id))]);
         let cursor = Cursor::<ResultsListing>::after(Some(&last), "sk").unwrap();

@@ -387,6 +387,37 @@ pub(crate) fn rollup_sk(granularity: Granularity, ms: u64) -> String {
     format!("{}{:07}", granularity.letter(), ms / granularity.len_ms())
 }
 
+/// Partition of a project's failure rollups: all branches, or one branch.
+pub(crate) fn failure_rollup_pk(project: &ProjectName, branch: Option<&str>) -> String {
+    match branch {
+        None => format!("G#{project}"),
+        Some(branch) => format!("G#{project}#{branch}"),
+    }
+}
+
+/// Sort key of a failure rollup: its day (as [`rollup_sk`] names it), the test and the failure
+/// fingerprint, so that a window of days is one key range.
+pub(crate) fn failure_rollup_sk(day_ms: u64, test_id: &str, fingerprint: &str) -> String {
+    format!(
+        "{}#{test_id}#{fingerprint}",
+        rollup_sk(Granularity::Day, day_ms)
+    )
+}
+
+/// Where the snapshots of runs' failures live in the bucket (see `failure_rollups.rs`): kept
+/// as long as their runs, unlike the views, which expire.
+pub const SNAPSHOTS_PREFIX: &str = "rollups/";
+
+/// The object key of the snapshot of a run's failures whose content hashes to `hash`.
+pub(crate) fn failures_snapshot_key(run: &RunRef, hash: &str) -> String {
+    format!("{}failures-{hash}", run_snapshots_prefix(run))
+}
+
+/// The prefix of every snapshot of a run.
+pub(crate) fn run_snapshots_prefix(run: &RunRef) -> String {
+    format!("{SNAPSHOTS_PREFIX}{}/{}/", run.project, run.run_key)
+}
+
 /// The object key of one sorted view of a run.
 pub fn view_key(run: &RunRef, name: &str) -> String {
     format!("{VIEWS_PREFIX}{}/{}/{name}", run.project, run.run_key)

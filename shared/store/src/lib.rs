@@ -16,6 +16,7 @@ mod counts;
 mod cursor;
 mod ddb;
 mod error;
+mod failure_rollups;
 #[cfg(feature = "test-support")]
 mod faults;
 mod files;
@@ -45,9 +46,10 @@ pub use capacity::CapacityCount;
 pub use catalog::CatalogEntry;
 pub use counts::{Delta, COUNTERS};
 pub use cursor::{
-    Cursor, HistoryListing, IssuesListing, ResultsListing, RunsListing, UploadsListing,
+    Cursor, HistoryListing, OccurrencesListing, ResultsListing, RunsListing, UploadsListing,
 };
 pub use error::{Failure, StoreError};
+pub use failure_rollups::FailureCount;
 #[cfg(feature = "test-support")]
 pub use faults::Faults;
 pub use files::{
@@ -56,7 +58,7 @@ pub use files::{
 };
 pub use keys::{
     random_bytes, view_key, FileId, FileRef, Granularity, ProjectName, RunKey, RunRef, RAW_PREFIX,
-    VIEWS_PREFIX,
+    SNAPSHOTS_PREFIX, VIEWS_PREFIX,
 };
 pub use projects::{Project, DEFAULT_RETENTION_DAYS, MAX_RETENTION_DAYS};
 pub use queries::{HistoryFilter, Page, ResultFilter, RunFilter, TestRow};

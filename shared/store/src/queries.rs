@@ -2,7 +2,7 @@
 //! a page's continuation is a [`Cursor`] of its listing (the API signs it).
 
 use crate::attrs::{get_bool, get_s, get_u64, n, s, Item, CREATED_MS, PROJECT, RUN_KEY, SK};
-use crate::cursor::{Cursor, HistoryListing, IssuesListing, ResultsListing, RunsListing};
+use crate::cursor::{Cursor, HistoryListing, OccurrencesListing, ResultsListing, RunsListing};
 use crate::keys::{
     branch_pk, fingerprint_pk, history_pk, time_floor, time_of_sk, FileId, ProjectName, RunKey,
     RunRef, TEST_SK_PREFIX,
@@ -75,7 +75,6 @@ pub(crate) fn test_row(item: &Item) -> Option<TestRow> {
     let created_ms = get_u64(item, CREATED_MS).max(
         // Index entries carry the time in their sort key only.
         get_s(item, test_attr::HIST_SK)
-            .or_else(|| get_s(item, test_attr::ISS_SK))
             .or_else(|| get_s(item, test_attr::FP_SK))
             .and_then(time_of_sk)
             .unwrap_or(0),
@@ -168,7 +167,7 @@ impl ResultFilter {
 const TIME_MAX_MS: u64 = 9_999_999_999_999;
 
 /// The index of a run's failed, errored, xpassed and flaky results.
-const PROBLEMS_INDEX: &str = "problems";
+pub(crate) const PROBLEMS_INDEX: &str = "problems";
 
 /// Filters of the runs listing.
 #[derive(Debug, Clone, Default)]
@@ -393,29 +392,40 @@ impl Store {
         self.settled_rows(project, page).await
     }
 
-    /// The failed results of a project with one failure fingerprint, newest first (or oldest
-    /// first): the `fingerprint` index.
+    /// The failed results of a project with one failure fingerprint, in the window and of the
+    /// branch `filter` names, newest first (or oldest first): the `fingerprint` index. `branch`
+    /// is a filter: a page may hold fewer than `limit` rows.
     pub async fn fingerprint_occurrences(
         &self,
         project: &ProjectName,
         fingerprint: &str,
-        oldest_first: bool,
+        filter: &HistoryFilter,
         limit: i32,
-        start: Option<&Cursor<IssuesListing>>,
-    ) -> Result<Page<TestRow, IssuesListing>, StoreError> {
+        start: Option<&Cursor<OccurrencesListing>>,
+    ) -> Result<Page<TestRow, OccurrencesListing>, StoreError> {
         let pk = fingerprint_pk(project, fingerprint);
         let start =
             start.and_then(|c| c.start_key_in_index(project, ("fp_pk", "fp_sk"), pk.clone()));
-        let query = self
+        let mut query = self
             .ddb
             .query()
             .table_name(&self.table)
             .index_name("fingerprint")
-            .key_condition_expression("fp_pk = :pk")
+            .key_condition_expression("fp_pk = :pk AND fp_sk BETWEEN :since AND :until")
             .expression_attribute_values(":pk", s(pk))
-            .scan_index_forward(oldest_first)
+            .expression_attribute_values(":since", s(time_floor(filter.since_ms.unwrap_or(0))))
+            .expression_attribute_values(
+                ":until",
+                s(time_floor(filter.until_ms.map_or(TIME_MAX_MS, |ms| ms + 1))),
+            )
+            .scan_index_forward(filter.oldest_first)
             .limit(limit)
             .set_exclusive_start_key(start);
+        if let Some(branch) = &filter.branch {
+            query = query
+                .filter_expression("branch = :branch")
+                .expression_attribute_values(":branch", s(branch));
+        }
         let page = page("Query fingerprint", query, test_attr::FP_SK, |item| {
             Some(TestRow {
                 fingerprint: Some(fingerprint.to_string()),
@@ -423,32 +433,6 @@ impl Store {
             })
         })
         .await?;
-        self.settled_rows(project, page).await
-    }
-
-    /// Failed and flaky results of a project created at or after `since_ms`, newest first
-    /// (the sparse `issues` index).
-    pub async fn issues_since(
-        &self,
-        project: &ProjectName,
-        since_ms: u64,
-        limit: i32,
-        start: Option<&Cursor<IssuesListing>>,
-    ) -> Result<Page<TestRow, IssuesListing>, StoreError> {
-        let pk = project.to_string();
-        let start = start.and_then(|c| c.start_key(project, pk.clone()));
-        let query = self
-            .ddb
-            .query()
-            .table_name(&self.table)
-            .index_name("issues")
-            .key_condition_expression("iss_pk = :pk AND iss_sk >= :since")
-            .expression_attribute_values(":pk", s(pk))
-            .expression_attribute_values(":since", s(time_floor(since_ms)))
-            .scan_index_forward(false)
-            .limit(limit)
-            .set_exclusive_start_key(start);
-        let page = page("Query issues", query, "iss_sk", test_row).await?;
         self.settled_rows(project, page).await
     }
 

@@ -21,7 +21,7 @@ pub(crate) struct IndexSpec {
 }
 
 /// Every index of the table. The access pattern each serves is in `docs/data-model.md`.
-pub(crate) const INDEXES: [IndexSpec; 8] = [
+pub(crate) const INDEXES: [IndexSpec; 7] = [
     IndexSpec {
         name: "runs",
         pk: "runs_pk",
@@ -64,24 +64,6 @@ pub(crate) const INDEXES: [IndexSpec; 8] = [
             "name",
             "status",
             "message",
-            "contrib",
-        ]),
-    },
-    IndexSpec {
-        name: "issues",
-        pk: "iss_pk",
-        sk: "iss_sk",
-        projection: Some(&[
-            "run_key",
-            "branch",
-            "commit_sha",
-            "test_id",
-            "name",
-            "status",
-            "flaky",
-            "duration_ms",
-            "message",
-            "fingerprint",
             "contrib",
         ]),
     },

@@ -9,7 +9,9 @@
 //!    writer writes alone (no other file writes to the run until it commits) and puts its items
 //!    in bulk; any other file writes each test conditionally, merging with what is there.
 //! 5. Commit: one transaction marks the file `done` and adds its deltas to the run's counters.
-//! 6. Roll the run up into its hour's and day's rollups (`Store::roll_run`), on every delivery.
+//! 6. Roll the run up into its hour's and day's rollups (`Store::roll_run`) and, once all its
+//!    files settled, its failures into their day's failure rollups (`Store::roll_failures`), on
+//!    every delivery.
 //! 7. Once the last file of a large run is settled: the run's sorted views (`Store::make_views`).
 //!
 //! A crash anywhere leaves the file `processing`; the next delivery (or the sweep, once the
@@ -84,6 +86,7 @@ impl Ingest {
         // lost to a crash after the settle is made by the redelivery, and adds nothing twice.
         if !matches!(outcome, Outcome::Skipped(_)) {
             self.store.roll_run(&file.run).await?;
+            self.store.roll_failures(&file.run).await?;
         }
         // Settled by this invocation (a redelivery of a settled file makes nothing again).
         if !matches!(outcome, Outcome::AlreadySettled(_) | Outcome::Skipped(_)) {

@@ -42,8 +42,6 @@ pub(crate) mod attr {
     pub(crate) const COMMIT_SHA: &str = "commit_sha";
     pub(crate) const LINE: &str = "line";
     pub(crate) const TAGS: &str = "tags";
-    pub(crate) const ISS_PK: &str = "iss_pk";
-    pub(crate) const ISS_SK: &str = "iss_sk";
     pub(crate) const FP_PK: &str = "fp_pk";
     pub(crate) const FP_SK: &str = "fp_sk";
     pub(crate) const PROB_SK: &str = "prob_sk";
@@ -223,19 +221,6 @@ fn test_item(ctx: &RunContext, result: &TestResult, stored: &Stored) -> Item {
         item.insert(
             attr::TAGS.into(),
             AttributeValue::L(result.tags.iter().map(s).collect()),
-        );
-    }
-    // Failures and flaky passes of a project by time: a sparse index for the failures and flaky
-    // endpoints (a passing test is not in it).
-    if result.status.is_failure() || result.flaky {
-        item.insert(attr::ISS_PK.into(), s(project));
-        item.insert(
-            attr::ISS_SK.into(),
-            s(result_time_sk(
-                ctx.created_ms,
-                &ctx.run.run_key,
-                &result.test_id,
-            )),
         );
     }
     // The run's results that are not plain passes or skips (failed, error, xpassed, flaky): a

@@ -108,6 +108,9 @@ function reason(r: Reason): string {
   }
 }
 
+/** Failure groups listed, most frequent first. */
+const FAILURE_GROUPS_SHOWN = 100;
+
 /** `/v1/failures` takes a start time, not a window: the window's start, from now. */
 function since(window: string | undefined): string {
   const w = window ?? "30d";
@@ -118,7 +121,7 @@ function since(window: string | undefined): string {
 
 function Failures(props: { branch: string | undefined; window: string | undefined }) {
   const api = useApi();
-  const query = { branch: props.branch, since: since(props.window) };
+  const query = { branch: props.branch, since: since(props.window), limit: FAILURE_GROUPS_SHOWN };
   const failures = useLoad(() => unwrap(api.GET("/v1/failures", { params: { query } })), JSON.stringify(query));
   return (
     <section aria-labelledby="groups-heading">
@@ -159,7 +162,11 @@ function Failures(props: { branch: string | undefined; window: string | undefine
                   ))}
                 </tbody>
               </table>
-              {f.truncated && <p class="muted">Counted over the newest failures of the window only.</p>}
+              {f.groups > f.items.length && (
+                <p class="muted">
+                  The {count(f.items.length)} most frequent of {count(f.groups)} causes in the window.
+                </p>
+              )}
             </TableBox>
           )
         }

@@ -1,0 +1,534 @@
+//! Failure rollups: per project (and branch), UTC day, test and failure fingerprint, how many
+//! runs failed that way and how many passed only on a retry, so that failure groups and flaky
+//! candidates over any window read one Query of small items however many runs it holds.
+//!
+//! A settled run's failures (its failed, errored and flaky results as the run shows them) are a
+//! [`Snapshot`], kept in S3 under a name that is the hash of its content. The run item says
+//! which snapshot the rollups hold (`failures_rolled`); [`Store::roll_failures`] moves them to
+//! the run's current snapshot by `ADD`ing the difference, in transactions of at most 99
+//! rollup items. The run item takes part in each: the first claims the roll
+//! (`failures_rolling`, the target's hash), each records the chunks done (`failures_step`, on
+//! condition it is as read), the last sets `failures_rolled`. So a chunk is added exactly once
+//! whoever applies it, a roll cut off half-way is finished by the next delivery, and a roll
+//! repeated or raced finds the run at its snapshot and writes nothing. Runs without a failure
+//! write nothing at all.
+
+use crate::attrs::{get_n, get_s, n, s, Expr, Item, EXPIRES_AT, KIND, PROJECT, SK};
+use crate::keys::{
+    failure_rollup_pk, failure_rollup_sk, failures_snapshot_key, item_key, rollup_sk, Granularity,
+    ProjectName, RunRef,
+};
+use crate::queries::{test_row, PROBLEMS_INDEX};
+use crate::results::attr as test_attr;
+use crate::runs::{attr as run_attr, run_from_item, Run};
+use crate::{Store, StoreError};
+use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use verdict_model::Status;
+
+/// The run item's record of its failure roll.
+pub(crate) mod attr {
+    /// The hash of the snapshot the failure rollups hold for the run.
+    pub(crate) const ROLLED: &str = "failures_rolled";
+    /// The hash of the snapshot a roll under way moves them to.
+    pub(crate) const ROLLING: &str = "failures_rolling";
+    /// How many chunks of that roll are added.
+    pub(crate) const STEP: &str = "failures_step";
+}
+
+/// The rollup item's counters.
+const FAILED: &str = "failed";
+const FLAKY: &str = "flaky";
+/// The rollup item's kind.
+const KIND_FAILURE_ROLLUP: &str = "failure_rollup";
+/// Rollup items per transaction (DynamoDB takes 100 actions; one is the run item).
+const CHUNK: usize = 99;
+/// Rounds of a roll (read the run, claim or apply) before giving up for now: each lost race
+/// means another roll of the same run moved it.
+const MAX_ROUNDS: usize = 8;
+/// Stands for "no fingerprint" in a rollup's sort key.
+const NO_FINGERPRINT: &str = "-";
+
+/// One failed or flaky result of a run, as the rollups count it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct FailureRow {
+    test_id: String,
+    fingerprint: Option<String>,
+    classname: String,
+    name: String,
+    /// 1 when it failed or errored.
+    failed: i64,
+    /// 1 when it passed on a retry.
+    flaky: i64,
+}
+
+/// What a run adds to the failure rollups.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct Snapshot {
+    day_ms: u64,
+    branch: Option<String>,
+    expires_at: u64,
+    /// By test id.
+    rows: Vec<FailureRow>,
+}
+
+impl Snapshot {
+    fn bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("a snapshot serializes")
+    }
+}
+
+fn hash(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// The counts of one test, failing one way, on one day (of one branch, or all).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailureCount {
+    /// The day's start (ms since the epoch, UTC).
+    pub day_ms: u64,
+    /// The test.
+    pub test_id: String,
+    /// The failure's fingerprint (`None` for a flaky pass without one).
+    pub fingerprint: Option<String>,
+    /// The test's class.
+    pub classname: String,
+    /// The test's name.
+    pub name: String,
+    /// Runs where it failed or errored with this fingerprint.
+    pub failed: i64,
+    /// Runs where it passed on a retry.
+    pub flaky: i64,
+}
+
+/// One rollup item's change: its key, its test and what to add.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Change {
+    pk: String,
+    sk: String,
+    row: FailureRow,
+    expires_at: u64,
+}
+
+/// The rollup changes that move the rollups from holding `old` to holding `new`, in key order
+/// (the same list whoever computes it).
+fn changes(project: &ProjectName, old: &Snapshot, new: &Snapshot) -> Vec<Change> {
+    let mut by_key: BTreeMap<(String, String), Change> = BTreeMap::new();
+    for (snapshot, sign) in [(old, -1), (new, 1)] {
+        let day = Granularity::Day.start(snapshot.day_ms);
+        let scopes = std::iter::once(None).chain(snapshot.branch.as_deref().map(Some));
+        for branch in scopes {
+            let pk = failure_rollup_pk(project, branch);
+            for row in &snapshot.rows {
+                let fingerprint = row.fingerprint.as_deref().unwrap_or(NO_FINGERPRINT);
+                let sk = failure_rollup_sk(day, &row.test_id, fingerprint);
+                let change = by_key.entry((pk.clone(), sk.clone())).or_insert(Change {
+                    pk: pk.clone(),
+                    sk,
+                    row: FailureRow {
+                        failed: 0,
+                        flaky: 0,
+                        ..row.clone()
+                    },
+                    expires_at: snapshot.expires_at,
+                });
+                change.row.failed += sign * row.failed;
+                change.row.flaky += sign * row.flaky;
+                if sign > 0 {
+                    change.expires_at = snapshot.expires_at;
+                }
+            }
+        }
+    }
+    by_key
+        .into_values()
+        .filter(|c| c.row.failed != 0 || c.row.flaky != 0)
+        .collect()
+}
+
+impl Store {
+    /// Brings the failure rollups up to `run`'s failures as the run shows them now, once all
+    /// its registered files are settled (see the module's documentation). A run still being
+    /// ingested is rolled by the settle of its last file; a roll cut off half-way is finished
+    /// here first.
+    pub async fn roll_failures(&self, run: &RunRef) -> Result<(), StoreError> {
+        for _ in 0..MAX_ROUNDS {
+            let Some(item) = self.read_item("GetItem run", run.item_key(), true).await? else {
+                return Ok(());
+            };
+            let Some(current) = run_from_item(&item) else {
+                return Ok(());
+            };
+            let rolled = get_s(&item, attr::ROLLED).map(str::to_string);
+            if let Some(target) = get_s(&item, attr::ROLLING) {
+                let step = usize::try_from(get_n(&item, attr::STEP).unwrap_or(0)).unwrap_or(0);
+                self.apply_failure_roll(run, rolled.as_deref(), target, step)
+                    .await?;
+                continue;
+            }
+            if current.files_unsettled() > 0 {
+                return Ok(());
+            }
+            let snapshot = self.failure_snapshot(&current).await?;
+            let bytes = snapshot.bytes();
+            let target = hash(&bytes);
+            let holds_it = match &rolled {
+                Some(rolled) => *rolled == target,
+                None => snapshot.rows.is_empty(),
+            };
+            if holds_it {
+                return Ok(());
+            }
+            self.put_derived(&failures_snapshot_key(run, &target), bytes)
+                .await?;
+            self.claim_failure_roll(&current, rolled.as_deref(), &target)
+                .await?;
+        }
+        Err(StoreError::transient(
+            "TransactWriteItems failure roll",
+            format!(
+                "run {} kept changing while its failures were rolled up",
+                run.run_key
+            ),
+        ))
+    }
+
+    /// Marks the run as rolling to `target`, on condition that no roll is under way, the
+    /// rollups hold `rolled`, and the run's files are as the snapshot was taken from.
+    async fn claim_failure_roll(
+        &self,
+        run: &Run,
+        rolled: Option<&str>,
+        target: &str,
+    ) -> Result<(), StoreError> {
+        let mut e = Expr::default();
+        let update = format!(
+            "SET {}, {}",
+            e.set(attr::ROLLING, s(target)),
+            e.set(attr::STEP, n(0))
+        );
+        let condition = [
+            format!("attribute_not_exists({})", e.name(attr::ROLLING)),
+            rolled_condition(&mut e, rolled),
+            format!(
+                "{} = {}",
+                e.name(run_attr::FILES_REGISTERED),
+                e.value(n(run.files_registered))
+            ),
+            format!(
+                "{} = {}",
+                e.name(run_attr::FILES_SETTLED),
+                e.value(n(run.files_done + run.files_failed + run.files_duplicate))
+            ),
+        ];
+        self.update_if(
+            "UpdateItem claim failure roll",
+            run.run.item_key(),
+            update,
+            condition.join(" AND "),
+            e,
+        )
+        .await
+    }
+
+    /// Adds the chunks from `step` on of the change from the snapshot `rolled` (none: nothing)
+    /// to `target`, each in one transaction with the run item's step; the last one records
+    /// `target` as rolled, and the old snapshot is deleted. Stops, to be read again, when
+    /// another roll moved the run.
+    async fn apply_failure_roll(
+        &self,
+        run: &RunRef,
+        rolled: Option<&str>,
+        target: &str,
+        step: usize,
+    ) -> Result<(), StoreError> {
+        let old = match rolled {
+            Some(hash) => self.read_snapshot(run, hash).await?,
+            None => Snapshot::default(),
+        };
+        let new = self.read_snapshot(run, target).await?;
+        let changes = changes(&run.project, &old, &new);
+        let chunks: Vec<&[Change]> = if changes.is_empty() {
+            vec![&[]]
+        } else {
+            changes.chunks(CHUNK).collect()
+        };
+        for (k, chunk) in chunks.iter().enumerate().skip(step) {
+            let last = k + 1 == chunks.len();
+            let mut items = vec![self.failure_step_item(run, target, k, last)?];
+            for change in *chunk {
+                items.push(self.failure_rollup_item(&run.project, change)?);
+            }
+            if self
+                .transact("TransactWriteItems failure roll", items)
+                .await?
+                .is_err()
+            {
+                return Ok(());
+            }
+        }
+        // The rollups no longer hold the old snapshot, and no roll starts from it again.
+        match rolled {
+            Some(old) if old != target => self.delete_snapshot(run, old).await,
+            _ => Ok(()),
+        }
+    }
+
+    async fn delete_snapshot(&self, run: &RunRef, hash: &str) -> Result<(), StoreError> {
+        self.s3
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(failures_snapshot_key(run, hash))
+            .send()
+            .await
+            .map_err(|e| StoreError::from_sdk("DeleteObject failures snapshot", e))?;
+        Ok(())
+    }
+
+    /// The run item's part in chunk `k` of the roll to `target`.
+    fn failure_step_item(
+        &self,
+        run: &RunRef,
+        target: &str,
+        k: usize,
+        last: bool,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut e = Expr::default();
+        let update = if last {
+            format!(
+                "SET {} REMOVE {}, {}",
+                e.set(attr::ROLLED, s(target)),
+                e.name(attr::ROLLING),
+                e.name(attr::STEP)
+            )
+        } else {
+            format!("SET {}", e.set(attr::STEP, n(k + 1)))
+        };
+        let condition = format!(
+            "{} = {} AND {} = {}",
+            e.name(attr::ROLLING),
+            e.value(s(target)),
+            e.name(attr::STEP),
+            e.value(n(k))
+        );
+        self.transact_update(run.item_key(), update, Some(condition), e)
+    }
+
+    /// `ADD`s one change to its rollup item.
+    fn failure_rollup_item(
+        &self,
+        project: &ProjectName,
+        change: &Change,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut e = Expr::default();
+        let row = &change.row;
+        let sets = [
+            e.set(KIND, s(KIND_FAILURE_ROLLUP)),
+            e.set(PROJECT, s(project.as_str())),
+            e.set(test_attr::TEST_ID, s(&row.test_id)),
+            e.set(test_attr::CLASSNAME, s(&row.classname)),
+            e.set(test_attr::NAME, s(&row.name)),
+            // A rollup lives a day past the last of its runs.
+            e.set(EXPIRES_AT, n(change.expires_at + 86_400)),
+        ];
+        let mut update = format!("SET {}", sets.join(", "));
+        if let Some(fp) = &row.fingerprint {
+            update.push_str(&format!(", {}", e.set(test_attr::FINGERPRINT, s(fp))));
+        }
+        let adds: Vec<String> = [(FAILED, row.failed), (FLAKY, row.flaky)]
+            .into_iter()
+            .filter(|(_, v)| *v != 0)
+            .map(|(name, v)| e.add(name, n(v)))
+            .collect();
+        update.push_str(&format!(" ADD {}", adds.join(", ")));
+        self.transact_update(
+            item_key(change.pk.clone(), change.sk.clone()),
+            update,
+            None,
+            e,
+        )
+    }
+
+    fn transact_update(
+        &self,
+        key: Item,
+        update: String,
+        condition: Option<String>,
+        e: Expr,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .update_expression(update)
+            .set_condition_expression(condition)
+            .set_expression_attribute_names(Some(e.names))
+            .set_expression_attribute_values(Some(e.values))
+            .build()
+            .map_err(|e| StoreError::permanent("TransactWriteItems failure roll", e.to_string()))?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    async fn read_snapshot(&self, run: &RunRef, hash: &str) -> Result<Snapshot, StoreError> {
+        let key = failures_snapshot_key(run, hash);
+        let bytes = self.read_derived(&key).await?.ok_or_else(|| {
+            StoreError::permanent("GetObject failures snapshot", format!("{key} is missing"))
+        })?;
+        serde_json::from_slice(&bytes).map_err(|e| {
+            StoreError::permanent("GetObject failures snapshot", format!("{key}: {e}"))
+        })
+    }
+
+    /// The failures of a settled run as it shows them: one paginated Query of its sparse
+    /// `problems` index.
+    async fn failure_snapshot(&self, run: &Run) -> Result<Snapshot, StoreError> {
+        let query = self
+            .ddb
+            .query()
+            .table_name(&self.table)
+            .index_name(PROBLEMS_INDEX)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(run.run.pk()))
+            .projection_expression(
+                "test_id, classname, #name, #status, flaky, fingerprint, #contrib",
+            )
+            .expression_attribute_names("#name", test_attr::NAME)
+            .expression_attribute_names("#status", test_attr::STATUS)
+            .expression_attribute_names("#contrib", test_attr::CONTRIB);
+        let items = self.query_all("Query problems", query).await?;
+        let mut rows: Vec<FailureRow> = items
+            .iter()
+            .filter_map(test_row)
+            .filter(|r| run.shows(&r.contributors))
+            .filter_map(|r| {
+                let failed = r.status.is_failure();
+                let flaky = r.flaky && r.status == Status::Passed;
+                (failed || flaky).then(|| FailureRow {
+                    failed: i64::from(failed),
+                    flaky: i64::from(flaky),
+                    test_id: r.test_id,
+                    fingerprint: r.fingerprint,
+                    classname: r.classname,
+                    name: r.name,
+                })
+            })
+            .collect();
+        rows.sort_by(|a, b| a.test_id.cmp(&b.test_id));
+        Ok(Snapshot {
+            day_ms: Granularity::Day.start(run.created_ms),
+            branch: run.metadata.branch.clone(),
+            expires_at: run.expires_at,
+            rows,
+        })
+    }
+
+    /// The failure rollups of `project` (of `branch`, or all branches) for the days from the
+    /// one holding `first_ms` to the one holding `last_ms`: one paginated Query. Items whose
+    /// counts are back at zero are left out.
+    pub async fn failure_counts(
+        &self,
+        project: &ProjectName,
+        branch: Option<&str>,
+        first_ms: u64,
+        last_ms: u64,
+    ) -> Result<Vec<FailureCount>, StoreError> {
+        if last_ms < first_ms {
+            return Ok(Vec::new());
+        }
+        // The last day's prefix, then `~`, which sorts after every hex digit and `-`.
+        let last = format!("{}~", rollup_sk(Granularity::Day, last_ms));
+        let query = self
+            .ddb
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND sk BETWEEN :first AND :last")
+            .expression_attribute_values(":pk", s(failure_rollup_pk(project, branch)))
+            .expression_attribute_values(":first", s(rollup_sk(Granularity::Day, first_ms)))
+            .expression_attribute_values(":last", s(last));
+        let items = self.query_all("Query failure rollups", query).await?;
+        Ok(items.iter().filter_map(failure_count).collect())
+    }
+}
+
+fn rolled_condition(e: &mut Expr, rolled: Option<&str>) -> String {
+    match rolled {
+        None => format!("attribute_not_exists({})", e.name(attr::ROLLED)),
+        Some(hash) => format!("{} = {}", e.name(attr::ROLLED), e.value(s(hash))),
+    }
+}
+
+fn failure_count(item: &Item) -> Option<FailureCount> {
+    let failed = get_n(item, FAILED).unwrap_or(0);
+    let flaky = get_n(item, FLAKY).unwrap_or(0);
+    if failed == 0 && flaky == 0 {
+        return None;
+    }
+    let day_ms = Granularity::Day.start_of_sk(get_s(item, SK)?.split('#').next()?)?;
+    let text = |name| get_s(item, name).unwrap_or_default().to_string();
+    Some(FailureCount {
+        day_ms,
+        test_id: text(test_attr::TEST_ID),
+        fingerprint: get_s(item, test_attr::FINGERPRINT).map(str::to_string),
+        classname: text(test_attr::CLASSNAME),
+        name: text(test_attr::NAME),
+        failed,
+        flaky,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(test: &str, fp: Option<&str>, failed: i64, flaky: i64) -> FailureRow {
+        FailureRow {
+            test_id: test.into(),
+            fingerprint: fp.map(str::to_string),
+            classname: "C".into(),
+            name: test.into(),
+            failed,
+            flaky,
+        }
+    }
+
+    fn snapshot(rows: Vec<FailureRow>) -> Snapshot {
+        Snapshot {
+            day_ms: 3 * 86_400_000 + 5,
+            branch: Some("main".into()),
+            expires_at: 99,
+            rows,
+        }
+    }
+
+    #[test]
+    fn a_change_counts_each_test_on_all_branches_and_its_own() {
+        let project = ProjectName::parse("acme").unwrap();
+        let new = snapshot(vec![row("a", Some("f1"), 1, 0), row("b", None, 0, 1)]);
+        let all = changes(&project, &Snapshot::default(), &new);
+        assert_eq!(all.len(), 4);
+        assert_eq!(
+            all.iter().map(|c| c.pk.as_str()).collect::<Vec<_>>(),
+            ["G#acme", "G#acme", "G#acme#main", "G#acme#main"]
+        );
+        assert_eq!(all[0].sk, "D0000003#a#f1");
+        assert_eq!(all[1].sk, "D0000003#b#-");
+        // Moving to the same snapshot changes nothing; back to none takes everything away.
+        assert!(changes(&project, &new, &new).is_empty());
+        let back = changes(&project, &new, &Snapshot::default());
+        assert_eq!(back.len(), 4);
+        assert!(back.iter().all(|c| c.row.failed + c.row.flaky == -1));
+    }
+
+    #[test]
+    fn a_test_fixed_by_a_late_file_is_taken_away_and_its_new_outcome_added() {
+        let project = ProjectName::parse("acme").unwrap();
+        let old = snapshot(vec![row("a", Some("f1"), 1, 0), row("c", Some("f2"), 1, 0)]);
+        let new = snapshot(vec![row("a", Some("f1"), 0, 1), row("c", Some("f2"), 1, 0)]);
+        let change = changes(&project, &old, &new);
+        assert_eq!(change.len(), 2, "{change:?}");
+        assert!(change
+            .iter()
+            .all(|c| c.row.test_id == "a" && (c.row.failed, c.row.flaky) == (-1, 1)));
+    }
+}

@@ -1,0 +1,265 @@
+//! `/v1/failures` and `/v1/flaky` over a history of more failures than they once read (5,850
+//! failed results in 45 runs over 34 days, on two branches, uploaded and ingested as CI would;
+//! every fifth run gets a late second file whose reruns turn five failures into retried
+//! passes): every failure group equals a brute-force recount of the test items in the table,
+//! on every window and branch, and rolling every run again changes nothing.
+
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use verdict_model::RunMetadata;
+use verdict_parse_fn::ingest::{Ingest, Settings};
+use verdict_store::{now_ms, Granularity};
+use verdict_tests::{dump, metadata, run_ref, settle, upload_with, LocalApi};
+use verdict_upload_fn::Limits;
+
+const RUNS: usize = 45;
+const TESTS: usize = 200;
+/// Tests `t0`..`t129` fail in every run; the rest pass.
+const FAILING: usize = 130;
+/// Tests `t0`..`t4` pass on a rerun in the late file of every fifth run.
+const RERUN: usize = 5;
+const DAY_MS: u64 = 86_400_000;
+const MESSAGES: [&str; 4] = [
+    "timeout waiting for the server",
+    "connection refused",
+    "expected true but was false",
+    "null pointer dereferenced",
+];
+
+/// Run `i`'s report: each failing test fails with one of four messages, which one turning
+/// with the run, so a failure group gathers different tests in different runs.
+fn report(i: usize) -> String {
+    let mut xml = String::from("<testsuite name=\"s\">");
+    for j in 0..TESTS {
+        let body = match j {
+            _ if j >= FAILING => String::new(),
+            _ if j % 10 == 9 => format!("<error message=\"{}\"/>", MESSAGES[(i + j) % 4]),
+            _ => format!("<failure message=\"{}\"/>", MESSAGES[(i + j) % 4]),
+        };
+        xml.push_str(&format!(
+            "<testcase classname=\"c\" name=\"t{j}\" time=\"0.01\">{body}</testcase>"
+        ));
+    }
+    xml.push_str("</testsuite>");
+    xml
+}
+
+/// The late file of a run: reruns of `t0`..`t4` that pass.
+fn reruns() -> String {
+    let cases: String = (0..RERUN)
+        .map(|j| format!("<testcase classname=\"c\" name=\"t{j}\" time=\"0.01\"/>"))
+        .collect();
+    format!("<testsuite name=\"s\">{cases}</testsuite>")
+}
+
+fn branch(i: usize) -> &'static str {
+    if i.is_multiple_of(3) {
+        "feature-x"
+    } else {
+        "main"
+    }
+}
+
+/// One failed result, as the table holds it.
+struct Failed {
+    run: String,
+    created_ms: u64,
+    branch: String,
+    test_id: String,
+    fingerprint: String,
+}
+
+/// Every failed or errored result in the table, read from the test items and their run items.
+async fn failed_results(api: &LocalApi) -> Vec<Failed> {
+    let (items, _) = dump(&api.store).await;
+    let text = |item: &BTreeMap<String, Value>, name: &str| {
+        item.get(name)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let runs: HashMap<String, (u64, String)> = items
+        .iter()
+        .filter(|i| text(i, "sk") == "RUN")
+        .map(|i| {
+            let created = i["created_ms"].as_u64().unwrap();
+            (text(i, "pk"), (created, text(i, "branch")))
+        })
+        .collect();
+    items
+        .iter()
+        .filter(|i| text(i, "sk").starts_with("T#"))
+        .filter(|i| matches!(text(i, "status").as_str(), "failed" | "error"))
+        .map(|i| {
+            let (created_ms, branch) = runs[&text(i, "pk")].clone();
+            Failed {
+                run: text(i, "pk").rsplit('#').next().unwrap().to_string(),
+                created_ms,
+                branch,
+                test_id: text(i, "test_id"),
+                fingerprint: text(i, "fingerprint"),
+            }
+        })
+        .collect()
+}
+
+/// What a failure group must say: count, tests affected, first and newest run.
+#[derive(Debug, PartialEq)]
+struct Group {
+    count: u64,
+    tests_affected: u64,
+    first_run: String,
+    last_run: String,
+}
+
+fn recount(failed: &[Failed], since: u64, branch: Option<&str>) -> BTreeMap<String, Group> {
+    let mut groups: BTreeMap<String, (Vec<&Failed>, BTreeSet<&str>)> = BTreeMap::new();
+    for f in failed
+        .iter()
+        .filter(|f| f.created_ms >= since && branch.is_none_or(|b| f.branch == b))
+    {
+        let (rows, tests) = groups.entry(f.fingerprint.clone()).or_default();
+        rows.push(f);
+        tests.insert(&f.test_id);
+    }
+    groups
+        .into_iter()
+        .map(|(fp, (rows, tests))| {
+            let first = rows.iter().min_by_key(|f| f.created_ms).unwrap();
+            let last = rows.iter().max_by_key(|f| f.created_ms).unwrap();
+            let group = Group {
+                count: rows.len() as u64,
+                tests_affected: tests.len() as u64,
+                first_run: first.run.clone(),
+                last_run: last.run.clone(),
+            };
+            (fp, group)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn failures_and_flaky_over_more_failures_than_a_window_once_read_equal_a_recount() {
+    let api = LocalApi::start(Limits::default()).await;
+    let ingest = Ingest::new(api.store.clone().serving("parse"), Settings::default());
+    let now = now_ms();
+    for i in 0..RUNS {
+        let run = run_ref("acme", &format!("r{i:03}"));
+        let created = now - 3_600_000 - (i as u64) * DAY_MS * 3 / 4;
+        let meta = RunMetadata {
+            branch: Some(branch(i).into()),
+            ..metadata()
+        };
+        let first = upload_with(
+            &api.store,
+            &run,
+            2 * i,
+            "a.xml",
+            report(i).as_bytes(),
+            created,
+            meta.clone(),
+        )
+        .await;
+        settle(&ingest, &first.object_key()).await;
+        if i.is_multiple_of(5) {
+            // Registered after the run settled and was rolled: the rollups move from the first
+            // snapshot of its failures to the second.
+            let late = upload_with(
+                &api.store,
+                &run,
+                2 * i + 1,
+                "b.xml",
+                reruns().as_bytes(),
+                created,
+                meta,
+            )
+            .await;
+            settle(&ingest, &late.object_key()).await;
+        }
+    }
+    let failed = failed_results(&api).await;
+    let late_runs = RUNS.div_ceil(5);
+    assert_eq!(failed.len(), RUNS * FAILING - late_runs * RERUN);
+    assert!(
+        failed.len() > 5_000,
+        "more than the 5,000 entries once read"
+    );
+
+    for (days, branch) in [
+        (90, None),
+        (30, None),
+        (7, Some("main")),
+        (90, Some("feature-x")),
+    ] {
+        let since = now - days * DAY_MS;
+        let mut path = format!("/v1/failures?since={since}&limit=3");
+        if let Some(b) = branch {
+            path.push_str(&format!("&branch={b}"));
+        }
+        let expected = recount(&failed, Granularity::Day.start(since), branch);
+        assert!(
+            expected.len() >= MESSAGES.len(),
+            "{path}: a window worth checking"
+        );
+        let (status, first_page) = api.get(&api.read_token, &path).await;
+        assert_eq!(status, 200, "{first_page}");
+        assert_eq!(first_page["groups"], expected.len(), "{path}");
+        let items = api.walk(&api.read_token, &path).await;
+        let answered: BTreeMap<String, Group> = items
+            .iter()
+            .map(|g| {
+                let text = |name: &str| g[name].as_str().unwrap().to_string();
+                let group = Group {
+                    count: g["count"].as_u64().unwrap(),
+                    tests_affected: g["tests_affected"].as_u64().unwrap(),
+                    first_run: text("first_run_id"),
+                    last_run: text("last_run_id"),
+                };
+                (text("fingerprint"), group)
+            })
+            .collect();
+        assert_eq!(answered, expected, "{path}");
+        let counts: Vec<u64> = items.iter().map(|g| g["count"].as_u64().unwrap()).collect();
+        assert!(
+            counts.windows(2).all(|w| w[0] >= w[1]),
+            "{path}: most frequent first: {counts:?}"
+        );
+    }
+
+    // Flaky: the five rerun tests, each retried in every late run, come first.
+    let (status, flaky) = api.get(&api.read_token, "/v1/flaky?window=90d").await;
+    assert_eq!(status, 200, "{flaky}");
+    let retried: BTreeMap<&str, u64> = flaky["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["retry_flaky_runs"].as_u64() > Some(0))
+        .map(|f| {
+            (
+                f["name"].as_str().unwrap(),
+                f["retry_flaky_runs"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let expected: BTreeMap<&str, u64> = ["t0", "t1", "t2", "t3", "t4"]
+        .into_iter()
+        .map(|name| (name, late_runs as u64))
+        .collect();
+    assert_eq!(retried, expected, "{flaky}");
+    assert_eq!(flaky["truncated"], true, "130 candidates, 100 looked at");
+
+    // Rolling every run again, three times at once, adds nothing.
+    let before = dump(&api.store).await;
+    let rolls = (0..RUNS).flat_map(|i| {
+        let store = api.store.clone();
+        (0..3).map(move |_| {
+            let store = store.clone();
+            async move {
+                let run = run_ref("acme", &format!("r{i:03}"));
+                store.roll_failures(&run).await.unwrap();
+            }
+        })
+    });
+    futures_util::future::join_all(rolls).await;
+    verdict_tests::assert_same_dump(&dump(&api.store).await, &before, "rolled again");
+}
