@@ -146,8 +146,12 @@ async fn crash_after_every_write(
         crash_after(&store, &file, k, 2).await;
         tokio::time::sleep(std::time::Duration::from_millis(2)).await;
         let outcome = deliver(&ingest(&store), &file).await;
+        // A crash after the commit (in a roll) leaves the file settled: the redelivery rolls.
         assert!(
-            matches!(outcome, Outcome::Done { .. }),
+            matches!(
+                outcome,
+                Outcome::Done { .. } | Outcome::AlreadySettled(FileState::Done)
+            ),
             "k={k}: {outcome:?}"
         );
         assert_consistent(&store, &run).await;
@@ -195,6 +199,42 @@ async fn a_crash_after_any_write_then_redelivery_counts_once() {
         before,
         ("second.xml", &second),
         1 + 1 + 2 + 40 + 1,
+        &expected,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_crash_anywhere_in_a_failure_roll_then_redelivery_rolls_once() {
+    // 250 tests, 100 of them failing: alone in its run, the file's settle is followed by its
+    // failure roll of 200 rollup items (all branches and `main`) in 3 chunks. Claim, marker,
+    // writer registration, 10 batches, commit, the run's roll, the failure roll's claim and
+    // its 3 chunks: every crash point, the ones between chunks included.
+    let bytes = many_tests(250);
+    let expected = clean_pair(None, ("report.xml", &bytes)).await;
+    crash_after_every_write(
+        None,
+        ("report.xml", &bytes),
+        1 + 1 + 1 + 10 + 1 + 1 + 1 + 3,
+        &expected,
+    )
+    .await;
+
+    // A late file whose reruns pass 10 of those failures: the rollups move them from failed
+    // to retried, in one chunk. Claim, marker, writer registration (refused alone, then
+    // shared), 10 writes, commit, the run's roll, the failure roll's claim and its chunk.
+    let first = many_tests(250);
+    let names: Vec<String> = (0..10)
+        .map(|k| format!("pkg.Mod{}.test_{}", (5 * k + 1) % 7, 5 * k + 1))
+        .collect();
+    let reruns: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "passed")).collect();
+    let second = junit(&reruns);
+    let before = Some(("first.xml", first.as_slice()));
+    let expected = clean_pair(before, ("second.xml", &second)).await;
+    crash_after_every_write(
+        before,
+        ("second.xml", &second),
+        1 + 1 + 2 + 10 + 1 + 1 + 1 + 1,
         &expected,
     )
     .await;
