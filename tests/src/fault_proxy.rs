@@ -10,10 +10,14 @@
 //! - either: adds latency; resets the connection before forwarding; or forwards the request,
 //!   lets the engine apply it, and drops the response (the write happened, the caller cannot know).
 //!
+//! Its limits mode ([`FaultProxy::start_limited`], `limits.rs`) answers instead as AWS does
+//! when a partition key is over its throughput.
+//!
 //! One connection per request (`Connection: close` both ways) keeps the framing simple: the
 //! engine's response is read to its end. DynamoDB Local does not check signatures, so a
 //! `BatchWriteItem` body may be cut; S3 requests are forwarded byte for byte.
 
+use crate::limits::{Admission, IndexKey, Limiter, Limits, LimitsReport};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -128,6 +132,33 @@ pub struct FaultProxy {
 impl FaultProxy {
     /// Listens on a free loopback port and forwards to `upstream` (`http://host:port`).
     pub async fn start(upstream: &str, plan: Plan) -> FaultProxy {
+        FaultProxy::serve_on(upstream, plan, None).await
+    }
+
+    /// A proxy in front of DynamoDB Local that enforces `limits` on every partition key value
+    /// of the table and of `indexes` (see `limits.rs`), and injects no fault.
+    pub async fn start_limited(
+        upstream: &str,
+        limits: Limits,
+        indexes: Vec<IndexKey>,
+    ) -> FaultProxy {
+        let plan = Plan {
+            rate: 0.0,
+            ..Plan::nth(Fault::Latency, 0)
+        };
+        FaultProxy::serve_on(upstream, plan, Some(Limiter::new(limits, indexes))).await
+    }
+
+    /// What the limits mode did so far (nothing without it).
+    pub fn limits_report(&self) -> LimitsReport {
+        self.state
+            .limiter
+            .as_ref()
+            .map(Limiter::report)
+            .unwrap_or_default()
+    }
+
+    async fn serve_on(upstream: &str, plan: Plan, limiter: Option<Limiter>) -> FaultProxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
         let upstream = upstream
@@ -140,6 +171,7 @@ impl FaultProxy {
             skipped: AtomicU64::new(0),
             plan: Mutex::new(plan),
             injected: Mutex::default(),
+            limiter,
         });
         let serving = Arc::clone(&state);
         tokio::spawn(async move {
@@ -174,6 +206,7 @@ struct State {
     /// Applicable requests seen, for [`Plan::skip`].
     skipped: AtomicU64,
     injected: Mutex<std::collections::BTreeMap<Fault, u64>>,
+    limiter: Option<Limiter>,
 }
 
 /// A request read from the client: head (request line and headers) and body.
@@ -230,6 +263,10 @@ impl State {
     async fn serve(&self, mut client: TcpStream) -> std::io::Result<()> {
         let request = read_request(&mut client).await?;
         let call = describe(&request);
+        if let (Some(limiter), Service::DynamoDb) = (&self.limiter, call.service) {
+            let response = self.limited(limiter, &call, request).await?;
+            return client.write_all(&response).await;
+        }
         let Some(fault) = self.choose(&call) else {
             let response = self.forward(&request).await?;
             return client.write_all(&response).await;
@@ -271,6 +308,36 @@ impl State {
         let mut response = Vec::new();
         upstream.read_to_end(&mut response).await?;
         Ok(with_connection_close_response(response))
+    }
+
+    /// Forwards `request` within `limiter`'s limits: refused, or forwarded (as the limiter
+    /// changed it) and charged from the answer.
+    async fn limited(
+        &self,
+        limiter: &Limiter,
+        call: &Call,
+        request: Request,
+    ) -> std::io::Result<Vec<u8>> {
+        let Ok(body) = serde_json::from_slice::<serde_json::Value>(&request.body) else {
+            return self.forward(&request).await;
+        };
+        let (body, charge) = match limiter.admit(&call.operation, body) {
+            Admission::Throttled => return Ok(error_response(Fault::ThroughputExceeded)),
+            Admission::Forward { body, charge } => (body, charge),
+        };
+        let bytes = serde_json::to_vec(&body).unwrap_or_default();
+        let head = set_content_length(&request.head, bytes.len());
+        let response = self.forward(&Request { head, body: bytes }).await?;
+        let Some(start) = header_end(&response) else {
+            return Ok(response);
+        };
+        let mut answer: serde_json::Value =
+            serde_json::from_slice(&response[start..]).unwrap_or_default();
+        if !response.starts_with(b"HTTP/1.1 200") || !answer.is_object() {
+            return Ok(response);
+        }
+        limiter.settle(charge, &mut answer);
+        Ok(json_response(200, "OK", &answer))
     }
 
     /// Forwards the first half of a `BatchWriteItem`'s requests and answers with the rest as

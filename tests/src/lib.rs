@@ -3,6 +3,7 @@
 //! helpers to register and upload files the way the upload function does, and table dumps.
 
 pub mod fault_proxy;
+pub mod limits;
 pub mod reports;
 
 use std::collections::BTreeMap;

@@ -186,3 +186,12 @@ pub fn settled_run(run_key: &str, created_ms: u64, summary: verdict_model::Summa
         done_files: std::collections::HashSet::new(),
     }
 }
+
+/// The table's indexes as the limits of the test proxy see them: name, partition key
+/// attribute, and the attributes projected (`None`: all).
+pub fn index_keys() -> Vec<(&'static str, &'static str, Option<&'static [&'static str]>)> {
+    crate::schema::INDEXES
+        .iter()
+        .map(|index| (index.name, index.pk, index.projection))
+        .collect()
+}
