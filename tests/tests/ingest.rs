@@ -204,6 +204,53 @@ async fn a_crash_after_any_write_then_redelivery_counts_once() {
     .await;
 }
 
+/// Delivers `file` with `settings` until it settles, counting the deliveries that stopped
+/// to let the next continue.
+async fn deliver_continuing(store: &Store, file: &FileRef, settings: &Settings) -> u64 {
+    let ingest = Ingest::new(store.clone().serving("parse"), settings.clone());
+    let mut continued = 0;
+    for attempt in 0..500 {
+        match ingest
+            .ingest_key(&file.object_key(), &format!("req-{attempt}"))
+            .await
+        {
+            Ok(outcome) => {
+                assert!(matches!(outcome, Outcome::Done { .. }), "{outcome:?}");
+                return continued;
+            }
+            Err(Retry::Continue { .. }) => continued += 1,
+            Err(err) => panic!("unexpected retry: {err}"),
+        }
+    }
+    panic!("file {} never settled", file.file_id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_file_written_by_several_invocations_counts_once_alone_and_shared() {
+    // A tenth of a second of writing per invocation, one write at a time: each file of 1,500
+    // tests takes several invocations, each continuing from the last one's checkpoint.
+    let settings = Settings {
+        checkpoint_ms: 100,
+        concurrency: 1,
+        ..Settings::default()
+    };
+    let first = many_tests(1_500);
+    let second = many_tests(1_600);
+    let expected = clean_pair(Some(("first.xml", &first)), ("second.xml", &second)).await;
+    let store = fresh_store().await;
+    let run = run_ref("acme", "build-1");
+    let alone = upload(&store, &run, 0, "first.xml", &first).await;
+    assert!(deliver_continuing(&store, &alone, &settings).await >= 2);
+    let shared = upload(&store, &run, 1, "second.xml", &second).await;
+    assert!(deliver_continuing(&store, &shared, &settings).await >= 2);
+    assert_consistent(&store, &run).await;
+    assert_same_dump(
+        &dump(&store).await,
+        &expected,
+        "written by several invocations",
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_crash_anywhere_in_a_failure_roll_then_redelivery_rolls_once() {
     // 250 tests, 100 of them failing: alone in its run, the file's settle is followed by its

@@ -49,7 +49,9 @@ pub async fn sweep_files(
         if store.raw_exists(&key).await? {
             match ingest.ingest_key_waiting(&key, request_id, 0).await {
                 Ok(outcome) => outcomes.push(outcome),
-                Err(Retry::Busy { .. } | Retry::OutOfTime { .. }) => left.push(file),
+                Err(Retry::Busy { .. } | Retry::OutOfTime { .. } | Retry::Continue { .. }) => {
+                    left.push(file);
+                }
                 Err(Retry::WaitingForWriter { .. }) => waiting.push(file),
                 Err(err) => return Err(err),
             }
@@ -63,7 +65,12 @@ pub async fn sweep_files(
             .await
         {
             Ok(outcome) => outcomes.push(outcome),
-            Err(Retry::Busy { .. } | Retry::WaitingForWriter { .. } | Retry::OutOfTime { .. }) => {
+            Err(
+                Retry::Busy { .. }
+                | Retry::WaitingForWriter { .. }
+                | Retry::OutOfTime { .. }
+                | Retry::Continue { .. },
+            ) => {
                 left.push(file);
             }
             Err(err) => return Err(err),

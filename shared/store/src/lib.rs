@@ -53,7 +53,7 @@ pub use failure_rollups::FailureCount;
 #[cfg(feature = "test-support")]
 pub use faults::Faults;
 pub use files::{
-    Claim, FileCommit, FileError, FileErrorKind, FileItem, FileState, NewFile, SlowTest,
+    Claim, FileCommit, FileError, FileErrorKind, FileItem, FileState, NewFile, Progress, SlowTest,
     SLOWEST_PER_FILE,
 };
 pub use keys::{

@@ -32,6 +32,7 @@ use verdict_store::{
     now_ms, views_due, Claim, Delta, FileCommit, FileError, FileErrorKind, FileId, FileItem,
     FileRef, FileState, RawObject, Run, RunContext, RunRef, Store, Writers,
 };
+use write::Written;
 
 /// How often a waiting file looks at the run's lone writer.
 const WRITER_POLL: std::time::Duration = std::time::Duration::from_millis(200);
@@ -109,8 +110,9 @@ impl Ingest {
                 file.run.run_key, file.run.project
             )));
         };
-        let stop_at =
-            tokio::time::Instant::now() + std::time::Duration::from_millis(self.settings.work_ms);
+        let started = tokio::time::Instant::now();
+        let stop_at = started + std::time::Duration::from_millis(self.settings.work_ms);
+        let checkpoint_at = started + std::time::Duration::from_millis(self.settings.checkpoint_ms);
         let item = match self
             .store
             .claim_file(file, owner, now_ms(), self.settings.lease_ms)
@@ -145,6 +147,7 @@ impl Ingest {
             writer_wait_ms,
             &run,
             &item,
+            checkpoint_at,
         ));
         // Past `work_ms` the ingest is dropped where it stands, as a crash would leave it, and
         // the lease is kept: a request still in flight may land until the lease expires.
@@ -218,6 +221,7 @@ impl Ingest {
             .map(|o| o.unwrap_or(Outcome::Failed(error)))
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn ingest_claimed(
         &self,
         file: &FileRef,
@@ -226,6 +230,7 @@ impl Ingest {
         writer_wait_ms: u64,
         run: &Run,
         item: &FileItem,
+        checkpoint_at: tokio::time::Instant,
     ) -> Result<Outcome, Retry> {
         let validated = match declared_format(item.format_hint.as_deref()) {
             Err(error) => Err(error),
@@ -300,9 +305,36 @@ impl Ingest {
             warnings: validated.warnings.clone(),
             slowest: Vec::new(),
         };
-        let written = self
-            .write_results(key, &ctx, file, validated, &overrides, alone)
-            .await?;
+        let from = item.progress.clone().unwrap_or_default();
+        let before = from.written;
+        let written = match self
+            .write_results(
+                key,
+                &ctx,
+                file,
+                validated,
+                &overrides,
+                alone,
+                from,
+                checkpoint_at,
+            )
+            .await?
+        {
+            Written::All(progress) => progress,
+            Written::Stopped(progress) => {
+                let advanced = progress.written > before;
+                let ours = self
+                    .store
+                    .checkpoint_file(file, owner, &progress, advanced)
+                    .await?;
+                return match self.settled(file, ours).await? {
+                    Some(outcome) => Ok(outcome),
+                    None => Err(Retry::Continue {
+                        written: progress.written,
+                    }),
+                };
+            }
+        };
         let counts = written.counts;
         let commit = FileCommit {
             counts,

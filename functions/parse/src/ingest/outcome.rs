@@ -54,6 +54,13 @@ pub enum Retry {
         /// The time it had.
         work_ms: u64,
     },
+    /// The invocation wrote what it could in its time ([`crate::ingest::Settings::checkpoint_ms`]),
+    /// recorded how far it got and gave the lease back: the next delivery continues from there.
+    #[error("{written} results written; the next delivery continues from there")]
+    Continue {
+        /// Results of the file written so far.
+        written: u64,
+    },
     /// The object could not be read, or changed under us.
     #[error("reading the object failed: {0}")]
     Read(String),

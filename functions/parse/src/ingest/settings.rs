@@ -14,6 +14,12 @@ pub struct Settings {
     /// the run's lone writer puts its items unconditionally, and a slow invocation's late put
     /// would overwrite what the run's next file merged after the file was committed.
     pub work_ms: u64,
+    /// How long one invocation writes a file's results before it stops taking new ones, lets
+    /// the writes in flight land, records how far it got (`Store::checkpoint_file`) and gives
+    /// the lease back, so that the next delivery continues from there instead of starting
+    /// over. Under `work_ms` by more than the writes in flight and the checkpoint take; a file
+    /// that needs longer is written by several invocations, each continuing the last.
+    pub checkpoint_ms: u64,
     /// Test-item writes in flight at once.
     pub concurrency: usize,
     /// How long a file waits for the run's lone writer to commit before it gives its lease
@@ -33,6 +39,7 @@ impl Default for Settings {
             lease_ms: 16 * 60 * 1000,
             // Under the function's 15-minute timeout, so the invocation ends on its own terms.
             work_ms: 14 * 60 * 1000,
+            checkpoint_ms: 13 * 60 * 1000,
             concurrency: 32,
             writer_wait_ms: 10 * 60 * 1000,
             limits: ParseLimits::DEFAULT,

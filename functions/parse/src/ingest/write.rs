@@ -1,25 +1,34 @@
 //! Pass 2: parse the same object version again and write each test's result as soon as it is
 //! complete, many writes in flight, each recording this file's delta. The run's lone writer
-//! puts its items in bulk; a file sharing the run writes each test conditionally.
+//! puts its items in bulk; a file sharing the run writes each test conditionally. Results
+//! come in the same order on every read of the object, so an invocation that continues a file
+//! skips the ones an earlier invocation wrote, and one whose writing time is up stops taking
+//! new ones: what it wrote is then exactly the first so many.
 
 use super::complete::Completion;
 use super::validate::Validated;
 use super::{joined, Ingest, Retry};
 use futures_util::stream::{self, BoxStream, StreamExt, TryStreamExt};
+use std::sync::atomic::{AtomicBool, Ordering};
+use tokio::time::Instant;
 use tokio_util::io::SyncIoBridge;
 use verdict_formats::for_each_case;
-use verdict_model::{Sidecar, Summary, TestResult};
-use verdict_store::{Delta, FileRef, RunContext, SlowTest, BATCH_WRITE_MAX, SLOWEST_PER_FILE};
+use verdict_model::{Sidecar, TestResult};
+use verdict_store::{
+    Delta, FileRef, Progress, RunContext, SlowTest, BATCH_WRITE_MAX, SLOWEST_PER_FILE,
+};
 
-/// What pass 2 wrote: the file's own counts, its contribution to the run, its slowest tests.
-pub(super) struct Written {
-    pub(super) counts: Summary,
-    pub(super) contribution: Delta,
-    pub(super) slowest: Vec<SlowTest>,
+/// How pass 2 ended: with every result of the file written, or stopped at its checkpoint
+/// time with the first [`Progress::written`] written. Either way, what they add up to.
+pub(super) enum Written {
+    All(Progress),
+    Stopped(Progress),
 }
 
 impl Ingest {
-    /// Streams complete results to concurrent writes.
+    /// Streams complete results to concurrent writes, from the one after those `from` says
+    /// were written, until the file ends or `checkpoint_at`.
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn write_results(
         &self,
         key: &str,
@@ -28,6 +37,8 @@ impl Ingest {
         validated: Validated,
         overrides: &Sidecar,
         alone: bool,
+        from: Progress,
+        checkpoint_at: Instant,
     ) -> Result<Written, Retry> {
         let object = self.open(key, validated.etag.as_deref()).await?;
         let (tx, rx) = tokio::sync::mpsc::channel::<TestResult>(self.settings.concurrency * 4);
@@ -52,35 +63,45 @@ impl Ingest {
             .map(|_| ())
         });
 
-        let results = stream_of(rx).map(|mut result| {
-            overrides.apply(&mut result);
-            result
-        });
+        let stopped = AtomicBool::new(false);
+        let skip = usize::try_from(from.written).unwrap_or(usize::MAX);
+        let results = stream_of(rx)
+            .skip(skip)
+            .take_while(|_| {
+                let in_time = Instant::now() < checkpoint_at;
+                if !in_time {
+                    stopped.store(true, Ordering::Relaxed);
+                }
+                std::future::ready(in_time)
+            })
+            .map(|mut result| {
+                overrides.apply(&mut result);
+                result
+            });
         let written = if alone {
             self.write_alone(results, ctx, file)
         } else {
             self.write_shared(results, ctx, file)
         };
-        let written = written
-            .try_fold(
-                Written {
-                    counts: Summary::default(),
-                    contribution: Delta::default(),
-                    slowest: Vec::new(),
-                },
-                |mut acc, written| async move {
-                    for (result, delta) in written {
-                        acc.counts.add(&result);
-                        keep_slowest(&mut acc.slowest, &result);
-                        acc.contribution = acc.contribution.plus(delta);
-                    }
-                    Ok(acc)
-                },
-            )
+        // The writes in flight all land before this ends, so every result taken is written.
+        let progress = written
+            .try_fold(from, |mut acc, written| async move {
+                for (result, delta) in written {
+                    acc.written += 1;
+                    acc.counts.add(&result);
+                    keep_slowest(&mut acc.slowest, &result);
+                    acc.contribution = acc.contribution.plus(delta);
+                }
+                Ok(acc)
+            })
             .await?;
+        if stopped.load(Ordering::Relaxed) {
+            // The reader runs on to the end of the object, sending nowhere; nothing waits for it.
+            return Ok(Written::Stopped(progress));
+        }
         joined(reader.await)?
             .map_err(|e| Retry::Read(format!("second read of {key} failed: {e}")))?;
-        Ok(written)
+        Ok(Written::All(progress))
     }
 
     /// The lone writer's path: bulk puts of 25.

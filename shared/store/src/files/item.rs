@@ -22,6 +22,8 @@ pub(crate) mod attr {
     pub(crate) const LEASE_OWNER: &str = "lease_owner";
     pub(crate) const LEASE_UNTIL: &str = "lease_until";
     pub(crate) const CLAIMS: &str = "claims";
+    /// How far the file's last invocation got (`progress.rs`), until it settles.
+    pub(crate) const PROGRESS: &str = "progress";
     pub(crate) const FORMAT: &str = "format";
     pub(crate) const SHA256: &str = "sha256";
     pub(crate) const COUNTS: &str = "counts";
@@ -254,6 +256,8 @@ pub struct FileItem {
     pub test_overrides: BTreeMap<String, TestOverride>,
     /// How many times the file was claimed for parsing (each delivery and sweep that got it).
     pub claims: u64,
+    /// How far an earlier invocation got, when one stopped to let the next continue.
+    pub progress: Option<super::Progress>,
 }
 
 /// One of a file's slowest tests.
@@ -317,6 +321,7 @@ pub(crate) fn file_from_item(item: &Item) -> Option<FileItem> {
             .and_then(|w| serde_json::from_str(w).ok())
             .unwrap_or_default(),
         claims: get_u64(item, attr::CLAIMS),
+        progress: super::Progress::from_item(item),
     })
 }
 

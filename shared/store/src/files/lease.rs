@@ -64,7 +64,7 @@ struct RunChange {
 }
 
 /// The condition that a file is `processing` under `owner`'s lease.
-fn held_by(e: &mut Expr, owner: &str) -> String {
+pub(super) fn held_by(e: &mut Expr, owner: &str) -> String {
     format!(
         "{} = {} AND {} = {}",
         e.name(file_attr::STATE),
@@ -175,6 +175,7 @@ impl Store {
             file_attr::LEASE_UNTIL,
             file_attr::SWEEP_PK,
             file_attr::SWEEP_SK,
+            file_attr::PROGRESS,
         ]
         .iter()
         .map(|a| e.name(a))

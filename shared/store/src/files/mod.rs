@@ -8,9 +8,11 @@ mod content;
 mod item;
 mod lease;
 mod listing;
+mod progress;
 mod register;
 
 pub(crate) use item::attr;
 pub use item::{FileError, FileErrorKind, FileItem, FileState, SlowTest, SLOWEST_PER_FILE};
 pub use lease::{Claim, FileCommit};
+pub use progress::Progress;
 pub use register::NewFile;
