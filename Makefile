@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: test fmt-check ui web-unit lint infra-check runners unit build corpus-report bench bench-side-by-side bench-api bench-web bench-ingest dev
+.PHONY: test fmt-check ui web-unit lint infra-check runners unit build corpus-report bench bench-side-by-side bench-api bench-web bench-ingest bench-scale dev
 
 ## test: formatting check, the dashboard's build and unit tests, clippy with -D warnings, and
 ## every test (unit, corpus, property, the reports of real test runners, the integration tests
@@ -90,6 +90,13 @@ bench-web: ui
 bench-ingest:
 	scripts/stack.sh run $(CARGO) bench -p verdict-tests --bench ingest
 	python3 scripts/splice.py docs/benchmarks.md ingest-bench target/ingest-bench.md
+
+## bench-scale: ingestion under AWS's per-partition limits (the limits proxy, at 500 WCU/s per
+## partition key): a large file written by several invocations, a red build of long traces,
+## 200 shards at once, each against the floor its limits allow; the table goes to docs/benchmarks.md.
+bench-scale:
+	scripts/stack.sh run $(CARGO) bench -p verdict-tests --bench scale
+	python3 scripts/splice.py docs/benchmarks.md scale-bench target/scale-bench.md
 
 ## dev: the whole stack on 127.0.0.1 (API and dashboard on PORT, default 3000) until Ctrl-C; it
 ## prints the dashboard's sign-in link; tokens in .verdict/dev.env.

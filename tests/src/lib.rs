@@ -5,6 +5,7 @@
 pub mod fault_proxy;
 pub mod limits;
 pub mod reports;
+pub mod under_limits;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};

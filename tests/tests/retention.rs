@@ -49,7 +49,9 @@ fn without(dump: &Dump, runs: &[&str]) -> Dump {
         .iter()
         .filter(|k| {
             !runs.iter().any(|r| {
-                k.starts_with(&format!("raw/{r}/")) || k.starts_with(&format!("views/{r}/"))
+                ["raw", "views", "rollups"]
+                    .iter()
+                    .any(|prefix| k.starts_with(&format!("{prefix}/{r}/")))
             })
         })
         .cloned()

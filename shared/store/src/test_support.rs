@@ -24,6 +24,12 @@ impl Store {
         }
     }
 
+    /// The size of a run's item as DynamoDB counts it (0 when there is none).
+    pub async fn run_item_size(&self, run: &crate::RunRef) -> Result<usize, StoreError> {
+        let item = self.read_item("GetItem run", run.item_key(), true).await?;
+        Ok(item.as_ref().map_or(0, crate::attrs::item_size))
+    }
+
     /// A store whose endpoints refuse every connection (port 9 on the loopback), for handler
     /// tests whose requests all stop before the store.
     pub async fn unreachable() -> Store {

@@ -1,0 +1,198 @@
+//! Ingestion at scale under AWS's per-partition limits (`make bench-scale`): the local stack
+//! behind the limits proxy (`verdict_tests::limits`) at VERDICT_SCALE_WCU write units per second
+//! per partition key value (default 500, half of AWS's 1,000, so a run here takes minutes), each
+//! scenario against its floor measured in the same run: the time the limits allow for the write
+//! units the busiest partition was charged. An invocation writes for 3 s before it checkpoints
+//! (13 minutes on AWS), so every large file is written by several invocations.
+//!
+//! 1. one file of VERDICT_SCALE_TESTS passing tests (default 30,000): completes, counted once,
+//!    continuations, ingest time against its floor;
+//! 2. a red build: VERDICT_SCALE_RED tests (default 5,000), every one failing with a 20-line
+//!    trace and captured output: write units per failing test, the test item's size;
+//! 3. VERDICT_SCALE_SHARDS shard files (default 200) of 100 tests each, uploaded at once: the
+//!    longest a file settled after the one before it, and the run item's size at the end.
+//!
+//! Writes a Markdown table to target/scale-bench.md. Not a test: nothing here asserts a time.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+use verdict_parse_fn::ingest::Settings;
+use verdict_store::mean_item_size;
+use verdict_tests::limits::Limits;
+use verdict_tests::reports::junit;
+use verdict_tests::under_limits::{ingest_at_once, Ingested};
+
+fn env(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn settings() -> Settings {
+    Settings {
+        lease_ms: 12_000,
+        work_ms: 10_000,
+        checkpoint_ms: 3_000,
+        ..Settings::default()
+    }
+}
+
+/// `tests` passing tests in classes of 20.
+fn passing(tests: usize) -> Vec<u8> {
+    let names: Vec<String> = (0..tests)
+        .map(|i| format!("pkg.module{}.Things.test_case_{i}", i / 20))
+        .collect();
+    let cases: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "passed")).collect();
+    junit(&cases)
+}
+
+/// `tests` tests, each failing with a 20-line trace and 20 lines of captured output.
+fn red(tests: usize) -> Vec<u8> {
+    let trace: String = (0..20)
+        .map(|i| {
+            format!(
+                "    at com.example.service.Client.call(Client.java:{})\n",
+                100 + i
+            )
+        })
+        .collect();
+    let output = "2026-12-05T06:00:00Z INFO starting the service on port 8080\n".repeat(20);
+    let mut xml = String::from("<testsuite name=\"s\">");
+    for i in 0..tests {
+        write!(
+            xml,
+            "<testcase classname=\"com.example.Suite{}\" name=\"test_{i}\" time=\"1.5\">\
+             <failure message=\"connection refused: localhost:8080\" type=\"java.net.ConnectException\">\
+             java.net.ConnectException: connection refused\n{trace}</failure>\
+             <system-out>{output}</system-out></testcase>",
+            i / 50
+        )
+        .unwrap();
+    }
+    xml.push_str("</testsuite>");
+    xml.into_bytes()
+}
+
+/// The floor: seconds the busiest partition's write units take at `wcu_per_s`.
+fn floor_s(ingested: &Ingested, wcu_per_s: f64) -> f64 {
+    ingested.report.hottest_wcu / wcu_per_s
+}
+
+#[tokio::main]
+async fn main() {
+    let wcu = env("VERDICT_SCALE_WCU", 500) as f64;
+    let limits = Limits {
+        wcu_per_s: wcu,
+        rcu_per_s: 3.0 * wcu,
+        burst_s: 1.0,
+    };
+    let mut table = String::from(
+        "| scenario | result | figure | floor (same run) | ratio floor / time | target |\n\
+         |---|---|---:|---:|---:|---|\n",
+    );
+
+    // 1. One large file.
+    let tests = env("VERDICT_SCALE_TESTS", 30_000);
+    let files = vec![("large.xml".to_string(), passing(tests))];
+    let large = ingest_at_once(&files, Some(limits), settings()).await;
+    let summary = large
+        .store
+        .get_run(&large.run)
+        .await
+        .unwrap()
+        .unwrap()
+        .summary;
+    assert_eq!(summary.tests, tests as u64, "every test counted once");
+    assert_eq!(summary, large.store.recount(&large.run).await.unwrap());
+    let floor = floor_s(&large, wcu);
+    let secs = large.elapsed.as_secs_f64();
+    writeln!(
+        table,
+        "| 1. one file of {tests} passing tests | completed, counted once, {} continuations | {secs:.1} s | {floor:.1} s ({:.0} WCU on `{}`) | {:.2} | ≥ 0.50, ≥ 3 continuations |",
+        large.continued,
+        large.report.hottest_wcu,
+        large.report.hottest,
+        floor / secs,
+    )
+    .unwrap();
+    eprintln!("large: {large:?}");
+
+    // 2. A red build.
+    let failing = env("VERDICT_SCALE_RED", 5_000);
+    let files = vec![("red.xml".to_string(), red(failing))];
+    let red_build = ingest_at_once(&files, Some(limits), settings()).await;
+    let summary = red_build
+        .store
+        .get_run(&red_build.run)
+        .await
+        .unwrap()
+        .unwrap()
+        .summary;
+    assert_eq!(summary.failed, failing as u64, "every failure counted once");
+    let per_test = red_build.report.wcu / failing as f64;
+    let item_bytes = mean_item_size(&red_build.store, &red_build.run, 200)
+        .await
+        .unwrap();
+    let floor = floor_s(&red_build, wcu);
+    let secs = red_build.elapsed.as_secs_f64();
+    writeln!(
+        table,
+        "| 2. a red build: {failing} tests failing with 20-line traces and output | completed, {} continuations; test item {item_bytes} B | {per_test:.1} WRU per failing test; {secs:.1} s | {floor:.1} s ({:.0} WCU on `{}`) | {:.2} | ≤ 5 WRU per failing test |",
+        red_build.continued,
+        red_build.report.hottest_wcu,
+        red_build.report.hottest,
+        floor / secs,
+    )
+    .unwrap();
+    eprintln!("red: {red_build:?}");
+
+    // 3. Many shards at once.
+    let shards = env("VERDICT_SCALE_SHARDS", 200);
+    let files: Vec<(String, Vec<u8>)> = (0..shards)
+        .map(|s| {
+            let names: Vec<String> = (0..100)
+                .map(|t| format!("shard{s}.Case.test_{t}"))
+                .collect();
+            let cases: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "passed")).collect();
+            (format!("shard-{s}.xml"), junit(&cases))
+        })
+        .collect();
+    let many = ingest_at_once(&files, Some(limits), settings()).await;
+    let summary = many
+        .store
+        .get_run(&many.run)
+        .await
+        .unwrap()
+        .unwrap()
+        .summary;
+    assert_eq!(
+        summary.tests,
+        (shards * 100) as u64,
+        "every test counted once"
+    );
+    let mut settled = many.settled_after.clone();
+    settled.sort();
+    let longest_gap = settled
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .max()
+        .unwrap_or(Duration::ZERO);
+    let run_item = many.store.run_item_size(&many.run).await.unwrap();
+    let floor = floor_s(&many, wcu);
+    let secs = many.elapsed.as_secs_f64();
+    writeln!(
+        table,
+        "| 3. {shards} shard files of 100 tests uploaded at once | completed, counted once; run item {run_item} B | {secs:.1} s; the longest a file settled after the one before: {:.1} s | {floor:.1} s ({:.0} WCU on `{}`) | {:.2} | no file a minute behind another; run item ≤ 64 KB |",
+        longest_gap.as_secs_f64(),
+        many.report.hottest_wcu,
+        many.report.hottest,
+        floor / secs,
+    )
+    .unwrap();
+    eprintln!("shards: {:?}", many.report);
+
+    std::fs::create_dir_all("target").unwrap();
+    std::fs::write("target/scale-bench.md", &table).unwrap();
+    println!("{table}");
+}
