@@ -44,6 +44,8 @@ impl Limits {
 pub struct IndexKey {
     pub name: &'static str,
     pub pk: &'static str,
+    /// An item without it is not in the index (a sparse index).
+    pub sk: &'static str,
     /// `None`: every attribute.
     pub projection: Option<&'static [&'static str]>,
 }
@@ -53,9 +55,10 @@ impl IndexKey {
     pub fn of_table() -> Vec<IndexKey> {
         verdict_store::index_keys()
             .into_iter()
-            .map(|(name, pk, projection)| IndexKey {
+            .map(|(name, pk, sk, projection)| IndexKey {
                 name,
                 pk,
+                sk,
                 projection,
             })
             .collect()
@@ -206,7 +209,8 @@ impl Limiter {
             writes.push((format!("table#{pk}"), factor * wcu(item_size(item))));
         }
         for index in &self.indexes {
-            let Some(pk) = item[index.pk]["S"].as_str() else {
+            let (Some(pk), true) = (item[index.pk]["S"].as_str(), item.get(index.sk).is_some())
+            else {
                 continue;
             };
             let projected = match index.projection {
@@ -216,7 +220,7 @@ impl Limiter {
                         names.contains(&name)
                             || matches!(name, "pk" | "sk")
                             || name == index.pk
-                            || name.ends_with("_sk")
+                            || name == index.sk
                     };
                     item.as_object().map_or(0, |m| {
                         m.iter()
@@ -369,7 +373,10 @@ impl Limiter {
         }
         if charge.from_new_image {
             for index in &self.indexes {
-                if let Some(pk) = answer["Attributes"][index.pk]["S"].as_str() {
+                let image = &answer["Attributes"];
+                if let (Some(pk), true) =
+                    (image[index.pk]["S"].as_str(), image.get(index.sk).is_some())
+                {
                     let units = consumed.indexes.get(index.name).copied().unwrap_or(1.0);
                     self.charge_write(&format!("{}#{pk}", index.name), units);
                 }
@@ -514,6 +521,7 @@ mod tests {
             vec![IndexKey {
                 name: "fingerprint",
                 pk: "fp_pk",
+                sk: "fp_sk",
                 projection: Some(&["message"]),
             }],
         )
@@ -521,7 +529,7 @@ mod tests {
 
     fn put(pk: &str, text_bytes: usize) -> Value {
         json!({"Item": {
-            "pk": {"S": pk}, "sk": {"S": "T#1"}, "fp_pk": {"S": "acme#f"},
+            "pk": {"S": pk}, "sk": {"S": "T#1"}, "fp_pk": {"S": "acme#f"}, "fp_sk": {"S": "1"},
             "parts": {"S": "x".repeat(text_bytes)}, "message": {"S": "boom"},
         }})
     }

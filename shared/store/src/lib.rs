@@ -70,7 +70,9 @@ pub use runs::{Run, RunStatus};
 #[cfg(feature = "test-support")]
 pub use scripted::Answer;
 #[cfg(feature = "test-support")]
-pub use test_support::{index_keys, mean_item_size, raw_batch_write, settled_run, test_row};
+pub use test_support::{
+    index_keys, mean_item_size, raw_batch_write, settled_run, test_row, IndexKeys,
+};
 pub use tokens::{Scope, TokenInfo};
 pub use views::{views_due, Order, ViewSpec, MAX_SORTED_TESTS, VIEWS_AT_SETTLE_FROM_TESTS};
 pub use writers::Writers;

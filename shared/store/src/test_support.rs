@@ -193,11 +193,19 @@ pub fn settled_run(run_key: &str, created_ms: u64, summary: verdict_model::Summa
     }
 }
 
-/// The table's indexes as the limits of the test proxy see them: name, partition key
-/// attribute, and the attributes projected (`None`: all).
-pub fn index_keys() -> Vec<(&'static str, &'static str, Option<&'static [&'static str]>)> {
+/// An index as the limits of the test proxy see it: name, partition and sort key attributes,
+/// and the attributes projected (`None`: all).
+pub type IndexKeys = (
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<&'static [&'static str]>,
+);
+
+/// The table's indexes ([`IndexKeys`]).
+pub fn index_keys() -> Vec<IndexKeys> {
     crate::schema::INDEXES
         .iter()
-        .map(|index| (index.name, index.pk, index.projection))
+        .map(|index| (index.name, index.pk, index.sk, index.projection))
         .collect()
 }

@@ -321,7 +321,7 @@ impl Ingest {
             .await?
         {
             Written::All(progress) => progress,
-            Written::Stopped(progress) => {
+            Written::Stopped { progress, cause } => {
                 let advanced = progress.written > before;
                 let ours = self
                     .store
@@ -329,8 +329,12 @@ impl Ingest {
                     .await?;
                 return match self.settled(file, ours).await? {
                     Some(outcome) => Ok(outcome),
-                    None => Err(Retry::Continue {
-                        written: progress.written,
+                    // A write throttled past the SDK's retries: what was written stays written.
+                    None => Err(match cause {
+                        Some(cause) if !advanced => cause,
+                        _ => Retry::Continue {
+                            written: progress.written,
+                        },
                     }),
                 };
             }

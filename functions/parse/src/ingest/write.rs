@@ -8,8 +8,10 @@
 use super::complete::Completion;
 use super::validate::Validated;
 use super::{joined, Ingest, Retry};
-use futures_util::stream::{self, BoxStream, StreamExt, TryStreamExt};
+use futures_util::stream::{self, BoxStream, StreamExt};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
+use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use tokio_util::io::SyncIoBridge;
 use verdict_formats::for_each_case;
@@ -18,12 +20,72 @@ use verdict_store::{
     Delta, FileRef, Progress, RunContext, SlowTest, BATCH_WRITE_MAX, SLOWEST_PER_FILE,
 };
 
-/// How pass 2 ended: with every result of the file written, or stopped at its checkpoint
-/// time with the first [`Progress::written`] written. Either way, what they add up to.
+/// Write units a batch of passing tests costs (25 items of under 1 KB).
+const BATCH_WRITE_UNITS: usize = BATCH_WRITE_MAX;
+
+/// The write units a test's item will take, about: 1 per KB of its names and attempts' text.
+/// Writes in flight are bounded by these, not by their count, so that the writes an
+/// invocation waits for at its checkpoint land as soon for a red build of long traces as for
+/// passing tests.
+fn write_units(result: &TestResult) -> usize {
+    let text = |t: &Option<String>| t.as_ref().map_or(0, String::len);
+    let bytes: usize = result
+        .attempts
+        .iter()
+        .map(|a| {
+            text(&a.message)
+                + text(&a.failure_type)
+                + text(&a.details)
+                + text(&a.stdout)
+                + text(&a.stderr)
+                + 64
+        })
+        .sum::<usize>()
+        + result.suite.len()
+        + result.classname.len()
+        + 2 * result.name.len()
+        + 512;
+    bytes.div_ceil(1024)
+}
+
+/// How pass 2 ended: with every result of the file written, or stopped (at its checkpoint
+/// time, or by a write that failed for now) with the first [`Progress::written`] written.
+/// Either way, what they add up to.
 pub(super) enum Written {
     All(Progress),
-    Stopped(Progress),
+    Stopped {
+        progress: Progress,
+        /// The transient error that stopped it, if one did.
+        cause: Option<Retry>,
+    },
 }
+
+/// Results written so far, folded into the file's progress in the file's order: a write that
+/// lands before an earlier one waits here, so the progress is always a prefix of the file.
+struct Prefix {
+    progress: Progress,
+    next: usize,
+    landed: BTreeMap<usize, Vec<(TestResult, Delta)>>,
+}
+
+impl Prefix {
+    fn add(&mut self, first: usize, written: Vec<(TestResult, Delta)>) {
+        self.landed.insert(first, written);
+        while let Some(written) = self.landed.remove(&self.next) {
+            self.next += written.len();
+            for (result, delta) in written {
+                let acc = &mut self.progress;
+                acc.written += 1;
+                acc.counts.add(&result);
+                keep_slowest(&mut acc.slowest, &result);
+                acc.contribution = acc.contribution.plus(delta);
+            }
+        }
+    }
+}
+
+/// Writes of results from the `usize`-th (counted from where the invocation started) on.
+type Writes<'a> = BoxStream<'a, Result<(usize, Vec<(TestResult, Delta)>), Retry>>;
 
 impl Ingest {
     /// Streams complete results to concurrent writes, from the one after those `from` says
@@ -63,57 +125,80 @@ impl Ingest {
             .map(|_| ())
         });
 
-        let stopped = AtomicBool::new(false);
+        let stop = AtomicBool::new(false);
         let skip = usize::try_from(from.written).unwrap_or(usize::MAX);
         let results = stream_of(rx)
             .skip(skip)
             .take_while(|_| {
-                let in_time = Instant::now() < checkpoint_at;
-                if !in_time {
-                    stopped.store(true, Ordering::Relaxed);
+                if Instant::now() >= checkpoint_at {
+                    stop.store(true, Ordering::Relaxed);
                 }
-                std::future::ready(in_time)
+                std::future::ready(!stop.load(Ordering::Relaxed))
             })
             .map(|mut result| {
                 overrides.apply(&mut result);
                 result
-            });
-        let written = if alone {
-            self.write_alone(results, ctx, file)
-        } else {
-            self.write_shared(results, ctx, file)
-        };
-        // The writes in flight all land before this ends, so every result taken is written.
-        let progress = written
-            .try_fold(from, |mut acc, written| async move {
-                for (result, delta) in written {
-                    acc.written += 1;
-                    acc.counts.add(&result);
-                    keep_slowest(&mut acc.slowest, &result);
-                    acc.contribution = acc.contribution.plus(delta);
-                }
-                Ok(acc)
             })
-            .await?;
-        if stopped.load(Ordering::Relaxed) {
-            // The reader runs on to the end of the object, sending nowhere; nothing waits for it.
-            return Ok(Written::Stopped(progress));
+            .enumerate();
+        let budget = InFlight::new(self.settings.concurrency * BATCH_WRITE_UNITS);
+        let written = if alone {
+            self.write_alone(results, ctx, file, &budget)
+        } else {
+            self.write_shared(results, ctx, file, &budget)
+        };
+        // A write that fails stops the taking of results; the writes in flight all land (or
+        // fail) before this ends.
+        let mut written = written;
+        let mut prefix = Prefix {
+            progress: from,
+            next: 0,
+            landed: BTreeMap::new(),
+        };
+        let mut cause = None;
+        while let Some(outcome) = written.next().await {
+            match outcome {
+                Ok((first, results)) => prefix.add(first, results),
+                Err(err) => {
+                    stop.store(true, Ordering::Relaxed);
+                    cause.get_or_insert(err);
+                }
+            }
         }
-        joined(reader.await)?
-            .map_err(|e| Retry::Read(format!("second read of {key} failed: {e}")))?;
-        Ok(Written::All(progress))
+        let progress = prefix.progress;
+        match cause {
+            Some(Retry::Store(err)) if err.is_transient() => Ok(Written::Stopped {
+                progress,
+                cause: Some(Retry::Store(err)),
+            }),
+            Some(err) => Err(err),
+            // The reader runs on to the end of the object, sending nowhere; nothing waits for it.
+            None if stop.load(Ordering::Relaxed) => Ok(Written::Stopped {
+                progress,
+                cause: None,
+            }),
+            None => {
+                joined(reader.await)?
+                    .map_err(|e| Retry::Read(format!("second read of {key} failed: {e}")))?;
+                Ok(Written::All(progress))
+            }
+        }
     }
 
     /// The lone writer's path: bulk puts of 25.
     fn write_alone<'a>(
         &'a self,
-        results: impl futures_util::Stream<Item = TestResult> + Send + 'a,
+        results: impl futures_util::Stream<Item = (usize, TestResult)> + Send + 'a,
         ctx: &'a RunContext,
         file: &'a FileRef,
-    ) -> BoxStream<'a, Result<Vec<(TestResult, Delta)>, Retry>> {
+        budget: &'a InFlight,
+    ) -> Writes<'a> {
         results
             .chunks(BATCH_WRITE_MAX)
-            .map(move |batch| async move {
+            .map(move |numbered| async move {
+                let first = numbered[0].0;
+                let batch: Vec<TestResult> = numbered.into_iter().map(|(_, r)| r).collect();
+                let units = batch.iter().map(write_units).sum();
+                let _in_flight = budget.take(units).await;
                 // Bulk puts overwrite. No other file writes to the run until this one commits,
                 // and no invocation of this file writes past its lease (`Settings::work_ms`),
                 // so none puts over what the run's other files merged after the commit.
@@ -121,7 +206,7 @@ impl Ingest {
                     .store
                     .write_results_alone(ctx, &file.file_id, &batch)
                     .await?;
-                Ok(batch.into_iter().zip(deltas).collect())
+                Ok((first, batch.into_iter().zip(deltas).collect()))
             })
             .buffer_unordered(self.settings.concurrency)
             .boxed()
@@ -130,17 +215,44 @@ impl Ingest {
     /// A shared run's path: one conditional write per test, merging with what is there.
     fn write_shared<'a>(
         &'a self,
-        results: impl futures_util::Stream<Item = TestResult> + Send + 'a,
+        results: impl futures_util::Stream<Item = (usize, TestResult)> + Send + 'a,
         ctx: &'a RunContext,
         file: &'a FileRef,
-    ) -> BoxStream<'a, Result<Vec<(TestResult, Delta)>, Retry>> {
+        budget: &'a InFlight,
+    ) -> Writes<'a> {
         results
-            .map(move |result| async move {
+            .map(move |(n, result)| async move {
+                let _in_flight = budget.take(write_units(&result)).await;
                 let delta = self.store.write_result(ctx, &file.file_id, &result).await?;
-                Ok(vec![(result, delta)])
+                Ok((n, vec![(result, delta)]))
             })
             .buffer_unordered(self.settings.concurrency)
             .boxed()
+    }
+}
+
+/// The write units a file may have in flight at once.
+struct InFlight {
+    units: Semaphore,
+    total: usize,
+}
+
+impl InFlight {
+    fn new(total: usize) -> InFlight {
+        InFlight {
+            units: Semaphore::new(total),
+            total,
+        }
+    }
+
+    /// Waits for `units` of the budget (all of it, for a write larger than the whole budget),
+    /// given back when the permit drops.
+    async fn take(&self, units: usize) -> tokio::sync::SemaphorePermit<'_> {
+        let units = u32::try_from(units.clamp(1, self.total)).unwrap_or(1);
+        self.units
+            .acquire_many(units)
+            .await
+            .expect("the budget is never closed")
     }
 }
 
