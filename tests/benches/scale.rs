@@ -16,8 +16,9 @@
 
 use std::fmt::Write as _;
 use std::time::Duration;
-use verdict_parse_fn::ingest::Settings;
+use verdict_parse_fn::ingest::{Outcome, Settings};
 use verdict_store::mean_item_size;
+use verdict_store::FileState;
 use verdict_tests::limits::Limits;
 use verdict_tests::reports::junit;
 use verdict_tests::under_limits::{ingest_at_once, Ingested};
@@ -29,11 +30,16 @@ fn env(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
+/// An invocation at the bench's scale. A file that finds the run's lone writer still writing
+/// gives its lease back at once (`writer_wait_ms: 0`) instead of polling for it: polling
+/// invocations can fill every one of the function's reserved slots while the lone writer's
+/// continuation waits for one.
 fn settings() -> Settings {
     Settings {
         lease_ms: 12_000,
         work_ms: 10_000,
         checkpoint_ms: 3_000,
+        writer_wait_ms: 0,
         ..Settings::default()
     }
 }
@@ -74,6 +80,27 @@ fn red(tests: usize) -> Vec<u8> {
     xml.into_bytes()
 }
 
+/// What became of the files: "completed" or how many failed.
+fn completion(ingested: &Ingested) -> String {
+    let done = ingested
+        .outcomes
+        .iter()
+        .filter(|o| {
+            matches!(
+                o,
+                Outcome::Done { .. } | Outcome::AlreadySettled(FileState::Done)
+            )
+        })
+        .count();
+    match ingested.outcomes.len() - done {
+        0 => "completed, counted once".to_string(),
+        n => format!(
+            "**{n} of {} files failed** (given up)",
+            ingested.outcomes.len()
+        ),
+    }
+}
+
 /// The floor: seconds the busiest partition's write units take at `wcu_per_s`.
 fn floor_s(ingested: &Ingested, wcu_per_s: f64) -> f64 {
     ingested.report.hottest_wcu / wcu_per_s
@@ -103,20 +130,26 @@ async fn main() {
         .unwrap()
         .unwrap()
         .summary;
-    assert_eq!(summary.tests, tests as u64, "every test counted once");
-    assert_eq!(summary, large.store.recount(&large.run).await.unwrap());
+    if large.all_done() {
+        assert_eq!(summary.tests, tests as u64, "every test counted once");
+        assert_eq!(summary, large.store.recount(&large.run).await.unwrap());
+    }
     let floor = floor_s(&large, wcu);
     let secs = large.elapsed.as_secs_f64();
     writeln!(
         table,
-        "| 1. one file of {tests} passing tests | completed, counted once, {} continuations | {secs:.1} s | {floor:.1} s ({:.0} WCU on `{}`) | {:.2} | ≥ 0.50, ≥ 3 continuations |",
+        "| 1. one file of {tests} passing tests | {}, {} continuations | {secs:.1} s | {floor:.1} s ({:.0} WCU on `{}`) | {:.2} | ≥ 0.50, ≥ 3 continuations |",
+        completion(&large),
         large.continued,
         large.report.hottest_wcu,
         large.report.hottest,
         floor / secs,
     )
     .unwrap();
-    eprintln!("large: {large:?}");
+    eprintln!(
+        "large: {:?}, {} continuations",
+        large.report, large.continued
+    );
 
     // 2. A red build.
     let failing = env("VERDICT_SCALE_RED", 5_000);
@@ -129,7 +162,9 @@ async fn main() {
         .unwrap()
         .unwrap()
         .summary;
-    assert_eq!(summary.failed, failing as u64, "every failure counted once");
+    if red_build.all_done() {
+        assert_eq!(summary.failed, failing as u64, "every failure counted once");
+    }
     let per_test = red_build.report.wcu / failing as f64;
     let item_bytes = mean_item_size(&red_build.store, &red_build.run, 200)
         .await
@@ -138,14 +173,15 @@ async fn main() {
     let secs = red_build.elapsed.as_secs_f64();
     writeln!(
         table,
-        "| 2. a red build: {failing} tests failing with 20-line traces and output | completed, {} continuations; test item {item_bytes} B | {per_test:.1} WRU per failing test; {secs:.1} s | {floor:.1} s ({:.0} WCU on `{}`) | {:.2} | ≤ 5 WRU per failing test |",
+        "| 2. a red build: {failing} tests failing with 20-line traces and output | {}, {} continuations; test item {item_bytes} B | {per_test:.1} WRU per failing test; {secs:.1} s | {floor:.1} s ({:.0} WCU on `{}`) | {:.2} | ≤ 5 WRU per failing test |",
+        completion(&red_build),
         red_build.continued,
         red_build.report.hottest_wcu,
         red_build.report.hottest,
         floor / secs,
     )
     .unwrap();
-    eprintln!("red: {red_build:?}");
+    eprintln!("red: {:?}", red_build.report);
 
     // 3. Many shards at once.
     let shards = env("VERDICT_SCALE_SHARDS", 200);
@@ -166,11 +202,13 @@ async fn main() {
         .unwrap()
         .unwrap()
         .summary;
-    assert_eq!(
-        summary.tests,
-        (shards * 100) as u64,
-        "every test counted once"
-    );
+    if many.all_done() {
+        assert_eq!(
+            summary.tests,
+            (shards * 100) as u64,
+            "every test counted once"
+        );
+    }
     let mut settled = many.settled_after.clone();
     settled.sort();
     let longest_gap = settled
@@ -183,7 +221,8 @@ async fn main() {
     let secs = many.elapsed.as_secs_f64();
     writeln!(
         table,
-        "| 3. {shards} shard files of 100 tests uploaded at once | completed, counted once; run item {run_item} B | {secs:.1} s; the longest a file settled after the one before: {:.1} s | {floor:.1} s ({:.0} WCU on `{}`) | {:.2} | no file a minute behind another; run item ≤ 64 KB |",
+        "| 3. {shards} shard files of 100 tests uploaded at once | {}; run item {run_item} B | {secs:.1} s; the longest a file settled after the one before: {:.1} s | {floor:.1} s ({:.0} WCU on `{}`) | {:.2} | no file a minute behind another; run item ≤ 64 KB |",
+        completion(&many),
         longest_gap.as_secs_f64(),
         many.report.hottest_wcu,
         many.report.hottest,

@@ -1,7 +1,8 @@
 //! One run's files ingested at once behind the limits proxy (`limits.rs`), as the limits tests
 //! and `make bench-scale` both do: the files uploaded into a fresh table, every one delivered
-//! concurrently until it settles (a delivery asked to retry is retried, as Lambda's retries and
-//! the sweep would), and what it took.
+//! until it settles (a delivery asked to retry is retried, as Lambda's retries and the sweep
+//! would), at most [`INVOCATIONS`] at once as the deployed function's reserved concurrency
+//! allows, and what it took.
 
 use crate::fault_proxy::FaultProxy;
 use crate::limits::{IndexKey, Limits, LimitsReport};
@@ -11,6 +12,10 @@ use std::time::{Duration, Instant};
 use verdict_parse_fn::ingest::{Ingest, Outcome, Retry, Settings};
 use verdict_parse_fn::{created_event, handle, Event};
 use verdict_store::{FileRef, FileState, RunRef, Store, StoreConfig};
+
+/// Deliveries at once: the parse function's reserved concurrency (`ParseConcurrency` in
+/// `infra/template.yaml`).
+pub const INVOCATIONS: usize = 20;
 
 /// What an ingest of one run's files did.
 #[derive(Debug)]
@@ -27,10 +32,14 @@ pub struct Ingested {
     pub elapsed: Duration,
     /// When each file settled, from the first delivery, in the order the files were given.
     pub settled_after: Vec<Duration>,
+    /// What became of each file, in the same order.
+    pub outcomes: Vec<Outcome>,
 }
 
 /// Uploads `files` into run `build-1` of a fresh table and delivers them all at once with
-/// `settings`, through a proxy enforcing `limits` (none: straight to the engine).
+/// `settings`, through a proxy enforcing `limits` (none: straight to the engine). Each of the
+/// [`INVOCATIONS`] has a client of its own, as each Lambda instance has (the SDK's budget of
+/// retries is per client).
 pub async fn ingest_at_once(
     files: &[(String, Vec<u8>)],
     limits: Option<Limits>,
@@ -44,53 +53,77 @@ pub async fn ingest_at_once(
         }
         None => None,
     };
-    let store = match &proxy {
-        Some(proxy) => Store::connect(&StoreConfig {
-            table: direct.table().to_string(),
-            bucket: direct.bucket().to_string(),
-            dynamodb_endpoint: Some(proxy.endpoint.clone()),
-            s3_endpoint: fresh_config().s3_endpoint,
-        })
-        .await
-        .serving("parse"),
-        None => direct.clone(),
-    };
+    let mut instances = Vec::new();
+    for _ in 0..INVOCATIONS {
+        let store = match &proxy {
+            Some(proxy) => Store::connect(&StoreConfig {
+                table: direct.table().to_string(),
+                bucket: direct.bucket().to_string(),
+                dynamodb_endpoint: Some(proxy.endpoint.clone()),
+                s3_endpoint: fresh_config().s3_endpoint,
+            })
+            .await
+            .serving("parse"),
+            None => direct.clone(),
+        };
+        instances.push(Ingest::new(store, settings.clone()));
+    }
     let run = run_ref("acme", "build-1");
     let mut uploaded = Vec::new();
     for (i, (name, bytes)) in files.iter().enumerate() {
         uploaded.push(upload(&direct, &run, i, name, bytes).await);
     }
-    let ingest = Ingest::new(store, settings);
     let start = Instant::now();
-    let delivered = join_all(uploaded.iter().map(|f| deliver(&ingest, f, start))).await;
-    let elapsed = start.elapsed();
-    // A delivery that gave up after its commit (in a roll) is settled by the next one.
-    for (outcome, _, _) in &delivered {
-        assert!(
-            matches!(
-                outcome,
-                Outcome::Done { .. } | Outcome::AlreadySettled(FileState::Done)
-            ),
-            "{outcome:?}"
-        );
-    }
+    let idle = tokio::sync::Mutex::new(instances);
+    let invocations = tokio::sync::Semaphore::new(INVOCATIONS);
+    let delivered = join_all(
+        uploaded
+            .iter()
+            .map(|f| deliver(f, start, &invocations, &idle)),
+    )
+    .await;
     Ingested {
         store: direct,
         run,
         report: proxy.map(|p| p.limits_report()).unwrap_or_default(),
         continued: delivered.iter().map(|(_, c, _)| c).sum(),
-        elapsed,
+        elapsed: start.elapsed(),
         settled_after: delivered.iter().map(|(_, _, at)| *at).collect(),
+        outcomes: delivered.into_iter().map(|(o, _, _)| o).collect(),
     }
 }
 
-/// Delivers `file` until it is settled: its outcome, how many deliveries continued where the
-/// one before stopped, and when it settled (from `start`).
-async fn deliver(ingest: &Ingest, file: &FileRef, start: Instant) -> (Outcome, u64, Duration) {
+impl Ingested {
+    /// Whether every file was ingested (a delivery that stopped after its commit, in a roll,
+    /// is settled by the next one).
+    pub fn all_done(&self) -> bool {
+        self.outcomes.iter().all(|o| {
+            matches!(
+                o,
+                Outcome::Done { .. } | Outcome::AlreadySettled(FileState::Done)
+            )
+        })
+    }
+}
+
+/// Delivers `file` until it is settled, each delivery on one of the `idle` instances (at most
+/// `invocations` at once): its outcome, how many deliveries continued where the one before
+/// stopped, and when it settled (from `start`).
+async fn deliver(
+    file: &FileRef,
+    start: Instant,
+    invocations: &tokio::sync::Semaphore,
+    idle: &tokio::sync::Mutex<Vec<Ingest>>,
+) -> (Outcome, u64, Duration) {
     let mut continued = 0;
     for attempt in 0..10_000 {
+        let slot = invocations.acquire().await.expect("never closed");
+        let ingest = idle.lock().await.pop().expect("an instance per slot");
         let event = Event::S3(created_event(ingest.store().bucket(), &[file.object_key()]));
-        match handle(ingest, event, &format!("req-{}-{attempt}", file.file_id)).await {
+        let handled = handle(&ingest, event, &format!("req-{}-{attempt}", file.file_id)).await;
+        idle.lock().await.push(ingest);
+        drop(slot);
+        match handled {
             Ok(mut outcomes) => {
                 let outcome = outcomes.pop().expect("one record, one outcome");
                 return (outcome, continued, start.elapsed());

@@ -28,6 +28,8 @@ fn settings() -> Settings {
         work_ms: 6_000,
         checkpoint_ms: 2_000,
         concurrency: 8,
+        // Polling for the lone writer could hold every invocation slot from its continuation.
+        writer_wait_ms: 0,
         ..Settings::default()
     }
 }
@@ -35,6 +37,7 @@ fn settings() -> Settings {
 /// `files` ingested at once, with the limits or without: the table, and what it took.
 async fn ingest(files: &[(String, Vec<u8>)], limits: Option<Limits>) -> (Dump, Ingested) {
     let ingested = ingest_at_once(files, limits, settings()).await;
+    assert!(ingested.all_done(), "{:?}", ingested.outcomes);
     let (store, run) = (&ingested.store, &ingested.run);
     let summary = store.get_run(run).await.unwrap().unwrap().summary;
     assert_eq!(summary, store.recount(run).await.unwrap(), "counted once");

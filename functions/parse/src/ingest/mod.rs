@@ -30,7 +30,7 @@ use validate::declared_format;
 use verdict_model::{Sidecar, Summary};
 use verdict_store::{
     now_ms, views_due, Claim, Delta, FileCommit, FileError, FileErrorKind, FileId, FileItem,
-    FileRef, FileState, RawObject, Run, RunContext, RunRef, Store, Writers,
+    FileRef, FileState, Progress, RawObject, Run, RunContext, RunRef, Store, Writers,
 };
 use write::Written;
 
@@ -163,6 +163,15 @@ impl Ingest {
             Ok(Err(Retry::Store(err))) if !err.is_transient() => {
                 let error = FileError::of_file(FileErrorKind::Store, err.to_string());
                 self.give_up(file, owner, error).await
+            }
+            // Throttled past the SDK's retries, or the object unreadable for now: nothing of
+            // ours is in flight any more (pass 2 lets its writes land before it returns), so the
+            // lease goes back at once and the next delivery need not wait for it to expire.
+            Ok(Err(err @ (Retry::Store(_) | Retry::Read(_)))) => {
+                if let Err(release) = self.store.release_file(file, owner).await {
+                    tracing::warn!(file = %file.object_key(), error = %release, "lease not given back");
+                }
+                Err(err)
             }
             Ok(outcome) => outcome,
             Err(panic) => {
@@ -340,16 +349,29 @@ impl Ingest {
             }
         };
         let counts = written.counts;
+        let written_count = written.written;
         let commit = FileCommit {
             counts,
             contribution: written.contribution,
             slowest: written.slowest,
             ..commit_base
         };
-        let committed = self
-            .store
-            .commit_file(file, owner, &commit, now_ms())
-            .await?;
+        let committed = match self.store.commit_file(file, owner, &commit, now_ms()).await {
+            Ok(committed) => committed,
+            Err(err) => {
+                // Every result is written: the next delivery need only commit.
+                let progress = Progress {
+                    written: written_count,
+                    counts,
+                    contribution: commit.contribution,
+                    slowest: commit.slowest.clone(),
+                };
+                self.store
+                    .checkpoint_file(file, owner, &progress, written_count > before)
+                    .await?;
+                return Err(err.into());
+            }
+        };
         self.settled(file, committed)
             .await
             .map(|o| o.unwrap_or(Outcome::Done { format, counts }))
@@ -402,7 +424,7 @@ impl Ingest {
                 continue;
             }
             if std::time::Instant::now() >= deadline {
-                self.store.release_file(file, owner).await?;
+                self.store.release_file_unclaimed(file, owner).await?;
                 return Err(Retry::WaitingForWriter { writer });
             }
             tokio::time::sleep(WRITER_POLL).await;

@@ -143,11 +143,30 @@ impl Store {
         })
     }
 
-    /// Gives up our lease on a file early (we are waiting on another file and will be retried),
-    /// so the next delivery can claim it at once. Not ours any more: nothing to give up.
+    /// Gives up our lease on a file early (we stopped and will be retried), so the next delivery
+    /// can claim it at once. Not ours any more: nothing to give up.
     pub async fn release_file(&self, file: &FileRef, owner: &str) -> Result<(), StoreError> {
         let mut e = Expr::default();
         let update = format!("SET {}", e.set(file_attr::LEASE_UNTIL, n(0)));
+        let condition = held_by(&mut e, owner);
+        self.update_if("ReleaseFile", file.item_key(), update, condition, e)
+            .await
+    }
+
+    /// [`Store::release_file`], and the claim does not count toward the file's bound on
+    /// claims: the file could not start (its run's lone writer is still writing), which says
+    /// nothing of the file itself, and a file may wait for as many claims as that writer takes.
+    pub async fn release_file_unclaimed(
+        &self,
+        file: &FileRef,
+        owner: &str,
+    ) -> Result<(), StoreError> {
+        let mut e = Expr::default();
+        let update = format!(
+            "SET {} ADD {}",
+            e.set(file_attr::LEASE_UNTIL, n(0)),
+            e.add(file_attr::CLAIMS, n(-1))
+        );
         let condition = held_by(&mut e, owner);
         self.update_if("ReleaseFile", file.item_key(), update, condition, e)
             .await
