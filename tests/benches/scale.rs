@@ -231,7 +231,7 @@ async fn main() {
     .unwrap();
     eprintln!("shards: {:?}", many.report);
 
-    std::fs::create_dir_all("target").unwrap();
-    std::fs::write("target/scale-bench.md", &table).unwrap();
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/scale-bench.md");
+    std::fs::write(path, &table).expect("write target/scale-bench.md");
     println!("{table}");
 }
