@@ -9,4 +9,6 @@ start, end = f"<!-- {marker} -->", f"<!-- /{marker} -->"
 if start not in text:
     text = text.rstrip("\n") + f"\n\n{start}\n{end}\n"
 a, b = text.index(start) + len(start), text.index(end)
-open(doc, "w").write(text[:a] + "\n" + open(table).read() + text[b:])
+# The table is read before the doc is opened for writing: a missing table leaves the doc as it was.
+new = open(table).read()
+open(doc, "w").write(text[:a] + "\n" + new + text[b:])
