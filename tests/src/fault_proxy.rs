@@ -325,8 +325,22 @@ impl State {
             Admission::Throttled => return Ok(error_response(Fault::ThroughputExceeded)),
             Admission::Forward { body, charge } => (body, charge),
         };
-        let bytes = serde_json::to_vec(&body).unwrap_or_default();
-        let head = set_content_length(&request.head, bytes.len());
+        self.forward_changed(&request.head, &body, |answer| {
+            limiter.settle(charge, answer);
+        })
+        .await
+    }
+
+    /// Forwards the JSON `body` with `head`'s headers and, when the engine answers 200 with a
+    /// JSON object, answers with that object as `change` leaves it; any other answer as it came.
+    async fn forward_changed(
+        &self,
+        head: &str,
+        body: &serde_json::Value,
+        change: impl FnOnce(&mut serde_json::Value),
+    ) -> std::io::Result<Vec<u8>> {
+        let bytes = serde_json::to_vec(body).unwrap_or_default();
+        let head = set_content_length(head, bytes.len());
         let response = self.forward(&Request { head, body: bytes }).await?;
         let Some(start) = header_end(&response) else {
             return Ok(response);
@@ -336,7 +350,7 @@ impl State {
         if !response.starts_with(b"HTTP/1.1 200") || !answer.is_object() {
             return Ok(response);
         }
-        limiter.settle(charge, &mut answer);
+        change(&mut answer);
         Ok(json_response(200, "OK", &answer))
     }
 
@@ -356,19 +370,10 @@ impl State {
             }
             tables.retain(|_, w| w.as_array().is_some_and(|l| !l.is_empty()));
         }
-        let cut = serde_json::to_vec(&body).unwrap_or_default();
-        let head = set_content_length(&request.head, cut.len());
-        let response = self.forward(&Request { head, body: cut }).await?;
-        let Some(start) = header_end(&response) else {
-            return Ok(response);
-        };
-        let mut answer: serde_json::Value =
-            serde_json::from_slice(&response[start..]).unwrap_or_default();
-        if !response.starts_with(b"HTTP/1.1 200") || !answer.is_object() {
-            return Ok(response);
-        }
-        answer["UnprocessedItems"] = unprocessed.into();
-        Ok(json_response(200, "OK", &answer))
+        self.forward_changed(&request.head, &body, |answer| {
+            answer["UnprocessedItems"] = unprocessed.into();
+        })
+        .await
     }
 }
 

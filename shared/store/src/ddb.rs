@@ -193,6 +193,20 @@ impl Store {
         condition: String,
         e: Expr,
     ) -> Result<(), StoreError> {
+        self.updated_if(operation, key, update, condition, e)
+            .await
+            .map(|_| ())
+    }
+
+    /// [`Store::update_if`], saying whether the update was made.
+    pub(crate) async fn updated_if(
+        &self,
+        operation: &'static str,
+        key: Item,
+        update: String,
+        condition: String,
+        e: Expr,
+    ) -> Result<bool, StoreError> {
         let result = self
             .ddb
             .update_item()
@@ -204,6 +218,6 @@ impl Store {
             .set_expression_attribute_values(Some(e.values))
             .send()
             .await;
-        conditional(operation, result).map(|_| ())
+        conditional(operation, result).map(|made| made.is_ok())
     }
 }

@@ -88,18 +88,8 @@ impl Store {
             update.push_str(&format!(", {}", e.set(file_attr::CLAIMS, n(0))));
         }
         let condition = super::lease::held_by(&mut e, owner);
-        let result = self
-            .ddb
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(file.item_key()))
-            .update_expression(update)
-            .condition_expression(condition)
-            .set_expression_attribute_names(Some(e.names))
-            .set_expression_attribute_values(Some(e.values))
-            .send()
-            .await;
-        Ok(crate::ddb::conditional("CheckpointFile", result)?.is_ok())
+        self.updated_if("CheckpointFile", file.item_key(), update, condition, e)
+            .await
     }
 }
 
