@@ -183,8 +183,17 @@ impl Store {
             }
             self.put_derived(&failures_snapshot_key(run, &target), bytes)
                 .await?;
-            self.claim_failure_roll(&current, rolled.as_deref(), &target)
-                .await?;
+            // Ours to roll: the claim held the run's files as the snapshot was taken from, so
+            // once it is applied there is nothing to look at again (a later file rolls anew).
+            if self
+                .claim_failure_roll(&current, rolled.as_deref(), &target)
+                .await?
+                && self
+                    .apply_failure_roll(run, rolled.as_deref(), &target, 0)
+                    .await?
+            {
+                return Ok(());
+            }
         }
         Err(StoreError::transient(
             "TransactWriteItems failure roll",
@@ -196,13 +205,14 @@ impl Store {
     }
 
     /// Marks the run as rolling to `target`, on condition that no roll is under way, the
-    /// rollups hold `rolled`, and the run's files are as the snapshot was taken from.
+    /// rollups hold `rolled`, and the run's files are as the snapshot was taken from; whether
+    /// the mark was made.
     async fn claim_failure_roll(
         &self,
         run: &Run,
         rolled: Option<&str>,
         target: &str,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let mut e = Expr::default();
         let update = format!(
             "SET {}, {}",
@@ -223,7 +233,7 @@ impl Store {
                 e.value(n(run.files_done + run.files_failed + run.files_duplicate))
             ),
         ];
-        self.update_if(
+        self.updated_if(
             "UpdateItem claim failure roll",
             run.run.item_key(),
             update,
@@ -236,14 +246,14 @@ impl Store {
     /// Adds the chunks from `step` on of the change from the snapshot `rolled` (none: nothing)
     /// to `target`, each in one transaction with the run item's step; the last one records
     /// `target` as rolled, and the old snapshot is deleted. Stops, to be read again, when
-    /// another roll moved the run.
+    /// another roll moved the run; whether this one made the last chunk.
     async fn apply_failure_roll(
         &self,
         run: &RunRef,
         rolled: Option<&str>,
         target: &str,
         step: usize,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let old = match rolled {
             Some(hash) => self.read_snapshot(run, hash).await?,
             None => Snapshot::default(),
@@ -266,14 +276,14 @@ impl Store {
                 .await?
                 .is_err()
             {
-                return Ok(());
+                return Ok(false);
             }
         }
         // The rollups no longer hold the old snapshot, and no roll starts from it again.
-        match rolled {
-            Some(old) if old != target => self.delete_snapshot(run, old).await,
-            _ => Ok(()),
+        if let Some(old) = rolled.filter(|old| *old != target) {
+            self.delete_snapshot(run, old).await?;
         }
+        Ok(true)
     }
 
     async fn delete_snapshot(&self, run: &RunRef, hash: &str) -> Result<(), StoreError> {
