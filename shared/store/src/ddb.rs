@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::TransactWriteItem;
+use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use std::time::Duration;
 
 /// A transaction was cancelled: the cancellation code of each of its items (`None` for items
@@ -182,6 +182,27 @@ impl Store {
                 "transaction kept conflicting with others; retry later",
             )
         }))
+    }
+
+    /// One update of a transaction (on condition, when given).
+    pub(crate) fn transact_update(
+        &self,
+        operation: &'static str,
+        key: Item,
+        update: String,
+        condition: Option<String>,
+        e: Expr,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .update_expression(update)
+            .set_condition_expression(condition)
+            .set_expression_attribute_names(Some(e.names))
+            .set_expression_attribute_values(Some(e.values))
+            .build()
+            .map_err(|e| StoreError::permanent(operation, e.to_string()))?;
+        Ok(TransactWriteItem::builder().update(update).build())
     }
 
     /// An update made only while `condition` holds; when it does not, there is nothing to do.

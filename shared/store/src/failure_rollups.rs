@@ -22,7 +22,7 @@ use crate::queries::{test_row, PROBLEMS_INDEX};
 use crate::results::attr as test_attr;
 use crate::runs::{attr as run_attr, run_from_item, Run};
 use crate::{Store, StoreError};
-use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::TransactWriteItem;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -48,6 +48,8 @@ const CHUNK: usize = 99;
 /// Rounds of a roll (read the run, claim or apply) before giving up for now: each lost race
 /// means another roll of the same run moved it.
 const MAX_ROUNDS: usize = 8;
+/// The name a failure roll's transactions go by in errors.
+const ROLL_OPERATION: &str = "TransactWriteItems failure roll";
 /// Stands for "no fingerprint" in a rollup's sort key.
 const NO_FINGERPRINT: &str = "-";
 
@@ -271,11 +273,7 @@ impl Store {
             for change in *chunk {
                 items.push(self.failure_rollup_item(&run.project, change)?);
             }
-            if self
-                .transact("TransactWriteItems failure roll", items)
-                .await?
-                .is_err()
-            {
+            if self.transact(ROLL_OPERATION, items).await?.is_err() {
                 return Ok(false);
             }
         }
@@ -323,7 +321,7 @@ impl Store {
             e.name(attr::STEP),
             e.value(n(k))
         );
-        self.transact_update(run.item_key(), update, Some(condition), e)
+        self.transact_update(ROLL_OPERATION, run.item_key(), update, Some(condition), e)
     }
 
     /// `ADD`s one change to its rollup item.
@@ -354,30 +352,12 @@ impl Store {
             .collect();
         update.push_str(&format!(" ADD {}", adds.join(", ")));
         self.transact_update(
+            ROLL_OPERATION,
             item_key(change.pk.clone(), change.sk.clone()),
             update,
             None,
             e,
         )
-    }
-
-    fn transact_update(
-        &self,
-        key: Item,
-        update: String,
-        condition: Option<String>,
-        e: Expr,
-    ) -> Result<TransactWriteItem, StoreError> {
-        let update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key))
-            .update_expression(update)
-            .set_condition_expression(condition)
-            .set_expression_attribute_names(Some(e.names))
-            .set_expression_attribute_values(Some(e.values))
-            .build()
-            .map_err(|e| StoreError::permanent("TransactWriteItems failure roll", e.to_string()))?;
-        Ok(TransactWriteItem::builder().update(update).build())
     }
 
     async fn read_snapshot(&self, run: &RunRef, hash: &str) -> Result<Snapshot, StoreError> {

@@ -14,7 +14,7 @@ use crate::attrs::{get_map, get_n, n, s, Expr, Item, EXPIRES_AT, KIND, PROJECT, 
 use crate::keys::{rollup_pk, rollup_sk, Granularity, ProjectName, RunRef};
 use crate::runs::{attr as run_attr, run_from_item, Run, RunStatus};
 use crate::{Store, StoreError};
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use std::collections::{BTreeMap, HashMap};
 use verdict_model::Summary;
 
@@ -287,9 +287,6 @@ impl Store {
         version: u64,
         rolled_version: Option<i64>,
     ) -> Result<Vec<TransactWriteItem>, StoreError> {
-        let built = |r: Result<Update, aws_sdk_dynamodb::error::BuildError>| {
-            r.map_err(|e| StoreError::permanent("TransactWriteItems roll", e.to_string()))
-        };
         let mut e = Expr::default();
         let rolled: HashMap<String, AttributeValue> = now
             .attributes()
@@ -316,18 +313,13 @@ impl Store {
             None => format!("attribute_not_exists({})", e.name(attr::ROLLED_VERSION)),
             Some(v) => format!("{} = {}", e.name(attr::ROLLED_VERSION), e.value(n(v))),
         });
-        let mut items = vec![TransactWriteItem::builder()
-            .update(built(
-                Update::builder()
-                    .table_name(&self.table)
-                    .set_key(Some(run.run.item_key()))
-                    .update_expression(format!("SET {}", sets.join(", ")))
-                    .condition_expression(condition.join(" AND "))
-                    .set_expression_attribute_names(Some(e.names))
-                    .set_expression_attribute_values(Some(e.values))
-                    .build(),
-            )?)
-            .build()];
+        let mut items = vec![self.transact_update(
+            "TransactWriteItems roll",
+            run.run.item_key(),
+            format!("SET {}", sets.join(", ")),
+            Some(condition.join(" AND ")),
+            e,
+        )?];
         let adds = change.attributes();
         let branch = run.metadata.branch.as_deref();
         // A rollup lives a day past the last of its runs.
@@ -346,23 +338,13 @@ impl Store {
                     rollup_pk(&run.run.project, branch),
                     rollup_sk(granularity, start_ms),
                 );
-                items.push(
-                    TransactWriteItem::builder()
-                        .update(built(
-                            Update::builder()
-                                .table_name(&self.table)
-                                .set_key(Some(key))
-                                .update_expression(format!(
-                                    "SET {} ADD {}",
-                                    sets.join(", "),
-                                    added.join(", ")
-                                ))
-                                .set_expression_attribute_names(Some(e.names))
-                                .set_expression_attribute_values(Some(e.values))
-                                .build(),
-                        )?)
-                        .build(),
-                );
+                items.push(self.transact_update(
+                    "TransactWriteItems roll",
+                    key,
+                    format!("SET {} ADD {}", sets.join(", "), added.join(", ")),
+                    None,
+                    e,
+                )?);
             }
         }
         Ok(items)
