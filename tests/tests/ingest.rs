@@ -288,6 +288,38 @@ async fn a_crash_anywhere_in_a_failure_roll_then_redelivery_rolls_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_failure_roll_of_many_chunks_raced_by_several_deliveries_finishes_once() {
+    // 2,400 tests, 960 failing: 1,920 rollup items (all branches and `main`) in 20 chunks. The
+    // ingest dies right after claiming the roll (claim, marker, writer registration, 96
+    // batches, commit, the run's roll, the failure roll's claim); then three redeliveries race
+    // over every chunk, each losing most of them. Each lost race is another's progress, so none
+    // gives up, and the rollups end as one clean roll leaves them.
+    let bytes = many_tests(2400);
+    let expected = clean_pair(None, ("report.xml", &bytes)).await;
+    let store = fresh_store().await;
+    let run = run_ref("acme", "build-1");
+    let file = upload(&store, &run, 1, "report.xml", &bytes).await;
+    crash_after(&store, &file, 1 + 1 + 1 + 96 + 1 + 1 + 1, 2).await;
+    let (items, _) = store.dump().await.unwrap();
+    let claimed = items
+        .iter()
+        .find(|item| item.contains_key("failures_rolling"))
+        .expect("a roll claimed and cut off");
+    assert_eq!(claimed["failures_step"], 0, "{claimed:?}");
+
+    let ingest = ingest(&store);
+    let outcomes = join_all((0..3).map(|_| deliver(&ingest, &file))).await;
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, Outcome::AlreadySettled(FileState::Done))),
+        "{outcomes:?}"
+    );
+    assert_consistent(&store, &run).await;
+    assert_same_dump(&dump(&store).await, &expected, "raced rolls");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_file_waits_for_the_run_s_lone_writer_even_one_that_crashed() {
     let lone = many_tests(60);
     let other = junit(&[("pkg.Mod0.test_0", "passed"), ("z.Z.t", "failed")]);

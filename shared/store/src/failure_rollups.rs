@@ -45,9 +45,11 @@ const FLAKY: &str = "flaky";
 const KIND_FAILURE_ROLLUP: &str = "failure_rollup";
 /// Rollup items per transaction (DynamoDB takes 100 actions; one is the run item).
 const CHUNK: usize = 99;
-/// Rounds of a roll (read the run, claim or apply) before giving up for now: each lost race
-/// means another roll of the same run moved it.
-const MAX_ROUNDS: usize = 8;
+/// Rounds of a roll (read the run, claim or apply) in a row that find the run's roll where
+/// the round before left it, before giving up for now. A lost race means another roll moved
+/// the run (a claim, a chunk, a file settled): that is progress, and racing a roll of many
+/// chunks loses once per chunk, so such rounds do not count.
+const MAX_STALLED_ROUNDS: usize = 8;
 /// The name a failure roll's transactions go by in errors.
 const ROLL_OPERATION: &str = "TransactWriteItems failure roll";
 /// Stands for "no fingerprint" in a rollup's sort key.
@@ -114,6 +116,17 @@ struct Change {
     expires_at: u64,
 }
 
+/// What a round of a roll reads of the run: when it is the same as the round before read,
+/// the round between made no progress.
+#[derive(Debug, PartialEq, Eq)]
+struct RollState {
+    rolled: Option<String>,
+    rolling: Option<String>,
+    step: Option<i64>,
+    files_registered: u64,
+    files_settled: u64,
+}
+
 /// The rollup changes that move the rollups from holding `old` to holding `new`, in key order
 /// (the same list whoever computes it).
 fn changes(project: &ProjectName, old: &Snapshot, new: &Snapshot) -> Vec<Change> {
@@ -156,7 +169,9 @@ impl Store {
     /// ingested is rolled by the settle of its last file; a roll cut off half-way is finished
     /// here first.
     pub async fn roll_failures(&self, run: &RunRef) -> Result<(), StoreError> {
-        for _ in 0..MAX_ROUNDS {
+        let mut seen = None;
+        let mut stalled = 0;
+        while stalled < MAX_STALLED_ROUNDS {
             let Some(item) = self.read_item("GetItem run", run.item_key(), true).await? else {
                 return Ok(());
             };
@@ -164,6 +179,19 @@ impl Store {
                 return Ok(());
             };
             let rolled = get_s(&item, attr::ROLLED).map(str::to_string);
+            let state = RollState {
+                rolled: rolled.clone(),
+                rolling: get_s(&item, attr::ROLLING).map(str::to_string),
+                step: get_n(&item, attr::STEP),
+                files_registered: current.files_registered,
+                files_settled: current.files_settled(),
+            };
+            if seen.as_ref() == Some(&state) {
+                stalled += 1;
+            } else {
+                stalled = 0;
+            }
+            seen = Some(state);
             if let Some(target) = get_s(&item, attr::ROLLING) {
                 let step = usize::try_from(get_n(&item, attr::STEP).unwrap_or(0)).unwrap_or(0);
                 self.apply_failure_roll(run, rolled.as_deref(), target, step)
@@ -232,7 +260,7 @@ impl Store {
             format!(
                 "{} = {}",
                 e.name(run_attr::FILES_SETTLED),
-                e.value(n(run.files_done + run.files_failed + run.files_duplicate))
+                e.value(n(run.files_settled()))
             ),
         ];
         self.updated_if(

@@ -230,7 +230,7 @@ impl Tally {
 /// a run's counters change only when a file settles (`files_settled` grows) and its status
 /// also when a file registers (`files_registered` grows).
 fn version(run: &Run) -> u64 {
-    run.files_registered + run.files_done + run.files_failed + run.files_duplicate
+    run.files_registered + run.files_settled()
 }
 
 /// Rolls attempted at most before giving up for now (each lost race means another roll of
@@ -306,7 +306,7 @@ impl Store {
             format!(
                 "{} = {}",
                 e.name(run_attr::FILES_SETTLED),
-                e.value(n(run.files_done + run.files_failed + run.files_duplicate))
+                e.value(n(run.files_settled()))
             ),
         ];
         condition.push(match rolled_version {

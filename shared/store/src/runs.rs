@@ -102,10 +102,14 @@ impl Run {
         self.exclusive_writer.as_ref() == Some(file)
     }
 
+    /// Files that are `done`, `failed` or `duplicate`.
+    pub fn files_settled(&self) -> u64 {
+        self.files_done + self.files_failed + self.files_duplicate
+    }
+
     /// Files that are neither `done`, `failed` nor `duplicate` yet.
     pub fn files_unsettled(&self) -> u64 {
-        let settled = self.files_done + self.files_failed + self.files_duplicate;
-        self.files_registered.saturating_sub(settled)
+        self.files_registered.saturating_sub(self.files_settled())
     }
 
     /// `pending` while files are still being ingested, then `failed` or `passed`.
