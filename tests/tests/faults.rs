@@ -325,3 +325,52 @@ async fn every_shard_order_under_faults_merges_the_same() {
     }
     assert!(injected > 50, "only {injected} faults over every order");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_file_throttled_after_every_claim_is_not_given_up_for_it() {
+    // Every PutItem (the content marker, the first write after a claim) is throttled (with the
+    // SDK's retries off, so the test need not wait them out), for more deliveries than a file may be claimed without settling, as a
+    // busy run's partition does to its files under AWS's limits. The rate is the table's, not
+    // the file's: each delivery gives its claim back uncounted, and once the throttling stops
+    // the file is ingested instead of failed `gave_up`.
+    let files = vec![("report.xml", many_tests(40))];
+    let expected = clean(&files).await;
+    let plan = Plan {
+        seed: 3,
+        rate: 1.0,
+        faults: vec![Fault::ThroughputExceeded],
+        operations: Some(vec!["PutItem"]),
+        max_faults: None,
+        skip: 0,
+    };
+    let (direct, proxied, ddb, _s3) = behind_proxies(&plan, "parse").await;
+    let file = upload(
+        &direct,
+        &run_ref("acme", "build-1"),
+        0,
+        "report.xml",
+        &files[0].1,
+    )
+    .await;
+    let settings = settings(LEASE_MS);
+    let ingest = Ingest::new(proxied.clone().with_table_attempts(1), settings.clone());
+    for attempt in 0..settings.max_claims + 3 {
+        let result = ingest
+            .ingest_key(&file.object_key(), &format!("throttled-{attempt}"))
+            .await;
+        assert!(
+            matches!(&result, Err(Retry::Store(err)) if err.is_throttled()),
+            "delivery {attempt}: {result:?}"
+        );
+    }
+    ddb.replan(Plan { rate: 0.0, ..plan });
+    assert!(matches!(
+        deliver(&Ingest::new(proxied, settings), &file).await,
+        Outcome::Done { .. }
+    ));
+    assert_same_dump(
+        &dump_without(&direct, &ORDER_BOOKKEEPING).await,
+        &expected,
+        "after the throttling",
+    );
+}

@@ -62,7 +62,7 @@ pub(crate) fn item_size(item: &Item) -> usize {
     item.iter().map(|(k, v)| k.len() + value_size(v)).sum()
 }
 
-fn value_size(v: &AttributeValue) -> usize {
+pub(crate) fn value_size(v: &AttributeValue) -> usize {
     match v {
         AttributeValue::S(s) | AttributeValue::N(s) => s.len(),
         AttributeValue::B(b) => b.as_ref().len(),

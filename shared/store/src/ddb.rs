@@ -138,6 +138,7 @@ impl Store {
     ) -> Result<Result<(), Cancelled>, StoreError> {
         let mut backoff = Duration::from_millis(20);
         let mut last = None;
+        let mut throttled = false;
         for _ in 0..8 {
             let result = self
                 .ddb
@@ -163,7 +164,12 @@ impl Store {
                 {
                     return Ok(Err(codes));
                 }
-                // Only conflicts or throttling: another transaction touched the same items.
+                // Only conflicts or throttling: another transaction touched the same items,
+                // or a partition was over its rate.
+                throttled = codes
+                    .iter()
+                    .flatten()
+                    .any(|c| c == "ThrottlingError" || c == "ProvisionedThroughputExceeded");
                 last = None;
             } else {
                 let err = StoreError::from_sdk(operation, err);
@@ -175,12 +181,16 @@ impl Store {
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(Duration::from_secs(1));
         }
-        // The last error says why, when it was not a conflict.
-        Err(last.unwrap_or_else(|| {
-            StoreError::transient(
+        // The last error says why, when it was not a cancellation.
+        Err(last.unwrap_or_else(|| match throttled {
+            true => StoreError::throttled(
+                operation,
+                "transaction kept being cancelled for its items' rate; retry later",
+            ),
+            false => StoreError::transient(
                 operation,
                 "transaction kept conflicting with others; retry later",
-            )
+            ),
         }))
     }
 

@@ -29,6 +29,8 @@ pub struct Failure {
     pub operation: &'static str,
     /// Why it failed, for a person.
     pub message: String,
+    /// The table (or bucket) refused the request for its rate: says nothing of the request.
+    throttled: bool,
     #[source]
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
@@ -37,6 +39,7 @@ fn failure(operation: &'static str, message: impl Into<String>) -> Failure {
     Failure {
         operation,
         message: message.into(),
+        throttled: false,
         source: None,
     }
 }
@@ -62,9 +65,22 @@ impl StoreError {
         StoreError::Permanent(failure(operation, message))
     }
 
+    /// Refused for the rate of requests (AWS's throttling), after the retries: retry later.
+    pub fn throttled(operation: &'static str, message: impl Into<String>) -> StoreError {
+        StoreError::Transient(Failure {
+            throttled: true,
+            ..failure(operation, message)
+        })
+    }
+
     /// Whether retrying later may succeed.
     pub fn is_transient(&self) -> bool {
         matches!(self, StoreError::Transient(_))
+    }
+
+    /// Whether the store refused the request for its rate (not for what it asked).
+    pub fn is_throttled(&self) -> bool {
+        matches!(self, StoreError::Transient(f) if f.throttled)
     }
 
     /// The operation and the reason.
@@ -84,11 +100,16 @@ impl StoreError {
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
         R: std::fmt::Debug + Send + Sync + 'static,
     {
+        let code = match &err {
+            SdkError::ServiceError(service) => service.err().code(),
+            _ => None,
+        };
+        let throttled = is_throttling_code(code);
         let transient = match &err {
             SdkError::TimeoutError(_)
             | SdkError::DispatchFailure(_)
             | SdkError::ResponseError(_) => true,
-            SdkError::ServiceError(service) => is_transient_code(service.err().code()),
+            SdkError::ServiceError(_) => throttled || is_transient_code(code),
             _ => false,
         };
         let message = match err.code() {
@@ -101,6 +122,7 @@ impl StoreError {
         let failure = Failure {
             operation,
             message,
+            throttled,
             source: Some(Box::new(err)),
         };
         if transient {
@@ -111,7 +133,8 @@ impl StoreError {
     }
 }
 
-fn is_transient_code(code: Option<&str>) -> bool {
+/// Refusals for the rate of requests: DynamoDB's per partition and per table, S3's per prefix.
+fn is_throttling_code(code: Option<&str>) -> bool {
     matches!(
         code,
         Some(
@@ -119,12 +142,20 @@ fn is_transient_code(code: Option<&str>) -> bool {
                 | "Throttling"
                 | "ProvisionedThroughputExceededException"
                 | "RequestLimitExceeded"
-                | "TransactionConflictException"
+                | "SlowDown"
+        )
+    )
+}
+
+fn is_transient_code(code: Option<&str>) -> bool {
+    matches!(
+        code,
+        Some(
+            "TransactionConflictException"
                 | "TransactionInProgressException"
                 | "InternalServerError"
                 | "InternalError"
                 | "ServiceUnavailable"
-                | "SlowDown"
                 | "RequestTimeout"
                 | "LimitExceededException"
         )
@@ -157,6 +188,9 @@ mod tests {
             "RegisterFile: file id x is already registered"
         );
         assert!(StoreError::transient("Query", "busy").is_transient());
+        assert!(!StoreError::transient("Query", "busy").is_throttled());
+        let throttled = StoreError::throttled("BatchWriteItem", "over the partition's rate");
+        assert!(throttled.is_transient() && throttled.is_throttled());
         assert!(!StoreError::not_found("UpdateProject", "no project p").is_transient());
     }
 }

@@ -53,8 +53,8 @@ pub use failure_rollups::FailureCount;
 #[cfg(feature = "test-support")]
 pub use faults::Faults;
 pub use files::{
-    Claim, FileCommit, FileError, FileErrorKind, FileItem, FileState, NewFile, Progress, SlowTest,
-    SLOWEST_PER_FILE,
+    Claim, ClaimCount, FileCommit, FileError, FileErrorKind, FileItem, FileState, NewFile,
+    Progress, SlowTest, SLOWEST_PER_FILE,
 };
 pub use keys::{
     random_bytes, view_key, FileId, FileRef, Granularity, ProjectName, RunKey, RunRef, RAW_PREFIX,
@@ -71,7 +71,7 @@ pub use runs::{Run, RunStatus};
 pub use scripted::Answer;
 #[cfg(feature = "test-support")]
 pub use test_support::{
-    index_keys, mean_item_size, raw_batch_write, settled_run, test_row, IndexKeys,
+    index_keys, mean_item_size, raw_batch_write, settled_run, test_row, Footprint, IndexKeys,
 };
 pub use tokens::{Scope, TokenInfo};
 pub use views::{views_due, Order, ViewSpec, MAX_SORTED_TESTS, VIEWS_AT_SETTLE_FROM_TESTS};

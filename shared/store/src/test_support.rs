@@ -24,6 +24,18 @@ impl Store {
         }
     }
 
+    /// This store, with the SDK making each table call at most `attempts` times (1: no retry),
+    /// so a test reaches what happens past the retries without waiting out their backoff.
+    pub fn with_table_attempts(self, attempts: u32) -> Store {
+        let retry =
+            aws_sdk_dynamodb::config::retry::RetryConfig::standard().with_max_attempts(attempts);
+        let config = self.ddb.config().to_builder().retry_config(retry).build();
+        Store {
+            ddb: aws_sdk_dynamodb::Client::from_conf(config),
+            ..self
+        }
+    }
+
     /// The size of a run's item as DynamoDB counts it (0 when there is none).
     pub async fn run_item_size(&self, run: &crate::RunRef) -> Result<usize, StoreError> {
         let item = self.read_item("GetItem run", run.item_key(), true).await?;
@@ -49,12 +61,8 @@ impl Store {
         Ok(keys)
     }
 
-    /// Every item of the table as JSON, sorted by key, and every object key of the bucket.
-    pub async fn dump(
-        &self,
-    ) -> Result<(Vec<BTreeMap<String, serde_json::Value>>, Vec<String>), StoreError> {
-        let scanned: Vec<crate::attrs::Item> = self
-            .ddb
+    async fn scan_all(&self) -> Result<Vec<crate::attrs::Item>, StoreError> {
+        self.ddb
             .scan()
             .table_name(&self.table)
             .consistent_read(true)
@@ -63,7 +71,46 @@ impl Store {
             .send()
             .try_collect()
             .await
-            .map_err(|e| StoreError::from_sdk("Scan", e))?;
+            .map_err(|e| StoreError::from_sdk("Scan", e))
+    }
+
+    /// What the table holds, as AWS bills its storage and the deletes that would remove it:
+    /// each item's size plus 100 bytes of overhead on the table, and again in each index the
+    /// item is in (its keys and the attributes the index projects); a delete costs a write
+    /// unit per KB (rounded up) of the item, and of each index entry.
+    pub async fn footprint(&self) -> Result<Footprint, StoreError> {
+        let units = |bytes: usize| bytes.div_ceil(1024).max(1) as u64;
+        let mut footprint = Footprint::default();
+        for item in self.scan_all().await? {
+            let size = crate::attrs::item_size(&item);
+            footprint.items += 1;
+            footprint.table_bytes += size + 100;
+            footprint.delete_units += units(size);
+            for index in crate::schema::INDEXES {
+                if !(item.contains_key(index.pk) && item.contains_key(index.sk)) {
+                    continue;
+                }
+                let projected: usize = item
+                    .iter()
+                    .filter(|(name, _)| {
+                        let name = name.as_str();
+                        [PK, SK, index.pk, index.sk].contains(&name)
+                            || index.projection.is_none_or(|p| p.contains(&name))
+                    })
+                    .map(|(name, value)| name.len() + crate::attrs::value_size(value))
+                    .sum();
+                footprint.index_bytes += projected + 100;
+                footprint.delete_units += units(projected);
+            }
+        }
+        Ok(footprint)
+    }
+
+    /// Every item of the table as JSON, sorted by key, and every object key of the bucket.
+    pub async fn dump(
+        &self,
+    ) -> Result<(Vec<BTreeMap<String, serde_json::Value>>, Vec<String>), StoreError> {
+        let scanned = self.scan_all().await?;
         let mut items: Vec<BTreeMap<String, serde_json::Value>> = scanned
             .iter()
             .map(|item| item.iter().map(|(k, v)| (k.clone(), to_json(v))).collect())
@@ -80,6 +127,19 @@ impl Store {
         });
         Ok((items, self.bucket_keys("").await?))
     }
+}
+
+/// What a table holds, as AWS bills it ([`Store::footprint`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Footprint {
+    /// Items in the table.
+    pub items: usize,
+    /// Bytes of storage of the table's items.
+    pub table_bytes: usize,
+    /// Bytes of storage of their entries in the global secondary indexes.
+    pub index_bytes: usize,
+    /// Write units it takes to delete every item (and so its index entries).
+    pub delete_units: u64,
 }
 
 /// The benchmark's baseline: `count` copies of the run's first test items (same attributes,

@@ -29,8 +29,8 @@ pub use settings::Settings;
 use validate::declared_format;
 use verdict_model::{Sidecar, Summary};
 use verdict_store::{
-    now_ms, views_due, Claim, Delta, FileCommit, FileError, FileErrorKind, FileId, FileItem,
-    FileRef, FileState, Progress, RawObject, Run, RunContext, RunRef, Store, Writers,
+    now_ms, views_due, Claim, ClaimCount, Delta, FileCommit, FileError, FileErrorKind, FileId,
+    FileItem, FileRef, FileState, Progress, RawObject, Run, RunContext, RunRef, Store, Writers,
 };
 use write::Written;
 
@@ -168,7 +168,8 @@ impl Ingest {
             // ours is in flight any more (pass 2 lets its writes land before it returns), so the
             // lease goes back at once and the next delivery need not wait for it to expire.
             Ok(Err(err @ (Retry::Store(_) | Retry::Read(_)))) => {
-                if let Err(release) = self.store.release_file(file, owner).await {
+                let count = claim_count(false, Some(&err));
+                if let Err(release) = self.store.release_file(file, owner, count).await {
                     tracing::warn!(file = %file.object_key(), error = %release, "lease not given back");
                 }
                 Err(err)
@@ -332,9 +333,10 @@ impl Ingest {
             Written::All(progress) => progress,
             Written::Stopped { progress, cause } => {
                 let advanced = progress.written > before;
+                let count = claim_count(advanced, cause.as_ref());
                 let ours = self
                     .store
-                    .checkpoint_file(file, owner, &progress, advanced)
+                    .checkpoint_file(file, owner, &progress, count)
                     .await?;
                 return match self.settled(file, ours).await? {
                     Some(outcome) => Ok(outcome),
@@ -366,10 +368,12 @@ impl Ingest {
                     contribution: commit.contribution,
                     slowest: commit.slowest.clone(),
                 };
+                let err = Retry::from(err);
+                let count = claim_count(written_count > before, Some(&err));
                 self.store
-                    .checkpoint_file(file, owner, &progress, written_count > before)
+                    .checkpoint_file(file, owner, &progress, count)
                     .await?;
-                return Err(err.into());
+                return Err(err);
             }
         };
         self.settled(file, committed)
@@ -424,7 +428,9 @@ impl Ingest {
                 continue;
             }
             if std::time::Instant::now() >= deadline {
-                self.store.release_file_unclaimed(file, owner).await?;
+                self.store
+                    .release_file(file, owner, ClaimCount::NotTheFile)
+                    .await?;
                 return Err(Retry::WaitingForWriter { writer });
             }
             tokio::time::sleep(WRITER_POLL).await;
@@ -454,4 +460,17 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
         .copied()
         .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
         .unwrap_or("a panic without a message")
+}
+
+/// How a claim that stopped short of settling counts toward the file's bound on claims: one
+/// that wrote more starts the count over; one stopped by throttling (the table's rate, not the
+/// file) does not count, so the sweep and Lambda's retries drive a file through a busy run
+/// however long the run's partition stays busy, and `max_claims` still ends a file that keeps
+/// getting nowhere on its own account.
+fn claim_count(advanced: bool, cause: Option<&Retry>) -> ClaimCount {
+    match cause {
+        _ if advanced => ClaimCount::Advanced,
+        Some(Retry::Store(err)) if err.is_throttled() => ClaimCount::NotTheFile,
+        _ => ClaimCount::Counted,
+    }
 }

@@ -30,6 +30,8 @@ pub struct Settings {
     /// A file claimed more often than this without settling is failed (`gave_up`), so no
     /// input is driven forever by Lambda's retries and the sweep (a file that kills its
     /// invocation, say by running it out of memory, is claimed again on every delivery).
+    /// Claims that wrote more start the count over, and claims stopped by what is not the
+    /// file's doing (throttling, the run's lone writer) do not count (`ClaimCount`).
     pub max_claims: u64,
 }
 

@@ -16,6 +16,40 @@ use aws_sdk_dynamodb::types::{
 use std::collections::HashMap;
 use verdict_model::Summary;
 
+/// How a claim that stopped short of settling its file counts toward the file's bound on
+/// claims (`max_claims`), which is for invocations that get nowhere because of the file (one
+/// that kills its invocation is claimed again on every delivery).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimCount {
+    /// It wrote more results than were written before: the count starts over, so a file that
+    /// advances every time ends within as many invocations as it has results.
+    Advanced,
+    /// It got nowhere for a reason outside the file (the table throttled its writes, the run's
+    /// lone writer is still writing): it does not count, and a file may wait for as many
+    /// claims as that takes.
+    NotTheFile,
+    /// It got nowhere: it counts.
+    Counted,
+}
+
+impl ClaimCount {
+    /// The update of a file item that also does this to its claims, given its `SET` clauses.
+    pub(crate) fn update(self, e: &mut Expr, mut sets: Vec<String>) -> String {
+        match self {
+            ClaimCount::Advanced => {
+                sets.push(e.set(file_attr::CLAIMS, n(0)));
+                format!("SET {}", sets.join(", "))
+            }
+            ClaimCount::NotTheFile => format!(
+                "SET {} ADD {}",
+                sets.join(", "),
+                e.add(file_attr::CLAIMS, n(-1))
+            ),
+            ClaimCount::Counted => format!("SET {}", sets.join(", ")),
+        }
+    }
+}
+
 /// The answer to an attempt to claim a file for parsing.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Claim {
@@ -144,29 +178,17 @@ impl Store {
     }
 
     /// Gives up our lease on a file early (we stopped and will be retried), so the next delivery
-    /// can claim it at once. Not ours any more: nothing to give up.
-    pub async fn release_file(&self, file: &FileRef, owner: &str) -> Result<(), StoreError> {
-        let mut e = Expr::default();
-        let update = format!("SET {}", e.set(file_attr::LEASE_UNTIL, n(0)));
-        let condition = held_by(&mut e, owner);
-        self.update_if("ReleaseFile", file.item_key(), update, condition, e)
-            .await
-    }
-
-    /// [`Store::release_file`], and the claim does not count toward the file's bound on
-    /// claims: the file could not start (its run's lone writer is still writing), which says
-    /// nothing of the file itself, and a file may wait for as many claims as that writer takes.
-    pub async fn release_file_unclaimed(
+    /// can claim it at once, the claim counting toward the file's bound as `count` says. Not
+    /// ours any more: nothing to give up.
+    pub async fn release_file(
         &self,
         file: &FileRef,
         owner: &str,
+        count: ClaimCount,
     ) -> Result<(), StoreError> {
         let mut e = Expr::default();
-        let update = format!(
-            "SET {} ADD {}",
-            e.set(file_attr::LEASE_UNTIL, n(0)),
-            e.add(file_attr::CLAIMS, n(-1))
-        );
+        let sets = vec![e.set(file_attr::LEASE_UNTIL, n(0))];
+        let update = count.update(&mut e, sets);
         let condition = held_by(&mut e, owner);
         self.update_if("ReleaseFile", file.item_key(), update, condition, e)
             .await

@@ -13,6 +13,6 @@ mod register;
 
 pub(crate) use item::attr;
 pub use item::{FileError, FileErrorKind, FileItem, FileState, SlowTest, SLOWEST_PER_FILE};
-pub use lease::{Claim, FileCommit};
+pub use lease::{Claim, ClaimCount, FileCommit};
 pub use progress::Progress;
 pub use register::NewFile;

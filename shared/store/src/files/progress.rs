@@ -4,6 +4,7 @@
 
 use super::attr as file_attr;
 use super::item::SlowTest;
+use super::lease::ClaimCount;
 use crate::attrs::{get_map, get_s, get_u64, n, s, Expr, Item};
 use crate::counts::{summary_from, Delta, COUNTERS};
 use crate::keys::FileRef;
@@ -66,27 +67,21 @@ impl Progress {
 
 impl Store {
     /// Records `progress` on a file we hold the lease of and gives the lease back, so the next
-    /// delivery (or the sweep) claims it at once and continues from there. When the file
-    /// `advanced` (more results written than before), its claims are counted from zero again:
-    /// the bound on claims (`max_claims`) is for invocations that get nowhere, and a file
-    /// that advances every time ends within as many invocations as it has results.
-    /// `Ok(false)` when the lease was lost meanwhile.
+    /// delivery (or the sweep) claims it at once and continues from there, the claim counting
+    /// toward the file's bound as `count` says. `Ok(false)` when the lease was lost meanwhile.
     pub async fn checkpoint_file(
         &self,
         file: &FileRef,
         owner: &str,
         progress: &Progress,
-        advanced: bool,
+        count: ClaimCount,
     ) -> Result<bool, StoreError> {
         let mut e = Expr::default();
-        let mut update = format!(
-            "SET {}, {}",
+        let sets = vec![
             e.set(file_attr::PROGRESS, progress.to_attr()),
             e.set(file_attr::LEASE_UNTIL, n(0)),
-        );
-        if advanced {
-            update.push_str(&format!(", {}", e.set(file_attr::CLAIMS, n(0))));
-        }
+        ];
+        let update = count.update(&mut e, sets);
         let condition = super::lease::held_by(&mut e, owner);
         self.updated_if("CheckpointFile", file.item_key(), update, condition, e)
             .await
