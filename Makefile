@@ -93,10 +93,12 @@ bench-ingest:
 
 ## bench-scale: ingestion under AWS's per-partition limits (the limits proxy, at 500 WCU/s per
 ## partition key): a large file written by several invocations, a red build of long traces,
-## 200 shards at once, each against the floor its limits allow; the table goes to docs/benchmarks.md.
+## 200 shards at once, each against the floor its limits allow; the table goes to docs/benchmarks.md,
+## what a result costs and the reference team's month to docs/cost.md.
 bench-scale:
 	scripts/stack.sh run $(CARGO) bench -p verdict-tests --bench scale
 	python3 scripts/splice.py docs/benchmarks.md scale-bench target/scale-bench.md
+	python3 scripts/splice.py docs/cost.md cost-bench target/cost-bench.md
 
 ## dev: the whole stack on 127.0.0.1 (API and dashboard on PORT, default 3000) until Ctrl-C; it
 ## prints the dashboard's sign-in link; tokens in .verdict/dev.env.

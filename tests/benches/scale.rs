@@ -12,13 +12,19 @@
 //! 3. VERDICT_SCALE_SHARDS shard files (default 200) of 100 tests each, uploaded at once: the
 //!    longest a file settled after the one before it, and the run item's size at the end.
 //!
-//! Writes a Markdown table to target/scale-bench.md. Not a test: nothing here asserts a time.
+//! Then what a passing and a failing result cost (from scenarios 1 and 2: the write units the
+//! limits charged, the table's footprint after, the raw bytes) and the reference team's month
+//! on AWS's prices (`verdict_tests::cost`).
+//!
+//! Writes Markdown tables to target/scale-bench.md and target/cost-bench.md. Not a test:
+//! nothing here asserts a time.
 
 use std::fmt::Write as _;
 use std::time::Duration;
 use verdict_parse_fn::ingest::{Outcome, Settings};
 use verdict_store::mean_item_size;
 use verdict_store::FileState;
+use verdict_tests::cost::{Bill, PerResult, REFERENCE_TEAM};
 use verdict_tests::limits::Limits;
 use verdict_tests::reports::junit;
 use verdict_tests::under_limits::{ingest_at_once, Ingested};
@@ -122,6 +128,7 @@ async fn main() {
     // 1. One large file.
     let tests = env("VERDICT_SCALE_TESTS", 30_000);
     let files = vec![("large.xml".to_string(), passing(tests))];
+    let large_raw = files[0].1.len();
     let large = ingest_at_once(&files, Some(limits), settings()).await;
     let summary = large
         .store
@@ -154,6 +161,7 @@ async fn main() {
     // 2. A red build.
     let failing = env("VERDICT_SCALE_RED", 5_000);
     let files = vec![("red.xml".to_string(), red(failing))];
+    let red_raw = files[0].1.len();
     let red_build = ingest_at_once(&files, Some(limits), settings()).await;
     let summary = red_build
         .store
@@ -182,6 +190,8 @@ async fn main() {
     )
     .unwrap();
     eprintln!("red: {:?}", red_build.report);
+    let passing_result = per_result(&large, tests, large_raw).await;
+    let failing_result = per_result(&red_build, failing, red_raw).await;
 
     // 3. Many shards at once.
     let shards = env("VERDICT_SCALE_SHARDS", 200);
@@ -234,4 +244,121 @@ async fn main() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/scale-bench.md");
     std::fs::write(path, &table).expect("write target/scale-bench.md");
     println!("{table}");
+
+    let costs = cost_tables(&passing_result, &failing_result);
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/cost-bench.md");
+    std::fs::write(path, &costs).expect("write target/cost-bench.md");
+    println!("{costs}");
+}
+
+/// What one result of a scenario cost, from what the limits charged for its ingest, what the
+/// table holds after it and the `raw_bytes` uploaded (the run's and file's items share in it).
+async fn per_result(ingested: &Ingested, results: usize, raw_bytes: usize) -> PerResult {
+    let footprint = ingested.store.footprint().await.unwrap();
+    let n = results as f64;
+    PerResult {
+        write_units: ingested.report.wcu / n,
+        delete_units: footprint.delete_units as f64 / n,
+        table_bytes: footprint.table_bytes as f64 / n,
+        index_bytes: footprint.index_bytes as f64 / n,
+        raw_bytes: raw_bytes as f64 / n,
+    }
+}
+
+/// Issue 16's estimate of the reference team's bill before it (from the code, not measured).
+const BEFORE: Bill = Bill {
+    writes: 3_900.0,
+    deletes: 3_900.0,
+    storage: 3_400.0,
+    pitr: 1_500.0,
+    raw: 0.0,
+};
+
+/// The measured costs per result, and the reference team's month on them.
+fn cost_tables(passing: &PerResult, failing: &PerResult) -> String {
+    let team = REFERENCE_TEAM;
+    let mut out = String::from(
+        "| per result | passing | failing (20-line trace, captured output) |\n|---|---:|---:|\n",
+    );
+    let rows = [
+        (
+            "write units to ingest",
+            passing.write_units,
+            failing.write_units,
+            1,
+        ),
+        (
+            "write units to delete (retention)",
+            passing.delete_units,
+            failing.delete_units,
+            1,
+        ),
+        (
+            "bytes on the table",
+            passing.table_bytes,
+            failing.table_bytes,
+            0,
+        ),
+        (
+            "bytes in the indexes",
+            passing.index_bytes,
+            failing.index_bytes,
+            0,
+        ),
+        (
+            "bytes of raw report in S3",
+            passing.raw_bytes,
+            failing.raw_bytes,
+            0,
+        ),
+    ];
+    for (name, passing, failing, decimals) in rows {
+        writeln!(
+            out,
+            "| {name} | {passing:.decimals$} | {failing:.decimals$} |"
+        )
+        .unwrap();
+    }
+    let off = team.monthly_bill(passing, failing, false);
+    let on = team.monthly_bill(passing, failing, true);
+    write!(
+        out,
+        "\n| a month of {} tests a run, {} runs a day, kept {} days, {}% failing | before (issue 16's estimate) | measured, PITR off (the default) | measured, PITR on |\n|---|---:|---:|---:|\n",
+        team.tests_per_run,
+        team.runs_per_day,
+        team.retention_days,
+        team.failing * 100.0
+    )
+    .unwrap();
+    let bills = [
+        ("writes", BEFORE.writes, off.writes, on.writes),
+        (
+            "retention's deletes",
+            BEFORE.deletes,
+            off.deletes,
+            on.deletes,
+        ),
+        (
+            "table and index storage",
+            BEFORE.storage,
+            off.storage,
+            on.storage,
+        ),
+        ("point-in-time recovery", BEFORE.pitr, off.pitr, on.pitr),
+        ("raw reports in S3", BEFORE.raw, off.raw, on.raw),
+        ("**total**", BEFORE.total(), off.total(), on.total()),
+    ];
+    for (name, before, off, on) in bills {
+        writeln!(out, "| {name} | ${before:.0} | ${off:.0} | ${on:.0} |").unwrap();
+    }
+    writeln!(
+        out,
+        "| per million results kept {} days | ${:.2} | ${:.2} | ${:.2} |",
+        team.retention_days,
+        team.per_million_results(&BEFORE),
+        team.per_million_results(&off),
+        team.per_million_results(&on)
+    )
+    .unwrap();
+    out
 }

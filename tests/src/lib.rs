@@ -2,6 +2,7 @@
 //! (DynamoDB Local and SeaweedFS, started by `scripts/stack.sh run`, which `make test` uses),
 //! helpers to register and upload files the way the upload function does, and table dumps.
 
+pub mod cost;
 pub mod fault_proxy;
 pub mod limits;
 pub mod reports;
