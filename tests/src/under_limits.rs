@@ -8,6 +8,7 @@ use crate::fault_proxy::FaultProxy;
 use crate::limits::{IndexKey, Limits, LimitsReport};
 use crate::{fresh_config, fresh_store, run_ref, upload};
 use futures_util::future::join_all;
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use verdict_parse_fn::ingest::{Ingest, Outcome, Retry, Settings};
 use verdict_parse_fn::{created_event, handle, Event};
@@ -28,6 +29,8 @@ pub struct Ingested {
     pub report: LimitsReport,
     /// Deliveries that continued a file an earlier one had stopped.
     pub continued: u64,
+    /// Deliveries asked to retry, by why.
+    pub retries: BTreeMap<&'static str, u64>,
     /// From the first delivery to the last file settled.
     pub elapsed: Duration,
     /// When each file settled, from the first delivery, in the order the files were given.
@@ -76,10 +79,11 @@ pub async fn ingest_at_once(
     let start = Instant::now();
     let idle = tokio::sync::Mutex::new(instances);
     let invocations = tokio::sync::Semaphore::new(INVOCATIONS);
+    let retries = std::sync::Mutex::default();
     let delivered = join_all(
         uploaded
             .iter()
-            .map(|f| deliver(f, start, &invocations, &idle)),
+            .map(|f| deliver(f, start, &invocations, &idle, &retries)),
     )
     .await;
     Ingested {
@@ -87,6 +91,7 @@ pub async fn ingest_at_once(
         run,
         report: proxy.map(|p| p.limits_report()).unwrap_or_default(),
         continued: delivered.iter().map(|(_, c, _)| c).sum(),
+        retries: retries.into_inner().unwrap(),
         elapsed: start.elapsed(),
         settled_after: delivered.iter().map(|(_, _, at)| *at).collect(),
         outcomes: delivered.into_iter().map(|(o, _, _)| o).collect(),
@@ -114,6 +119,7 @@ async fn deliver(
     start: Instant,
     invocations: &tokio::sync::Semaphore,
     idle: &tokio::sync::Mutex<Vec<Ingest>>,
+    retries: &std::sync::Mutex<BTreeMap<&'static str, u64>>,
 ) -> (Outcome, u64, Duration) {
     let mut continued = 0;
     for attempt in 0..10_000 {
@@ -128,9 +134,27 @@ async fn deliver(
                 let outcome = outcomes.pop().expect("one record, one outcome");
                 return (outcome, continued, start.elapsed());
             }
-            Err(Retry::Continue { .. }) => continued += 1,
-            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            Err(retry) => {
+                *retries.lock().unwrap().entry(kind(&retry)).or_default() += 1;
+                match retry {
+                    Retry::Continue { .. } => continued += 1,
+                    _ => tokio::time::sleep(Duration::from_millis(50)).await,
+                }
+            }
         }
     }
     panic!("file {} never settled", file.file_id)
+}
+
+/// What a delivery asked to retry for, in a word.
+fn kind(retry: &Retry) -> &'static str {
+    match retry {
+        Retry::Continue { .. } => "continue",
+        Retry::Busy { .. } => "busy",
+        Retry::WaitingForWriter { .. } => "waiting for the lone writer",
+        Retry::OutOfTime { .. } => "out of time",
+        Retry::Store(err) if err.is_throttled() => "throttled",
+        Retry::Store(_) => "store",
+        Retry::Read(_) => "read",
+    }
 }

@@ -83,7 +83,7 @@ async fn failed_results(api: &LocalApi) -> Vec<Failed> {
         .filter(|i| text(i, "sk") == "RUN")
         .map(|i| {
             let created = i["created_ms"].as_u64().unwrap();
-            (text(i, "pk"), (created, text(i, "branch")))
+            (text(i, "run_key"), (created, text(i, "branch")))
         })
         .collect();
     items
@@ -91,9 +91,9 @@ async fn failed_results(api: &LocalApi) -> Vec<Failed> {
         .filter(|i| text(i, "sk").starts_with("T#"))
         .filter(|i| matches!(text(i, "status").as_str(), "failed" | "error"))
         .map(|i| {
-            let (created_ms, branch) = runs[&text(i, "pk")].clone();
+            let (created_ms, branch) = runs[&text(i, "run_key")].clone();
             Failed {
-                run: text(i, "pk").rsplit('#').next().unwrap().to_string(),
+                run: text(i, "run_key"),
                 created_ms,
                 branch,
                 test_id: text(i, "test_id"),

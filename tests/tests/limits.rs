@@ -1,6 +1,7 @@
 //! Ingestion under AWS's per-partition limits (the limits mode of `verdict_tests::fault_proxy`),
-//! at a small scale: 300 WCU/s and 900 RCU/s per partition key value instead of 1,000 and
-//! 3,000, so what takes minutes at 1M tests takes seconds here. A large file, a red build whose
+//! at a small scale: 30 WCU/s and 90 RCU/s per partition key value instead of 1,000 and 3,000,
+//! so what takes minutes at 1M tests (a run's results spread over its 16 test partitions)
+//! takes seconds here. A large file, a red build whose
 //! every test fails with a long trace, and many shard files of one run uploaded at once each
 //! complete, are counted once, and leave the table as an ingest with no limits does; the large
 //! file is written by several invocations, each continuing where the last stopped. The limits
@@ -13,14 +14,14 @@ use verdict_tests::under_limits::{ingest_at_once, Ingested};
 use verdict_tests::{assert_same_dump, dump_without, Dump, ORDER_BOOKKEEPING};
 
 const LIMITS: Limits = Limits {
-    wcu_per_s: 300.0,
-    rcu_per_s: 900.0,
+    wcu_per_s: 30.0,
+    rcu_per_s: 90.0,
     burst_s: 1.0,
 };
 
 /// The settings of an invocation at the test's scale: 2 s of writing, then it lets the writes
-/// in flight land (8 batches of 25: under a second at 300 WCU/s, as 32 batches are at 1,000 on
-/// AWS), records how far it got, and the next delivery continues; a lease of seconds, so one
+/// in flight land (8 batches of 25 over 16 partitions: under a second at 30 WCU/s each, as 32
+/// batches are at 1,000 on AWS), records how far it got, and the next delivery continues; a lease of seconds, so one
 /// that gave up on a throttled file (the SDK's retries spent) is taken over soon.
 fn settings() -> Settings {
     Settings {
@@ -59,20 +60,16 @@ async fn same_under_limits(files: Vec<(String, Vec<u8>)>, scenario: &str) -> Ing
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_large_file_under_partition_limits_counts_once() {
-    // 4,000 tests on one partition key: about 4,000 WCU, 13 s of its 300 WCU/s, several times
-    // an invocation's 2 s of writing here (as 1M tests are on AWS to its 13 minutes): each
-    // invocation continues where the last stopped.
+    // 4,000 tests over the run's 16 test partitions: about 250 WCU on each, 8 s of its 30
+    // WCU/s, several times an invocation's 2 s of writing here (as 1M tests are on AWS to its
+    // 13 minutes): each invocation continues where the last stopped. (The hottest partition
+    // is no longer the run's but the `fingerprint` index key its 1,600 failures share.)
     let limited = same_under_limits(
         vec![("large.xml".into(), many_tests(4_000))],
         "one large file",
     )
     .await;
     assert!(limited.continued >= 3, "{:?}", limited.continued);
-    assert!(
-        limited.report.hottest.starts_with("table#R#acme#build-1"),
-        "{:?}",
-        limited.report
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -4,7 +4,7 @@
 
 use verdict_parse_fn::ingest::{Ingest, Outcome, Settings};
 use verdict_retention_fn::{run, Budget, Request};
-use verdict_store::{now_ms, view_key, ProjectName, Store};
+use verdict_store::{now_ms, view_key, HistoryFilter, ProjectName, ResultFilter, Store};
 use verdict_tests::{assert_same_dump, dump, fresh_store, run_ref, upload_at, Dump};
 
 const DAY: u64 = 86_400_000;
@@ -33,14 +33,16 @@ const ALL: Budget = Budget {
     pages: None,
 };
 
-/// The dump without everything of the given runs (`project/run_key`).
+/// The dump without what retention deletes of the given runs (`project/run_key`): all but
+/// their test results, which TTL removes.
 fn without(dump: &Dump, runs: &[&str]) -> Dump {
     let gone = |item: &std::collections::BTreeMap<String, serde_json::Value>| {
+        let text = |name: &str| item.get(name).and_then(|v| v.as_str());
+        let waits_for_ttl = text("sk").is_some_and(|sk| sk.starts_with("T#"));
         runs.iter().any(|r| {
             let (p, k) = r.split_once('/').unwrap();
-            let of_run = item.get("project").and_then(|v| v.as_str()) == Some(p)
-                && item.get("run_key").and_then(|v| v.as_str()) == Some(k);
-            of_run || item.get("pk").and_then(|v| v.as_str()) == Some(&format!("R#{p}#{k}"))
+            let of_run = text("project") == Some(p) && text("run_key") == Some(k);
+            (of_run && !waits_for_ttl) || text("pk") == Some(&format!("R#{p}#{k}"))
         })
     };
     let items = dump.0.iter().filter(|i| !gone(i)).cloned().collect();
@@ -160,6 +162,18 @@ async fn exactly_the_expired_runs_go_and_a_cut_off_pass_resumes() {
     }
     let expected = without(&before, &["short/s-old", "long/l-old"]);
     assert_same_dump(&dump(&store).await, &expected, "after the resumed passes");
+    // Their results wait for TTL, and no read shows them.
+    let short = ProjectName::parse("short").unwrap();
+    for item in &expected.0 {
+        let text = |name: &str| item.get(name).and_then(|v| v.as_str()).unwrap_or_default();
+        if text("run_key") == "s-old" && text("sk").starts_with("T#") {
+            let history = store
+                .test_history(&short, text("test_id"), &HistoryFilter::default(), 50, None)
+                .await
+                .unwrap();
+            assert!(history.items.is_empty(), "{:?}", history.items);
+        }
+    }
 
     // Again: nothing to do, nothing changes.
     let again = run(&retention(&store), &request(false, 1000), ALL)
@@ -199,4 +213,57 @@ async fn exactly_the_expired_runs_go_and_a_cut_off_pass_resumes() {
         }
     }
     assert_same_dump(&dump(&store).await, &shorter, "shorter retention");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_run_made_again_under_a_deleted_run_s_key_replaces_its_results_waiting_for_ttl() {
+    let store = fresh_store().await;
+    seed(&store).await;
+    run(&retention(&store), &request(false, 1000), ALL)
+        .await
+        .unwrap();
+    // `short/s-old` is gone but its four results (t0, u0 of its first file, t1, u1 of its
+    // second) wait for TTL. The key is used again: a first file of new tests, written alone,
+    // then one that turns t0 and u0 around, written on the conditional path, which meets the
+    // old items.
+    let r = run_ref("short", "s-old");
+    let now = now_ms();
+    let ingest = Ingest::new(store.clone().serving("parse"), Settings::default());
+    let turned = "<testsuite><testcase classname=\"c\" name=\"t0\"><failure message=\"now\"/></testcase><testcase classname=\"c\" name=\"u0\"/></testsuite>";
+    for (i, bytes) in [report(100), turned.as_bytes().to_vec()].iter().enumerate() {
+        let file = upload_at(&store, &r, 200 + i, &format!("n{i}.xml"), bytes, now).await;
+        let outcome = ingest
+            .ingest_key(&file.object_key(), "again")
+            .await
+            .unwrap();
+        assert!(matches!(outcome, Outcome::Done { .. }), "{outcome:?}");
+    }
+    let found = store.get_run(&r).await.unwrap().unwrap();
+    assert_eq!(found.created_ms, now);
+    let recount = store.recount(&r).await.unwrap();
+    assert_eq!(found.summary, recount);
+    assert_eq!((recount.tests, recount.failed), (4, 2), "{recount:?}");
+    let page = store
+        .list_results(&r, &ResultFilter::default(), 50, None)
+        .await
+        .unwrap();
+    let shown: Vec<(String, String)> = page
+        .items
+        .iter()
+        .filter(|row| found.shows(&row.contributors))
+        .map(|row| (row.name.clone(), row.status.as_str().to_string()))
+        .collect();
+    let mut shown = shown;
+    shown.sort();
+    assert_eq!(
+        shown,
+        [
+            ("t0".to_string(), "failed".to_string()),
+            ("t100".to_string(), "passed".to_string()),
+            ("u0".to_string(), "passed".to_string()),
+            ("u100".to_string(), "failed".to_string()),
+        ]
+    );
+    // t1 and u1 of the old run still wait for TTL, shown nowhere.
+    assert_eq!(page.items.len(), 6, "{:?}", page.items);
 }

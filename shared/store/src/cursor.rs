@@ -5,9 +5,7 @@
 //! listing can never continue another.
 
 use crate::attrs::{get_s, s, Item};
-use crate::keys::{
-    file_sk, item_key, test_sk, FileId, ProjectName, RunKey, RunRef, SK_RUN, TEST_SK_PREFIX,
-};
+use crate::keys::{file_sk, item_key, FileId, ProjectName, RunKey, RunRef, SK_RUN, TEST_SK_PREFIX};
 use serde::{Deserialize, Serialize};
 use std::marker::PhantomData;
 
@@ -101,11 +99,10 @@ impl Cursor<RunsListing> {
 }
 
 impl Cursor<ResultsListing> {
-    /// The `ExclusiveStartKey` in `run`'s partition.
+    /// The `ExclusiveStartKey` in the partition of `run`'s results it continues.
     pub(crate) fn start_key(&self, run: &RunRef) -> Option<Item> {
-        self.after
-            .starts_with(TEST_SK_PREFIX)
-            .then(|| item_key(run.pk(), self.after.clone()))
+        let test_id = self.after.strip_prefix(TEST_SK_PREFIX)?;
+        Some(item_key(run.tests_pk(test_id), self.after.clone()))
     }
 
     /// The `ExclusiveStartKey` in an index of `run`'s partition whose sort key `sk_attr` is the
@@ -127,7 +124,7 @@ impl Cursor<HistoryListing> {
     ) -> Option<Item> {
         let run = self.run_of(project)?;
         Some(with(
-            item_key(run.pk(), test_sk(test_id)),
+            run.test_key(test_id),
             [("hist_pk", pk), ("hist_sk", self.after.clone())],
         ))
     }
@@ -145,7 +142,7 @@ impl Cursor<OccurrencesListing> {
         let run = self.run_of(project)?;
         let test_id = self.after.rsplit('#').next()?;
         Some(with(
-            item_key(run.pk(), test_sk(test_id)),
+            run.test_key(test_id),
             [(pk_attr, pk), (sk_attr, self.after.clone())],
         ))
     }
@@ -166,7 +163,7 @@ impl Cursor<UploadsListing> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::{result_time_sk, time_sk, FileRef};
+    use crate::keys::{result_time_sk, test_sk, time_sk, FileRef};
 
     fn key(pairs: &[(&str, &str)]) -> Item {
         pairs.iter().map(|(k, v)| (k.to_string(), s(*v))).collect()
@@ -194,7 +191,7 @@ mod tests {
         let test_id = "ab".repeat(32);
         let fp_sk = result_time_sk(1_700_000_000_000, &run_key, &test_id);
         let last = key(&[
-            ("pk", &run.pk()),
+            ("pk", &run.tests_pk(&test_id)),
             ("sk", &test_sk(&test_id)),
             ("fp_pk", "acme#f"),
             ("fp_sk", &fp_sk),
@@ -205,13 +202,13 @@ mod tests {
             Some(last)
         );
 
-        let last = key(&[("pk", &run.pk()), ("sk", &test_sk(&test_id))]);
+        let last = key(&[("pk", &run.tests_pk(&test_id)), ("sk", &test_sk(&test_id))]);
         let cursor = Cursor::<ResultsListing>::after(Some(&last), "sk").unwrap();
         assert_eq!(cursor.start_key(&run), Some(last));
         assert_eq!(Cursor::<ResultsListing>::after(None, "sk"), None);
 
         let last = key(&[
-            ("pk", &run.pk()),
+            ("pk", &run.tests_pk(&test_id)),
             ("sk", &test_sk(&test_id)),
             ("prob_sk", &test_sk(&test_id)),
         ]);

@@ -3,7 +3,7 @@
 //! with the item as it was.
 
 use crate::attrs::{Expr, Item};
-use crate::keys::item_key;
+use crate::keys::{item_key, RunRef};
 use crate::{Store, StoreError};
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
@@ -11,6 +11,7 @@ use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
+use futures_util::{StreamExt, TryStreamExt};
 use std::time::Duration;
 
 /// A transaction was cancelled: the cancellation code of each of its items (`None` for items
@@ -112,6 +113,22 @@ impl Store {
             .try_collect()
             .await
             .map_err(|e| StoreError::from_sdk(operation, e))
+    }
+
+    /// Every item `query` finds in each partition of `run`'s test results (it gets the
+    /// partition key), in test-id order: one paginated Query per partition, a few at once.
+    pub(crate) async fn query_tests(
+        &self,
+        operation: &'static str,
+        run: &RunRef,
+        query: impl Fn(String) -> QueryFluentBuilder,
+    ) -> Result<Vec<Item>, StoreError> {
+        let partitions: Vec<Vec<Item>> = futures_util::stream::iter(run.tests_pks())
+            .map(|pk| self.query_all(operation, query(pk)))
+            .buffered(4)
+            .try_collect()
+            .await?;
+        Ok(partitions.into_iter().flatten().collect())
     }
 
     /// Runs a transaction whose conditions must hold; a failed condition is a permanent error.

@@ -399,22 +399,23 @@ impl Store {
     }
 
     /// The failures of a settled run as it shows them: one paginated Query of its sparse
-    /// `problems` index.
+    /// `problems` index for each of the run's test partitions.
     async fn failure_snapshot(&self, run: &Run) -> Result<Snapshot, StoreError> {
-        let query = self
-            .ddb
-            .query()
-            .table_name(&self.table)
-            .index_name(PROBLEMS_INDEX)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s(run.run.pk()))
-            .projection_expression(
-                "test_id, classname, #name, #status, flaky, fingerprint, #contrib",
-            )
-            .expression_attribute_names("#name", test_attr::NAME)
-            .expression_attribute_names("#status", test_attr::STATUS)
-            .expression_attribute_names("#contrib", test_attr::CONTRIB);
-        let items = self.query_all("Query problems", query).await?;
+        let query = |pk| {
+            self.ddb
+                .query()
+                .table_name(&self.table)
+                .index_name(PROBLEMS_INDEX)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", s(pk))
+                .projection_expression(
+                    "test_id, classname, #name, #status, flaky, fingerprint, #contrib",
+                )
+                .expression_attribute_names("#name", test_attr::NAME)
+                .expression_attribute_names("#status", test_attr::STATUS)
+                .expression_attribute_names("#contrib", test_attr::CONTRIB)
+        };
+        let items = self.query_tests("Query problems", &run.run, query).await?;
         let mut rows: Vec<FailureRow> = items
             .iter()
             .filter_map(test_row)

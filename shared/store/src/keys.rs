@@ -117,7 +117,8 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
     bytes
 }
 
-/// One run of one project: the partition that holds the run, its files and its test results.
+/// One run of one project: the partition that holds the run, its files and content markers,
+/// and the partitions of its test results.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RunRef {
     /// The project.
@@ -126,10 +127,32 @@ pub struct RunRef {
     pub run_key: RunKey,
 }
 
+/// What a run's test items are spread by: the first digit of the test id (lower-case hex).
+const TEST_PARTITIONS: &str = "0123456789abcdef";
+
 impl RunRef {
-    /// The partition of the run: its summary item, files, content markers and results.
+    /// The partition of the run: its summary item, files and content markers.
     pub fn pk(&self) -> String {
         format!("{RUN_PK_PREFIX}{}#{}", self.project, self.run_key)
+    }
+
+    /// The partition of test `test_id`'s result in the run: the run's partition key and the
+    /// test id's first digit. A run's results are written to 16 partition key values, so a
+    /// large run, or many shards of one written at once, is not held to the rate AWS serves one
+    /// of them at (1,000 write units a second); and, as test ids are hex, reading the
+    /// partitions in [`RunRef::tests_pks`] order, each in sort-key order, reads the results in
+    /// test-id order.
+    pub(crate) fn tests_pk(&self, test_id: &str) -> String {
+        format!("{}#{}", self.pk(), test_id.get(..1).unwrap_or_default())
+    }
+
+    /// The partitions of the run's test results, in test-id order.
+    pub(crate) fn tests_pks(&self) -> Vec<String> {
+        let pk = self.pk();
+        TEST_PARTITIONS
+            .chars()
+            .map(|digit| format!("{pk}#{digit}"))
+            .collect()
     }
 }
 
@@ -186,6 +209,11 @@ impl RunRef {
     pub(crate) fn item_key(&self) -> Item {
         item_key(self.pk(), SK_RUN.into())
     }
+
+    /// The key of test `test_id`'s result item in the run.
+    pub(crate) fn test_key(&self, test_id: &str) -> Item {
+        item_key(self.tests_pk(test_id), test_sk(test_id))
+    }
 }
 
 impl FileRef {
@@ -209,7 +237,8 @@ impl FileRef {
     }
 }
 
-const RUN_PK_PREFIX: &str = "R#";
+pub(crate) const RUN_PK_PREFIX: &str = "R#";
+pub(crate) const UPLOAD_PK_PREFIX: &str = "U#";
 pub(crate) const SK_RUN: &str = "RUN";
 pub(crate) const FILE_SK_PREFIX: &str = "F#";
 pub(crate) const TEST_SK_PREFIX: &str = "T#";
@@ -229,7 +258,7 @@ pub(crate) fn content_sk(sha256: &str) -> String {
 
 /// The lookup item that finds a file from its id alone (`GET /v1/uploads/{file_id}`).
 pub(crate) fn upload_key(file_id: &FileId) -> Item {
-    item_key(format!("U#{file_id}"), "UPLOAD".into())
+    item_key(format!("{UPLOAD_PK_PREFIX}{file_id}"), "UPLOAD".into())
 }
 
 /// Partitions of the sweep index: a few, so thousands of uploads a day never make one hot key.
@@ -431,6 +460,35 @@ pub(crate) fn run_objects_prefix(run: &RunRef) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_run_s_test_partitions_read_in_order_give_test_id_order() {
+        let run = RunRef {
+            project: ProjectName::parse("acme").unwrap(),
+            run_key: RunKey::parse("build-1").unwrap(),
+        };
+        let partitions = run.tests_pks();
+        assert_eq!(partitions.len(), 16);
+        let ids: Vec<String> = (0..500u32)
+            .map(|i| {
+                verdict_model::test_id(&verdict_model::TestIdentity {
+                    suite: "s",
+                    classname: &format!("pkg.C{}", i % 7),
+                    file: None,
+                    name: &format!("t{i}"),
+                })
+            })
+            .collect();
+        let mut by_partition = ids.clone();
+        by_partition.sort_by_key(|id| {
+            let at = partitions.iter().position(|p| *p == run.tests_pk(id));
+            (at.expect("every test id has a partition"), id.clone())
+        });
+        let mut by_id = ids;
+        by_id.sort();
+        assert_eq!(by_partition, by_id);
+        assert!(partitions.iter().all(|p| p.starts_with(&run.pk())));
+    }
 
     #[test]
     fn object_keys_round_trip_and_reject_anything_else() {

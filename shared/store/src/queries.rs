@@ -1,7 +1,7 @@
 //! The read paths of the query API. Each is one Query or GetItem per page on a key or an index;
 //! a page's continuation is a [`Cursor`] of its listing (the API signs it).
 
-use crate::attrs::{get_bool, get_s, get_u64, n, s, Item, CREATED_MS, PROJECT, RUN_KEY, SK};
+use crate::attrs::{get_bool, get_s, get_u64, n, s, Item, CREATED_MS, PK, PROJECT, RUN_KEY, SK};
 use crate::cursor::{Cursor, HistoryListing, OccurrencesListing, ResultsListing, RunsListing};
 use crate::keys::{
     branch_pk, fingerprint_pk, history_pk, time_floor, time_of_sk, FileId, ProjectName, RunKey,
@@ -267,6 +267,9 @@ impl Store {
     /// Test results of a run in test-id order, as `filter` narrows them. A filter on
     /// statuses that are all problems (failed, error, xpassed) or on flaky results reads the
     /// sparse `problems` index, so its pages are full however few of the run's tests failed.
+    /// A page reads the run's test partitions in order from where the cursor left off, each
+    /// Query asking for what the page still lacks: at most `limit` items read in each of 16
+    /// partitions.
     pub async fn list_results(
         &self,
         run: &RunRef,
@@ -275,13 +278,53 @@ impl Store {
         start: Option<&Cursor<ResultsListing>>,
     ) -> Result<Page<TestRow, ResultsListing>, StoreError> {
         let problems = filter.reads_problems();
-        let (sort_attr, start) = match problems {
-            true => (
-                test_attr::PROB_SK,
-                start.and_then(|c| c.start_key_in(run, test_attr::PROB_SK)),
-            ),
-            false => (SK, start.and_then(|c| c.start_key(run))),
-        };
+        let sort_attr = if problems { test_attr::PROB_SK } else { SK };
+        let start = start.and_then(|c| match problems {
+            true => c.start_key_in(run, test_attr::PROB_SK),
+            false => c.start_key(run),
+        });
+        let partitions = run.tests_pks();
+        let first = start
+            .as_ref()
+            .and_then(|key| get_s(key, PK))
+            .and_then(|pk| partitions.iter().position(|p| p == pk))
+            .unwrap_or(0);
+        let mut start = start;
+        let mut rows = Vec::new();
+        for (k, pk) in partitions.iter().enumerate().skip(first) {
+            let want = limit - rows.len() as i32;
+            let query = self.results_query(pk, filter, want, start.take());
+            let out = query
+                .send()
+                .await
+                .map_err(|e| StoreError::from_sdk("Query results", e))?;
+            rows.extend(out.items().iter().filter_map(test_row));
+            let more_partitions = k + 1 < partitions.len();
+            let next = match out.last_evaluated_key() {
+                Some(last) => Cursor::after(Some(last), sort_attr),
+                // A full page that ends a partition: the next starts after its last item.
+                None if rows.len() as i32 >= limit && more_partitions => {
+                    Cursor::after(out.items().last(), sort_attr)
+                }
+                None => continue,
+            };
+            return Ok(Page { items: rows, next });
+        }
+        Ok(Page {
+            items: rows,
+            next: None,
+        })
+    }
+
+    /// One Query of a run's results in test partition `pk`, as `filter` narrows them.
+    fn results_query(
+        &self,
+        pk: &str,
+        filter: &ResultFilter,
+        limit: i32,
+        start: Option<Item>,
+    ) -> QueryFluentBuilder {
+        let problems = filter.reads_problems();
         let key = match problems {
             true => "pk = :pk",
             false => "pk = :pk AND begins_with(sk, :t)",
@@ -291,7 +334,7 @@ impl Store {
             .query()
             .table_name(&self.table)
             .key_condition_expression(key)
-            .expression_attribute_values(":pk", s(run.pk()))
+            .expression_attribute_values(":pk", s(pk))
             .limit(limit)
             .set_exclusive_start_key(start);
         query = match problems {
@@ -329,23 +372,24 @@ impl Store {
         if !filters.is_empty() {
             query = query.filter_expression(filters.join(" AND "));
         }
-        page("Query results", query, sort_attr, test_row).await
+        query
     }
 
     /// Every result of a run, with only what a comparison needs (test id, status, flaky, the
-    /// contributing files): one paginated Query of the run's `T#` items.
+    /// contributing files): one paginated Query of each of the run's test partitions.
     pub async fn run_outcomes(&self, run: &RunRef) -> Result<Vec<TestRow>, StoreError> {
-        let query = self
-            .ddb
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :t)")
-            .expression_attribute_values(":pk", s(run.pk()))
-            .expression_attribute_values(":t", s(TEST_SK_PREFIX))
-            .projection_expression("test_id, #status, flaky, #contrib")
-            .expression_attribute_names("#status", test_attr::STATUS)
-            .expression_attribute_names("#contrib", test_attr::CONTRIB);
-        let items = self.query_all("Query outcomes", query).await?;
+        let query = |pk| {
+            self.ddb
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :t)")
+                .expression_attribute_values(":pk", s(pk))
+                .expression_attribute_values(":t", s(TEST_SK_PREFIX))
+                .projection_expression("test_id, #status, flaky, #contrib")
+                .expression_attribute_names("#status", test_attr::STATUS)
+                .expression_attribute_names("#contrib", test_attr::CONTRIB)
+        };
+        let items = self.query_tests("Query outcomes", run, query).await?;
         Ok(items.iter().filter_map(test_row).collect())
     }
 

@@ -1,6 +1,7 @@
 //! Deleting expired runs: the runs index finds them oldest first (a Query, never a Scan); a run's
-//! partition is deleted in batches, its raw objects by prefix, and the run item last, so a run
-//! cut off midway is still found by the next pass, which carries on where this one stopped.
+//! own partition (files, content markers) is deleted in batches, its raw objects by prefix, and
+//! the run item last, so a run cut off midway is still found by the next pass, which carries on
+//! where this one stopped. Its test results are left to TTL (see `partition_keys`).
 
 use crate::attrs::{get_s, s, Item, PK, SK};
 use crate::batch::delete_request;
@@ -127,8 +128,12 @@ impl Store {
         Ok(deleted)
     }
 
-    /// Keys of the run's partition (run item last in sort order is not guaranteed: callers skip
-    /// it); with `max`, at most that many and whether more remain.
+    /// Keys of the run's own partition: its item, its files and content markers (callers
+    /// skip the run item); with `max`, at most that many besides the run item, and whether
+    /// more remain. Its test results, on their own partitions, are not read: TTL removes them
+    /// at their `expires_at`, for free, and until then no read shows them (a result shows
+    /// only when its run item names every file that wrote it, and a run made again under the
+    /// same key has new files; a write replaces an item of an earlier run rather than merging).
     async fn partition_keys(
         &self,
         run: &RunRef,

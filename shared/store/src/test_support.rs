@@ -74,18 +74,25 @@ impl Store {
             .map_err(|e| StoreError::from_sdk("Scan", e))
     }
 
-    /// What the table holds, as AWS bills its storage and the deletes that would remove it:
-    /// each item's size plus 100 bytes of overhead on the table, and again in each index the
-    /// item is in (its keys and the attributes the index projects); a delete costs a write
-    /// unit per KB (rounded up) of the item, and of each index entry.
+    /// What the table holds, as AWS bills its storage and retention's deletes: each item's
+    /// size plus 100 bytes of overhead on the table, and again in each index the item is in
+    /// (its keys and the attributes the index projects); a delete costs a write unit per KB
+    /// (rounded up) of the item and of each index entry. Retention deletes a run's own
+    /// partition (run, files, content markers) and its files' lookup items; TTL removes the
+    /// rest (test results, rollups) for nothing.
     pub async fn footprint(&self) -> Result<Footprint, StoreError> {
         let units = |bytes: usize| bytes.div_ceil(1024).max(1) as u64;
         let mut footprint = Footprint::default();
         for item in self.scan_all().await? {
             let size = crate::attrs::item_size(&item);
+            let pk = crate::attrs::get_s(&item, PK).unwrap_or_default();
+            let sk = crate::attrs::get_s(&item, SK).unwrap_or_default();
+            let retention_deletes = pk.starts_with(crate::keys::UPLOAD_PK_PREFIX)
+                || (pk.starts_with(crate::keys::RUN_PK_PREFIX)
+                    && !sk.starts_with(crate::keys::TEST_SK_PREFIX));
             footprint.items += 1;
             footprint.table_bytes += size + 100;
-            footprint.delete_units += units(size);
+            let mut delete_units = units(size);
             for index in crate::schema::INDEXES {
                 if !(item.contains_key(index.pk) && item.contains_key(index.sk)) {
                     continue;
@@ -100,7 +107,10 @@ impl Store {
                     .map(|(name, value)| name.len() + crate::attrs::value_size(value))
                     .sum();
                 footprint.index_bytes += projected + 100;
-                footprint.delete_units += units(projected);
+                delete_units += units(projected);
+            }
+            if retention_deletes {
+                footprint.delete_units += delete_units;
             }
         }
         Ok(footprint)
@@ -138,7 +148,7 @@ pub struct Footprint {
     pub table_bytes: usize,
     /// Bytes of storage of their entries in the global secondary indexes.
     pub index_bytes: usize,
-    /// Write units it takes to delete every item (and so its index entries).
+    /// Write units retention's deletes of its items (and so their index entries) take.
     pub delete_units: u64,
 }
 
@@ -173,23 +183,32 @@ pub async fn raw_batch_write(
     store.batch_write(requests, concurrency).await
 }
 
+/// Up to `sample` of the run's test items, from its first test partitions.
 async fn sample_items(
     store: &Store,
     run: &crate::RunRef,
     sample: i32,
 ) -> Result<Vec<crate::attrs::Item>, StoreError> {
-    let out = store
-        .ddb
-        .query()
-        .table_name(&store.table)
-        .key_condition_expression("pk = :pk AND begins_with(sk, :t)")
-        .expression_attribute_values(":pk", crate::attrs::s(run.pk()))
-        .expression_attribute_values(":t", crate::attrs::s(crate::keys::TEST_SK_PREFIX))
-        .limit(sample)
-        .send()
-        .await
-        .map_err(|e| StoreError::from_sdk("Query", e))?;
-    Ok(out.items().to_vec())
+    let mut items = Vec::new();
+    for pk in run.tests_pks() {
+        let left = sample - items.len() as i32;
+        if left <= 0 {
+            break;
+        }
+        let out = store
+            .ddb
+            .query()
+            .table_name(&store.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :t)")
+            .expression_attribute_values(":pk", crate::attrs::s(pk))
+            .expression_attribute_values(":t", crate::attrs::s(crate::keys::TEST_SK_PREFIX))
+            .limit(left)
+            .send()
+            .await
+            .map_err(|e| StoreError::from_sdk("Query", e))?;
+        items.extend(out.items().iter().cloned());
+    }
+    Ok(items)
 }
 
 /// Mean size (by DynamoDB's rule) of the first `sample` test items of a run.

@@ -6,7 +6,7 @@
 //! ([`Store::make_views`]); any other view is made by the first request that asks for it.
 
 use crate::attrs::Item;
-use crate::keys::{item_key, test_sk, view_key};
+use crate::keys::view_key;
 use crate::queries::{test_row, ResultFilter, TestRow};
 use crate::{Run, RunRef, Store, StoreError};
 use aws_sdk_s3::operation::get_object::GetObjectError;
@@ -309,10 +309,7 @@ impl Store {
         run: &RunRef,
         test_ids: &[String],
     ) -> Result<Vec<TestRow>, StoreError> {
-        let keys: Vec<Item> = test_ids
-            .iter()
-            .map(|id| item_key(run.pk(), test_sk(id)))
-            .collect();
+        let keys: Vec<Item> = test_ids.iter().map(|id| run.test_key(id)).collect();
         let items = self.batch_get(keys, &[]).await?;
         let mut rows: HashMap<String, TestRow> = items
             .iter()

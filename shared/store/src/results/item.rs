@@ -168,7 +168,7 @@ fn contrib_attr(contrib: &BTreeMap<String, Delta>) -> AttributeValue {
 fn test_item(ctx: &RunContext, result: &TestResult, stored: &Stored) -> Item {
     let project = ctx.run.project.as_str();
     let mut item: Item = [
-        (PK, s(ctx.run.pk())),
+        (PK, s(ctx.run.tests_pk(&result.test_id))),
         (SK, s(test_sk(&result.test_id))),
         (KIND, s("test")),
         (PROJECT, s(project)),

@@ -11,7 +11,7 @@ mod item;
 
 pub(crate) use item::{attr, PROBLEM_STATUSES};
 
-use crate::attrs::{get_bool, get_s, get_u64, n, s, Item};
+use crate::attrs::{get_bool, get_s, get_u64, n, s, Item, CREATED_MS};
 use crate::batch::put_request;
 use crate::counts::Delta;
 use crate::ddb::conditional;
@@ -62,6 +62,12 @@ impl Store {
         let mut current: Option<Item> = None;
         loop {
             let st = match &current {
+                // An item of an earlier run under the same key, deleted by retention and
+                // waiting for TTL: not ours to merge into, but to replace.
+                Some(item) if get_u64(item, CREATED_MS) != ctx.created_ms => Stored {
+                    version: stored(item)?.version,
+                    ..Stored::empty()
+                },
                 Some(item) => stored(item)?,
                 None => Stored::empty(),
             };
@@ -116,7 +122,7 @@ impl Store {
     }
 
     async fn get_test_item(&self, run: &RunRef, test_id: &str) -> Result<Option<Item>, StoreError> {
-        self.read_key("GetItem test", run.pk(), test_sk(test_id))
+        self.read_key("GetItem test", run.tests_pk(test_id), test_sk(test_id))
             .await
     }
 
@@ -141,22 +147,30 @@ impl Store {
         Ok(merge(&identity, &st.parts).map(|result| (result, contributors)))
     }
 
-    /// The reconciler: recounts a run from its test items (one paginated Query of the run's
-    /// partition). Equal to the run's summary once every file is settled; a difference means a
+    /// The reconciler: recounts a run from its test items (one paginated Query of each of the
+    /// run's test partitions; items of an earlier run under the same key, waiting for TTL, are
+    /// left out). Equal to the run's summary once every file is settled; a difference means a
     /// file is still being ingested or something went wrong.
     pub async fn recount(&self, run: &RunRef) -> Result<Summary, StoreError> {
-        let query = self
-            .ddb
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-            .expression_attribute_values(":pk", s(run.pk()))
-            .expression_attribute_values(":prefix", s(TEST_SK_PREFIX))
-            .projection_expression("#status, flaky, #duration")
-            .expression_attribute_names("#status", attr::STATUS)
-            .expression_attribute_names("#duration", attr::DURATION_MS)
-            .consistent_read(true);
-        let items = self.query_all("Query recount", query).await?;
+        let Some(found) = self.get_run(run).await? else {
+            return Ok(Summary::default());
+        };
+        let query = |pk| {
+            self.ddb
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .filter_expression("#created = :created")
+                .expression_attribute_values(":pk", s(pk))
+                .expression_attribute_values(":prefix", s(TEST_SK_PREFIX))
+                .expression_attribute_values(":created", n(found.created_ms))
+                .projection_expression("#status, flaky, #duration")
+                .expression_attribute_names("#status", attr::STATUS)
+                .expression_attribute_names("#duration", attr::DURATION_MS)
+                .expression_attribute_names("#created", CREATED_MS)
+                .consistent_read(true)
+        };
+        let items = self.query_tests("Query recount", run, query).await?;
         let mut summary = Summary::default();
         for item in &items {
             let status = get_s(item, attr::STATUS)
