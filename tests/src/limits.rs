@@ -39,31 +39,9 @@ impl Limits {
     };
 }
 
-/// An index of the table as the limits see it: its partition key and what it projects.
-#[derive(Debug, Clone)]
-pub struct IndexKey {
-    pub name: &'static str,
-    pub pk: &'static str,
-    /// An item without it is not in the index (a sparse index).
-    pub sk: &'static str,
-    /// `None`: every attribute.
-    pub projection: Option<&'static [&'static str]>,
-}
-
-impl IndexKey {
-    /// Every index of the table.
-    pub fn of_table() -> Vec<IndexKey> {
-        verdict_store::index_keys()
-            .into_iter()
-            .map(|(name, pk, sk, projection)| IndexKey {
-                name,
-                pk,
-                sk,
-                projection,
-            })
-            .collect()
-    }
-}
+/// An index of the table as the limits see it: its keys and what it copies of an item
+/// (`verdict_store::index_keys()` gives the table's).
+pub use verdict_store::IndexKeys as IndexKey;
 
 /// What the limits did so far.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -213,23 +191,12 @@ impl Limiter {
             else {
                 continue;
             };
-            let projected = match index.projection {
-                None => item_size(item),
-                Some(names) => {
-                    let keep = |name: &str| {
-                        names.contains(&name)
-                            || matches!(name, "pk" | "sk")
-                            || name == index.pk
-                            || name == index.sk
-                    };
-                    item.as_object().map_or(0, |m| {
-                        m.iter()
-                            .filter(|(k, _)| keep(k))
-                            .map(|(k, v)| k.len() + value_size(v))
-                            .sum()
-                    })
-                }
-            };
+            let projected = item.as_object().map_or(0, |m| {
+                m.iter()
+                    .filter(|(k, _)| (index.projects)(k))
+                    .map(|(k, v)| k.len() + value_size(v))
+                    .sum()
+            });
             writes.push((format!("{}#{pk}", index.name), wcu(projected)));
         }
         writes
@@ -522,7 +489,7 @@ mod tests {
                 name: "fingerprint",
                 pk: "fp_pk",
                 sk: "fp_sk",
-                projection: Some(&["message"]),
+                projects: Box::new(|n| ["pk", "sk", "fp_pk", "fp_sk", "message"].contains(&n)),
             }],
         )
     }

@@ -5,7 +5,7 @@
 //! allows, and what it took.
 
 use crate::fault_proxy::FaultProxy;
-use crate::limits::{IndexKey, Limits, LimitsReport};
+use crate::limits::{Limits, LimitsReport};
 use crate::{fresh_config, fresh_store, run_ref, upload};
 use futures_util::future::join_all;
 use std::collections::BTreeMap;
@@ -52,7 +52,7 @@ pub async fn ingest_at_once(
     let proxy = match limits {
         Some(limits) => {
             let upstream = fresh_config().dynamodb_endpoint.unwrap();
-            Some(FaultProxy::start_limited(&upstream, limits, IndexKey::of_table()).await)
+            Some(FaultProxy::start_limited(&upstream, limits, verdict_store::index_keys()).await)
         }
         None => None,
     };

@@ -20,6 +20,18 @@ pub(crate) struct IndexSpec {
     pub projection: Option<&'static [&'static str]>,
 }
 
+impl IndexSpec {
+    /// Whether an item's attribute `name` is copied into this index (for an item in it).
+    pub(crate) fn projects(&self, name: &str) -> bool {
+        [PK, SK, self.pk, self.sk].contains(&name)
+            || match self.projection {
+                None => false,
+                Some([]) => true,
+                Some(names) => names.contains(&name),
+            }
+    }
+}
+
 /// Every index of the table. The access pattern each serves is in `docs/data-model.md`.
 pub(crate) const INDEXES: [IndexSpec; 7] = [
     IndexSpec {
@@ -182,5 +194,30 @@ impl Store {
             .await
             .map_err(|e| StoreError::from_sdk("CreateBucket", e))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn index(name: &str) -> &'static IndexSpec {
+        INDEXES.iter().find(|i| i.name == name).unwrap()
+    }
+
+    #[test]
+    fn an_index_copies_its_keys_and_the_attributes_its_projection_names() {
+        // ALL: everything, the run item's file list included.
+        assert!(index("runs").projects("done_files"));
+        // INCLUDE: the keys and what it lists.
+        let history = index("history");
+        for name in ["pk", "sk", "hist_pk", "hist_sk", "status"] {
+            assert!(history.projects(name), "{name}");
+        }
+        assert!(!history.projects("parts"));
+        // KEYS_ONLY: the keys alone.
+        let sweep = index("sweep");
+        assert!(sweep.projects("sweep_pk") && sweep.projects("pk"));
+        assert!(!sweep.projects("name"));
     }
 }

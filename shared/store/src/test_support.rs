@@ -99,11 +99,7 @@ impl Store {
                 }
                 let projected: usize = item
                     .iter()
-                    .filter(|(name, _)| {
-                        let name = name.as_str();
-                        [PK, SK, index.pk, index.sk].contains(&name)
-                            || index.projection.is_none_or(|p| p.contains(&name))
-                    })
+                    .filter(|(name, _)| index.projects(name))
                     .map(|(name, value)| name.len() + crate::attrs::value_size(value))
                     .sum();
                 footprint.index_bytes += projected + 100;
@@ -273,18 +269,27 @@ pub fn settled_run(run_key: &str, created_ms: u64, summary: verdict_model::Summa
 }
 
 /// An index as the limits of the test proxy see it: name, partition and sort key attributes,
-/// and the attributes projected (`None`: all).
-pub type IndexKeys = (
-    &'static str,
-    &'static str,
-    &'static str,
-    Option<&'static [&'static str]>,
-);
+/// and which of an item's attributes it copies.
+pub struct IndexKeys {
+    /// The index.
+    pub name: &'static str,
+    /// Its partition key attribute.
+    pub pk: &'static str,
+    /// Its sort key attribute: an item without it is not in the index (a sparse index).
+    pub sk: &'static str,
+    /// Whether it copies an item's attribute of that name.
+    pub projects: Box<dyn Fn(&str) -> bool + Send + Sync>,
+}
 
 /// The table's indexes ([`IndexKeys`]).
 pub fn index_keys() -> Vec<IndexKeys> {
     crate::schema::INDEXES
         .iter()
-        .map(|index| (index.name, index.pk, index.sk, index.projection))
+        .map(|index| IndexKeys {
+            name: index.name,
+            pk: index.pk,
+            sk: index.sk,
+            projects: Box::new(|name: &str| index.projects(name)),
+        })
         .collect()
 }
