@@ -9,7 +9,7 @@
 //!
 //! 1. one file of VERDICT_SCALE_TESTS passing tests (default 30,000): completes, counted once,
 //!    continuations, ingest time against its floor;
-//! 2. a red build: VERDICT_SCALE_RED tests (default 5,000), every one failing with a 20-line
+//! 2. a red build: VERDICT_SCALE_RED tests (default 2,000), every one failing with a 20-line
 //!    trace and captured output: write units per failing test, the test item's size;
 //! 3. VERDICT_SCALE_SHARDS shard files (default 200) of 100 tests each, uploaded at once: the
 //!    longest a file settled after the one before it, and the run item's size at the end.
@@ -38,14 +38,16 @@ fn env(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-/// An invocation at the bench's scale. A file that finds the run's lone writer still writing
+/// An invocation at the bench's scale: 3 s of taking results, then up to 17 s for the writes
+/// in flight to land (a throttled batch backs off for seconds; the SDK's backoff is not
+/// scaled down with the limits). A file that finds the run's lone writer still writing
 /// gives its lease back at once (`writer_wait_ms: 0`) instead of polling for it: polling
 /// invocations can fill every one of the function's reserved slots while the lone writer's
 /// continuation waits for one.
 fn settings() -> Settings {
     Settings {
-        lease_ms: 12_000,
-        work_ms: 10_000,
+        lease_ms: 25_000,
+        work_ms: 20_000,
         checkpoint_ms: 3_000,
         writer_wait_ms: 0,
         ..Settings::default()
@@ -167,7 +169,7 @@ async fn main() {
     eprintln!("large: {:?}, retries {:?}", large.report, large.retries);
 
     // 2. A red build.
-    let failing = env("VERDICT_SCALE_RED", 5_000);
+    let failing = env("VERDICT_SCALE_RED", 2_000);
     let files = vec![("red.xml".to_string(), red(failing))];
     let red_raw = files[0].1.len();
     let red_build = ingest_at_once(&files, Some(limits), settings()).await;
