@@ -39,6 +39,18 @@ async fn behind_proxies(plan: &Plan, function: &str) -> (Store, Store, FaultProx
     (direct, proxied, ddb, s3)
 }
 
+/// One report of `tests` tests uploaded into a fresh run, with the DynamoDB calls of the
+/// parse function behind a proxy injecting `plan`: the store reached directly, the one through
+/// the proxies, the DynamoDB proxy, the file, and the table one clean ingest of it leaves.
+async fn one_file_behind(plan: &Plan, tests: usize) -> (Store, Store, FaultProxy, FileRef, Dump) {
+    let bytes = many_tests(tests);
+    let expected = clean(&[("report.xml", bytes.clone())]).await;
+    let (direct, proxied, ddb, _s3) = behind_proxies(plan, "parse").await;
+    let run = run_ref("acme", "build-1");
+    let file = upload(&direct, &run, 0, "report.xml", &bytes).await;
+    (direct, proxied, ddb, file, expected)
+}
+
 /// Delivers `file` until it is settled, retrying whatever asks for a retry, as Lambda's retries
 /// and the sweep would.
 async fn deliver(ingest: &Ingest, file: &FileRef) -> Outcome {
@@ -328,13 +340,12 @@ async fn every_shard_order_under_faults_merges_the_same() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_file_throttled_after_every_claim_is_not_given_up_for_it() {
-    // Every PutItem (the content marker, the first write after a claim) is throttled (with the
-    // SDK's retries off, so the test need not wait them out), for more deliveries than a file may be claimed without settling, as a
-    // busy run's partition does to its files under AWS's limits. The rate is the table's, not
-    // the file's: each delivery gives its claim back uncounted, and once the throttling stops
-    // the file is ingested instead of failed `gave_up`.
-    let files = vec![("report.xml", many_tests(40))];
-    let expected = clean(&files).await;
+    // Every PutItem (the content marker, the first write after a claim) is throttled (with
+    // the SDK's retries off, so the test need not wait them out), for more deliveries than a
+    // file may be claimed without settling, as a busy run's partition does to its files under
+    // AWS's limits. The rate is the table's, not the file's: each delivery gives its claim
+    // back uncounted, and once the throttling stops the file is ingested instead of failed
+    // `gave_up`.
     let plan = Plan {
         seed: 3,
         rate: 1.0,
@@ -343,15 +354,7 @@ async fn a_file_throttled_after_every_claim_is_not_given_up_for_it() {
         max_faults: None,
         skip: 0,
     };
-    let (direct, proxied, ddb, _s3) = behind_proxies(&plan, "parse").await;
-    let file = upload(
-        &direct,
-        &run_ref("acme", "build-1"),
-        0,
-        "report.xml",
-        &files[0].1,
-    )
-    .await;
+    let (direct, proxied, ddb, file, expected) = one_file_behind(&plan, 40).await;
     let settings = settings(LEASE_MS);
     let ingest = Ingest::new(proxied.clone().with_table_attempts(1), settings.clone());
     for attempt in 0..settings.max_claims + 3 {
@@ -382,8 +385,6 @@ async fn a_batch_throttled_whole_is_retried_within_the_ingest() {
     // batch backs off and is sent again, as unprocessed items are, so the file is written in
     // one delivery: giving up would leave its progress behind the batch, and every later
     // result, landed or not, would be written again by the next.
-    let files = vec![("report.xml", many_tests(200))];
-    let expected = clean(&files).await;
     let plan = Plan {
         seed: 9,
         rate: 1.0,
@@ -392,15 +393,7 @@ async fn a_batch_throttled_whole_is_retried_within_the_ingest() {
         max_faults: Some(5),
         skip: 1,
     };
-    let (direct, proxied, ddb, _s3) = behind_proxies(&plan, "parse").await;
-    let file = upload(
-        &direct,
-        &run_ref("acme", "build-1"),
-        0,
-        "report.xml",
-        &files[0].1,
-    )
-    .await;
+    let (direct, proxied, ddb, file, expected) = one_file_behind(&plan, 200).await;
     let ingest = Ingest::new(proxied.with_table_attempts(1), settings(LEASE_MS));
     let outcome = ingest.ingest_key(&file.object_key(), "once").await;
     assert!(matches!(outcome, Ok(Outcome::Done { .. })), "{outcome:?}");
