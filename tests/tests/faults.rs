@@ -377,30 +377,3 @@ async fn a_file_throttled_after_every_claim_is_not_given_up_for_it() {
         "after the throttling",
     );
 }
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_batch_throttled_whole_is_retried_within_the_ingest() {
-    // DynamoDB answers a BatchWriteItem whose every item is over its partition's rate with an
-    // error, not `UnprocessedItems`. With the SDK's retries spent (off here), the lone writer's
-    // batch backs off and is sent again, as unprocessed items are, so the file is written in
-    // one delivery: giving up would leave its progress behind the batch, and every later
-    // result, landed or not, would be written again by the next.
-    let plan = Plan {
-        seed: 9,
-        rate: 1.0,
-        faults: vec![Fault::ThroughputExceeded],
-        operations: Some(vec!["BatchWriteItem"]),
-        max_faults: Some(5),
-        skip: 1,
-    };
-    let (direct, proxied, ddb, file, expected) = one_file_behind(&plan, 200).await;
-    let ingest = Ingest::new(proxied.with_table_attempts(1), settings(LEASE_MS));
-    let outcome = ingest.ingest_key(&file.object_key(), "once").await;
-    assert!(matches!(outcome, Ok(Outcome::Done { .. })), "{outcome:?}");
-    assert_eq!(ddb.injected()[&Fault::ThroughputExceeded], 5);
-    assert_same_dump(
-        &dump_without(&direct, &ORDER_BOOKKEEPING).await,
-        &expected,
-        "batches throttled whole",
-    );
-}

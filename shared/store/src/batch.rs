@@ -11,17 +11,9 @@ use std::time::Duration;
 /// BatchWriteItem takes at most 25 requests.
 pub const BATCH_WRITE_MAX: usize = 25;
 
-/// Requests of one batch refused whole for the rate of its partitions, in a row, before the
-/// batch gives up for now (the SDK's own retries come first, until its retry quota is spent).
-const MAX_THROTTLED_ROUNDS: usize = 8;
-
 impl Store {
     /// BatchWriteItem in requests of 25, `concurrency` requests in flight, retrying
-    /// `UnprocessedItems` with backoff; a request throttled whole (every item's partition is
-    /// over its rate, which DynamoDB answers with an error instead) is retried the same way,
-    /// [`MAX_THROTTLED_ROUNDS`] times in a row at most: giving up on one batch leaves an
-    /// ingest's progress behind it, and every later result of the file, landed or not, is
-    /// written again by the next invocation.
+    /// `UnprocessedItems` with backoff.
     pub(crate) async fn batch_write(
         &self,
         requests: Vec<WriteRequest>,
@@ -34,28 +26,18 @@ impl Store {
         stream::iter(batches)
             .map(|mut batch| async move {
                 let mut backoff = Duration::from_millis(10);
-                let mut throttled = 0;
                 while !batch.is_empty() {
-                    let sent = self
+                    let out = self
                         .ddb
                         .batch_write_item()
-                        .request_items(&self.table, batch.clone())
+                        .request_items(&self.table, batch)
                         .send()
                         .await
-                        .map_err(|e| StoreError::from_sdk("BatchWriteItem", e));
-                    match sent {
-                        Ok(out) => {
-                            throttled = 0;
-                            batch = out
-                                .unprocessed_items()
-                                .and_then(|m| m.get(&self.table).cloned())
-                                .unwrap_or_default();
-                        }
-                        Err(err) if err.is_throttled() && throttled < MAX_THROTTLED_ROUNDS => {
-                            throttled += 1;
-                        }
-                        Err(err) => return Err(err),
-                    }
+                        .map_err(|e| StoreError::from_sdk("BatchWriteItem", e))?;
+                    batch = out
+                        .unprocessed_items()
+                        .and_then(|m| m.get(&self.table).cloned())
+                        .unwrap_or_default();
                     if !batch.is_empty() {
                         tokio::time::sleep(backoff).await;
                         backoff = (backoff * 2).min(Duration::from_secs(2));
