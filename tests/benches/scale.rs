@@ -40,16 +40,12 @@ fn env(name: &str, default: usize) -> usize {
 
 /// An invocation at the bench's scale: 3 s of taking results, then up to 17 s for the writes
 /// in flight to land (a throttled batch backs off for seconds; the SDK's backoff is not
-/// scaled down with the limits). A file that finds the run's lone writer still writing
-/// gives its lease back at once (`writer_wait_ms: 0`) instead of polling for it: polling
-/// invocations can fill every one of the function's reserved slots while the lone writer's
-/// continuation waits for one.
+/// scaled down with the limits).
 fn settings() -> Settings {
     Settings {
         lease_ms: 25_000,
         work_ms: 20_000,
         checkpoint_ms: 3_000,
-        writer_wait_ms: 0,
         ..Settings::default()
     }
 }

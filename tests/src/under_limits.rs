@@ -10,7 +10,7 @@ use crate::{fresh_config, fresh_store, run_ref, upload};
 use futures_util::future::join_all;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
-use verdict_parse_fn::ingest::{Ingest, Outcome, Retry, Settings};
+use verdict_parse_fn::ingest::{HandOffWhy, Ingest, Outcome, Retry, Settings};
 use verdict_parse_fn::{created_event, handle, Event};
 use verdict_store::{FileRef, FileState, RunRef, Store, StoreConfig};
 
@@ -122,17 +122,42 @@ async fn deliver(
     retries: &std::sync::Mutex<BTreeMap<&'static str, u64>>,
 ) -> (Outcome, u64, Duration) {
     let mut continued = 0;
+    let mut key = file.object_key();
     for attempt in 0..10_000 {
         let slot = invocations.acquire().await.expect("never closed");
         let ingest = idle.lock().await.pop().expect("an instance per slot");
-        let event = Event::S3(created_event(ingest.store().bucket(), &[file.object_key()]));
-        let handled = handle(&ingest, event, &format!("req-{}-{attempt}", file.file_id)).await;
+        let event = Event::S3(created_event(ingest.store().bucket(), &[key.clone()]));
+        let handled = handle(
+            &ingest,
+            event,
+            &format!("req-{}-{attempt}", file.file_id),
+            None,
+        )
+        .await;
         idle.lock().await.push(ingest);
         drop(slot);
         match handled {
             Ok(mut outcomes) => {
                 let outcome = outcomes.pop().expect("one record, one outcome");
-                return (outcome, continued, start.elapsed());
+                let Some(next) = crate::next_delivery(&outcome, file) else {
+                    return (outcome, continued, start.elapsed());
+                };
+                let kind = match &outcome {
+                    Outcome::HandedOff {
+                        why: HandOffWhy::Continue { .. },
+                        ..
+                    } => {
+                        continued += 1;
+                        "handed off to continue"
+                    }
+                    Outcome::HandedOff { .. } => "handed off by the lone writer",
+                    _ => {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        "waiting for the lone writer"
+                    }
+                };
+                *retries.lock().unwrap().entry(kind).or_default() += 1;
+                key = next;
             }
             Err(retry) => {
                 *retries.lock().unwrap().entry(kind(&retry)).or_default() += 1;

@@ -10,8 +10,8 @@ use verdict_store::{FileRef, FileState, Store, StoreConfig};
 use verdict_tests::fault_proxy::{Fault, FaultProxy, Plan};
 use verdict_tests::reports::{junit, many_tests, permutations, shards};
 use verdict_tests::{
-    assert_same_dump, dump_without, fresh_config, fresh_store, run_ref, upload, Dump,
-    ORDER_BOOKKEEPING,
+    assert_same_dump, dump_without, fresh_config, fresh_store, next_delivery, run_ref, upload,
+    Dump, ORDER_BOOKKEEPING,
 };
 
 /// A fresh table and bucket, and a store that reaches them through one fault proxy per engine,
@@ -54,10 +54,24 @@ async fn one_file_behind(plan: &Plan, tests: usize) -> (Store, Store, FaultProxy
 /// Delivers `file` until it is settled, retrying whatever asks for a retry, as Lambda's retries
 /// and the sweep would.
 async fn deliver(ingest: &Ingest, file: &FileRef) -> Outcome {
+    let mut key = file.object_key();
     for attempt in 0..1000 {
-        let event = Event::S3(created_event(ingest.store().bucket(), &[file.object_key()]));
-        match handle(ingest, event, &format!("req-{}-{attempt}", file.file_id)).await {
-            Ok(mut outcomes) => return outcomes.pop().expect("one record, one outcome"),
+        let event = Event::S3(created_event(ingest.store().bucket(), &[key.clone()]));
+        match handle(
+            ingest,
+            event,
+            &format!("req-{}-{attempt}", file.file_id),
+            None,
+        )
+        .await
+        {
+            Ok(mut outcomes) => {
+                let outcome = outcomes.pop().expect("one record, one outcome");
+                match next_delivery(&outcome, file) {
+                    Some(next) => key = next,
+                    None => return outcome,
+                }
+            }
             Err(_) => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
         }
     }

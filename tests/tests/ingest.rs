@@ -2,13 +2,13 @@
 //! the table as one clean, sequential ingest does, and the run summary must equal a recount.
 
 use futures_util::future::join_all;
-use verdict_parse_fn::ingest::{Ingest, Outcome, Retry, Settings};
+use verdict_parse_fn::ingest::{HandOffWhy, Ingest, Outcome, Retry, Settings};
 use verdict_parse_fn::{created_event, handle, sweep_files, Event, SweepRequest};
-use verdict_store::{Faults, FileRef, FileState, RunRef, Store};
+use verdict_store::{Faults, FileRef, FileState, Handoff, RunRef, Store};
 use verdict_tests::reports::{junit, many_tests, permutations, shards};
 use verdict_tests::{
-    assert_same_dump, crashed, dump, dump_without, fresh_store, register, run_ref, upload, Dump,
-    ORDER_BOOKKEEPING,
+    assert_same_dump, crashed, dump, dump_without, fresh_store, next_delivery, register, run_ref,
+    upload, Dump, ORDER_BOOKKEEPING,
 };
 
 fn ingest(store: &Store) -> Ingest {
@@ -18,11 +18,25 @@ fn ingest(store: &Store) -> Ingest {
 /// Delivers the event for `file` until it is acknowledged (as Lambda's retries would), with a
 /// fresh request id each time (as a new delivery has).
 async fn deliver(ingest: &Ingest, file: &FileRef) -> Outcome {
+    let mut key = file.object_key();
     for attempt in 0..200 {
-        let event = Event::S3(created_event(ingest.store().bucket(), &[file.object_key()]));
-        match handle(ingest, event, &format!("req-{}-{attempt}", file.file_id)).await {
-            Ok(mut outcomes) => return outcomes.pop().expect("one record, one outcome"),
-            Err(Retry::Busy { .. } | Retry::WaitingForWriter { .. }) => {
+        let event = Event::S3(created_event(ingest.store().bucket(), &[key.clone()]));
+        match handle(
+            ingest,
+            event,
+            &format!("req-{}-{attempt}", file.file_id),
+            None,
+        )
+        .await
+        {
+            Ok(mut outcomes) => {
+                let outcome = outcomes.pop().expect("one record, one outcome");
+                match next_delivery(&outcome, file) {
+                    Some(next) => key = next,
+                    None => return outcome,
+                }
+            }
+            Err(Retry::Busy { .. }) => {
                 tokio::time::sleep(std::time::Duration::from_millis(20)).await;
             }
             Err(err) => panic!("unexpected retry: {err}"),
@@ -251,6 +265,134 @@ async fn a_file_written_by_several_invocations_counts_once_alone_and_shared() {
     );
 }
 
+/// One invocation of the parse handler with an S3 notification of `key`.
+async fn invoke(ingest: &Ingest, key: &str, request_id: &str) -> Result<Outcome, Retry> {
+    let event = Event::S3(created_event(ingest.store().bucket(), &[key.to_string()]));
+    handle(ingest, event, request_id, None)
+        .await
+        .map(|mut outcomes| outcomes.pop().expect("one record, one outcome"))
+}
+
+/// Delivers the hand-offs in the bucket not delivered before, as their S3 notifications
+/// would, until a pass finds none: the outcomes, by file.
+async fn deliver_handoffs(ingest: &Ingest, delivered: &mut Vec<String>) -> Vec<(FileRef, Outcome)> {
+    let mut outcomes = Vec::new();
+    loop {
+        let keys = ingest.store().list_handoff_keys().await.unwrap();
+        let new: Vec<String> = keys
+            .into_iter()
+            .filter(|k| !delivered.contains(k))
+            .collect();
+        if new.is_empty() {
+            return outcomes;
+        }
+        for key in new {
+            let file = Handoff::from_object_key(&key).unwrap().unwrap().file;
+            let request_id = format!("req-{}", delivered.len());
+            let outcome = invoke(ingest, &key, &request_id).await;
+            outcomes.push((file, outcome.unwrap_or_else(|e| panic!("{key}: {e}"))));
+            delivered.push(key);
+        }
+    }
+}
+
+/// A third of a second of writing per invocation, one write at a time: a file of a few thousand
+/// tests (25 to a batch alone in its run) takes several invocations, each of which writes more
+/// than the last (reading past what is written takes a fraction of its time), and however many
+/// a slow machine needs, each is handed off.
+fn handing_off() -> Settings {
+    Settings {
+        checkpoint_ms: 300,
+        concurrency: 1,
+        max_handoffs: 1_000,
+        ..Settings::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_file_that_stops_at_its_checkpoint_is_handed_off_until_done() {
+    let bytes = many_tests(3_000);
+    let expected = clean_pair(None, ("report.xml", &bytes)).await;
+    let store = fresh_store().await;
+    let run = run_ref("acme", "build-1");
+    let file = upload(&store, &run, 1, "report.xml", &bytes).await;
+    let ingest = Ingest::new(store.clone().serving("parse"), handing_off());
+
+    // A chain already as long as allowed is not handed off again: Lambda's retries and the
+    // sweep take the file from there.
+    let last = store
+        .hand_off(&Handoff {
+            file: file.clone(),
+            generation: ingest.settings().max_handoffs,
+        })
+        .await
+        .unwrap();
+    let past_the_bound = invoke(&ingest, &last, "last").await;
+    assert!(
+        matches!(past_the_bound, Err(Retry::Continue { written }) if written > 0),
+        "{past_the_bound:?}"
+    );
+    let mut delivered = vec![last];
+
+    let first = invoke(&ingest, &file.object_key(), "upload").await.unwrap();
+    assert!(
+        matches!(&first, Outcome::HandedOff { why: HandOffWhy::Continue { .. }, handoff }
+            if Handoff::from_object_key(handoff) == Some(Ok(Handoff { file: file.clone(), generation: 1 }))),
+        "{first:?}"
+    );
+    let outcomes = deliver_handoffs(&ingest, &mut delivered).await;
+    let (last_file, done) = outcomes.last().expect("at least the first hand-off");
+    assert_eq!(last_file, &file);
+    assert!(matches!(done, Outcome::Done { .. }), "{outcomes:?}");
+    assert_consistent(&store, &run).await;
+    assert_same_dump(&dump(&store).await, &expected, "handed off until done");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_run_s_lone_writer_hands_off_the_files_it_kept_waiting() {
+    let lone = many_tests(1_500);
+    let other = junit(&[("pkg.Mod0.test_0", "passed"), ("z.Z.t", "failed")]);
+    let expected = clean_pair(Some(("lone.xml", &lone)), ("other.xml", &other)).await;
+    let store = fresh_store().await;
+    let run = run_ref("acme", "build-1");
+    let lone_file = upload(&store, &run, 0, "lone.xml", &lone).await;
+    let other_file = upload(&store, &run, 1, "other.xml", &other).await;
+    let ingest = Ingest::new(store.clone().serving("parse"), handing_off());
+
+    let first = invoke(&ingest, &lone_file.object_key(), "lone")
+        .await
+        .unwrap();
+    assert!(matches!(first, Outcome::HandedOff { .. }), "{first:?}");
+    // The other file finds the lone writer between invocations: it gives its lease back and
+    // stops, handing nothing off and polling nothing.
+    let waiting = invoke(&ingest, &other_file.object_key(), "other")
+        .await
+        .unwrap();
+    assert_eq!(
+        waiting,
+        Outcome::Waiting {
+            writer: lone_file.file_id.clone()
+        }
+    );
+    assert_eq!(store.list_handoff_keys().await.unwrap().len(), 1);
+
+    // The lone writer's chain ends in its commit, which hands the other file off.
+    let mut delivered = Vec::new();
+    let outcomes = deliver_handoffs(&ingest, &mut delivered).await;
+    let settled: Vec<&FileRef> = outcomes
+        .iter()
+        .filter(|(_, o)| matches!(o, Outcome::Done { .. }))
+        .map(|(f, _)| f)
+        .collect();
+    assert_eq!(settled, [&lone_file, &other_file], "{outcomes:?}");
+    assert_consistent(&store, &run).await;
+    assert_same_dump(
+        &dump(&store).await,
+        &expected,
+        "handed off by the lone writer",
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_crash_anywhere_in_a_failure_roll_then_redelivery_rolls_once() {
     // 250 tests, 100 of them failing: alone in its run, the file's settle is followed by its
@@ -331,17 +473,10 @@ async fn a_file_waits_for_the_run_s_lone_writer_even_one_that_crashed() {
     let other_file = upload(&store, &run, 1, "other.xml", &other).await;
     // The lone writer dies after its claim, marker, registration and one batch.
     crash_after(&store, &lone_file, 4, 1).await;
-    // The other file may not merge into the half-written run: it waits, gives its lease back
-    // and asks to be retried.
-    let impatient = Ingest::new(
-        store.clone().serving("parse"),
-        Settings {
-            writer_wait_ms: 300,
-            ..Settings::default()
-        },
-    );
-    let waited = impatient
-        .ingest_key(&other_file.object_key(), "impatient")
+    // The other file may not merge into the half-written run: it gives its lease back and
+    // asks to be retried.
+    let waited = ingest(&store)
+        .ingest_key(&other_file.object_key(), "waiting")
         .await;
     assert!(
         matches!(&waited, Err(Retry::WaitingForWriter { writer }) if *writer == lone_file.file_id),
@@ -533,7 +668,9 @@ async fn the_sweep_ingests_files_whose_event_was_lost_and_fails_abandoned_upload
         grace_seconds: 60,
         abandon_seconds: 3600,
     };
-    let outcomes = sweep_files(&ingest, &request, "sweep-1").await.unwrap();
+    let outcomes = sweep_files(&ingest, &request, "sweep-1", None)
+        .await
+        .unwrap();
     assert_eq!(outcomes.len(), 2, "{outcomes:?}");
     assert_eq!(
         store.get_file(&arrived).await.unwrap().unwrap().state,
@@ -543,7 +680,7 @@ async fn the_sweep_ingests_files_whose_event_was_lost_and_fails_abandoned_upload
     assert_eq!(abandoned.state, FileState::Failed);
     assert_eq!(abandoned.error.unwrap().kind.as_str(), "not_uploaded");
     // Settled files leave the sweep index: a second sweep has nothing to do.
-    assert!(sweep_files(&ingest, &request, "sweep-2")
+    assert!(sweep_files(&ingest, &request, "sweep-2", None)
         .await
         .unwrap()
         .is_empty());
@@ -565,7 +702,7 @@ async fn the_sweep_drives_a_crashed_lone_writer_and_the_file_that_waits_for_it()
             abandon_seconds: 3600,
         };
         // Both settle in one sweep, which never waits.
-        let outcomes = sweep_files(&ingest(&store), &request, "sweep-1")
+        let outcomes = sweep_files(&ingest(&store), &request, "sweep-1", None)
             .await
             .unwrap();
         assert_eq!(outcomes.len(), 2, "{outcomes:?}");

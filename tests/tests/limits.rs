@@ -29,8 +29,6 @@ fn settings() -> Settings {
         work_ms: 6_000,
         checkpoint_ms: 2_000,
         concurrency: 8,
-        // Polling for the lone writer could hold every invocation slot from its continuation.
-        writer_wait_ms: 0,
         ..Settings::default()
     }
 }

@@ -85,17 +85,10 @@ async fn lone_writer_stops(faults: Faults) -> (Store, RunRef, Outcome) {
     assert_eq!(run_item.exclusive_writer, None, "the run is free again");
     assert_eq!(run_item.files_failed, 1);
 
-    // The other file does not wait: with no patience at all it is still ingested.
-    let impatient = ingest_with(
-        &store,
-        Settings {
-            writer_wait_ms: 0,
-            ..patient()
-        },
-        Faults::none(),
-    );
+    // The other file does not wait: it is ingested at once.
+    let ingest = ingest_with(&store, patient(), Faults::none());
     assert!(matches!(
-        impatient.ingest_key(&other.object_key(), "other").await,
+        ingest.ingest_key(&other.object_key(), "other").await,
         Ok(Outcome::Done { .. })
     ));
     let run_item = store.get_run(&run).await.unwrap().unwrap();
@@ -239,14 +232,14 @@ async fn one_poison_record_in_an_event_fails_alone() {
         .collect();
     let event =
         || verdict_parse_fn::Event::S3(verdict_parse_fn::created_event(store.bucket(), &keys));
-    let outcomes = verdict_parse_fn::handle(&ingest, event(), "one")
+    let outcomes = verdict_parse_fn::handle(&ingest, event(), "one", None)
         .await
         .unwrap();
     assert!(matches!(outcomes[0], Outcome::Done { .. }), "{outcomes:?}");
     assert_eq!(failed_kind(&outcomes[1]), "truncated");
     assert!(matches!(outcomes[2], Outcome::Done { .. }), "{outcomes:?}");
     // Delivered again, nothing moves.
-    let again = verdict_parse_fn::handle(&ingest, event(), "two")
+    let again = verdict_parse_fn::handle(&ingest, event(), "two", None)
         .await
         .unwrap();
     assert!(

@@ -2,7 +2,7 @@
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use verdict_parse_fn::ingest::{Ingest, Settings};
-use verdict_parse_fn::{handle, Event};
+use verdict_parse_fn::{deadline_at, handle, Event};
 use verdict_store::{Store, StoreConfig};
 
 #[tokio::main]
@@ -11,10 +11,16 @@ async fn main() -> Result<(), Error> {
     let store = Store::connect(&StoreConfig::from_env()?).await;
     let ingest = &Ingest::new(store, Settings::default());
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Event>| async move {
-        handle(ingest, event.payload, &event.context.request_id)
-            .await
-            .map(|outcomes| outcomes.len())
-            .map_err(Error::from)
+        let deadline = deadline_at(event.context.deadline);
+        handle(
+            ingest,
+            event.payload,
+            &event.context.request_id,
+            Some(deadline),
+        )
+        .await
+        .map(|outcomes| outcomes.len())
+        .map_err(Error::from)
     }))
     .await
 }

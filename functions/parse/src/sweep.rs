@@ -1,9 +1,11 @@
 //! The scheduled sweep: re-drives files whose event was lost (or whose invocations died), and
 //! fails uploads whose bytes never arrived.
 
+use crate::handoff::ingest_object;
 use crate::ingest::{Ingest, Outcome, Retry};
 use crate::metrics;
 use serde::Deserialize;
+use tokio::time::Instant;
 use verdict_store::{now_ms, Claim, FileError, FileErrorKind, FileRef, FileState};
 
 #[derive(Debug, Default, Deserialize)]
@@ -29,11 +31,14 @@ fn default_abandon_seconds() -> u64 {
 /// ingested (a live lease makes the claim say busy, and the file is left to its owner); those
 /// whose object never arrived are marked failed once abandoned. The sweep never waits for a
 /// file writing alone in a run: it drives that file itself, so a file that must wait for it is
-/// tried again once the others are through (and else by the next sweep).
+/// tried again once the others are through (and else by the next sweep). A file that stops at
+/// its checkpoint is handed off (`handoff.rs`) like a delivered one; files left when the
+/// invocation nears its `deadline` are the next sweep's.
 pub async fn sweep_files(
     ingest: &Ingest,
     request: &SweepRequest,
     request_id: &str,
+    deadline: Option<Instant>,
 ) -> Result<Vec<Outcome>, Retry> {
     let now = now_ms();
     let store = ingest.store();
@@ -45,32 +50,35 @@ pub async fn sweep_files(
     // Uploaded files this pass could not settle (busy, or waiting for their run's lone writer).
     let mut left = Vec::new();
     for file in files {
+        if !time_for_a_file(ingest, deadline) {
+            left.push(file);
+            continue;
+        }
         let key = file.object_key();
         if store.raw_exists(&key).await? {
-            match ingest.ingest_key_waiting(&key, request_id, 0).await {
+            match ingest_object(ingest, &key, request_id, deadline).await {
+                Ok(Outcome::Waiting { .. }) => waiting.push(file),
                 Ok(outcome) => outcomes.push(outcome),
                 Err(Retry::Busy { .. } | Retry::OutOfTime { .. } | Retry::Continue { .. }) => {
                     left.push(file);
                 }
-                Err(Retry::WaitingForWriter { .. }) => waiting.push(file),
                 Err(err) => return Err(err),
             }
         } else if let Some(outcome) = abandon(ingest, &file, request, request_id, now).await? {
             outcomes.push(outcome);
         }
     }
+    // Their lone writer may have been driven above (and handed them off already: the second
+    // delivery finds them busy or settled).
     for file in waiting {
-        match ingest
-            .ingest_key_waiting(&file.object_key(), request_id, 0)
-            .await
-        {
+        if !time_for_a_file(ingest, deadline) {
+            left.push(file);
+            continue;
+        }
+        match ingest_object(ingest, &file.object_key(), request_id, deadline).await {
+            Ok(Outcome::Waiting { .. }) => left.push(file),
             Ok(outcome) => outcomes.push(outcome),
-            Err(
-                Retry::Busy { .. }
-                | Retry::WaitingForWriter { .. }
-                | Retry::OutOfTime { .. }
-                | Retry::Continue { .. },
-            ) => {
+            Err(Retry::Busy { .. } | Retry::OutOfTime { .. } | Retry::Continue { .. }) => {
                 left.push(file);
             }
             Err(err) => return Err(err),
@@ -92,6 +100,12 @@ pub async fn sweep_files(
     );
     tracing::info!(settled = outcomes.len(), stuck, "sweep finished");
     Ok(outcomes)
+}
+
+/// Whether a file started now would get any time before its checkpoint.
+fn time_for_a_file(ingest: &Ingest, deadline: Option<Instant>) -> bool {
+    let now = Instant::now();
+    ingest.settings().stops(now, deadline).0 > now
 }
 
 async fn abandon(

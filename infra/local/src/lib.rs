@@ -119,26 +119,18 @@ pub async fn serve(listener: TcpListener, api: Arc<Api>) {
     }
 }
 
-/// Plays S3's event notification: every `interval`, lists the raw prefix and invokes the parse
-/// handler with an S3 event for each object not seen before (retrying the ones it asks to).
-/// Invocations run one at a time, so a file never waits for a run's lone writer: it is retried
-/// on the next pass, by which time the lone writer has been driven too.
+/// Plays S3's event notification: every `interval`, lists the raw prefix and the hand-offs and
+/// invokes the parse handler with an S3 event for each object not seen before (retrying the
+/// ones it asks to). Invocations run one at a time.
 /// `store` lists the bucket as S3's notification would; `parse` is the parse function's.
 pub async fn trigger_parse(store: Store, parse: Store, interval: Duration) {
-    let ingest = Ingest::new(
-        parse,
-        verdict_parse_fn::ingest::Settings {
-            writer_wait_ms: 0,
-            ..verdict_parse_fn::ingest::Settings::default()
-        },
-    );
+    let ingest = Ingest::new(parse, verdict_parse_fn::ingest::Settings::default());
     let store = &store;
     let mut done: HashSet<String> = HashSet::new();
     let mut invocation = 0u64;
     loop {
-        match store.list_raw_keys().await {
-            Ok(keys) => {
-                let new: Vec<String> = keys.into_iter().filter(|k| !done.contains(k)).collect();
+        match new_objects(store, &done).await {
+            Ok(new) => {
                 for key in new {
                     invocation += 1;
                     let event = verdict_parse_fn::Event::S3(verdict_parse_fn::created_event(
@@ -146,7 +138,7 @@ pub async fn trigger_parse(store: Store, parse: Store, interval: Duration) {
                         std::slice::from_ref(&key),
                     ));
                     let request_id = format!("local-{invocation}");
-                    match verdict_parse_fn::handle(&ingest, event, &request_id).await {
+                    match verdict_parse_fn::handle(&ingest, event, &request_id, None).await {
                         Ok(_) => {
                             done.insert(key);
                         }
@@ -158,6 +150,16 @@ pub async fn trigger_parse(store: Store, parse: Store, interval: Duration) {
         }
         tokio::time::sleep(interval).await;
     }
+}
+
+/// The raw uploads and hand-offs not in `done`.
+async fn new_objects(
+    store: &Store,
+    done: &HashSet<String>,
+) -> Result<Vec<String>, verdict_store::StoreError> {
+    let mut keys = store.list_raw_keys().await?;
+    keys.extend(store.list_handoff_keys().await?);
+    Ok(keys.into_iter().filter(|k| !done.contains(k)).collect())
 }
 
 const SAMPLES: [(&str, &str); 2] = [

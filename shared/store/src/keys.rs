@@ -117,6 +117,11 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
     bytes
 }
 
+/// Eight random hex digits: makes an object key that would otherwise repeat a new one.
+pub(crate) fn hex_nonce() -> String {
+    hex::encode(random_bytes::<4>())
+}
+
 /// One run of one project: the partition that holds the run, its files and content markers,
 /// and the partitions of its test results.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -165,8 +170,8 @@ pub struct FileRef {
     pub file_id: FileId,
 }
 
-/// Where raw uploads live in the bucket. The parse function is notified for this prefix only,
-/// and writes nothing under it, so its own writes can never trigger it.
+/// Where raw uploads live in the bucket. The parse function is notified for this prefix (and
+/// for its own hand-offs, `handoffs.rs`) and writes nothing under it.
 pub const RAW_PREFIX: &str = "raw/";
 
 impl FileRef {

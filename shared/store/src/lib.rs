@@ -20,6 +20,7 @@ mod failure_rollups;
 #[cfg(feature = "test-support")]
 mod faults;
 mod files;
+mod handoffs;
 mod keys;
 mod projects;
 mod queries;
@@ -56,6 +57,7 @@ pub use files::{
     Claim, ClaimCount, FileCommit, FileError, FileErrorKind, FileItem, FileState, NewFile,
     Progress, SlowTest, SLOWEST_PER_FILE,
 };
+pub use handoffs::{Handoff, HANDOFF_PREFIX};
 pub use keys::{
     random_bytes, view_key, FileId, FileRef, Granularity, ProjectName, RunKey, RunRef, RAW_PREFIX,
     SNAPSHOTS_PREFIX, VIEWS_PREFIX,

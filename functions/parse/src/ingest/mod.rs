@@ -23,7 +23,7 @@ mod settings;
 mod validate;
 mod write;
 
-pub use outcome::{Outcome, Retry};
+pub use outcome::{HandOffWhy, Outcome, Retry};
 pub use settings::Settings;
 
 use validate::declared_format;
@@ -33,9 +33,6 @@ use verdict_store::{
     FileItem, FileRef, FileState, Progress, RawObject, Run, RunContext, RunRef, Store, Writers,
 };
 use write::Written;
-
-/// How often a waiting file looks at the run's lone writer.
-const WRITER_POLL: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// Ingests files into one store.
 pub struct Ingest {
@@ -54,25 +51,29 @@ impl Ingest {
         &self.store
     }
 
-    /// Ingests the object at `key`, as invocation `owner` (the Lambda request id).
-    pub async fn ingest_key(&self, key: &str, owner: &str) -> Result<Outcome, Retry> {
-        self.ingest_key_waiting(key, owner, self.settings.writer_wait_ms)
-            .await
+    /// The settings ingested with.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
     }
 
-    /// [`Ingest::ingest_key`], waiting at most `writer_wait_ms` for a file writing alone in the
-    /// run (the sweep does not wait: it drives that file itself).
-    pub async fn ingest_key_waiting(
+    /// Ingests the object at `key`, as invocation `owner` (the Lambda request id), with as long
+    /// as the settings give it.
+    pub async fn ingest_key(&self, key: &str, owner: &str) -> Result<Outcome, Retry> {
+        self.ingest_key_until(key, owner, None).await
+    }
+
+    /// [`Ingest::ingest_key`] in an invocation that ends at `deadline`.
+    pub async fn ingest_key_until(
         &self,
         key: &str,
         owner: &str,
-        writer_wait_ms: u64,
+        deadline: Option<tokio::time::Instant>,
     ) -> Result<Outcome, Retry> {
         let file = match FileRef::from_object_key(key) {
             Ok(file) => file,
             Err(reason) => return Ok(Outcome::Skipped(reason)),
         };
-        self.ingest(&file, key, owner, writer_wait_ms).await
+        self.ingest(&file, key, owner, deadline).await
     }
 
     async fn ingest(
@@ -80,9 +81,9 @@ impl Ingest {
         file: &FileRef,
         key: &str,
         owner: &str,
-        writer_wait_ms: u64,
+        deadline: Option<tokio::time::Instant>,
     ) -> Result<Outcome, Retry> {
-        let outcome = self.settle(file, key, owner, writer_wait_ms).await?;
+        let outcome = self.settle(file, key, owner, deadline).await?;
         // Rolled up after every settle, and again on every delivery of a settled file: a roll
         // lost to a crash after the settle is made by the redelivery, and adds nothing twice.
         if !matches!(outcome, Outcome::Skipped(_)) {
@@ -102,7 +103,7 @@ impl Ingest {
         file: &FileRef,
         key: &str,
         owner: &str,
-        writer_wait_ms: u64,
+        deadline: Option<tokio::time::Instant>,
     ) -> Result<Outcome, Retry> {
         let Some(run) = self.store.get_run(&file.run).await? else {
             return Ok(Outcome::Skipped(format!(
@@ -110,9 +111,7 @@ impl Ingest {
                 file.run.run_key, file.run.project
             )));
         };
-        let started = tokio::time::Instant::now();
-        let stop_at = started + std::time::Duration::from_millis(self.settings.work_ms);
-        let checkpoint_at = started + std::time::Duration::from_millis(self.settings.checkpoint_ms);
+        let (checkpoint_at, stop_at) = self.settings.stops(tokio::time::Instant::now(), deadline);
         let item = match self
             .store
             .claim_file(file, owner, now_ms(), self.settings.lease_ms)
@@ -144,7 +143,6 @@ impl Ingest {
             file,
             key,
             owner,
-            writer_wait_ms,
             &run,
             &item,
             checkpoint_at,
@@ -237,7 +235,6 @@ impl Ingest {
         file: &FileRef,
         key: &str,
         owner: &str,
-        writer_wait_ms: u64,
         run: &Run,
         item: &FileItem,
         checkpoint_at: tokio::time::Instant,
@@ -295,8 +292,7 @@ impl Ingest {
             Writers::Shared {
                 wait_for: Some(writer),
             } => {
-                self.wait_for_writer(file, owner, writer, writer_wait_ms)
-                    .await?;
+                self.wait_for_writer(file, owner, writer).await?;
                 false
             }
         };
@@ -376,9 +372,13 @@ impl Ingest {
                 return Err(err);
             }
         };
-        self.settled(file, committed)
-            .await
-            .map(|o| o.unwrap_or(Outcome::Done { format, counts }))
+        self.settled(file, committed).await.map(|o| {
+            o.unwrap_or(Outcome::Done {
+                format,
+                counts,
+                wrote_alone: alone,
+            })
+        })
     }
 
     /// After a settling write: `None` when ours took effect; otherwise what the file became
@@ -393,48 +393,42 @@ impl Ingest {
         }
     }
 
-    /// Waits until `writer`, writing alone in the run, has committed; past the wait, gives the
-    /// lease back and asks to be retried.
+    /// Goes on once `writer`, writing alone in the run, has committed; until then gives the
+    /// lease back and answers [`Retry::WaitingForWriter`]. No invocation waits for another:
+    /// the lone writer hands the files it kept waiting on once it commits (`crate::handle`).
     async fn wait_for_writer(
         &self,
         file: &FileRef,
         owner: &str,
         writer: FileId,
-        wait_ms: u64,
     ) -> Result<(), Retry> {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(wait_ms);
-        loop {
-            let still = self
-                .store
-                .get_run(&file.run)
-                .await?
-                .is_some_and(|run| run.written_alone_by(&writer));
-            if !still {
-                return Ok(());
-            }
-            // A lone writer that failed but could not free the run (its release was refused
-            // for the moment): free it here, the run's other files need not wait for nothing.
-            let writer_file = FileRef {
-                run: file.run.clone(),
-                file_id: writer.clone(),
-            };
-            if self
-                .store
-                .get_file(&writer_file)
-                .await?
-                .is_some_and(|w| w.state == FileState::Failed)
-            {
-                self.store.release_writer(&writer_file).await?;
-                continue;
-            }
-            if std::time::Instant::now() >= deadline {
-                self.store
-                    .release_file(file, owner, ClaimCount::NotTheFile)
-                    .await?;
-                return Err(Retry::WaitingForWriter { writer });
-            }
-            tokio::time::sleep(WRITER_POLL).await;
+        let still = self
+            .store
+            .get_run(&file.run)
+            .await?
+            .is_some_and(|run| run.written_alone_by(&writer));
+        if !still {
+            return Ok(());
         }
+        // A lone writer that failed but could not free the run (its release was refused for
+        // the moment): free it here, the run's other files need not wait for nothing.
+        let writer_file = FileRef {
+            run: file.run.clone(),
+            file_id: writer.clone(),
+        };
+        if self
+            .store
+            .get_file(&writer_file)
+            .await?
+            .is_some_and(|w| w.state == FileState::Failed)
+        {
+            self.store.release_writer(&writer_file).await?;
+            return Ok(());
+        }
+        self.store
+            .release_file(file, owner, ClaimCount::NotTheFile)
+            .await?;
+        Err(Retry::WaitingForWriter { writer })
     }
 
     async fn open(&self, key: &str, etag: Option<&str>) -> Result<RawObject, Retry> {

@@ -14,6 +14,8 @@ pub enum Outcome {
         format: Format,
         /// Its own results.
         counts: Summary,
+        /// Whether it was the run's first writer, which the run's other files waited for.
+        wrote_alone: bool,
     },
     /// It cannot be ingested, for the reason given.
     Failed(FileError),
@@ -26,6 +28,34 @@ pub enum Outcome {
     AlreadySettled(FileState),
     /// Nothing to ingest (an object outside the layout, no file item, a run already deleted).
     Skipped(String),
+    /// Stopped short (out of time, or free to go on once the run's lone writer committed) and
+    /// handed to a new invocation ([`verdict_store::Store::hand_off`]).
+    HandedOff {
+        /// Why it stopped.
+        why: HandOffWhy,
+        /// The hand-off's object key, whose notification invokes the next invocation.
+        handoff: String,
+    },
+    /// Waits for the run's lone writer, which hands it off to a new invocation once it commits.
+    Waiting {
+        /// The file writing alone.
+        writer: FileId,
+    },
+}
+
+/// Why a file was handed to a new invocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HandOffWhy {
+    /// It stopped at its checkpoint having written this many results: the next goes on.
+    Continue {
+        /// Results of the file written so far.
+        written: u64,
+    },
+    /// It found the run's lone writer writing, which has committed since.
+    WriterDone {
+        /// The file that wrote alone.
+        writer: FileId,
+    },
 }
 
 /// Why a delivery must be retried.
@@ -48,7 +78,7 @@ pub enum Retry {
         writer: FileId,
     },
     /// The invocation's time on the file ran out ([`crate::ingest::Settings::work_ms`]); the
-    /// file is claimed again once its lease expires, and ingested from the start.
+    /// file is claimed again once its lease expires, and continued from its last checkpoint.
     #[error("the ingest did not finish within {work_ms} ms; retried once the lease expires")]
     OutOfTime {
         /// The time it had.

@@ -1,5 +1,7 @@
 //! How ingestion behaves; the defaults are what the deployed function uses.
 
+use std::time::Duration;
+use tokio::time::Instant;
 use verdict_formats::ParseLimits;
 
 /// How ingestion behaves.
@@ -22,9 +24,13 @@ pub struct Settings {
     pub checkpoint_ms: u64,
     /// Test-item writes in flight at once.
     pub concurrency: usize,
-    /// How long a file waits for the run's lone writer to commit before it gives its lease
-    /// back and asks to be retried (under the function's 15-minute limit).
-    pub writer_wait_ms: u64,
+    /// How long before the invocation's deadline (from the Lambda context) the ingest is cut
+    /// off: time for the hand-off to the next invocation and the answer to Lambda.
+    pub deadline_margin_ms: u64,
+    /// The longest chain of hand-offs (`crate::handoff`): under the 16 invocations after which
+    /// Lambda stops a chain through S3 (its recursive loop detection), by a margin. Past it, a
+    /// file goes back to Lambda's retries and the sweep, which are not chains.
+    pub max_handoffs: u32,
     /// What the parser accepts.
     pub limits: ParseLimits,
     /// A file claimed more often than this without settling is failed (`gave_up`), so no
@@ -35,6 +41,27 @@ pub struct Settings {
     pub max_claims: u64,
 }
 
+impl Settings {
+    /// When an invocation that starts on a file at `started` stops taking new results
+    /// (`checkpoint_ms`) and when it is cut off (`work_ms`), shortened so that both fall before
+    /// the invocation's `deadline` by `deadline_margin_ms` (a sweep reaches its later files
+    /// with less of its 15 minutes left).
+    pub fn stops(&self, started: Instant, deadline: Option<Instant>) -> (Instant, Instant) {
+        let ms = Duration::from_millis;
+        let mut stop = started + ms(self.work_ms);
+        if let Some(deadline) = deadline {
+            let latest = deadline
+                .checked_sub(ms(self.deadline_margin_ms))
+                .unwrap_or(started);
+            stop = stop.min(latest.max(started));
+        }
+        let drain = ms(self.work_ms.saturating_sub(self.checkpoint_ms));
+        let checkpoint = (started + ms(self.checkpoint_ms))
+            .min(stop.checked_sub(drain).unwrap_or(started).max(started));
+        (checkpoint, stop)
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {
@@ -43,9 +70,37 @@ impl Default for Settings {
             work_ms: 14 * 60 * 1000,
             checkpoint_ms: 13 * 60 * 1000,
             concurrency: 32,
-            writer_wait_ms: 10 * 60 * 1000,
+            deadline_margin_ms: 10_000,
+            max_handoffs: 12,
             limits: ParseLimits::DEFAULT,
             max_claims: 8,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_invocation_stops_before_its_deadline_and_checkpoints_before_it_stops() {
+        let settings = Settings::default();
+        let started = Instant::now();
+        let min = |m: u64| Duration::from_secs(60 * m);
+        // A fresh 15-minute invocation: the settings' own times.
+        let (checkpoint, stop) = settings.stops(started, Some(started + min(15)));
+        assert_eq!((checkpoint - started, stop - started), (min(13), min(14)));
+        // A sweep with 5 minutes left: stop 10 s before the end, checkpoint a minute before.
+        let (checkpoint, stop) = settings.stops(started, Some(started + min(5)));
+        assert_eq!(stop - started, min(5) - Duration::from_secs(10));
+        assert_eq!(stop - checkpoint, min(1));
+        // No time left: nothing after the start.
+        let (checkpoint, stop) = settings.stops(started, Some(started));
+        assert_eq!((checkpoint, stop), (started, started));
+        // No deadline (tests): the settings' times.
+        assert_eq!(
+            settings.stops(started, None),
+            (started + min(13), started + min(14))
+        );
     }
 }

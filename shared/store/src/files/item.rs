@@ -256,6 +256,8 @@ pub struct FileItem {
     pub test_overrides: BTreeMap<String, TestOverride>,
     /// How many times the file was claimed for parsing (each delivery and sweep that got it).
     pub claims: u64,
+    /// Until when (ms since the epoch) an invocation holds the file; 0 once given back.
+    pub lease_until_ms: u64,
     /// How far an earlier invocation got, when one stopped to let the next continue.
     pub progress: Option<super::Progress>,
 }
@@ -321,6 +323,7 @@ pub(crate) fn file_from_item(item: &Item) -> Option<FileItem> {
             .and_then(|w| serde_json::from_str(w).ok())
             .unwrap_or_default(),
         claims: get_u64(item, attr::CLAIMS),
+        lease_until_ms: get_u64(item, attr::LEASE_UNTIL),
         progress: super::Progress::from_item(item),
     })
 }
