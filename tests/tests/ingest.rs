@@ -31,6 +31,11 @@ async fn deliver(ingest: &Ingest, file: &FileRef) -> Outcome {
         {
             Ok(mut outcomes) => {
                 let outcome = outcomes.pop().expect("one record, one outcome");
+                if let Outcome::Waiting { .. } = outcome {
+                    // The lone writer's hand-off comes once it commits; meanwhile, as the
+                    // sweep would, try again later.
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                }
                 match next_delivery(&outcome, file) {
                     Some(next) => key = next,
                     None => return outcome,
