@@ -101,13 +101,16 @@ async fn clean(files: &[(&str, Vec<u8>)]) -> Dump {
 /// A lease short enough that a delivery whose invocation gave up is taken over soon.
 const LEASE_MS: u64 = 3_000;
 
-/// The deployed settings at the scale of a test: an invocation stops working on a file a third
-/// of its lease before the lease can be taken over, the margin for requests still in flight
-/// (the proxy delays some by 200 ms, and a loaded machine more; on AWS it is 2 of 16 minutes).
+/// The deployed settings at the scale of a test: an invocation is cut off a third of its lease
+/// before the lease can be taken over, the margin for requests still in flight (the proxy
+/// delays some by 200 ms, and a loaded machine more; on AWS it is 2 of 16 minutes).
 fn settings(lease_ms: u64) -> Settings {
     Settings {
         lease_ms,
         work_ms: lease_ms * 2 / 3,
+        // Results taken for a third of the lease, then a third for the writes in flight (and
+        // the retries of throttled ones, for half of it) to land.
+        checkpoint_ms: lease_ms / 3,
         concurrency: 8,
         ..Settings::default()
     }
@@ -219,6 +222,8 @@ async fn an_invocation_out_of_time_stops_before_the_one_taking_over_can_commit()
         proxied,
         Settings {
             concurrency: 1,
+            // Cut off while still taking results: no checkpoint before it.
+            checkpoint_ms: Settings::default().checkpoint_ms,
             ..settings(lease_ms)
         },
     );
@@ -395,5 +400,71 @@ async fn a_file_throttled_after_every_claim_is_not_given_up_for_it() {
         &dump_without(&direct, &ORDER_BOOKKEEPING).await,
         &expected,
         "after the throttling",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_batch_throttled_whole_is_retried_within_the_invocation_s_time() {
+    // DynamoDB answers a BatchWriteItem whose every item is over its partition's rate with an
+    // error, not `UnprocessedItems`. With the SDK's retries spent (off here), the lone writer's
+    // batch backs off and is sent again until halfway from its checkpoint to its cut-off, so
+    // the file is written in one delivery: giving up at once would leave its progress behind
+    // the batch, and every later result, landed or not, would be written again by the next.
+    let files = vec![("report.xml", many_tests(200))];
+    let expected = clean(&files).await;
+    let plan = Plan {
+        seed: 9,
+        rate: 1.0,
+        faults: vec![Fault::ThroughputExceeded],
+        operations: Some(vec!["BatchWriteItem"]),
+        max_faults: Some(5),
+        skip: 1,
+    };
+    let (direct, proxied, ddb, _s3) = behind_proxies(&plan, "parse").await;
+    let file = upload(
+        &direct,
+        &run_ref("acme", "build-1"),
+        0,
+        "report.xml",
+        &files[0].1,
+    )
+    .await;
+    let ingest = Ingest::new(proxied.with_table_attempts(1), settings(LEASE_MS));
+    let outcome = ingest.ingest_key(&file.object_key(), "once").await;
+    assert!(matches!(outcome, Ok(Outcome::Done { .. })), "{outcome:?}");
+    assert_eq!(ddb.injected()[&Fault::ThroughputExceeded], 5);
+    assert_same_dump(
+        &dump_without(&direct, &ORDER_BOOKKEEPING).await,
+        &expected,
+        "batches throttled whole",
+    );
+
+    // Throttled on and on, the batches are given up at the retries' end, before the cut-off:
+    // the invocation records what landed, gives the lease back and asks to be continued (or,
+    // if nothing landed in order, retried), and is not cut off.
+    let plan = Plan {
+        max_faults: None,
+        ..plan
+    };
+    let (direct, proxied, _ddb, _s3) = behind_proxies(&plan, "parse").await;
+    let file = upload(
+        &direct,
+        &run_ref("acme", "build-1"),
+        0,
+        "report.xml",
+        &files[0].1,
+    )
+    .await;
+    let ingest = Ingest::new(proxied.with_table_attempts(1), settings(LEASE_MS));
+    let outcome = ingest.ingest_key(&file.object_key(), "throttled").await;
+    assert!(
+        matches!(&outcome, Err(Retry::Continue { written }) if *written < 200)
+            || matches!(&outcome, Err(Retry::Store(err)) if err.is_throttled()),
+        "{outcome:?}"
+    );
+    let item = direct.get_file(&file).await.unwrap().unwrap();
+    assert_eq!(
+        item.lease_until_ms, 0,
+        "the lease is given back: not cut off"
     );
 }

@@ -246,13 +246,9 @@ async fn deliver_continuing(store: &Store, file: &FileRef, settings: &Settings) 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_file_written_by_several_invocations_counts_once_alone_and_shared() {
-    // A tenth of a second of writing per invocation, one write at a time: each file of 1,500
-    // tests takes several invocations, each continuing from the last one's checkpoint.
-    let settings = Settings {
-        checkpoint_ms: 100,
-        concurrency: 1,
-        ..Settings::default()
-    };
+    // Each file of 1,500 tests takes several invocations, each continuing from the last one's
+    // checkpoint.
+    let settings = handing_off();
     let first = many_tests(1_500);
     let second = many_tests(1_600);
     let expected = clean_pair(Some(("first.xml", &first)), ("second.xml", &second)).await;

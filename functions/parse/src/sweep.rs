@@ -105,7 +105,7 @@ pub async fn sweep_files(
 /// Whether a file started now would get any time before its checkpoint.
 fn time_for_a_file(ingest: &Ingest, deadline: Option<Instant>) -> bool {
     let now = Instant::now();
-    ingest.settings().stops(now, deadline).0 > now
+    ingest.settings().stops(now, deadline).checkpoint > now
 }
 
 async fn abandon(

@@ -13,11 +13,18 @@ pub const BATCH_WRITE_MAX: usize = 25;
 
 impl Store {
     /// BatchWriteItem in requests of 25, `concurrency` requests in flight, retrying
-    /// `UnprocessedItems` with backoff.
+    /// `UnprocessedItems` with backoff. With `retry_until`, a request DynamoDB throttles whole
+    /// (every item's partition over its rate: an error, not `UnprocessedItems`, once the SDK's
+    /// own retries are spent) is retried the same way, and neither is retried past
+    /// `retry_until`: an ingest gives up a throttled batch rather than keep a request in flight
+    /// when it may be cut off (a lone writer's late put would land over a later file's merge),
+    /// and without the retry a batch given up early leaves the ingest's progress behind it, so
+    /// the next invocation writes every later result again.
     pub(crate) async fn batch_write(
         &self,
         requests: Vec<WriteRequest>,
         concurrency: usize,
+        retry_until: Option<std::time::Instant>,
     ) -> Result<(), StoreError> {
         let batches: Vec<Vec<WriteRequest>> = requests
             .chunks(BATCH_WRITE_MAX)
@@ -27,21 +34,39 @@ impl Store {
             .map(|mut batch| async move {
                 let mut backoff = Duration::from_millis(10);
                 while !batch.is_empty() {
-                    let out = self
+                    let sent = self
                         .ddb
                         .batch_write_item()
-                        .request_items(&self.table, batch)
+                        .request_items(&self.table, batch.clone())
                         .send()
                         .await
-                        .map_err(|e| StoreError::from_sdk("BatchWriteItem", e))?;
-                    batch = out
-                        .unprocessed_items()
-                        .and_then(|m| m.get(&self.table).cloned())
-                        .unwrap_or_default();
-                    if !batch.is_empty() {
-                        tokio::time::sleep(backoff).await;
-                        backoff = (backoff * 2).min(Duration::from_secs(2));
+                        .map_err(|e| StoreError::from_sdk("BatchWriteItem", e));
+                    let refused = match sent {
+                        Ok(out) => {
+                            batch = out
+                                .unprocessed_items()
+                                .and_then(|m| m.get(&self.table).cloned())
+                                .unwrap_or_default();
+                            None
+                        }
+                        Err(err) if err.is_throttled() && retry_until.is_some() => Some(err),
+                        Err(err) => return Err(err),
+                    };
+                    if batch.is_empty() {
+                        break;
                     }
+                    if let Some(until) = retry_until {
+                        if std::time::Instant::now() + backoff >= until {
+                            return Err(refused.unwrap_or_else(|| {
+                                StoreError::throttled(
+                                    "BatchWriteItem",
+                                    "items still unprocessed when the time for retries ran out",
+                                )
+                            }));
+                        }
+                    }
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(2));
                 }
                 Ok::<_, StoreError>(())
             })

@@ -88,7 +88,7 @@ impl Store {
             requests.push(delete_request(key.clone()));
         }
         deleted.items += requests.len() as u64;
-        self.batch_write(requests, 4).await?;
+        self.batch_write(requests, 4, None).await?;
         if more {
             return Ok(deleted);
         }

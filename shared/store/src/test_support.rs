@@ -176,7 +176,7 @@ pub async fn raw_batch_write(
             crate::batch::put_request(item)
         })
         .collect();
-    store.batch_write(requests, concurrency).await
+    store.batch_write(requests, concurrency, None).await
 }
 
 /// Up to `sample` of the run's test items, from its first test partitions.

@@ -24,7 +24,7 @@ mod validate;
 mod write;
 
 pub use outcome::{HandOffWhy, Outcome, Retry};
-pub use settings::Settings;
+pub use settings::{Settings, Stops};
 
 use validate::declared_format;
 use verdict_model::{Sidecar, Summary};
@@ -111,7 +111,7 @@ impl Ingest {
                 file.run.run_key, file.run.project
             )));
         };
-        let (checkpoint_at, stop_at) = self.settings.stops(tokio::time::Instant::now(), deadline);
+        let stops = self.settings.stops(tokio::time::Instant::now(), deadline);
         let item = match self
             .store
             .claim_file(file, owner, now_ms(), self.settings.lease_ms)
@@ -139,18 +139,15 @@ impl Ingest {
         }
         // From here the file is ours: whatever goes wrong for good (the store refusing a write,
         // a bug) settles it `failed` and frees its run, rather than leaving it `processing`.
-        let claimed = std::panic::AssertUnwindSafe(self.ingest_claimed(
-            file,
-            key,
-            owner,
-            &run,
-            &item,
-            checkpoint_at,
-        ));
+        let claimed =
+            std::panic::AssertUnwindSafe(self.ingest_claimed(file, key, owner, &run, &item, stops));
         // Past `work_ms` the ingest is dropped where it stands, as a crash would leave it, and
         // the lease is kept: a request still in flight may land until the lease expires.
-        let Ok(claimed) =
-            tokio::time::timeout_at(stop_at, futures_util::FutureExt::catch_unwind(claimed)).await
+        let Ok(claimed) = tokio::time::timeout_at(
+            stops.cut_off,
+            futures_util::FutureExt::catch_unwind(claimed),
+        )
+        .await
         else {
             tracing::warn!(file = %file.object_key(), "out of time; retried once the lease expires");
             return Err(Retry::OutOfTime {
@@ -237,7 +234,7 @@ impl Ingest {
         owner: &str,
         run: &Run,
         item: &FileItem,
-        checkpoint_at: tokio::time::Instant,
+        stops: Stops,
     ) -> Result<Outcome, Retry> {
         let validated = match declared_format(item.format_hint.as_deref()) {
             Err(error) => Err(error),
@@ -314,16 +311,7 @@ impl Ingest {
         let from = item.progress.clone().unwrap_or_default();
         let before = from.written;
         let written = match self
-            .write_results(
-                key,
-                &ctx,
-                file,
-                validated,
-                &overrides,
-                alone,
-                from,
-                checkpoint_at,
-            )
+            .write_results(key, &ctx, file, validated, &overrides, alone, from, stops)
             .await?
         {
             Written::All(progress) => progress,

@@ -41,12 +41,24 @@ pub struct Settings {
     pub max_claims: u64,
 }
 
+/// The times of one invocation's work on a file ([`Settings::stops`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stops {
+    /// When it takes no new result and lets its writes in flight land.
+    pub checkpoint: Instant,
+    /// Until when a write refused for the table's rate is retried: halfway from the checkpoint
+    /// to the cut-off, so that no retry is in flight when the invocation is cut off.
+    pub retry_until: Instant,
+    /// When it is dropped where it stands.
+    pub cut_off: Instant,
+}
+
 impl Settings {
     /// When an invocation that starts on a file at `started` stops taking new results
     /// (`checkpoint_ms`) and when it is cut off (`work_ms`), shortened so that both fall before
     /// the invocation's `deadline` by `deadline_margin_ms` (a sweep reaches its later files
     /// with less of its 15 minutes left).
-    pub fn stops(&self, started: Instant, deadline: Option<Instant>) -> (Instant, Instant) {
+    pub fn stops(&self, started: Instant, deadline: Option<Instant>) -> Stops {
         let ms = Duration::from_millis;
         let mut stop = started + ms(self.work_ms);
         if let Some(deadline) = deadline {
@@ -58,7 +70,11 @@ impl Settings {
         let drain = ms(self.work_ms.saturating_sub(self.checkpoint_ms));
         let checkpoint = (started + ms(self.checkpoint_ms))
             .min(stop.checked_sub(drain).unwrap_or(started).max(started));
-        (checkpoint, stop)
+        Stops {
+            checkpoint,
+            retry_until: checkpoint + (stop - checkpoint) / 2,
+            cut_off: stop,
+        }
     }
 }
 
@@ -87,19 +103,31 @@ mod tests {
         let settings = Settings::default();
         let started = Instant::now();
         let min = |m: u64| Duration::from_secs(60 * m);
-        // A fresh 15-minute invocation: the settings' own times.
-        let (checkpoint, stop) = settings.stops(started, Some(started + min(15)));
-        assert_eq!((checkpoint - started, stop - started), (min(13), min(14)));
-        // A sweep with 5 minutes left: stop 10 s before the end, checkpoint a minute before.
-        let (checkpoint, stop) = settings.stops(started, Some(started + min(5)));
-        assert_eq!(stop - started, min(5) - Duration::from_secs(10));
-        assert_eq!(stop - checkpoint, min(1));
-        // No time left: nothing after the start.
-        let (checkpoint, stop) = settings.stops(started, Some(started));
-        assert_eq!((checkpoint, stop), (started, started));
-        // No deadline (tests): the settings' times.
+        // A fresh 15-minute invocation: the settings' own times; retries of throttled writes
+        // end halfway from the checkpoint to the cut-off.
+        let stops = settings.stops(started, Some(started + min(15)));
         assert_eq!(
-            settings.stops(started, None),
+            (
+                stops.checkpoint - started,
+                stops.retry_until - started,
+                stops.cut_off - started
+            ),
+            (min(13), min(13) + Duration::from_secs(30), min(14))
+        );
+        // A sweep with 5 minutes left: stop 10 s before the end, checkpoint a minute before.
+        let stops = settings.stops(started, Some(started + min(5)));
+        assert_eq!(stops.cut_off - started, min(5) - Duration::from_secs(10));
+        assert_eq!(stops.cut_off - stops.checkpoint, min(1));
+        // No time left: nothing after the start.
+        let stops = settings.stops(started, Some(started));
+        assert_eq!(
+            (stops.checkpoint, stops.retry_until, stops.cut_off),
+            (started, started, started)
+        );
+        // No deadline (tests): the settings' times.
+        let stops = settings.stops(started, None);
+        assert_eq!(
+            (stops.checkpoint, stops.cut_off),
             (started + min(13), started + min(14))
         );
     }

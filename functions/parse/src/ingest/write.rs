@@ -7,7 +7,7 @@
 
 use super::complete::Completion;
 use super::validate::Validated;
-use super::{joined, Ingest, Retry};
+use super::{joined, Ingest, Retry, Stops};
 use futures_util::stream::{self, BoxStream, StreamExt};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -89,7 +89,7 @@ type Writes<'a> = BoxStream<'a, Result<(usize, Vec<(TestResult, Delta)>), Retry>
 
 impl Ingest {
     /// Streams complete results to concurrent writes, from the one after those `from` says
-    /// were written, until the file ends or `checkpoint_at`.
+    /// were written, until the file ends or `stops.checkpoint`.
     #[allow(clippy::too_many_arguments)]
     pub(super) async fn write_results(
         &self,
@@ -100,7 +100,7 @@ impl Ingest {
         overrides: &Sidecar,
         alone: bool,
         from: Progress,
-        checkpoint_at: Instant,
+        stops: Stops,
     ) -> Result<Written, Retry> {
         let object = self.open(key, validated.etag.as_deref()).await?;
         let (tx, rx) = tokio::sync::mpsc::channel::<TestResult>(self.settings.concurrency * 4);
@@ -130,7 +130,7 @@ impl Ingest {
         let results = stream_of(rx)
             .skip(skip)
             .take_while(|_| {
-                if Instant::now() >= checkpoint_at {
+                if Instant::now() >= stops.checkpoint {
                     stop.store(true, Ordering::Relaxed);
                 }
                 std::future::ready(!stop.load(Ordering::Relaxed))
@@ -142,7 +142,7 @@ impl Ingest {
             .enumerate();
         let budget = InFlight::new(self.settings.concurrency * BATCH_WRITE_UNITS);
         let written = if alone {
-            self.write_alone(results, ctx, file, &budget)
+            self.write_alone(results, ctx, file, &budget, stops.retry_until)
         } else {
             self.write_shared(results, ctx, file, &budget)
         };
@@ -191,6 +191,7 @@ impl Ingest {
         ctx: &'a RunContext,
         file: &'a FileRef,
         budget: &'a InFlight,
+        retry_until: Instant,
     ) -> Writes<'a> {
         results
             .chunks(BATCH_WRITE_MAX)
@@ -204,7 +205,7 @@ impl Ingest {
                 // so none puts over what the run's other files merged after the commit.
                 let deltas = self
                     .store
-                    .write_results_alone(ctx, &file.file_id, &batch)
+                    .write_results_alone(ctx, &file.file_id, &batch, retry_until.into_std())
                     .await?;
                 Ok((first, batch.into_iter().zip(deltas).collect()))
             })

@@ -103,12 +103,14 @@ impl Store {
     /// holds the run's exclusive writer ([`Store::begin_writes`]): the same items the
     /// conditional path builds, put with one unconditional BatchWriteItem of up to 25. Putting
     /// them again (a redelivery) writes the same items, so the effect is still exactly once;
-    /// no other file writes to the run until this one commits.
+    /// no other file writes to the run until this one commits. A request throttled whole is
+    /// retried until `retry_until` (see `batch_write`).
     pub async fn write_results_alone(
         &self,
         ctx: &RunContext,
         file: &FileId,
         results: &[TestResult],
+        retry_until: std::time::Instant,
     ) -> Result<Vec<Delta>, StoreError> {
         let mut deltas = Vec::with_capacity(results.len());
         let mut requests = Vec::with_capacity(results.len());
@@ -117,7 +119,7 @@ impl Store {
             deltas.push(delta);
             requests.push(put_request(item));
         }
-        self.batch_write(requests, 1).await?;
+        self.batch_write(requests, 1, Some(retry_until)).await?;
         Ok(deltas)
     }
 
