@@ -2,13 +2,14 @@
 //! failed results in 45 runs over 34 days, on two branches, uploaded and ingested as CI would;
 //! every fifth run gets a late second file whose reruns turn five failures into retried
 //! passes): every failure group equals a brute-force recount of the test items in the table,
-//! on every window and branch, and rolling every run again changes nothing.
+//! on every window and branch; one failure's occurrences, read page by page, come each once and
+//! in order; and rolling every run again changes nothing.
 
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use verdict_model::RunMetadata;
 use verdict_parse_fn::ingest::{Ingest, Settings};
-use verdict_store::{now_ms, Granularity};
+use verdict_store::{now_ms, Granularity, HistoryFilter};
 use verdict_tests::{dump, metadata, run_ref, settle, upload_with, LocalApi};
 use verdict_upload_fn::Limits;
 
@@ -101,6 +102,33 @@ async fn failed_results(api: &LocalApi) -> Vec<Failed> {
             }
         })
         .collect()
+}
+
+/// Every occurrence of `fingerprint` as `filter` reads them, 7 to a page: (run time, run, test).
+async fn occurrences(
+    api: &LocalApi,
+    fingerprint: &str,
+    filter: &HistoryFilter,
+) -> Vec<(u64, String, String)> {
+    let project = run_ref("acme", "r000").project;
+    let mut rows = Vec::new();
+    let mut start = None;
+    loop {
+        let page = api
+            .store
+            .fingerprint_occurrences(&project, fingerprint, filter, 7, start.as_ref())
+            .await
+            .unwrap();
+        rows.extend(
+            page.items
+                .into_iter()
+                .map(|r| (r.created_ms, r.run_key, r.test_id)),
+        );
+        match page.next {
+            Some(next) => start = Some(next),
+            None => return rows,
+        }
+    }
 }
 
 /// What a failure group must say: count, tests affected, first and newest run.
@@ -223,6 +251,36 @@ async fn failures_and_flaky_over_more_failures_than_a_window_once_read_equal_a_r
         assert!(
             counts.windows(2).all(|w| w[0] >= w[1]),
             "{path}: most frequent first: {counts:?}"
+        );
+    }
+
+    // One failure's occurrences, page after page merged from its 16 partitions of the
+    // `fingerprint` index: every one once, in order, newest or oldest first, of a branch or all.
+    let fingerprint = &failed[0].fingerprint;
+    for (oldest_first, branch) in [(false, None), (true, None), (false, Some("feature-x"))] {
+        let filter = HistoryFilter {
+            branch: branch.map(str::to_string),
+            oldest_first,
+            ..HistoryFilter::default()
+        };
+        let mut expected: Vec<(u64, &str, &str)> = failed
+            .iter()
+            .filter(|f| &f.fingerprint == fingerprint && branch.is_none_or(|b| f.branch == b))
+            .map(|f| (f.created_ms, f.run.as_str(), f.test_id.as_str()))
+            .collect();
+        expected.sort();
+        if !oldest_first {
+            expected.reverse();
+        }
+        let read = occurrences(&api, fingerprint, &filter).await;
+        let read: Vec<(u64, &str, &str)> = read
+            .iter()
+            .map(|(t, run, test)| (*t, run.as_str(), test.as_str()))
+            .collect();
+        assert!(expected.len() > 100, "{} occurrences", expected.len());
+        assert_eq!(
+            read, expected,
+            "oldest first: {oldest_first}, branch {branch:?}"
         );
     }
 

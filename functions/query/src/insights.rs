@@ -22,8 +22,9 @@ const MAX_FLAKY_CANDIDATES: usize = 100;
 const SLOWEST_RUNS: i32 = 50;
 /// Candidates whose history the slowest endpoint reads at most.
 const SLOWEST_CANDIDATES: usize = 100;
-/// Index entries read per Query when looking for a group's first or newest occurrence.
-const OCCURRENCE_PAGE: i32 = 100;
+/// Index entries a page reads when looking for a group's first or newest occurrence: two in
+/// each of the failure's 16 partitions.
+const OCCURRENCE_PAGE: i32 = 16;
 
 /// Where the next page of failure groups starts.
 #[derive(Debug, Serialize, Deserialize)]
@@ -277,9 +278,10 @@ pub(crate) async fn slowest(
 /// Occurrences a failure group's page reads at most (newest first).
 const MAX_GROUP_OCCURRENCES: usize = 2_000;
 
-/// `GET /v1/failures/{fingerprint}`: one failure across the project. Queries of the
-/// `fingerprint` index (newest first, 1,000 entries each, at most
-/// [`MAX_GROUP_OCCURRENCES`]; `truncated` past it), one Query for its first occurrence, and one
+/// `GET /v1/failures/{fingerprint}`: one failure across the project. Pages of the
+/// `fingerprint` index (newest first, up to 1,000 entries each, merged from the failure's 16
+/// partitions; at most [`MAX_GROUP_OCCURRENCES`], `truncated` past it), a page for its first
+/// occurrence, and one
 /// GetItem of its newest occurrence's result for the message and stack of each attempt.
 pub(crate) async fn failure_group(
     store: &Store,

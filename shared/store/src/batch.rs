@@ -13,13 +13,15 @@ pub const BATCH_WRITE_MAX: usize = 25;
 
 impl Store {
     /// BatchWriteItem in requests of 25, `concurrency` requests in flight, retrying
-    /// `UnprocessedItems` with backoff. With `retry_until`, a request DynamoDB throttles whole
-    /// (every item's partition over its rate: an error, not `UnprocessedItems`, once the SDK's
-    /// own retries are spent) is retried the same way, and neither is retried past
-    /// `retry_until`: an ingest gives up a throttled batch rather than keep a request in flight
-    /// when it may be cut off (a lone writer's late put would land over a later file's merge),
-    /// and without the retry a batch given up early leaves the ingest's progress behind it, so
-    /// the next invocation writes every later result again.
+    /// `UnprocessedItems` with backoff until every item is written. With `retry_until`, a
+    /// request DynamoDB throttles whole (every item's partition over its rate: an error, not
+    /// `UnprocessedItems`, once the SDK's own retries are spent) is retried the same way until
+    /// then: without it, a batch given up early leaves an ingest's progress behind it and the
+    /// next invocation writes every later result again; past it, an ingest gives the batch up
+    /// rather than keep a request in flight when it may be cut off (a lone writer's late put
+    /// would land over a later file's merge). Items left unprocessed are not bounded so: they
+    /// are the partition's rate admitting part of a request, and a batch cut short there never
+    /// completes when many share a slow partition, so no invocation would advance.
     pub(crate) async fn batch_write(
         &self,
         requests: Vec<WriteRequest>,
@@ -55,14 +57,9 @@ impl Store {
                     if batch.is_empty() {
                         break;
                     }
-                    if let Some(until) = retry_until {
+                    if let (Some(err), Some(until)) = (refused, retry_until) {
                         if std::time::Instant::now() + backoff >= until {
-                            return Err(refused.unwrap_or_else(|| {
-                                StoreError::throttled(
-                                    "BatchWriteItem",
-                                    "items still unprocessed when the time for retries ran out",
-                                )
-                            }));
+                            return Err(err);
                         }
                     }
                     tokio::time::sleep(backoff).await;

@@ -66,6 +66,19 @@ impl<L> Cursor<L> {
         })
     }
 
+    /// The cursor after the item whose sort key is `sort_key`.
+    pub(crate) fn at(sort_key: String) -> Cursor<L> {
+        Cursor {
+            after: sort_key,
+            listing: PhantomData,
+        }
+    }
+
+    /// The sort key of the item it continues after.
+    pub(crate) fn sort_key(&self) -> &str {
+        &self.after
+    }
+
     /// The run named by a sort key that begins with the run's time key (`{time}#{run}...`).
     fn run_of(&self, project: &ProjectName) -> Option<RunRef> {
         let rest = self.after.split_once('#')?.1;
@@ -130,24 +143,6 @@ impl Cursor<HistoryListing> {
     }
 }
 
-impl Cursor<OccurrencesListing> {
-    /// The `ExclusiveStartKey` in an index of results by run time (`fingerprint`):
-    /// its key attributes, partition `pk`.
-    pub(crate) fn start_key_in_index(
-        &self,
-        project: &ProjectName,
-        (pk_attr, sk_attr): (&str, &str),
-        pk: String,
-    ) -> Option<Item> {
-        let run = self.run_of(project)?;
-        let test_id = self.after.rsplit('#').next()?;
-        Some(with(
-            run.test_key(test_id),
-            [(pk_attr, pk), (sk_attr, self.after.clone())],
-        ))
-    }
-}
-
 impl Cursor<UploadsListing> {
     /// The `ExclusiveStartKey` in the `uploads` index partition `pk`.
     pub(crate) fn start_key(&self, project: &ProjectName, pk: String) -> Option<Item> {
@@ -163,7 +158,7 @@ impl Cursor<UploadsListing> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::{result_time_sk, test_sk, time_sk, FileRef};
+    use crate::keys::{test_sk, time_sk, FileRef};
 
     fn key(pairs: &[(&str, &str)]) -> Item {
         pairs.iter().map(|(k, v)| (k.to_string(), s(*v))).collect()
@@ -189,19 +184,6 @@ mod tests {
         assert_eq!(rebuilt, Some(last));
 
         let test_id = "ab".repeat(32);
-        let fp_sk = result_time_sk(1_700_000_000_000, &run_key, &test_id);
-        let last = key(&[
-            ("pk", &run.tests_pk(&test_id)),
-            ("sk", &test_sk(&test_id)),
-            ("fp_pk", "acme#f"),
-            ("fp_sk", &fp_sk),
-        ]);
-        let cursor = Cursor::<OccurrencesListing>::after(Some(&last), "fp_sk").unwrap();
-        assert_eq!(
-            cursor.start_key_in_index(&project, ("fp_pk", "fp_sk"), "acme#f".into()),
-            Some(last)
-        );
-
         let last = key(&[("pk", &run.tests_pk(&test_id)), ("sk", &test_sk(&test_id))]);
         let cursor = Cursor::<ResultsListing>::after(Some(&last), "sk").unwrap();
         assert_eq!(cursor.start_key(&run), Some(last));

@@ -318,9 +318,21 @@ pub(crate) fn history_pk(project: &ProjectName, test_id: &str) -> String {
     format!("{project}#{test_id}")
 }
 
-/// Partition of the `fingerprint` index: one failure across the runs of a project.
-pub(crate) fn fingerprint_pk(project: &ProjectName, fingerprint: &str) -> String {
-    format!("{project}#{fingerprint}")
+/// Partition of the `fingerprint` index: one failure across the runs of a project, spread
+/// over 16 values by the failing test's first digit as a run's results are. A red build fails
+/// every test the same way: on one key value its index entries would be written at the rate
+/// AWS serves one key (1,000 a second), slower than the run's results themselves.
+pub(crate) fn fingerprint_pk(project: &ProjectName, fingerprint: &str, test_id: &str) -> String {
+    let digit = test_id.get(..1).unwrap_or_default();
+    format!("{project}#{fingerprint}#{digit}")
+}
+
+/// Every partition of one failure in the `fingerprint` index ([`fingerprint_pk`]).
+pub(crate) fn fingerprint_pks(project: &ProjectName, fingerprint: &str) -> Vec<String> {
+    TEST_PARTITIONS
+        .chars()
+        .map(|digit| format!("{project}#{fingerprint}#{digit}"))
+        .collect()
 }
 
 /// Partition of the `uploads` index: one project's files in one state. A file's entry moves

@@ -22,6 +22,7 @@ mod faults;
 mod files;
 mod handoffs;
 mod keys;
+mod occurrences;
 mod projects;
 mod queries;
 mod rate;

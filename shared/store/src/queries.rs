@@ -2,10 +2,10 @@
 //! a page's continuation is a [`Cursor`] of its listing (the API signs it).
 
 use crate::attrs::{get_bool, get_s, get_u64, n, s, Item, CREATED_MS, PK, PROJECT, RUN_KEY, SK};
-use crate::cursor::{Cursor, HistoryListing, OccurrencesListing, ResultsListing, RunsListing};
+use crate::cursor::{Cursor, HistoryListing, ResultsListing, RunsListing};
 use crate::keys::{
-    branch_pk, fingerprint_pk, history_pk, time_floor, time_of_sk, FileId, ProjectName, RunKey,
-    RunRef, TEST_SK_PREFIX,
+    branch_pk, history_pk, time_floor, time_of_sk, FileId, ProjectName, RunKey, RunRef,
+    TEST_SK_PREFIX,
 };
 use crate::results::{attr as test_attr, PROBLEM_STATUSES};
 use crate::runs::attr as run_attr;
@@ -164,7 +164,7 @@ impl ResultFilter {
 }
 
 /// Later than any run (the largest 13-digit time).
-const TIME_MAX_MS: u64 = 9_999_999_999_999;
+pub(crate) const TIME_MAX_MS: u64 = 9_999_999_999_999;
 
 /// The index of a run's failed, errored, xpassed and flaky results.
 pub(crate) const PROBLEMS_INDEX: &str = "problems";
@@ -436,55 +436,11 @@ impl Store {
         self.settled_rows(project, page).await
     }
 
-    /// The failed results of a project with one failure fingerprint, in the window and of the
-    /// branch `filter` names, newest first (or oldest first): the `fingerprint` index. `branch`
-    /// is a filter: a page may hold fewer than `limit` rows.
-    pub async fn fingerprint_occurrences(
-        &self,
-        project: &ProjectName,
-        fingerprint: &str,
-        filter: &HistoryFilter,
-        limit: i32,
-        start: Option<&Cursor<OccurrencesListing>>,
-    ) -> Result<Page<TestRow, OccurrencesListing>, StoreError> {
-        let pk = fingerprint_pk(project, fingerprint);
-        let start =
-            start.and_then(|c| c.start_key_in_index(project, ("fp_pk", "fp_sk"), pk.clone()));
-        let mut query = self
-            .ddb
-            .query()
-            .table_name(&self.table)
-            .index_name("fingerprint")
-            .key_condition_expression("fp_pk = :pk AND fp_sk BETWEEN :since AND :until")
-            .expression_attribute_values(":pk", s(pk))
-            .expression_attribute_values(":since", s(time_floor(filter.since_ms.unwrap_or(0))))
-            .expression_attribute_values(
-                ":until",
-                s(time_floor(filter.until_ms.map_or(TIME_MAX_MS, |ms| ms + 1))),
-            )
-            .scan_index_forward(filter.oldest_first)
-            .limit(limit)
-            .set_exclusive_start_key(start);
-        if let Some(branch) = &filter.branch {
-            query = query
-                .filter_expression("branch = :branch")
-                .expression_attribute_values(":branch", s(branch));
-        }
-        let page = page("Query fingerprint", query, test_attr::FP_SK, |item| {
-            Some(TestRow {
-                fingerprint: Some(fingerprint.to_string()),
-                ..test_row(item)?
-            })
-        })
-        .await?;
-        self.settled_rows(project, page).await
-    }
-
     /// Keeps the rows their runs show ([`Run::shows`]). An index entry is written
     /// with its test item, before the file commits: without this, a result of a file still
     /// being ingested (or one merging into a test another file wrote) would show half-merged.
     /// One BatchGetItem of the rows' run items per 100 runs.
-    async fn settled_rows<L>(
+    pub(crate) async fn settled_rows<L>(
         &self,
         project: &ProjectName,
         mut page: Page<TestRow, L>,

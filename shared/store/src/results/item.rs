@@ -230,7 +230,10 @@ fn test_item(ctx: &RunContext, result: &TestResult, stored: &Stored) -> Item {
     }
     // Failed results by fingerprint: a sparse index, only failures are in it.
     if let (true, Some(fp)) = (result.status.is_failure(), &result.fingerprint) {
-        item.insert(attr::FP_PK.into(), s(fingerprint_pk(&ctx.run.project, fp)));
+        item.insert(
+            attr::FP_PK.into(),
+            s(fingerprint_pk(&ctx.run.project, fp, &result.test_id)),
+        );
         item.insert(
             attr::FP_SK.into(),
             s(result_time_sk(
