@@ -106,15 +106,18 @@ schema = (ROOT / "shared" / "store" / "src" / "schema.rs").read_text()
 code_indexes = {}
 for block in re.findall(r"IndexSpec \{(.*?)\}", schema, re.S):
     fields = dict(re.findall(r'(name|pk|sk): "([^"]+)"', block))
-    projection = re.search(r"projection: (None|Some\(&\[(.*?)\]\))", block, re.S)
+    projection = re.search(r"projection: (None|Some\(&\[(.*?)\]\)|Some\((\w+)\))", block, re.S)
     if "name" not in fields or projection is None:
         continue  # the struct's own definition
+    listed = projection.group(2)
+    if projection.group(3):  # a named list: `const NAME: &[&str] = &[...];`
+        listed = re.search(rf"const {projection.group(3)}: &\[&str\] = &\[(.*?)\];", schema, re.S).group(1)
     if projection.group(1) == "None":
         kind, attrs = "KEYS_ONLY", set()
-    elif not projection.group(2).strip():
+    elif not listed.strip():
         kind, attrs = "ALL", set()
     else:
-        kind, attrs = "INCLUDE", set(re.findall(r'"([^"]+)"', projection.group(2)))
+        kind, attrs = "INCLUDE", set(re.findall(r'"([^"]+)"', listed))
     code_indexes[fields["name"]] = (fields["pk"], fields["sk"], kind, attrs)
 table = resources["Table"]["Properties"]
 template_indexes = {}

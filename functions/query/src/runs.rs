@@ -159,7 +159,8 @@ pub(crate) async fn passing(
 const SETTLED_LOOKS_AT: usize = 100;
 
 /// The newest settled run among those `filter` keeps, looking through at most
-/// [`SETTLED_LOOKS_AT`] runs.
+/// [`SETTLED_LOOKS_AT`] runs; read whole (a GetItem), as its results are read next and which
+/// of them it shows depends on its `done_files`, which the runs indexes do not project.
 pub(crate) async fn newest_settled(
     store: &Store,
     project: &ProjectName,
@@ -172,5 +173,8 @@ pub(crate) async fn newest_settled(
         |start| async move { store.list_runs(project, filter, 20, start.as_ref()).await },
     )
     .await?;
-    Ok(runs.into_iter().find(settled))
+    match runs.into_iter().find(settled) {
+        Some(listed) => Ok(store.get_run(&listed.run).await?),
+        None => Ok(None),
+    }
 }

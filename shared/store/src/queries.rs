@@ -185,7 +185,9 @@ pub struct RunFilter {
 }
 
 impl Store {
-    /// Runs of a project newest first (the `runs` index, or `branch` with a branch).
+    /// Runs of a project newest first (the `runs` index, or `branch` with a branch), as the
+    /// indexes project them: without `done_files` and the writers, so a listed run cannot say
+    /// which results it shows ([`Run::shows`]); [`Store::get_run`] reads one whole.
     pub async fn list_runs(
         &self,
         project: &ProjectName,
