@@ -236,8 +236,11 @@ mod tests {
 
     #[test]
     fn an_index_copies_its_keys_and_the_attributes_its_projection_names() {
-        // ALL: everything, the run item's file list included.
-        assert!(index("runs").projects("done_files"));
+        // ALL: everything.
+        assert!(index("uploads").projects("anything"));
+        // A run listing's attributes, not the run item's file list.
+        assert!(index("runs").projects("files_settled"));
+        assert!(!index("runs").projects("done_files"));
         // INCLUDE: the keys and what it lists.
         let history = index("history");
         for name in ["pk", "sk", "hist_pk", "hist_sk", "status"] {
