@@ -15,14 +15,15 @@
 
 use crate::attrs::{get_n, get_s, n, s, Expr, Item, EXPIRES_AT, KIND, PROJECT, SK};
 use crate::keys::{
-    failure_rollup_pk, failure_rollup_sk, failures_snapshot_key, item_key, rollup_sk, Granularity,
-    ProjectName, RunRef,
+    failure_rollup_pk, failure_rollup_pks, failure_rollup_sk, failures_snapshot_key, item_key,
+    rollup_sk, Granularity, ProjectName, RunRef,
 };
 use crate::queries::{test_row, PROBLEMS_INDEX};
 use crate::results::attr as test_attr;
 use crate::runs::{attr as run_attr, run_from_item, Run};
 use crate::{Store, StoreError};
 use aws_sdk_dynamodb::types::TransactWriteItem;
+use futures_util::stream::{self, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -135,8 +136,8 @@ fn changes(project: &ProjectName, old: &Snapshot, new: &Snapshot) -> Vec<Change>
         let day = Granularity::Day.start(snapshot.day_ms);
         let scopes = std::iter::once(None).chain(snapshot.branch.as_deref().map(Some));
         for branch in scopes {
-            let pk = failure_rollup_pk(project, branch);
             for row in &snapshot.rows {
+                let pk = failure_rollup_pk(project, branch, &row.test_id);
                 let fingerprint = row.fingerprint.as_deref().unwrap_or(NO_FINGERPRINT);
                 let sk = failure_rollup_sk(day, &row.test_id, fingerprint);
                 let change = by_key.entry((pk.clone(), sk.clone())).or_insert(Change {
@@ -443,8 +444,8 @@ impl Store {
     }
 
     /// The failure rollups of `project` (of `branch`, or all branches) for the days from the
-    /// one holding `first_ms` to the one holding `last_ms`: one paginated Query. Items whose
-    /// counts are back at zero are left out.
+    /// one holding `first_ms` to the one holding `last_ms`: one paginated Query of each of its
+    /// 16 partitions, at once. Items whose counts are back at zero are left out.
     pub async fn failure_counts(
         &self,
         project: &ProjectName,
@@ -457,16 +458,25 @@ impl Store {
         }
         // The last day's prefix, then `~`, which sorts after every hex digit and `-`.
         let last = format!("{}~", rollup_sk(Granularity::Day, last_ms));
-        let query = self
-            .ddb
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND sk BETWEEN :first AND :last")
-            .expression_attribute_values(":pk", s(failure_rollup_pk(project, branch)))
-            .expression_attribute_values(":first", s(rollup_sk(Granularity::Day, first_ms)))
-            .expression_attribute_values(":last", s(last));
-        let items = self.query_all("Query failure rollups", query).await?;
-        Ok(items.iter().filter_map(failure_count).collect())
+        let query = |pk: String| {
+            self.ddb
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND sk BETWEEN :first AND :last")
+                .expression_attribute_values(":pk", s(pk))
+                .expression_attribute_values(":first", s(rollup_sk(Granularity::Day, first_ms)))
+                .expression_attribute_values(":last", s(&last))
+        };
+        let partitions: Vec<Vec<Item>> = stream::iter(failure_rollup_pks(project, branch))
+            .map(|pk| self.query_all("Query failure rollups", query(pk)))
+            .buffered(16)
+            .try_collect()
+            .await?;
+        Ok(partitions
+            .iter()
+            .flatten()
+            .filter_map(failure_count)
+            .collect())
     }
 }
 
@@ -528,10 +538,11 @@ mod tests {
         assert_eq!(all.len(), 4);
         assert_eq!(
             all.iter().map(|c| c.pk.as_str()).collect::<Vec<_>>(),
-            ["G#acme", "G#acme", "G#acme#main", "G#acme#main"]
+            ["G#acme#a", "G#acme#a#main", "G#acme#b", "G#acme#b#main"],
+            "each test in the partition of its first digit"
         );
         assert_eq!(all[0].sk, "D0000003#a#f1");
-        assert_eq!(all[1].sk, "D0000003#b#-");
+        assert_eq!(all[2].sk, "D0000003#b#-");
         // Moving to the same snapshot changes nothing; back to none takes everything away.
         assert!(changes(&project, &new, &new).is_empty());
         let back = changes(&project, &new, &Snapshot::default());

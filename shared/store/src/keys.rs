@@ -433,11 +433,30 @@ pub(crate) fn rollup_sk(granularity: Granularity, ms: u64) -> String {
     format!("{}{:07}", granularity.letter(), ms / granularity.len_ms())
 }
 
-/// Partition of a project's failure rollups: all branches, or one branch.
-pub(crate) fn failure_rollup_pk(project: &ProjectName, branch: Option<&str>) -> String {
+/// Partition of a project's failure rollups of test `test_id`: all branches, or one branch,
+/// spread over 16 values by the test id's first digit as a run's results are. A red build's
+/// failure roll writes an item per failing test: on one key value it would go at the rate AWS
+/// serves one key (1,000 write units a second, two per item in a transaction).
+pub(crate) fn failure_rollup_pk(
+    project: &ProjectName,
+    branch: Option<&str>,
+    test_id: &str,
+) -> String {
+    failure_rollup_shard_pk(project, branch, test_id.get(..1).unwrap_or_default())
+}
+
+/// Every partition of a project's failure rollups, all branches or one ([`failure_rollup_pk`]).
+pub(crate) fn failure_rollup_pks(project: &ProjectName, branch: Option<&str>) -> Vec<String> {
+    TEST_PARTITIONS
+        .chars()
+        .map(|digit| failure_rollup_shard_pk(project, branch, &digit.to_string()))
+        .collect()
+}
+
+fn failure_rollup_shard_pk(project: &ProjectName, branch: Option<&str>, digit: &str) -> String {
     match branch {
-        None => format!("G#{project}"),
-        Some(branch) => format!("G#{project}#{branch}"),
+        None => format!("G#{project}#{digit}"),
+        Some(branch) => format!("G#{project}#{digit}#{branch}"),
     }
 }
 
