@@ -15,7 +15,7 @@ use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use tokio_util::io::SyncIoBridge;
 use verdict_formats::for_each_case;
-use verdict_model::{Sidecar, TestResult};
+use verdict_model::{Sidecar, Status, TestResult};
 use verdict_store::{
     Delta, FileRef, Progress, RunContext, SlowTest, BATCH_WRITE_MAX, SLOWEST_PER_FILE,
 };
@@ -65,27 +65,63 @@ pub(super) enum Written {
 struct Prefix {
     progress: Progress,
     next: usize,
-    landed: BTreeMap<usize, Vec<(TestResult, Delta)>>,
+    landed: BTreeMap<usize, Landed>,
 }
 
 impl Prefix {
-    fn add(&mut self, first: usize, written: Vec<(TestResult, Delta)>) {
+    fn add(&mut self, first: usize, written: Landed) {
         self.landed.insert(first, written);
-        while let Some(written) = self.landed.remove(&self.next) {
-            self.next += written.len();
-            for (result, delta) in written {
-                let acc = &mut self.progress;
+        while let Some(landed) = self.landed.remove(&self.next) {
+            self.next += landed.outcomes.len();
+            let acc = &mut self.progress;
+            for (status, flaky, duration_ms) in landed.outcomes {
                 acc.written += 1;
-                acc.counts.add(&result);
-                keep_slowest(&mut acc.slowest, &result);
-                acc.contribution = acc.contribution.plus(delta);
+                acc.counts.count(status, flaky, duration_ms);
+            }
+            acc.contribution = acc.contribution.plus(landed.contribution);
+            for slow in landed.slowest {
+                keep_slowest(&mut acc.slowest, slow);
             }
         }
     }
 }
 
+/// What the file's progress needs of a write that landed: each result's outcome, the sum of
+/// their deltas and the slowest of them; not the results, so the writes that land ahead of a
+/// slow one (a throttled partition's) hold a few bytes a result while they wait in [`Prefix`].
+struct Landed {
+    outcomes: Vec<(Status, bool, u64)>,
+    contribution: Delta,
+    slowest: Vec<SlowTest>,
+}
+
+impl Landed {
+    fn of(written: impl IntoIterator<Item = (TestResult, Delta)>) -> Landed {
+        let mut landed = Landed {
+            outcomes: Vec::new(),
+            contribution: Delta::default(),
+            slowest: Vec::new(),
+        };
+        for (result, delta) in written {
+            landed
+                .outcomes
+                .push((result.status, result.flaky, result.duration_ms));
+            landed.contribution = landed.contribution.plus(delta);
+            keep_slowest(
+                &mut landed.slowest,
+                SlowTest {
+                    test_id: result.test_id,
+                    name: result.name,
+                    duration_ms: result.duration_ms,
+                },
+            );
+        }
+        landed
+    }
+}
+
 /// Writes of results from the `usize`-th (counted from where the invocation started) on.
-type Writes<'a> = BoxStream<'a, Result<(usize, Vec<(TestResult, Delta)>), Retry>>;
+type Writes<'a> = BoxStream<'a, Result<(usize, Landed), Retry>>;
 
 impl Ingest {
     /// Streams complete results to concurrent writes, from the one after those `from` says
@@ -207,7 +243,7 @@ impl Ingest {
                     .store
                     .write_results_alone(ctx, &file.file_id, &batch, retry_until.into_std())
                     .await?;
-                Ok((first, batch.into_iter().zip(deltas).collect()))
+                Ok((first, Landed::of(batch.into_iter().zip(deltas))))
             })
             .buffer_unordered(self.settings.concurrency)
             .boxed()
@@ -225,7 +261,7 @@ impl Ingest {
             .map(move |(n, result)| async move {
                 let _in_flight = budget.take(write_units(&result)).await;
                 let delta = self.store.write_result(ctx, &file.file_id, &result).await?;
-                Ok((n, vec![(result, delta)]))
+                Ok((n, Landed::of([(result, delta)])))
             })
             .buffer_unordered(self.settings.concurrency)
             .boxed()
@@ -259,12 +295,8 @@ impl InFlight {
 
 /// Keeps the file's slowest tests, slowest first (ties by test id, so the list is the same
 /// whatever the order of writes).
-fn keep_slowest(slowest: &mut Vec<SlowTest>, result: &TestResult) {
-    slowest.push(SlowTest {
-        test_id: result.test_id.clone(),
-        name: result.name.clone(),
-        duration_ms: result.duration_ms,
-    });
+fn keep_slowest(slowest: &mut Vec<SlowTest>, test: SlowTest) {
+    slowest.push(test);
     slowest.sort_by(|a, b| {
         b.duration_ms
             .cmp(&a.duration_ms)
