@@ -163,10 +163,15 @@ impl Ingest {
 
         let stop = AtomicBool::new(false);
         let skip = usize::try_from(from.written).unwrap_or(usize::MAX);
+        // An invocation takes at least a batch past the checkpoint: one whose reading past what
+        // is written takes it there still moves the file on, and is not handed off for nothing.
+        let mut taken = 0usize;
+        let stop = &stop;
         let results = stream_of(rx)
             .skip(skip)
-            .take_while(|_| {
-                if Instant::now() >= stops.checkpoint {
+            .take_while(move |_| {
+                taken += 1;
+                if taken > BATCH_WRITE_MAX && Instant::now() >= stops.checkpoint {
                     stop.store(true, Ordering::Relaxed);
                 }
                 std::future::ready(!stop.load(Ordering::Relaxed))
