@@ -152,28 +152,7 @@ mod tests {
     use verdict_model::Status;
 
     fn row(key: &str) -> (String, TestRow) {
-        let row = TestRow {
-            test_id: key.into(),
-            run_key: "r".into(),
-            suite: String::new(),
-            classname: String::new(),
-            name: key.into(),
-            status: Status::Failed,
-            flaky: false,
-            duration_ms: 0,
-            attempts: 1,
-            file: None,
-            owner: None,
-            tags: Vec::new(),
-            message: None,
-            failure_type: None,
-            fingerprint: None,
-            created_ms: 0,
-            branch: None,
-            commit_sha: None,
-            contributors: Vec::new(),
-        };
-        (key.into(), row)
+        (key.into(), crate::test_row(key, "r", Status::Failed, 0))
     }
 
     fn read(keys: &[&str], stopped_at: Option<&str>) -> PartitionRead {
