@@ -314,6 +314,48 @@ pub async fn settle(ingest: &verdict_parse_fn::ingest::Ingest, key: &str) {
     }
 }
 
+/// One invocation of the parse handler with an S3 notification of `key`.
+pub async fn invoke(
+    ingest: &verdict_parse_fn::ingest::Ingest,
+    key: &str,
+    request_id: &str,
+) -> Result<verdict_parse_fn::ingest::Outcome, verdict_parse_fn::ingest::Retry> {
+    use verdict_parse_fn::{created_event, handle, Event};
+    let event = Event::S3(created_event(ingest.store().bucket(), &[key.to_string()]));
+    handle(ingest, event, request_id, None)
+        .await
+        .map(|mut outcomes| outcomes.pop().expect("one record, one outcome"))
+}
+
+/// Delivers the hand-offs in the bucket not delivered before, as their S3 notifications
+/// would, until a pass finds none: the outcomes, by file.
+pub async fn deliver_handoffs(
+    ingest: &verdict_parse_fn::ingest::Ingest,
+    delivered: &mut Vec<String>,
+) -> Vec<(FileRef, verdict_parse_fn::ingest::Outcome)> {
+    let mut outcomes = Vec::new();
+    loop {
+        let keys = ingest.store().list_handoff_keys().await.unwrap();
+        let new: Vec<String> = keys
+            .into_iter()
+            .filter(|k| !delivered.contains(k))
+            .collect();
+        if new.is_empty() {
+            return outcomes;
+        }
+        for key in new {
+            let file = verdict_store::Handoff::from_object_key(&key)
+                .unwrap()
+                .unwrap()
+                .file;
+            let request_id = format!("req-{}", delivered.len());
+            let outcome = invoke(ingest, &key, &request_id).await;
+            outcomes.push((file, outcome.unwrap_or_else(|e| panic!("{key}: {e}"))));
+            delivered.push(key);
+        }
+    }
+}
+
 /// What a test's delivery loop delivers next for `file`, once the parse handler answered
 /// `outcome`: the hand-off's key (as its S3 notification would), the file's own key for a file
 /// that waits for its run's lone writer (as the sweep would, if the writer's hand-off were

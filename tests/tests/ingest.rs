@@ -7,8 +7,8 @@ use verdict_parse_fn::{created_event, handle, sweep_files, Event, SweepRequest};
 use verdict_store::{Faults, FileRef, FileState, Handoff, RunRef, Store};
 use verdict_tests::reports::{junit, many_tests, permutations, shards};
 use verdict_tests::{
-    assert_same_dump, crashed, dump, dump_without, fresh_store, next_delivery, register, run_ref,
-    upload, Dump, ORDER_BOOKKEEPING,
+    assert_same_dump, crashed, deliver_handoffs, dump, dump_without, fresh_store, invoke,
+    next_delivery, register, run_ref, upload, Dump, ORDER_BOOKKEEPING,
 };
 
 fn ingest(store: &Store) -> Ingest {
@@ -264,37 +264,6 @@ async fn a_file_written_by_several_invocations_counts_once_alone_and_shared() {
         &expected,
         "written by several invocations",
     );
-}
-
-/// One invocation of the parse handler with an S3 notification of `key`.
-async fn invoke(ingest: &Ingest, key: &str, request_id: &str) -> Result<Outcome, Retry> {
-    let event = Event::S3(created_event(ingest.store().bucket(), &[key.to_string()]));
-    handle(ingest, event, request_id, None)
-        .await
-        .map(|mut outcomes| outcomes.pop().expect("one record, one outcome"))
-}
-
-/// Delivers the hand-offs in the bucket not delivered before, as their S3 notifications
-/// would, until a pass finds none: the outcomes, by file.
-async fn deliver_handoffs(ingest: &Ingest, delivered: &mut Vec<String>) -> Vec<(FileRef, Outcome)> {
-    let mut outcomes = Vec::new();
-    loop {
-        let keys = ingest.store().list_handoff_keys().await.unwrap();
-        let new: Vec<String> = keys
-            .into_iter()
-            .filter(|k| !delivered.contains(k))
-            .collect();
-        if new.is_empty() {
-            return outcomes;
-        }
-        for key in new {
-            let file = Handoff::from_object_key(&key).unwrap().unwrap().file;
-            let request_id = format!("req-{}", delivered.len());
-            let outcome = invoke(ingest, &key, &request_id).await;
-            outcomes.push((file, outcome.unwrap_or_else(|e| panic!("{key}: {e}"))));
-            delivered.push(key);
-        }
-    }
 }
 
 /// A third of a second of writing per invocation, one write at a time: a file of a few thousand
