@@ -5,7 +5,7 @@
 
 use crate::keys::view_key;
 use crate::queries::{ResultFilter, TestRow};
-use crate::views::made_of_hash;
+use crate::views::{made_of_hash, sort_rows, Order, ViewRow};
 use crate::{Run, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use verdict_model::Status;
@@ -36,16 +36,16 @@ pub struct CatalogEntry {
     pub flaky: bool,
 }
 
-impl CatalogEntry {
-    fn of(row: &TestRow) -> CatalogEntry {
+impl From<TestRow> for CatalogEntry {
+    fn from(row: TestRow) -> CatalogEntry {
         CatalogEntry {
-            test_id: row.test_id.clone(),
-            suite: row.suite.clone(),
-            classname: row.classname.clone(),
-            name: row.name.clone(),
-            file: row.file.clone(),
-            owner: row.owner.clone(),
-            tags: row.tags.clone(),
+            test_id: row.test_id,
+            suite: row.suite,
+            classname: row.classname,
+            name: row.name,
+            file: row.file,
+            owner: row.owner,
+            tags: row.tags,
             status: row.status,
             flaky: row.flaky,
         }
@@ -66,25 +66,24 @@ impl Store {
                 .collect::<Result<_, _>>()
                 .map_err(|e| StoreError::permanent("read catalog", e.to_string()));
         }
-        let rows = self.shown_results(run, &ResultFilter::default()).await?;
-        self.put_catalog(run, &rows).await
+        let mut rows = self.shown_results(run, &ResultFilter::default()).await?;
+        self.put_catalog(run, &mut rows).await?;
+        Ok(rows.into_iter().map(|row| row.entry).collect())
     }
 
-    /// Writes the catalog of `run` from its shown results, sorted by name then test id.
+    /// Writes the catalog of `run` from its shown results, which it sorts by name then test id.
     pub(crate) async fn put_catalog(
         &self,
         run: &Run,
-        rows: &[TestRow],
-    ) -> Result<Vec<CatalogEntry>, StoreError> {
-        let mut entries: Vec<CatalogEntry> = rows.iter().map(CatalogEntry::of).collect();
-        entries.sort_by(|a, b| (&a.name, &a.test_id).cmp(&(&b.name, &b.test_id)));
+        rows: &mut [ViewRow],
+    ) -> Result<(), StoreError> {
+        sort_rows(rows, Order::Name, false);
         let mut body = Vec::new();
-        for entry in &entries {
-            serde_json::to_writer(&mut body, entry)
+        for row in rows.iter() {
+            serde_json::to_writer(&mut body, &row.entry)
                 .map_err(|e| StoreError::permanent("write catalog", e.to_string()))?;
             body.push(b'\n');
         }
-        self.put_derived(&catalog_key(run), body).await?;
-        Ok(entries)
+        self.put_derived(&catalog_key(run), body).await
     }
 }

@@ -1,4 +1,4 @@
-//! Raw report objects in S3.
+//! Raw report objects in S3, and ranged reads of any object.
 
 use crate::{Store, StoreError};
 use aws_sdk_s3::operation::get_object::GetObjectError;
@@ -16,6 +16,45 @@ pub struct RawObject {
 }
 
 impl Store {
+    /// Bytes `first..end` of an object: `None` when there is no such object, fewer (or none)
+    /// when it ends sooner.
+    pub(crate) async fn read_range(
+        &self,
+        key: &str,
+        first: u64,
+        end: u64,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let result = self
+            .s3
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .range(format!("bytes={first}-{}", end.saturating_sub(1)))
+            .send()
+            .await;
+        let out = match result {
+            Ok(out) => out,
+            Err(err) if matches!(err.as_service_error(), Some(GetObjectError::NoSuchKey(_))) => {
+                return Ok(None)
+            }
+            // A range past the end of the object (S3 answers 416): nothing there.
+            Err(err)
+                if err
+                    .raw_response()
+                    .is_some_and(|r| r.status().as_u16() == 416) =>
+            {
+                return Ok(Some(Vec::new()))
+            }
+            Err(err) => return Err(StoreError::from_sdk("GetObject range", err)),
+        };
+        let bytes = out
+            .body
+            .collect()
+            .await
+            .map_err(|e| StoreError::transient("GetObject range", e.to_string()))?;
+        Ok(Some(bytes.into_bytes().to_vec()))
+    }
+
     /// Opens an object for streaming; `Ok(None)` when there is no such object. With `if_match`,
     /// only that exact version is read (a changed object is an error, never silently mixed).
     pub async fn open_raw(

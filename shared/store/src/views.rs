@@ -6,6 +6,7 @@
 //! ([`Store::make_views`]); any other view is made by the first request that asks for it.
 
 use crate::attrs::Item;
+use crate::catalog::CatalogEntry;
 use crate::keys::view_key;
 use crate::queries::{test_row, ResultFilter, TestRow};
 use crate::{Run, RunRef, Store, StoreError};
@@ -71,21 +72,39 @@ impl Order {
     }
 }
 
+/// What sorting and cataloguing a run's results need of each: its catalog entry and its
+/// duration. Every result of a run is held while its views are made, so nothing more is kept
+/// (a whole [`TestRow`] is several times the size).
+pub(crate) struct ViewRow {
+    pub(crate) entry: CatalogEntry,
+    duration_ms: u64,
+}
+
+impl ViewRow {
+    fn of(row: TestRow) -> ViewRow {
+        ViewRow {
+            duration_ms: row.duration_ms,
+            entry: CatalogEntry::from(row),
+        }
+    }
+}
+
 /// Sorts results by `order`, high to low when `descending`; ties by name then test id (always
 /// A to Z), so an ordering is the same on every read.
-fn sort_rows(rows: &mut [TestRow], order: Order, descending: bool) {
+pub(crate) fn sort_rows(rows: &mut [ViewRow], order: Order, descending: bool) {
     rows.sort_by(|a, b| {
+        let (x, y) = (&a.entry, &b.entry);
         let primary = match order {
             Order::Duration => a.duration_ms.cmp(&b.duration_ms),
-            Order::Status => a.status.severity().cmp(&b.status.severity()),
-            Order::Name => a.name.cmp(&b.name),
+            Order::Status => x.status.severity().cmp(&y.status.severity()),
+            Order::Name => x.name.cmp(&y.name),
         };
         let primary = if descending {
             primary.reverse()
         } else {
             primary
         };
-        primary.then_with(|| (&a.name, &a.test_id).cmp(&(&b.name, &b.test_id)))
+        primary.then_with(|| (&x.name, &x.test_id).cmp(&(&y.name, &y.test_id)))
     });
 }
 
@@ -157,7 +176,7 @@ impl Store {
             .into_iter()
             .skip(offset as usize)
             .take(count as usize)
-            .map(|r| r.test_id)
+            .map(|r| r.entry.test_id)
             .collect())
     }
 
@@ -167,7 +186,7 @@ impl Store {
     pub async fn make_views(&self, run: &Run) -> Result<(), StoreError> {
         let filter = ResultFilter::default();
         let mut rows = self.shown_results(run, &filter).await?;
-        self.put_catalog(run, &rows).await?;
+        self.put_catalog(run, &mut rows).await?;
         for order in Order::ALL {
             for descending in [false, true] {
                 let spec = ViewSpec {
@@ -183,12 +202,12 @@ impl Store {
     }
 
     /// Every result of `run` the filter keeps that the run shows (each file that wrote it is
-    /// done), at most [`MAX_SORTED_TESTS`].
+    /// done), at most [`MAX_SORTED_TESTS`], as sorting needs them.
     pub(crate) async fn shown_results(
         &self,
         run: &Run,
         filter: &ResultFilter,
-    ) -> Result<Vec<TestRow>, StoreError> {
+    ) -> Result<Vec<ViewRow>, StoreError> {
         let mut rows = Vec::new();
         let mut start = None;
         loop {
@@ -198,7 +217,8 @@ impl Store {
             rows.extend(
                 page.items
                     .into_iter()
-                    .filter(|r| run.shows(&r.contributors)),
+                    .filter(|r| run.shows(&r.contributors))
+                    .map(ViewRow::of),
             );
             start = page.next;
             if start.is_none() || rows.len() as u64 >= MAX_SORTED_TESTS {
@@ -208,10 +228,10 @@ impl Store {
     }
 
     /// Writes a view: the test ids of `rows`, in order.
-    async fn put_view(&self, key: &str, rows: &[TestRow]) -> Result<(), StoreError> {
+    async fn put_view(&self, key: &str, rows: &[ViewRow]) -> Result<(), StoreError> {
         let mut body = Vec::with_capacity(rows.len() * RECORD as usize);
         for row in rows {
-            body.extend_from_slice(row.test_id.as_bytes());
+            body.extend_from_slice(row.entry.test_id.as_bytes());
             body.push(b'\n');
         }
         self.put_derived(key, body).await
@@ -262,39 +282,12 @@ impl Store {
         offset: u64,
         count: u64,
     ) -> Result<Option<Vec<String>>, StoreError> {
-        let result = self
-            .s3
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .range(format!(
-                "bytes={}-{}",
-                offset * RECORD,
-                (offset + count) * RECORD - 1
-            ))
-            .send()
-            .await;
-        let out = match result {
-            Ok(out) => out,
-            Err(err) if matches!(err.as_service_error(), Some(GetObjectError::NoSuchKey(_))) => {
-                return Ok(None)
-            }
-            // A range past the end of the view (S3 answers 416): nothing there.
-            Err(err)
-                if err
-                    .raw_response()
-                    .is_some_and(|r| r.status().as_u16() == 416) =>
-            {
-                return Ok(Some(Vec::new()))
-            }
-            Err(err) => return Err(StoreError::from_sdk("GetObject view", err)),
+        let Some(bytes) = self
+            .read_range(key, offset * RECORD, (offset + count) * RECORD)
+            .await?
+        else {
+            return Ok(None);
         };
-        let bytes = out
-            .body
-            .collect()
-            .await
-            .map_err(|e| StoreError::transient("GetObject view", e.to_string()))?
-            .into_bytes();
         Ok(Some(
             String::from_utf8_lossy(&bytes)
                 .lines()
@@ -325,8 +318,8 @@ mod tests {
     use super::*;
     use verdict_model::Status;
 
-    fn row(id: &str, status: Status, duration_ms: u64) -> TestRow {
-        TestRow {
+    fn row(id: &str, status: Status, duration_ms: u64) -> ViewRow {
+        ViewRow::of(TestRow {
             test_id: id.into(),
             run_key: "r".into(),
             suite: String::new(),
@@ -346,7 +339,7 @@ mod tests {
             commit_sha: None,
             created_ms: 0,
             contributors: Vec::new(),
-        }
+        })
     }
 
     #[test]
@@ -356,7 +349,11 @@ mod tests {
             row("1", Status::Error, 5),
             row("3", Status::Failed, 9),
         ];
-        let ids = |rows: &[TestRow]| rows.iter().map(|r| r.test_id.clone()).collect::<Vec<_>>();
+        let ids = |rows: &[ViewRow]| {
+            rows.iter()
+                .map(|r| r.entry.test_id.clone())
+                .collect::<Vec<_>>()
+        };
         sort_rows(&mut rows, Order::Duration, true);
         assert_eq!(ids(&rows), ["3", "1", "2"]);
         sort_rows(&mut rows, Order::Duration, false);
