@@ -48,12 +48,14 @@ fmt-check:
 lint: ui
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-## unit: every test, recording the AWS calls each function makes; then infra/check_iam.py checks
+## unit: every test (scripts/test_lanes.py: the test binaries in two lanes, each with its own
+## local stack), recording the AWS calls each function makes; then infra/check_iam.py checks
 ## each recorded call against that function's IAM policy in the template.
 AWS_CALLS := $(CURDIR)/target/aws-calls
 unit: ui
 	rm -rf $(AWS_CALLS)
-	VERDICT_AWS_CALLS=$(AWS_CALLS) scripts/stack.sh run $(CARGO) test --workspace
+	scripts/stack.sh install
+	VERDICT_AWS_CALLS=$(AWS_CALLS) python3 scripts/test_lanes.py
 	.tools/venv/bin/python infra/check_iam.py $(AWS_CALLS)
 
 ## corpus-report: rewrite the per-format table of docs/formats.md from the corpus test.

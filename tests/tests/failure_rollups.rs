@@ -104,7 +104,9 @@ async fn failed_results(api: &LocalApi) -> Vec<Failed> {
         .collect()
 }
 
-/// Every occurrence of `fingerprint` as `filter` reads them, 7 to a page: (run time, run, test).
+/// Every occurrence of `fingerprint` as `filter` reads them, 25 to a page (3 from each of the
+/// 16 partitions a page reads: most stop early, so the merge decides at every page): (run
+/// time, run, test).
 async fn occurrences(
     api: &LocalApi,
     fingerprint: &str,
@@ -116,7 +118,7 @@ async fn occurrences(
     loop {
         let page = api
             .store
-            .fingerprint_occurrences(&project, fingerprint, filter, 7, start.as_ref())
+            .fingerprint_occurrences(&project, fingerprint, filter, 25, start.as_ref())
             .await
             .unwrap();
         rows.extend(

@@ -773,3 +773,102 @@ async fn a_run_of_the_largest_sortable_size_is_sorted_when_it_settles() {
     assert_eq!(found["items"].as_array().unwrap().len(), 1);
     assert_eq!(views().await, 7, "no request made a view or a catalog");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn long_attempt_text_is_kept_apart_and_a_test_s_detail_reads_it_whole() {
+    let api = LocalApi::start(Limits::default()).await;
+    let run = run_ref("acme", "red");
+    let trace = (0..40)
+        .map(|i| format!("  at app.db.Pool.connect(Pool.java:{i})\n"))
+        .collect::<String>();
+    let output = "connecting to 10.0.0.1:5432\n".repeat(60);
+    let message = format!("could not connect: {}", "refused; ".repeat(40));
+    // A failure with a long message, trace and output, rerun once and failing the same way;
+    // and a failure short enough to stay whole in its item.
+    let report = format!(
+        "<testsuite name=\"app\">\
+         <testcase classname=\"app.Db\" name=\"test_pool\" time=\"1\"><failure message=\"{message}\" type=\"IOError\">{trace}</failure><system-out>{output}</system-out></testcase>\
+         <testcase classname=\"app.Db\" name=\"test_pool\" time=\"1\"><failure message=\"{message}\" type=\"IOError\">{trace}</failure></testcase>\
+         <testcase classname=\"app.Db\" name=\"test_short\"><failure message=\"boom\"/></testcase>\
+         </testsuite>"
+    );
+    let parsed = verdict_formats::parse(
+        report.as_bytes(),
+        None,
+        &verdict_formats::ParseLimits::DEFAULT,
+    )
+    .unwrap();
+    let ingest = Ingest::new(api.store.clone().serving("parse"), Settings::default());
+    let file = upload_with(
+        &api.store,
+        &run,
+        0,
+        "red.xml",
+        report.as_bytes(),
+        now_ms(),
+        RunMetadata::default(),
+    )
+    .await;
+    settle(&ingest, &file.object_key()).await;
+
+    // The items hold excerpts; the text is one segment in the bucket.
+    let (items, keys) = api.store.dump().await.unwrap();
+    let pool = id("app.Db", "test_pool");
+    let item = items
+        .iter()
+        .find(|i| i.get("sk").and_then(Value::as_str) == Some(format!("T#{pool}").as_str()))
+        .unwrap();
+    let item_bytes = serde_json::to_string(item).unwrap().len();
+    assert!(
+        item_bytes < 2 * verdict_model::INLINE_TEXT_BYTES + 2_000,
+        "{item_bytes} bytes: {item:?}"
+    );
+    assert!(!item["parts"].as_str().unwrap().contains("Pool.java:39"));
+    let segments: Vec<&String> = keys.iter().filter(|k| k.starts_with("text/")).collect();
+    assert_eq!(segments.len(), 1, "{keys:?}");
+
+    // The detail reads it back whole: the same as the report parsed here.
+    let expected = parsed.results.iter().find(|r| r.test_id == pool).unwrap();
+    let (status, full) = api
+        .get(&api.read_token, &format!("/v1/runs/red/tests/{pool}"))
+        .await;
+    assert_eq!(status, 200, "{full}");
+    assert_eq!(full["message"].as_str(), expected.message.as_deref());
+    assert_eq!(full["details"].as_str(), Some(trace.as_str()));
+    assert_eq!(full["stdout"].as_str(), Some(output.as_str()));
+    assert_eq!(
+        full["fingerprint"].as_str(),
+        expected.fingerprint.as_deref()
+    );
+    let attempts = full["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 2);
+    assert!(attempts
+        .iter()
+        .all(|a| a["details"].as_str() == Some(trace.as_str()) && a.get("kept").is_none()));
+
+    // Lists show the excerpt, and the same fingerprint.
+    let (_, failed) = api
+        .get(&api.read_token, "/v1/runs/red/tests?status=failed")
+        .await;
+    let listed = failed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["test_id"] == pool.as_str())
+        .unwrap();
+    let excerpt = listed["message"].as_str().unwrap();
+    assert!(
+        excerpt.len() < verdict_model::EXCERPT_BYTES + 20
+            && message.starts_with(excerpt.trim_end_matches(verdict_model::TRUNCATION_MARKER)),
+        "{excerpt}"
+    );
+    assert_eq!(
+        listed["fingerprint"].as_str(),
+        expected.fingerprint.as_deref()
+    );
+    let short = id("app.Db", "test_short");
+    let (_, short) = api
+        .get(&api.read_token, &format!("/v1/runs/red/tests/{short}"))
+        .await;
+    assert_eq!(short["message"], "boom");
+}

@@ -14,9 +14,11 @@ fn retention(store: &Store) -> Store {
     store.clone().serving("retention")
 }
 
+/// A pass, and a failure whose captured output is long enough to be kept apart (`text/`).
 fn report(i: usize) -> Vec<u8> {
+    let output = "line of output\n".repeat(50);
     format!(
-        "<testsuite><testcase classname=\"c\" name=\"t{i}\"/><testcase classname=\"c\" name=\"u{i}\"><failure message=\"m\"/></testcase></testsuite>"
+        "<testsuite><testcase classname=\"c\" name=\"t{i}\"/><testcase classname=\"c\" name=\"u{i}\"><failure message=\"m\"/><system-out>{output}</system-out></testcase></testsuite>"
     )
     .into_bytes()
 }
@@ -51,7 +53,7 @@ fn without(dump: &Dump, runs: &[&str]) -> Dump {
         .iter()
         .filter(|k| {
             !runs.iter().any(|r| {
-                ["raw", "views", "rollups"]
+                ["raw", "views", "rollups", "text"]
                     .iter()
                     .any(|prefix| k.starts_with(&format!("{prefix}/{r}/")))
             })
@@ -122,10 +124,10 @@ async fn exactly_the_expired_runs_go_and_a_cut_off_pass_resumes() {
         .map(|p| (p.project.clone(), p.runs))
         .collect();
     assert_eq!(runs, [("long".to_string(), 1), ("short".to_string(), 1)]);
-    // Each expired run's objects: its two raw uploads, its view and the snapshot of its
-    // failures the failure rollups hold.
+    // Each expired run's objects: its two raw uploads, the text each kept apart, its view and
+    // the snapshot of its failures the failure rollups hold.
     assert!(
-        dry.projects.iter().all(|p| p.items > 0 && p.objects == 4),
+        dry.projects.iter().all(|p| p.items > 0 && p.objects == 6),
         "{dry:?}"
     );
     assert_same_dump(&dump(&store).await, &before, "a dry run deletes nothing");
@@ -162,6 +164,11 @@ async fn exactly_the_expired_runs_go_and_a_cut_off_pass_resumes() {
     }
     let expected = without(&before, &["short/s-old", "long/l-old"]);
     assert_same_dump(&dump(&store).await, &expected, "after the resumed passes");
+    assert_eq!(
+        store.bucket_keys("text/short/s-new/").await.unwrap().len(),
+        2,
+        "a kept run keeps its text"
+    );
     // Their results wait for TTL, and no read shows them.
     let short = ProjectName::parse("short").unwrap();
     for item in &expected.0 {

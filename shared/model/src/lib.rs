@@ -9,6 +9,7 @@
 
 mod fingerprint;
 mod identity;
+mod kept_text;
 mod result;
 mod run;
 mod sidecar;
@@ -18,6 +19,7 @@ mod text;
 
 pub use fingerprint::failure_fingerprint;
 pub use identity::{is_test_id, split_params, test_id, TestIdentity};
+pub use kept_text::{AttemptText, KeptText, EXCERPT_BYTES, INLINE_TEXT_BYTES};
 pub use result::{Attempt, TestCase, TestResult, MAX_DURATION_MS, SUITE_SEPARATOR};
 pub use run::{RunMetadata, Trigger};
 pub use sidecar::{Sidecar, SidecarError, TestOverride};

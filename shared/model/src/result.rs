@@ -1,4 +1,5 @@
 use crate::identity::{split_params, test_id, TestIdentity};
+use crate::kept_text::KeptText;
 use crate::text::{cap_text, Limits};
 use crate::{failure_fingerprint, Status};
 use serde::{Deserialize, Serialize};
@@ -29,6 +30,9 @@ pub struct Attempt {
     /// What the test wrote to stderr.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stderr: Option<String>,
+    /// Where its whole text is kept when the fields above hold only an excerpt of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kept: Option<KeptText>,
 }
 
 impl Attempt {
@@ -42,6 +46,7 @@ impl Attempt {
             details: None,
             stdout: None,
             stderr: None,
+            kept: None,
         }
     }
 
@@ -58,6 +63,7 @@ impl Attempt {
             details: cap(self.details, limits.details),
             stdout: cap(self.stdout, limits.output),
             stderr: cap(self.stderr, limits.output),
+            kept: self.kept,
         }
     }
 }
@@ -268,14 +274,15 @@ impl TestResult {
             .fold(0, |sum: u64, a| sum.saturating_add(a.duration_ms));
         let rep = self.representative().cloned();
         if let Some(rep) = rep {
-            self.fingerprint = if rep.status.is_failure() {
-                failure_fingerprint(
+            self.fingerprint = match (&rep.kept, rep.status.is_failure()) {
+                (_, false) => None,
+                // An excerpt would fingerprint differently from the text it was cut from.
+                (Some(kept), true) => kept.fingerprint.clone(),
+                (None, true) => failure_fingerprint(
                     rep.failure_type.as_deref(),
                     rep.message.as_deref(),
                     rep.details.as_deref(),
-                )
-            } else {
-                None
+                ),
             };
             self.message = rep.message;
             self.failure_type = rep.failure_type;

@@ -483,6 +483,21 @@ pub(crate) fn run_snapshots_prefix(run: &RunRef) -> String {
     format!("{SNAPSHOTS_PREFIX}{}/{}/", run.project, run.run_key)
 }
 
+/// Where attempts' text kept apart from their test items lives in the bucket
+/// (`verdict_model::KeptText`): kept as long as their runs.
+pub const KEPT_TEXT_PREFIX: &str = "text/";
+
+/// The object key of segment `segment` of the text `file` keeps apart: segments are numbered
+/// in the file's order from 0.
+pub fn kept_text_key(run: &RunRef, file: &FileId, segment: u32) -> String {
+    format!("{}{file}/{segment:06}", run_kept_text_prefix(run))
+}
+
+/// The prefix of every segment of kept text of a run.
+pub(crate) fn run_kept_text_prefix(run: &RunRef) -> String {
+    format!("{KEPT_TEXT_PREFIX}{}/{}/", run.project, run.run_key)
+}
+
 /// The object key of one sorted view of a run.
 pub fn view_key(run: &RunRef, name: &str) -> String {
     format!("{VIEWS_PREFIX}{}/{}/{name}", run.project, run.run_key)

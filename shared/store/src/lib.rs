@@ -21,6 +21,7 @@ mod failure_rollups;
 mod faults;
 mod files;
 mod handoffs;
+mod kept_text;
 mod keys;
 mod occurrences;
 mod projects;
@@ -60,8 +61,8 @@ pub use files::{
 };
 pub use handoffs::{Handoff, HANDOFF_PREFIX};
 pub use keys::{
-    random_bytes, view_key, FileId, FileRef, Granularity, ProjectName, RunKey, RunRef, RAW_PREFIX,
-    SNAPSHOTS_PREFIX, VIEWS_PREFIX,
+    kept_text_key, random_bytes, view_key, FileId, FileRef, Granularity, ProjectName, RunKey,
+    RunRef, KEPT_TEXT_PREFIX, RAW_PREFIX, SNAPSHOTS_PREFIX, VIEWS_PREFIX,
 };
 pub use projects::{Project, DEFAULT_RETENTION_DAYS, MAX_RETENTION_DAYS};
 pub use queries::{HistoryFilter, Page, ResultFilter, RunFilter, TestRow};

@@ -6,8 +6,8 @@
 use crate::attrs::{get_s, s, Item, PK, SK};
 use crate::batch::delete_request;
 use crate::keys::{
-    run_objects_prefix, run_snapshots_prefix, time_floor, upload_key, view_key, FileId,
-    ProjectName, RunKey, RunRef, FILE_SK_PREFIX, SK_RUN,
+    run_kept_text_prefix, run_objects_prefix, run_snapshots_prefix, time_floor, upload_key,
+    view_key, FileId, ProjectName, RunKey, RunRef, FILE_SK_PREFIX, SK_RUN,
 };
 use crate::{Store, StoreError};
 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
@@ -167,11 +167,13 @@ impl Store {
         Ok((keys, false))
     }
 
-    /// The run's objects: its raw uploads, its sorted views and its failures' snapshots.
+    /// The run's objects: its raw uploads, its sorted views, its failures' snapshots and the
+    /// text its results keep apart.
     async fn run_objects(&self, run: &RunRef) -> Result<Vec<String>, StoreError> {
         let mut keys = self.list_keys(&run_objects_prefix(run)).await?;
         keys.extend(self.list_keys(&view_key(run, "")).await?);
         keys.extend(self.list_keys(&run_snapshots_prefix(run)).await?);
+        keys.extend(self.list_keys(&run_kept_text_prefix(run)).await?);
         Ok(keys)
     }
 }

@@ -18,6 +18,7 @@
 //! lease expires) runs the same steps and every write already made answers with what it did.
 
 mod complete;
+mod kept;
 mod outcome;
 mod settings;
 mod validate;

@@ -6,11 +6,13 @@
 //! new ones: what it wrote is then exactly the first so many.
 
 use super::complete::Completion;
+use super::kept::{Segment, Segments};
 use super::validate::Validated;
 use super::{joined, Ingest, Retry, Stops};
 use futures_util::stream::{self, BoxStream, StreamExt};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use tokio_util::io::SyncIoBridge;
@@ -163,11 +165,30 @@ impl Ingest {
 
         let stop = AtomicBool::new(false);
         let skip = usize::try_from(from.written).unwrap_or(usize::MAX);
+        // Every result passes through the segments of kept text, those written before too, so
+        // that a segment is the same whichever invocation puts it (see `kept.rs`).
+        let segments = Mutex::new(Segments::new(file, skip));
+        // A segment that could not be put: nothing this invocation wrote may count as written.
+        let unkept: Mutex<Option<Retry>> = Mutex::new(None);
         // An invocation takes at least a batch past the checkpoint: one whose reading past what
         // is written takes it there still moves the file on, and is not handed off for nothing.
         let mut taken = 0usize;
-        let stop = &stop;
+        let (stop, segments_ref, unkept_ref) = (&stop, &segments, &unkept);
         let results = stream_of(rx)
+            .map(|mut result| {
+                overrides.apply(&mut result);
+                result
+            })
+            .then(move |mut result| async move {
+                let closed = segments_ref.lock().expect("not poisoned").keep(&mut result);
+                if let Some(segment) = closed {
+                    if let Err(err) = self.put_segment(segment).await {
+                        stop.store(true, Ordering::Relaxed);
+                        unkept_ref.lock().expect("not poisoned").get_or_insert(err);
+                    }
+                }
+                result
+            })
             .skip(skip)
             .take_while(move |_| {
                 taken += 1;
@@ -175,10 +196,6 @@ impl Ingest {
                     stop.store(true, Ordering::Relaxed);
                 }
                 std::future::ready(!stop.load(Ordering::Relaxed))
-            })
-            .map(|mut result| {
-                overrides.apply(&mut result);
-                result
             })
             .enumerate();
         let budget = InFlight::new(self.settings.concurrency * BATCH_WRITE_UNITS);
@@ -205,7 +222,14 @@ impl Ingest {
                 }
             }
         }
+        drop(written);
         let progress = prefix.progress;
+        if let Some(err) = unkept.into_inner().expect("not poisoned") {
+            return Err(err);
+        }
+        if let Some(last) = segments.into_inner().expect("not poisoned").last() {
+            self.put_segment(last).await?;
+        }
         match cause {
             Some(Retry::Store(err)) if err.is_transient() => Ok(Written::Stopped {
                 progress,
@@ -223,6 +247,10 @@ impl Ingest {
                 Ok(Written::All(progress))
             }
         }
+    }
+
+    async fn put_segment(&self, segment: Segment) -> Result<(), Retry> {
+        Ok(self.store.put_kept_text(&segment.key, segment.body).await?)
     }
 
     /// The lone writer's path: bulk puts of 25.

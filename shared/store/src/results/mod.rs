@@ -128,7 +128,8 @@ impl Store {
             .await
     }
 
-    /// One test's merged result in a run, in full (attempts and all their text).
+    /// One test's merged result in a run, in full (attempts and all their text, the text kept
+    /// apart read back).
     pub async fn get_result(
         &self,
         run: &RunRef,
@@ -146,7 +147,11 @@ impl Store {
             text(attr::CLASSNAME),
             text(attr::NAME),
         );
-        Ok(merge(&identity, &st.parts).map(|result| (result, contributors)))
+        let Some(mut result) = merge(&identity, &st.parts) else {
+            return Ok(None);
+        };
+        self.restore_text(&mut result).await?;
+        Ok(Some((result, contributors)))
     }
 
     /// The reconciler: recounts a run from its test items (one paginated Query of each of the
