@@ -286,12 +286,25 @@ async fn failures_and_flaky_over_more_failures_than_a_window_once_read_equal_a_r
         );
     }
 
-    // Flaky: the five rerun tests, each retried in every late run, come first.
-    let (status, flaky) = api.get(&api.read_token, "/v1/flaky?window=90d").await;
-    assert_eq!(status, 200, "{flaky}");
-    let retried: BTreeMap<&str, u64> = flaky["items"]
-        .as_array()
-        .unwrap()
+    // Flaky, 40 candidates to a page over all 130: the five rerun tests, each retried in every
+    // late run, come first; every candidate is looked at, each once.
+    let path = "/v1/flaky?window=90d&limit=40";
+    let (status, first_page) = api.get(&api.read_token, path).await;
+    assert_eq!(status, 200, "{first_page}");
+    assert_eq!(first_page["candidates"], FAILING, "{first_page}");
+    let flaky = api.walk(&api.read_token, path).await;
+    let names: Vec<&str> = flaky.iter().map(|f| f["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names.iter().collect::<BTreeSet<_>>().len(),
+        names.len(),
+        "{names:?}"
+    );
+    assert_eq!(
+        names[..RERUN].iter().copied().collect::<BTreeSet<_>>(),
+        ["t0", "t1", "t2", "t3", "t4"].into_iter().collect(),
+        "{names:?}"
+    );
+    let retried: BTreeMap<&str, u64> = flaky
         .iter()
         .filter(|f| f["retry_flaky_runs"].as_u64() > Some(0))
         .map(|f| {
@@ -305,8 +318,7 @@ async fn failures_and_flaky_over_more_failures_than_a_window_once_read_equal_a_r
         .into_iter()
         .map(|name| (name, late_runs as u64))
         .collect();
-    assert_eq!(retried, expected, "{flaky}");
-    assert_eq!(flaky["truncated"], true, "130 candidates, 100 looked at");
+    assert_eq!(retried, expected, "{flaky:?}");
 
     // Rolling every run again, three times at once, adds nothing.
     let before = dump(&api.store).await;
@@ -321,5 +333,68 @@ async fn failures_and_flaky_over_more_failures_than_a_window_once_read_equal_a_r
         })
     });
     futures_util::future::join_all(rolls).await;
+    verdict_tests::assert_same_dump(&dump(&api.store).await, &before, "rolled again");
+}
+
+/// Run `i` of the slowest-tests history: 30 tests, test `k` taking `k` ms plus `i`, and in
+/// the oldest run only, `once` taking 9 s.
+fn timed_report(i: usize) -> String {
+    let mut xml = String::from("<testsuite name=\"s\">");
+    for k in 0..30 {
+        xml.push_str(&format!(
+            "<testcase classname=\"c\" name=\"k{k}\" time=\"0.{:03}\"/>",
+            k + i
+        ));
+    }
+    if i == 0 {
+        xml.push_str("<testcase classname=\"c\" name=\"once\" time=\"9\"/>");
+    }
+    xml.push_str("</testsuite>");
+    xml
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_slowest_tests_of_a_window_come_from_every_run_in_it_and_rolling_again_adds_nothing() {
+    // 60 runs an hour apart, more than the newest 50 the answer once looked at.
+    let api = LocalApi::start(Limits::default()).await;
+    let ingest = Ingest::new(api.store.clone().serving("parse"), Settings::default());
+    let now = now_ms();
+    let mut files = Vec::new();
+    for i in 0..60 {
+        let run = run_ref("acme", &format!("s{i:02}"));
+        let file = upload_with(
+            &api.store,
+            &run,
+            i,
+            "a.xml",
+            timed_report(i).as_bytes(),
+            now - 3_600_000 * (60 - i as u64),
+            metadata(),
+        )
+        .await;
+        settle(&ingest, &file.object_key()).await;
+        files.push(file);
+    }
+    let path = "/v1/tests/slowest?window=7d&limit=4";
+    let (status, first) = api.get(&api.read_token, path).await;
+    assert_eq!(status, 200, "{first}");
+    // Each run's 20 slowest: `k10`..`k29` of every run, and `once`.
+    assert_eq!(first["candidates"], 21, "{first}");
+    let items = api.walk(&api.read_token, path).await;
+    let names: Vec<&str> = items.iter().map(|t| t["name"].as_str().unwrap()).collect();
+    let mut expected = vec!["once".to_string()];
+    expected.extend((10..30).rev().map(|k| format!("k{k}")));
+    assert_eq!(names, expected, "slowest first, each once");
+    assert_eq!(items[0]["max_ms"], 9_000);
+    // `k29` took 29 + i ms in run i: its longest is the newest run's, its median the middle.
+    assert_eq!(items[1]["max_ms"], 29 + 59);
+    assert_eq!(items[1]["runs"], 60);
+    assert_eq!(items[1]["median_ms"], 29 + 29);
+
+    // Every delivery of a settled file rolls its run's slowest again: nothing changes.
+    let before = dump(&api.store).await;
+    for file in &files {
+        api.store.roll_slowest(&file.run).await.unwrap();
+    }
     verdict_tests::assert_same_dump(&dump(&api.store).await, &before, "rolled again");
 }

@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 use verdict_model::Status;
-use verdict_store::{FailureCount, SlowTest, TestRow};
+use verdict_store::{FailureCount, TestRow};
 
 /// One failure (by fingerprint) across the failure rollups of a window.
 #[derive(Debug, PartialEq)]
@@ -107,28 +107,6 @@ pub(crate) fn durations(history: &[TestRow]) -> Option<Durations> {
     })
 }
 
-/// The candidates of the slowest-tests answer: each test's name and its longest duration among
-/// the slowest tests files recorded, slowest first (ties by test id).
-pub(crate) fn slowest_candidates(slow: impl IntoIterator<Item = SlowTest>) -> Vec<SlowTest> {
-    let mut longest: HashMap<String, SlowTest> = HashMap::new();
-    for test in slow {
-        let entry = longest
-            .entry(test.test_id.clone())
-            .or_insert_with(|| SlowTest {
-                duration_ms: 0,
-                ..test.clone()
-            });
-        entry.duration_ms = entry.duration_ms.max(test.duration_ms);
-    }
-    let mut ranked: Vec<SlowTest> = longest.into_values().collect();
-    ranked.sort_by(|a, b| {
-        b.duration_ms
-            .cmp(&a.duration_ms)
-            .then_with(|| a.test_id.cmp(&b.test_id))
-    });
-    ranked
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,20 +195,5 @@ mod tests {
             })
         );
         assert_eq!(durations(&history[3..]), None);
-    }
-
-    #[test]
-    fn slowest_candidates_keep_each_test_s_longest_duration() {
-        let slow = |id: &str, ms| SlowTest {
-            test_id: id.into(),
-            name: format!("n{id}"),
-            duration_ms: ms,
-        };
-        let ranked = slowest_candidates([slow("a", 5), slow("b", 9), slow("a", 12), slow("c", 9)]);
-        let ranked: Vec<(&str, u64)> = ranked
-            .iter()
-            .map(|s| (s.test_id.as_str(), s.duration_ms))
-            .collect();
-        assert_eq!(ranked, [("a", 12), ("b", 9), ("c", 9)]);
     }
 }

@@ -1,7 +1,7 @@
 //! Answers over a window of a project's history: failure groups, flaky tests, slowest tests.
 //! Each reads bounded pages and hands the rows to [`crate::analytics`].
 
-use crate::analytics::{durations, failure_groups, flaky_candidates, slowest_candidates};
+use crate::analytics::{durations, failure_groups, flaky_candidates};
 use crate::cache::cache;
 use crate::flakiness::{flakiness, is_infra_failure, Flakiness};
 use crate::pages::{all_pages, read_pages};
@@ -12,23 +12,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::HashSet;
 use verdict_http::{json, rfc3339, ApiError};
-use verdict_store::{
-    now_ms, Granularity, HistoryFilter, ProjectName, RunFilter, RunKey, Store, TestRow,
-};
+use verdict_store::{now_ms, Granularity, HistoryFilter, ProjectName, RunKey, Store, TestRow};
 
-/// Tests whose history the flaky endpoint reads at most.
-const MAX_FLAKY_CANDIDATES: usize = 100;
-/// Newest runs whose files name the slowest-test candidates.
-const SLOWEST_RUNS: i32 = 50;
-/// Candidates whose history the slowest endpoint reads at most.
-const SLOWEST_CANDIDATES: usize = 100;
 /// Index entries a page reads when looking for a group's first or newest occurrence: two in
 /// each of the failure's 16 partitions.
 const OCCURRENCE_PAGE: i32 = 16;
 
-/// Where the next page of failure groups starts.
+/// Where the next page of a ranked list (failure groups, flaky candidates) starts.
 #[derive(Debug, Serialize, Deserialize)]
-struct GroupCursor {
+struct RankCursor {
     offset: usize,
 }
 
@@ -78,7 +70,7 @@ pub(crate) async fn failures(
     let since = Granularity::Day.start(since);
     let branch = q.get("branch");
     let limit = usize::try_from(limit(q)?).unwrap_or(0);
-    let offset = q.start::<GroupCursor>()?.map_or(0, |c| c.offset);
+    let offset = q.start::<RankCursor>()?.map_or(0, |c| c.offset);
     let counts = store
         .failure_counts(project, branch.as_deref(), since, now)
         .await?;
@@ -108,7 +100,7 @@ pub(crate) async fn failures(
             "sample_test": last.name,
         }));
     }
-    let next = (offset + limit < groups.len()).then_some(GroupCursor {
+    let next = (offset + limit < groups.len()).then_some(RankCursor {
         offset: offset + limit,
     });
     let body = json!({
@@ -158,9 +150,12 @@ fn flaky_json(test: &TestRow, flaky: &Flakiness<'_>) -> Value {
     })
 }
 
-/// `GET /v1/flaky`: tests flaky in the window ([`flakiness`]), most flaky runs first. Reads the
-/// candidates' histories, then the run items of the runs where they failed (BatchGetItem, 100
-/// each), so that runs that failed as a whole ([`is_infra_failure`]) count as no flip.
+/// `GET /v1/flaky`: tests flaky in the window ([`flakiness`]), paged over the candidates (every
+/// test with a retried pass or a failure in the window, most retried first, then most failed:
+/// exact at any number of runs). For the page's candidates, reads their histories, then the run
+/// items of the runs where they failed (BatchGetItem, 100 each), so that runs that failed as a
+/// whole ([`is_infra_failure`]) count as no flip; a candidate that is not flaky is left out, so
+/// a page may hold fewer than `limit` while `next_cursor` says more follow.
 pub(crate) async fn flaky(
     store: &Store,
     q: &Query<'_>,
@@ -179,11 +174,11 @@ pub(crate) async fn flaky(
     let counts = store
         .failure_counts(project, branch.as_deref(), since, now_ms())
         .await?;
-    let mut candidates = flaky_candidates(&counts);
-    let truncated = candidates.len() > MAX_FLAKY_CANDIDATES;
-    candidates.truncate(MAX_FLAKY_CANDIDATES);
-    let mut histories = Vec::with_capacity(candidates.len());
-    for candidate in &candidates {
+    let candidates = flaky_candidates(&counts);
+    let limit = usize::try_from(limit(q)?).unwrap_or(0);
+    let offset = q.start::<RankCursor>()?.map_or(0, |c| c.offset);
+    let mut histories = Vec::with_capacity(limit);
+    for candidate in candidates.iter().skip(offset).take(limit) {
         let history = store
             .test_history(project, candidate.test_id, &in_window, 500, None)
             .await?;
@@ -214,14 +209,22 @@ pub(crate) async fn flaky(
         };
         items.push(flaky_json(&history[0], &flaky));
     }
-    items.sort_by(|a, b| b["flaky_runs"].as_u64().cmp(&a["flaky_runs"].as_u64()));
-    let body = json!({"items": items, "next_cursor": null, "truncated": truncated, "window_days": window.days()});
+    let next = (offset + limit < candidates.len()).then_some(RankCursor {
+        offset: offset + limit,
+    });
+    let body = json!({
+        "items": items,
+        "next_cursor": q.seal(next),
+        "candidates": candidates.len(),
+        "window_days": window.days(),
+    });
     Ok(cache(json(StatusCode::OK, &body), 30))
 }
 
-/// `GET /v1/tests/slowest`: slowest tests by median and p95 duration over the window.
-/// Candidates are the slowest tests each file recorded at ingest (20 per file) in the newest
-/// 50 runs of the window; their durations come from their history in the window.
+/// `GET /v1/tests/slowest`: the window's tests that took longest, paged, by the slowest-test
+/// rollups (the longest each took in a run where it was among the 20 slowest: exact for the
+/// first 20 at any number of runs); each with its median, p95 and longest duration from its
+/// history in the window (newest 500 runs).
 pub(crate) async fn slowest(
     store: &Store,
     q: &Query<'_>,
@@ -235,25 +238,15 @@ pub(crate) async fn slowest(
         since_ms: Some(since),
         ..HistoryFilter::default()
     };
-    let filter = RunFilter {
-        branch: branch.clone(),
-        since_ms: Some(since),
-        ..RunFilter::default()
-    };
-    let runs = store
-        .list_runs(project, &filter, SLOWEST_RUNS, None)
-        .await?;
-    let mut slow = Vec::new();
-    for run in &runs.items {
-        for file in store.list_files(&run.run).await? {
-            slow.extend(file.slowest);
-        }
-    }
-    let mut ranked = slowest_candidates(slow);
-    let truncated = ranked.len() > SLOWEST_CANDIDATES;
-    ranked.truncate(SLOWEST_CANDIDATES);
+    let ranked = verdict_store::rank_slowest(
+        store
+            .slowest_rolled(project, branch.as_deref(), since, now_ms())
+            .await?,
+    );
+    let limit = usize::try_from(limit(q)?).unwrap_or(0);
+    let offset = q.start::<RankCursor>()?.map_or(0, |c| c.offset);
     let mut items = Vec::new();
-    for candidate in ranked {
+    for candidate in ranked.iter().skip(offset).take(limit) {
         let history = store
             .test_history(project, &candidate.test_id, &in_window, 500, None)
             .await?;
@@ -269,9 +262,15 @@ pub(crate) async fn slowest(
             "max_ms": d.max_ms,
         }));
     }
-    items.sort_by(|a, b| b["median_ms"].as_u64().cmp(&a["median_ms"].as_u64()));
-    items.truncate(usize::try_from(limit(q)?).unwrap_or(50));
-    let body = json!({"items": items, "next_cursor": null, "truncated": truncated, "window_days": window.days()});
+    let next = (offset + limit < ranked.len()).then_some(RankCursor {
+        offset: offset + limit,
+    });
+    let body = json!({
+        "items": items,
+        "next_cursor": q.seal(next),
+        "candidates": ranked.len(),
+        "window_days": window.days(),
+    });
     Ok(cache(json(StatusCode::OK, &body), 30))
 }
 

@@ -35,6 +35,7 @@ mod runs;
 mod schema;
 #[cfg(feature = "test-support")]
 mod scripted;
+mod slow_rollups;
 mod sweep;
 #[cfg(feature = "test-support")]
 mod test_support;
@@ -56,8 +57,8 @@ pub use failure_rollups::FailureCount;
 #[cfg(feature = "test-support")]
 pub use faults::Faults;
 pub use files::{
-    Claim, ClaimCount, FileCommit, FileError, FileErrorKind, FileItem, FileState, NewFile,
-    Progress, SlowTest, SLOWEST_PER_FILE,
+    rank_slowest, Claim, ClaimCount, FileCommit, FileError, FileErrorKind, FileItem, FileState,
+    NewFile, Progress, SlowTest, SLOWEST_PER_FILE,
 };
 pub use handoffs::{Handoff, HANDOFF_PREFIX};
 pub use keys::{

@@ -19,7 +19,7 @@ use tokio_util::io::SyncIoBridge;
 use verdict_formats::for_each_case;
 use verdict_model::{Sidecar, Status, TestResult};
 use verdict_store::{
-    Delta, FileRef, Progress, RunContext, SlowTest, BATCH_WRITE_MAX, SLOWEST_PER_FILE,
+    rank_slowest, Delta, FileRef, Progress, RunContext, SlowTest, BATCH_WRITE_MAX, SLOWEST_PER_FILE,
 };
 
 /// Write units a batch of passing tests costs (25 items of under 1 KB).
@@ -330,11 +330,7 @@ impl InFlight {
 /// whatever the order of writes).
 fn keep_slowest(slowest: &mut Vec<SlowTest>, test: SlowTest) {
     slowest.push(test);
-    slowest.sort_by(|a, b| {
-        b.duration_ms
-            .cmp(&a.duration_ms)
-            .then_with(|| a.test_id.cmp(&b.test_id))
-    });
+    *slowest = rank_slowest(std::mem::take(slowest));
     slowest.truncate(SLOWEST_PER_FILE);
 }
 

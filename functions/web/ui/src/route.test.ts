@@ -34,5 +34,8 @@ describe("route", () => {
     expect(withParams(route, { status: "error" }).params).toEqual({ status: "error" });
     expect(withParams(route, { cursor: "c2" }).params).toEqual({ status: "failed", cursor: "c2" });
     expect(withParams(route, { status: null }).params).toEqual({});
+    const insights = parseRoute("/insights", "?window=7d&flaky_cursor=f1");
+    expect(withParams(insights, { window: "90d" }).params).toEqual({ window: "90d" });
+    expect(withParams(insights, { flaky_cursor: "f2" }).params).toEqual({ window: "7d", flaky_cursor: "f2" });
   });
 });

@@ -65,10 +65,13 @@ export function href(route: Route): string {
 }
 
 /** The same route with some parameters changed (an empty string or null removes one). A change
- * of filter or order starts from the first page, so it drops the cursor unless one is given. */
+ * of filter or order starts every list from its first page, so it drops the cursors (`cursor`,
+ * and `…_cursor` of a page's other lists) unless one is given. */
 export function withParams(route: Route, change: Record<string, string | null>): Route {
   const params: Params = { ...route.params };
-  if (!("cursor" in change)) delete params.cursor;
+  for (const name of Object.keys(params)) {
+    if ((name === "cursor" || name.endsWith("_cursor")) && !(name in change)) delete params[name];
+  }
   for (const [k, v] of Object.entries(change)) {
     if (v === null || v === "") delete params[k];
     else params[k] = v;

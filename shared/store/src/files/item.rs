@@ -276,6 +276,27 @@ pub struct SlowTest {
 /// How many of its slowest tests a file item keeps.
 pub const SLOWEST_PER_FILE: usize = 20;
 
+/// Each test of `tests` once, with the longest duration it has there, slowest first (ties by
+/// test id, so the order is the same whatever the order of `tests`).
+pub fn rank_slowest(tests: impl IntoIterator<Item = SlowTest>) -> Vec<SlowTest> {
+    let mut longest: std::collections::HashMap<String, SlowTest> = std::collections::HashMap::new();
+    for test in tests {
+        match longest.get_mut(&test.test_id) {
+            Some(kept) => kept.duration_ms = kept.duration_ms.max(test.duration_ms),
+            None => {
+                longest.insert(test.test_id.clone(), test);
+            }
+        }
+    }
+    let mut ranked: Vec<SlowTest> = longest.into_values().collect();
+    ranked.sort_by(|a, b| {
+        b.duration_ms
+            .cmp(&a.duration_ms)
+            .then_with(|| a.test_id.cmp(&b.test_id))
+    });
+    ranked
+}
+
 /// A file item as read (`None`: not a readable file item).
 pub(crate) fn file_from_item(item: &Item) -> Option<FileItem> {
     let run = RunRef {
@@ -360,6 +381,21 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rank_slowest_keeps_each_test_s_longest_duration() {
+        let slow = |id: &str, ms| SlowTest {
+            test_id: id.into(),
+            name: format!("n{id}"),
+            duration_ms: ms,
+        };
+        let ranked = rank_slowest([slow("a", 5), slow("b", 9), slow("a", 12), slow("c", 9)]);
+        let ranked: Vec<(&str, u64)> = ranked
+            .iter()
+            .map(|s| (s.test_id.as_str(), s.duration_ms))
+            .collect();
+        assert_eq!(ranked, [("a", 12), ("b", 9), ("c", 9)]);
+    }
 
     #[test]
     fn every_state_and_error_kind_reads_back_from_its_name() {

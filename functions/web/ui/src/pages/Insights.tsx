@@ -3,6 +3,7 @@ import { unwrap, type Answer } from "../api/client";
 import { useApi } from "../app";
 import { FilterBar, SelectFilter, TextFilter } from "../components/Filters";
 import { failureRoute, Link, runRoute, testRoute } from "../components/Link";
+import { Pager } from "../components/Pager";
 import { TableBox } from "../components/TableBox";
 import { Empty, Show } from "../components/States";
 import { ago, count, duration, firstLine, percent, when } from "../format";
@@ -26,18 +27,20 @@ export function InsightsPage(props: { route: Route }) {
         <TextFilter route={props.route} name="branch" label="Branch" placeholder="all branches" />
         <SelectFilter route={props.route} name="window" label="Window" options={WINDOWS} />
       </FilterBar>
-      <Flaky query={query} />
+      <Flaky route={props.route} query={query} />
       <Failures branch={p.branch} window={p.window} />
-      <Slowest query={query} />
+      <Slowest route={props.route} query={query} />
     </>
   );
 }
 
 type Query = { branch: string | undefined; window: string | undefined };
 
-function Flaky(props: { query: Query }) {
+/** Flaky tests, a page of the API's candidates at a time (`flaky_cursor` in the address). */
+function Flaky(props: { route: Route; query: Query }) {
   const api = useApi();
-  const flaky = useLoad(() => unwrap(api.GET("/v1/flaky", { params: { query: props.query } })), JSON.stringify(props.query));
+  const query = { ...props.query, cursor: props.route.params.flaky_cursor };
+  const flaky = useLoad(() => unwrap(api.GET("/v1/flaky", { params: { query } })), JSON.stringify(query));
   return (
     <section aria-labelledby="flaky-heading">
       <h2 id="flaky-heading">Flaky tests</h2>
@@ -90,6 +93,9 @@ function Flaky(props: { query: Query }) {
           )
         }
       </Show>
+      {flaky.state === "ok" && (
+        <Pager route={props.route} next={flaky.data.next_cursor} label="flaky tests" param="flaky_cursor" />
+      )}
     </section>
   );
 }
@@ -175,9 +181,10 @@ function Failures(props: { branch: string | undefined; window: string | undefine
   );
 }
 
-function Slowest(props: { query: Query }) {
+/** The slowest tests, 20 to a page (the first 20 are exact whatever the history). */
+function Slowest(props: { route: Route; query: Query }) {
   const api = useApi();
-  const query = { ...props.query, limit: 20 };
+  const query = { ...props.query, limit: 20, cursor: props.route.params.slowest_cursor };
   const slowest = useLoad(() => unwrap(api.GET("/v1/tests/slowest", { params: { query } })), JSON.stringify(query));
   return (
     <section aria-labelledby="slowest-heading">
@@ -216,6 +223,9 @@ function Slowest(props: { query: Query }) {
           )
         }
       </Show>
+      {slowest.state === "ok" && (
+        <Pager route={props.route} next={slowest.data.next_cursor} label="slowest tests" param="slowest_cursor" />
+      )}
     </section>
   );
 }
