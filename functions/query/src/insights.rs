@@ -12,8 +12,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::HashSet;
 use verdict_http::{json, rfc3339, ApiError};
-use verdict_store::{now_ms, Granularity, HistoryFilter, ProjectName, RunKey, Store, TestRow};
+use verdict_store::{
+    now_ms, Granularity, HistoryFilter, ProjectName, RunFilter, RunKey, Store, TestRow,
+};
 
+/// Newest runs whose files name the slowest-test candidates.
+const SLOWEST_RUNS: i32 = 50;
+/// Candidates whose history the slowest endpoint reads at most.
+const SLOWEST_CANDIDATES: usize = 100;
 /// Index entries a page reads when looking for a group's first or newest occurrence: two in
 /// each of the failure's 16 partitions.
 const OCCURRENCE_PAGE: i32 = 16;
@@ -221,10 +227,9 @@ pub(crate) async fn flaky(
     Ok(cache(json(StatusCode::OK, &body), 30))
 }
 
-/// `GET /v1/tests/slowest`: the window's tests that took longest, paged, by the slowest-test
-/// rollups (the longest each took in a run where it was among the 20 slowest: exact for the
-/// first 20 at any number of runs); each with its median, p95 and longest duration from its
-/// history in the window (newest 500 runs).
+/// `GET /v1/tests/slowest`: slowest tests by median and p95 duration over the window.
+/// Candidates are the slowest tests each file recorded at ingest (20 per file) in the newest
+/// 50 runs of the window; their durations come from their history in the window.
 pub(crate) async fn slowest(
     store: &Store,
     q: &Query<'_>,
@@ -238,15 +243,25 @@ pub(crate) async fn slowest(
         since_ms: Some(since),
         ..HistoryFilter::default()
     };
-    let ranked = verdict_store::rank_slowest(
-        store
-            .slowest_rolled(project, branch.as_deref(), since, now_ms())
-            .await?,
-    );
-    let limit = usize::try_from(limit(q)?).unwrap_or(0);
-    let offset = q.start::<RankCursor>()?.map_or(0, |c| c.offset);
+    let filter = RunFilter {
+        branch: branch.clone(),
+        since_ms: Some(since),
+        ..RunFilter::default()
+    };
+    let runs = store
+        .list_runs(project, &filter, SLOWEST_RUNS, None)
+        .await?;
+    let mut slow = Vec::new();
+    for run in &runs.items {
+        for file in store.list_files(&run.run).await? {
+            slow.extend(file.slowest);
+        }
+    }
+    let mut ranked = verdict_store::rank_slowest(slow);
+    let truncated = ranked.len() > SLOWEST_CANDIDATES;
+    ranked.truncate(SLOWEST_CANDIDATES);
     let mut items = Vec::new();
-    for candidate in ranked.iter().skip(offset).take(limit) {
+    for candidate in ranked {
         let history = store
             .test_history(project, &candidate.test_id, &in_window, 500, None)
             .await?;
@@ -262,15 +277,9 @@ pub(crate) async fn slowest(
             "max_ms": d.max_ms,
         }));
     }
-    let next = (offset + limit < ranked.len()).then_some(RankCursor {
-        offset: offset + limit,
-    });
-    let body = json!({
-        "items": items,
-        "next_cursor": q.seal(next),
-        "candidates": ranked.len(),
-        "window_days": window.days(),
-    });
+    items.sort_by(|a, b| b["median_ms"].as_u64().cmp(&a["median_ms"].as_u64()));
+    items.truncate(usize::try_from(limit(q)?).unwrap_or(50));
+    let body = json!({"items": items, "next_cursor": null, "truncated": truncated, "window_days": window.days()});
     Ok(cache(json(StatusCode::OK, &body), 30))
 }
 

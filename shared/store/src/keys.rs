@@ -469,20 +469,6 @@ pub(crate) fn failure_rollup_sk(day_ms: u64, test_id: &str, fingerprint: &str) -
     )
 }
 
-/// Partition of a project's slowest-test rollups: all branches, or one branch.
-pub(crate) fn slow_rollup_pk(project: &ProjectName, branch: Option<&str>) -> String {
-    match branch {
-        None => format!("L#{project}"),
-        Some(branch) => format!("L#{project}#{branch}"),
-    }
-}
-
-/// Sort key of a slowest-test rollup: its day (as [`rollup_sk`] names it) and the test, so
-/// that a window of days is one key range.
-pub(crate) fn slow_rollup_sk(day_ms: u64, test_id: &str) -> String {
-    format!("{}#{test_id}", rollup_sk(Granularity::Day, day_ms))
-}
-
 /// Where the snapshots of runs' failures live in the bucket (see `failure_rollups.rs`): kept
 /// as long as their runs, unlike the views, which expire.
 pub const SNAPSHOTS_PREFIX: &str = "rollups/";

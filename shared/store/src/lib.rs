@@ -35,7 +35,6 @@ mod runs;
 mod schema;
 #[cfg(feature = "test-support")]
 mod scripted;
-mod slow_rollups;
 mod sweep;
 #[cfg(feature = "test-support")]
 mod test_support;

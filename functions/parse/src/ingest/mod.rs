@@ -90,7 +90,6 @@ impl Ingest {
         if !matches!(outcome, Outcome::Skipped(_)) {
             self.store.roll_run(&file.run).await?;
             self.store.roll_failures(&file.run).await?;
-            self.store.roll_slowest(&file.run).await?;
         }
         // Settled by this invocation (a redelivery of a settled file makes nothing again).
         if !matches!(outcome, Outcome::AlreadySettled(_) | Outcome::Skipped(_)) {

@@ -29,7 +29,7 @@ export function InsightsPage(props: { route: Route }) {
       </FilterBar>
       <Flaky route={props.route} query={query} />
       <Failures branch={p.branch} window={p.window} />
-      <Slowest route={props.route} query={query} />
+      <Slowest query={query} />
     </>
   );
 }
@@ -181,10 +181,9 @@ function Failures(props: { branch: string | undefined; window: string | undefine
   );
 }
 
-/** The slowest tests, 20 to a page (the first 20 are exact whatever the history). */
-function Slowest(props: { route: Route; query: Query }) {
+function Slowest(props: { query: Query }) {
   const api = useApi();
-  const query = { ...props.query, limit: 20, cursor: props.route.params.slowest_cursor };
+  const query = { ...props.query, limit: 20 };
   const slowest = useLoad(() => unwrap(api.GET("/v1/tests/slowest", { params: { query } })), JSON.stringify(query));
   return (
     <section aria-labelledby="slowest-heading">
@@ -223,9 +222,6 @@ function Slowest(props: { route: Route; query: Query }) {
           )
         }
       </Show>
-      {slowest.state === "ok" && (
-        <Pager route={props.route} next={slowest.data.next_cursor} label="slowest tests" param="slowest_cursor" />
-      )}
     </section>
   );
 }
