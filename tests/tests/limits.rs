@@ -72,11 +72,13 @@ async fn a_large_file_under_partition_limits_counts_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_red_build_with_long_traces_under_partition_limits_counts_once() {
-    // 300 tests, every one failing with a 20-line trace and captured output.
+    // 900 tests, every one failing with a 20-line trace and captured output: with their text
+    // kept apart in S3, items of about 1.4 KB, enough writes on each key for the limits to bite
+    // on a slow machine too.
     let trace: String = (0..20)
         .map(|i| format!("    at com.example.Service.call(Service.java:{i})\n"))
         .collect();
-    let cases: String = (0..300)
+    let cases: String = (0..900)
         .map(|i| {
             format!(
                 "<testcase classname=\"c.C\" name=\"t{i}\" time=\"0.5\">\
