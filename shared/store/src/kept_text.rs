@@ -3,7 +3,6 @@
 //! test's detail reads it back by range.
 
 use crate::{Store, StoreError};
-use aws_sdk_s3::primitives::ByteStream;
 use std::collections::BTreeMap;
 use verdict_model::{AttemptText, TestResult};
 
@@ -12,15 +11,7 @@ impl Store {
     /// appended in the file's order: putting it again gives the same bytes, or more of them
     /// after the same, so every range read from it stays what it was.
     pub async fn put_kept_text(&self, key: &str, body: Vec<u8>) -> Result<(), StoreError> {
-        self.s3
-            .put_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .body(ByteStream::from(body))
-            .send()
-            .await
-            .map_err(|e| StoreError::from_sdk("PutObject kept text", e))?;
-        Ok(())
+        self.put_object("PutObject kept text", key, body).await
     }
 
     /// Puts back the whole text of `result`'s attempts kept apart, and derives the result

@@ -16,6 +16,24 @@ pub struct RawObject {
 }
 
 impl Store {
+    /// Writes an object whole, over any there (`operation` names the call in errors).
+    pub(crate) async fn put_object(
+        &self,
+        operation: &'static str,
+        key: &str,
+        body: Vec<u8>,
+    ) -> Result<(), StoreError> {
+        self.s3
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(|e| StoreError::from_sdk(operation, e))?;
+        Ok(())
+    }
+
     /// Bytes `first..end` of an object: `None` when there is no such object, fewer (or none)
     /// when it ends sooner.
     pub(crate) async fn read_range(

@@ -11,7 +11,6 @@ use crate::keys::view_key;
 use crate::queries::{test_row, ResultFilter, TestRow};
 use crate::{Run, RunRef, Store, StoreError};
 use aws_sdk_s3::operation::get_object::GetObjectError;
-use aws_sdk_s3::primitives::ByteStream;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
@@ -240,15 +239,7 @@ impl Store {
     /// Writes a document derived from a run's results (a view, a comparison): a cache, named
     /// after what it was made from, under the run's views.
     pub async fn put_derived(&self, key: &str, body: Vec<u8>) -> Result<(), StoreError> {
-        self.s3
-            .put_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .body(ByteStream::from(body))
-            .send()
-            .await
-            .map_err(|e| StoreError::from_sdk("PutObject view", e))?;
-        Ok(())
+        self.put_object("PutObject view", key, body).await
     }
 
     /// A derived document in whole; `None` when there is none (yet).
