@@ -27,10 +27,24 @@ fn endpoint(name: &str) -> String {
 
 /// A new, empty table and bucket of their own on the local stack.
 pub async fn fresh_store() -> Store {
+    log_warnings();
     let store = Store::connect(&fresh_config()).await;
     store.create_table().await.expect("create table");
     store.create_bucket().await.expect("create bucket");
     store
+}
+
+/// The warnings the functions log (a sorted view not made, a lease not given back) go to the
+/// output of the test that caused them, which is shown when it fails.
+fn log_warnings() {
+    use lambda_http::tracing::{subscriber, Level};
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = subscriber::fmt()
+            .with_max_level(Level::WARN)
+            .with_test_writer()
+            .try_init();
+    });
 }
 
 /// Unique table and bucket names on the local stack (not created).
