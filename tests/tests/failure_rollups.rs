@@ -97,7 +97,7 @@ async fn failed_results(api: &LocalApi) -> Vec<Failed> {
                 run: text(i, "run_key"),
                 created_ms,
                 branch,
-                test_id: text(i, "test_id"),
+                test_id: text(i, "sk")["T#".len()..].to_string(),
                 fingerprint: text(i, "fingerprint"),
             }
         })

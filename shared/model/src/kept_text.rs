@@ -12,22 +12,45 @@ use serde::{Deserialize, Serialize};
 /// them in its item: most failures, and every pass without output.
 pub const INLINE_TEXT_BYTES: usize = 512;
 
-/// What an item keeps of a longer attempt's message and of its details, each.
+/// What an item keeps of a longer attempt's message (or of its details, when it has none).
 pub const EXCERPT_BYTES: usize = 160;
 
-/// Where the whole text of an attempt is: a byte range of an object in the bucket, holding its
-/// [`AttemptText`] as JSON.
+/// Where the whole text of an attempt is: a byte range of one of the segments in the bucket of
+/// the file that wrote the attempt, holding its [`AttemptText`] as JSON. The segment is named by
+/// its number alone (the store knows the run and the file), and it is stored as a bare array
+/// (`[segment, offset, len, fingerprint]`): a test item pays for every byte.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "KeptTuple", into = "KeptTuple")]
 pub struct KeptText {
-    /// The object's key.
-    pub object: String,
+    /// The segment's number, from 0 in the file's order.
+    pub segment: u32,
     /// The range's first byte.
     pub offset: u64,
     /// The range's length in bytes.
     pub len: u64,
     /// The fingerprint of the whole text, for a failed attempt: its excerpt would give another.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<String>,
+}
+
+/// [`KeptText`] as stored.
+#[derive(Serialize, Deserialize)]
+struct KeptTuple(u32, u64, u64, Option<String>);
+
+impl From<KeptTuple> for KeptText {
+    fn from(KeptTuple(segment, offset, len, fingerprint): KeptTuple) -> KeptText {
+        KeptText {
+            segment,
+            offset,
+            len,
+            fingerprint,
+        }
+    }
+}
+
+impl From<KeptText> for KeptTuple {
+    fn from(kept: KeptText) -> KeptTuple {
+        KeptTuple(kept.segment, kept.offset, kept.len, kept.fingerprint)
+    }
 }
 
 /// The free text of an attempt in whole, as kept apart.
@@ -57,9 +80,9 @@ impl Attempt {
     }
 
     /// Moves its text apart when it holds more than [`INLINE_TEXT_BYTES`]: `keep` stores the
-    /// whole text and answers where. The attempt keeps an excerpt of its message and of its
-    /// details (so it still says why it failed, and a result picks the same attempt to show) and
-    /// the fingerprint of the whole. Answers whether it moved anything; an attempt within the
+    /// whole text and answers where. The attempt keeps an excerpt of its message, or of its
+    /// details when it has no message (so it still says why it failed, and a result picks the
+    /// same attempt to show), and the fingerprint of the whole. Answers whether it moved anything; an attempt within the
     /// bound, or moved before, is left as it is.
     pub fn keep_text_apart(&mut self, keep: impl FnOnce(&AttemptText) -> KeptText) -> bool {
         if self.kept.is_some() || self.text_len() <= INLINE_TEXT_BYTES {
@@ -81,9 +104,12 @@ impl Attempt {
         } else {
             None
         };
+        // One excerpt says why: of the message, or of the details when there is no message.
         let excerpt = |t: &Option<String>| t.clone().map(|t| cap_text(t, EXCERPT_BYTES));
         self.message = excerpt(&text.message);
-        self.details = excerpt(&text.details);
+        if self.message.is_none() {
+            self.details = excerpt(&text.details);
+        }
         self.kept = Some(kept);
         true
     }
@@ -128,7 +154,7 @@ mod tests {
             let offset = store.len() as u64;
             serde_json::to_writer(&mut *store, text).unwrap();
             KeptText {
-                object: "o".into(),
+                segment: 0,
                 offset,
                 len: store.len() as u64 - offset,
                 fingerprint: None,
@@ -151,7 +177,11 @@ mod tests {
         apart.derive();
         let kept = apart.attempts[0].kept.clone().expect("moved apart");
         assert!(apart.attempts[1].kept.is_none(), "a bare pass stays");
-        assert!(apart.attempts[0].text_len() <= 2 * EXCERPT_BYTES + 40);
+        assert_eq!(
+            apart.attempts[0].message.as_deref(),
+            Some("expected 1 but was 2")
+        );
+        assert_eq!(apart.attempts[0].details, None, "the message says why");
         assert_eq!(apart.attempts[0].stdout, None);
         assert_eq!(
             (apart.fingerprint.as_ref(), apart.flaky),
@@ -162,6 +192,19 @@ mod tests {
         apart.attempts[0].restore_text(serde_json::from_slice(range).unwrap());
         apart.derive();
         assert_eq!(apart, whole);
+    }
+
+    #[test]
+    fn details_without_a_message_keep_an_excerpt_of_them() {
+        let mut attempt = Attempt::new(Status::Failed, 1);
+        attempt.details = Some("at a.b.C.method(C.java:10)\n".repeat(40));
+        assert!(attempt.keep_text_apart(kept_at(&mut Vec::new())));
+        assert_eq!(attempt.message, None);
+        let excerpt = attempt.details.expect("an excerpt of the details");
+        assert!(
+            excerpt.starts_with("at a.b.C.method")
+                && excerpt.len() <= EXCERPT_BYTES + crate::text::TRUNCATION_MARKER.len()
+        );
     }
 
     #[test]

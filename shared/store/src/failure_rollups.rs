@@ -410,7 +410,7 @@ impl Store {
                 .key_condition_expression("pk = :pk")
                 .expression_attribute_values(":pk", s(pk))
                 .projection_expression(
-                    "test_id, classname, #name, #status, flaky, fingerprint, #contrib",
+                    "sk, classname, #name, #status, flaky, fingerprint, #contrib",
                 )
                 .expression_attribute_names("#name", test_attr::NAME)
                 .expression_attribute_names("#status", test_attr::STATUS)

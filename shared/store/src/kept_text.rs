@@ -2,9 +2,10 @@
 //! function puts it a segment at a time under `text/` ([`crate::keys::kept_text_key`]), and a
 //! test's detail reads it back by range.
 
+use crate::keys::{kept_text_key, FileId, RunRef};
 use crate::{Store, StoreError};
 use std::collections::BTreeMap;
-use verdict_model::{AttemptText, TestResult};
+use verdict_model::{Attempt, AttemptText};
 
 impl Store {
     /// Puts a segment of kept text. A segment's content is a function of its file, each text
@@ -14,35 +15,39 @@ impl Store {
         self.put_object("PutObject kept text", key, body).await
     }
 
-    /// Puts back the whole text of `result`'s attempts kept apart, and derives the result
-    /// again. The attempts one file wrote of a test are side by side in one segment: one
-    /// ranged GetObject per segment they are in. A segment that is missing (a run deleted
-    /// meanwhile) leaves its attempts their excerpts.
-    pub async fn restore_text(&self, result: &mut TestResult) -> Result<(), StoreError> {
-        let mut spans: BTreeMap<String, (u64, u64)> = BTreeMap::new();
-        for kept in result.attempts.iter().filter_map(|a| a.kept.as_ref()) {
+    /// Puts back the whole text of the attempts `file` wrote of a test that were kept apart.
+    /// Its attempts of a test are side by side in its segments: one ranged GetObject per
+    /// segment they are in. A segment that is missing (a run deleted meanwhile) leaves its
+    /// attempts their excerpts.
+    pub(crate) async fn restore_text(
+        &self,
+        run: &RunRef,
+        file: &FileId,
+        attempts: &mut [Attempt],
+    ) -> Result<(), StoreError> {
+        let mut spans: BTreeMap<u32, (u64, u64)> = BTreeMap::new();
+        for kept in attempts.iter().filter_map(|a| a.kept.as_ref()) {
             let end = kept.offset + kept.len;
-            let span = spans
-                .entry(kept.object.clone())
-                .or_insert((kept.offset, end));
+            let span = spans.entry(kept.segment).or_insert((kept.offset, end));
             *span = (span.0.min(kept.offset), span.1.max(end));
         }
-        if spans.is_empty() {
-            return Ok(());
-        }
-        let reads = spans.into_iter().map(|(object, (first, end))| async move {
-            let bytes = self.read_range(&object, first, end).await?;
-            Ok::<_, StoreError>((object, (first, bytes)))
+        let reads = spans.into_iter().map(|(segment, (first, end))| async move {
+            let key = kept_text_key(run, file, segment);
+            let bytes = self.read_range(&key, first, end).await?;
+            Ok::<_, StoreError>((segment, (key, first, bytes)))
         });
-        let read: BTreeMap<String, (u64, Option<Vec<u8>>)> =
+        let read: BTreeMap<u32, (String, u64, Option<Vec<u8>>)> =
             futures_util::future::try_join_all(reads)
                 .await?
                 .into_iter()
                 .collect();
-        for attempt in &mut result.attempts {
+        for attempt in attempts {
             let Some(kept) = &attempt.kept else { continue };
-            let Some((first, Some(bytes))) = read.get(&kept.object) else {
-                tracing::warn!(object = %kept.object, "kept text missing; the excerpt stays");
+            let Some((key, first, bytes)) = read.get(&kept.segment) else {
+                continue;
+            };
+            let Some(bytes) = bytes else {
+                tracing::warn!(object = %key, "kept text missing; the excerpt stays");
                 continue;
             };
             let start = usize::try_from(kept.offset - first).unwrap_or(usize::MAX);
@@ -53,15 +58,11 @@ impl Store {
                 .ok_or_else(|| {
                     StoreError::permanent(
                         "read kept text",
-                        format!(
-                            "{} has no text at {}+{}",
-                            kept.object, kept.offset, kept.len
-                        ),
+                        format!("{key} has no text at {}+{}", kept.offset, kept.len),
                     )
                 })?;
             attempt.restore_text(text);
         }
-        result.derive();
         Ok(())
     }
 }

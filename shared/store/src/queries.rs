@@ -80,7 +80,11 @@ pub(crate) fn test_row(item: &Item) -> Option<TestRow> {
             .unwrap_or(0),
     );
     Some(TestRow {
-        test_id: text(test_attr::TEST_ID).unwrap_or_default(),
+        // The item's sort key, which index entries carry too: an item pays for every byte.
+        test_id: get_s(item, SK)
+            .and_then(|sk| sk.strip_prefix(TEST_SK_PREFIX))
+            .unwrap_or_default()
+            .to_string(),
         run_key: text(RUN_KEY).unwrap_or_default(),
         suite: text(test_attr::SUITE).unwrap_or_default(),
         classname: text(test_attr::CLASSNAME).unwrap_or_default(),
@@ -387,7 +391,7 @@ impl Store {
                 .key_condition_expression("pk = :pk AND begins_with(sk, :t)")
                 .expression_attribute_values(":pk", s(pk))
                 .expression_attribute_values(":t", s(TEST_SK_PREFIX))
-                .projection_expression("test_id, #status, flaky, #contrib")
+                .projection_expression("sk, #status, flaky, #contrib")
                 .expression_attribute_names("#status", test_attr::STATUS)
                 .expression_attribute_names("#contrib", test_attr::CONTRIB)
         };

@@ -100,7 +100,6 @@ pub(crate) const INDEXES: [IndexSpec; 7] = [
         projection: Some(&[
             "run_key",
             "branch",
-            "test_id",
             "classname",
             "name",
             "status",
@@ -114,7 +113,6 @@ pub(crate) const INDEXES: [IndexSpec; 7] = [
         sk: "prob_sk",
         projection: Some(&[
             "run_key",
-            "test_id",
             "suite",
             "classname",
             "name",

@@ -65,15 +65,14 @@ impl Segments {
             true => self.close(),
             false => None,
         };
-        let key = kept_text_key(&self.file.run, &self.file.file_id, self.number);
-        let body = &mut self.body;
+        let (segment, body) = (self.number, &mut self.body);
         for attempt in &mut result.attempts {
             attempt.keep_text_apart(|text| {
                 let offset = body.len() as u64;
                 // Text that is a String serializes; nothing here can fail.
                 let _ = serde_json::to_writer(&mut *body, text);
                 KeptText {
-                    object: key.clone(),
+                    segment,
                     offset,
                     len: body.len() as u64 - offset,
                     fingerprint: None,
@@ -173,7 +172,7 @@ mod tests {
         assert_eq!(continued, whole);
         // Every kept range holds its result's text.
         let kept = whole[1].attempts[0].kept.as_ref().unwrap();
-        let body = by_key[kept.object.as_str()];
+        let body = by_key[kept_text_key(&file().run, &file().file_id, kept.segment).as_str()];
         let range = &body[kept.offset as usize..(kept.offset + kept.len) as usize];
         let text: verdict_model::AttemptText = serde_json::from_slice(range).unwrap();
         assert_eq!(text.details.unwrap().len(), 3_000);

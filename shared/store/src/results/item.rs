@@ -2,8 +2,7 @@
 //! they make, each file's delta, and the text cut down until the item fits DynamoDB's 400 KB.
 
 use crate::attrs::{
-    get_map, get_n, get_s, item_size, n, s, Item, CREATED_MS, EXPIRES_AT, KIND, PK, PROJECT,
-    RUN_KEY, SK,
+    get_map, get_n, get_s, item_size, n, s, Item, CREATED_MS, EXPIRES_AT, KIND, PK, RUN_KEY, SK,
 };
 use crate::counts::Delta;
 use crate::keys::{fingerprint_pk, history_pk, result_time_sk, test_sk, time_sk, FileId};
@@ -18,11 +17,11 @@ use super::RunContext;
 /// The test item's own attributes (besides the common ones in `attrs.rs`). `iss_*`, `fp_*` and
 /// `hist_*` are the keys of the sparse `issues`, `fingerprint` and `history` indexes.
 pub(crate) mod attr {
+    /// On failure rollup items (a test item's test id is its sort key's).
     pub(crate) const TEST_ID: &str = "test_id";
     pub(crate) const SUITE: &str = "suite";
     pub(crate) const CLASSNAME: &str = "classname";
     pub(crate) const NAME: &str = "name";
-    pub(crate) const BASE_NAME: &str = "base_name";
     pub(crate) const STATUS: &str = "status";
     pub(crate) const FLAKY: &str = "flaky";
     pub(crate) const DURATION_MS: &str = "duration_ms";
@@ -64,6 +63,11 @@ pub(super) struct Part {
 }
 
 impl Part {
+    /// Its attempts, for the text kept apart to be put back.
+    pub(super) fn attempts_mut(&mut self) -> &mut [Attempt] {
+        &mut self.attempts
+    }
+
     fn of(result: &TestResult) -> Part {
         Part {
             attempts: result.attempts.clone(),
@@ -166,18 +170,14 @@ fn contrib_attr(contrib: &BTreeMap<String, Delta>) -> AttributeValue {
 }
 
 fn test_item(ctx: &RunContext, result: &TestResult, stored: &Stored) -> Item {
-    let project = ctx.run.project.as_str();
     let mut item: Item = [
         (PK, s(ctx.run.tests_pk(&result.test_id))),
         (SK, s(test_sk(&result.test_id))),
         (KIND, s("test")),
-        (PROJECT, s(project)),
         (RUN_KEY, s(ctx.run.run_key.as_str())),
-        (attr::TEST_ID, s(&result.test_id)),
         (attr::SUITE, s(&result.suite)),
         (attr::CLASSNAME, s(&result.classname)),
         (attr::NAME, s(&result.name)),
-        (attr::BASE_NAME, s(&result.base_name)),
         (attr::STATUS, s(result.status.as_str())),
         (attr::FLAKY, AttributeValue::Bool(result.flaky)),
         (attr::DURATION_MS, n(result.duration_ms)),
@@ -288,4 +288,74 @@ pub(super) fn build(
     st.contrib.insert(file.to_string(), delta);
     item.insert(attr::CONTRIB.into(), contrib_attr(&st.contrib));
     (item, delta, st.version)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attrs::item_size;
+    use crate::keys::{ProjectName, RunKey, RunRef};
+    use verdict_model::{KeptText, TestCase};
+
+    /// A failing test of `make bench-scale`'s red build, its text kept apart as the parse
+    /// function keeps it.
+    fn red_build_result() -> TestResult {
+        let trace: String = (0..20)
+            .map(|i| {
+                format!(
+                    "    at com.example.service.Client.call(Client.java:{})\n",
+                    100 + i
+                )
+            })
+            .collect();
+        let mut attempt = Attempt::new(Status::Failed, 1500);
+        attempt.message = Some("connection refused: localhost:8080".into());
+        attempt.failure_type = Some("java.net.ConnectException".into());
+        attempt.details = Some(format!(
+            "java.net.ConnectException: connection refused\n{trace}"
+        ));
+        attempt.stdout =
+            Some("2026-12-05T06:00:00Z INFO starting the service on port 8080\n".repeat(20));
+        let case = TestCase {
+            suite: vec!["s".into()],
+            classname: "com.example.Suite39".into(),
+            name: "test_1999".into(),
+            attempts: vec![attempt],
+            ..TestCase::default()
+        };
+        let mut result = TestResult::from_case(case, &Limits::DEFAULT).unwrap();
+        for attempt in &mut result.attempts {
+            attempt.keep_text_apart(|_| KeptText {
+                segment: 1,
+                offset: 4_194_000,
+                len: 2_631,
+                fingerprint: None,
+            });
+        }
+        result.derive();
+        result
+    }
+
+    #[test]
+    fn a_failing_test_with_its_text_kept_apart_is_one_write_unit() {
+        let ctx = RunContext {
+            run: RunRef {
+                project: ProjectName::parse("acme").unwrap(),
+                run_key: RunKey::parse("build-1").unwrap(),
+            },
+            created_ms: 1_796_500_000_000,
+            expires_at: 1_804_276_000,
+            branch: Some("main".into()),
+            commit_sha: Some("0123456789abcdef0123456789abcdef01234567".into()),
+        };
+        let (item, _, _) = build(
+            &ctx,
+            &FileId::random(),
+            &red_build_result(),
+            Stored::empty(),
+        );
+        // Counted as this crate counts (a byte per digit of a number: more than AWS counts).
+        let size = item_size(&item);
+        assert!(size <= 1024, "{size} bytes: {item:#?}");
+    }
 }

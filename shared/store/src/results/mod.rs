@@ -138,7 +138,12 @@ impl Store {
         let Some(item) = self.get_test_item(run, test_id).await? else {
             return Ok(None);
         };
-        let st = stored(&item)?;
+        let mut st = stored(&item)?;
+        for (file, part) in &mut st.parts {
+            let file = FileId::parse(file)
+                .map_err(|e| StoreError::permanent("read test item", format!("bad parts: {e}")))?;
+            self.restore_text(run, &file, part.attempts_mut()).await?;
+        }
         let contributors = st.contrib.keys().cloned().collect();
         let text = |name| get_s(&item, name).unwrap_or_default().to_string();
         let identity = TestResult::named(
@@ -147,11 +152,7 @@ impl Store {
             text(attr::CLASSNAME),
             text(attr::NAME),
         );
-        let Some(mut result) = merge(&identity, &st.parts) else {
-            return Ok(None);
-        };
-        self.restore_text(&mut result).await?;
-        Ok(Some((result, contributors)))
+        Ok(merge(&identity, &st.parts).map(|result| (result, contributors)))
     }
 
     /// The reconciler: recounts a run from its test items (one paginated Query of each of the
