@@ -11,8 +11,12 @@
 //! whose key it carries. The proxy reads the item from a put; for an update it asks DynamoDB
 //! Local for the new image and the consumed capacity (`ReturnValues`,
 //! `ReturnConsumedCapacity`, taken out of the answer again when the caller did not ask for
-//! them). Reads are charged what DynamoDB Local says they consumed, on the partition the key
-//! (or the Query's key condition) names.
+//! them). An update, delete or condition check inside a transaction is charged at least 2, as
+//! AWS bills each item of up to 1 KB there: DynamoDB Local reports 2 for a whole transaction,
+//! whatever it holds (10 updates: 2), so its report would undercount (larger items updated in
+//! a transaction, such as a run item of several KB, are still undercounted). Reads are charged
+//! what DynamoDB Local says they consumed, on the partition the key (or the Query's key
+//! condition) names.
 
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -87,6 +91,9 @@ pub(crate) struct Charge {
     taken: f64,
     /// Partitions charged what the answer says was consumed, split evenly (reads, updates).
     consumed_write: Vec<String>,
+    /// The least each of `consumed_write` is charged: 1 WCU, or 2 in a transaction, as AWS
+    /// bills an item of up to 1 KB (DynamoDB Local reports 2 for a whole transaction of any size).
+    least_write: f64,
     consumed_read: Vec<String>,
     /// Index partitions come from the new image the answer carries.
     from_new_image: bool,
@@ -281,6 +288,7 @@ impl Limiter {
                         }
                     }
                 }
+                charge.least_write = 2.0;
                 if !self.open(&charge.consumed_write, true) || !self.take(&puts) {
                     return self.throttled();
                 }
@@ -333,7 +341,8 @@ impl Limiter {
         let consumed = consumed_units(answer);
         if !charge.consumed_write.is_empty() {
             let rest = (consumed.table - charge.taken).max(0.0);
-            let share = (rest / charge.consumed_write.len() as f64).max(1.0);
+            let share =
+                (rest / charge.consumed_write.len() as f64).max(charge.least_write.max(1.0));
             for key in &charge.consumed_write {
                 self.charge_write(key, share);
             }
