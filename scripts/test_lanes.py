@@ -9,8 +9,7 @@ queue, longest first, and run them as cargo would (from their package's director
 tests are one more job. Each binary's output is kept and printed if it fails; at the end, a
 line per job with its time.
 
-    scripts/test_lanes.py [LANES]     (what `make unit` runs; LANES defaults to 2, the
-                                      Makefile gives 1 unless told otherwise)
+    scripts/test_lanes.py [LANES]     (what `make unit` runs; LANES defaults to 2)
     scripts/test_lanes.py --lane DIR  (one lane: takes jobs from DIR until none is left)
 """
 
