@@ -42,12 +42,24 @@ impl Store {
         first: u64,
         end: u64,
     ) -> Result<Option<Vec<u8>>, StoreError> {
+        let range = format!("bytes={first}-{}", end.saturating_sub(1));
+        self.read_object("GetObject range", key, Some(range)).await
+    }
+
+    /// An object's bytes, or those of `range` (an HTTP range); `None` when there is no such
+    /// object. A range past the object's end (S3 answers 416) is no bytes.
+    pub(crate) async fn read_object(
+        &self,
+        operation: &'static str,
+        key: &str,
+        range: Option<String>,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
         let result = self
             .s3
             .get_object()
             .bucket(&self.bucket)
             .key(key)
-            .range(format!("bytes={first}-{}", end.saturating_sub(1)))
+            .set_range(range)
             .send()
             .await;
         let out = match result {
@@ -55,7 +67,6 @@ impl Store {
             Err(err) if matches!(err.as_service_error(), Some(GetObjectError::NoSuchKey(_))) => {
                 return Ok(None)
             }
-            // A range past the end of the object (S3 answers 416): nothing there.
             Err(err)
                 if err
                     .raw_response()
@@ -63,13 +74,13 @@ impl Store {
             {
                 return Ok(Some(Vec::new()))
             }
-            Err(err) => return Err(StoreError::from_sdk("GetObject range", err)),
+            Err(err) => return Err(StoreError::from_sdk(operation, err)),
         };
         let bytes = out
             .body
             .collect()
             .await
-            .map_err(|e| StoreError::transient("GetObject range", e.to_string()))?;
+            .map_err(|e| StoreError::transient(operation, e.to_string()))?;
         Ok(Some(bytes.into_bytes().to_vec()))
     }
 

@@ -10,7 +10,6 @@ use crate::catalog::CatalogEntry;
 use crate::keys::view_key;
 use crate::queries::{test_row, ResultFilter, TestRow};
 use crate::{Run, RunRef, Store, StoreError};
-use aws_sdk_s3::operation::get_object::GetObjectError;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
@@ -244,26 +243,7 @@ impl Store {
 
     /// A derived document in whole; `None` when there is none (yet).
     pub async fn read_derived(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let result = self
-            .s3
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await;
-        let out = match result {
-            Ok(out) => out,
-            Err(err) if matches!(err.as_service_error(), Some(GetObjectError::NoSuchKey(_))) => {
-                return Ok(None)
-            }
-            Err(err) => return Err(StoreError::from_sdk("GetObject view", err)),
-        };
-        let bytes = out
-            .body
-            .collect()
-            .await
-            .map_err(|e| StoreError::transient("GetObject view", e.to_string()))?;
-        Ok(Some(bytes.into_bytes().to_vec()))
+        self.read_object("GetObject view", key, None).await
     }
 
     /// Test ids `offset..offset + count` of a view; `None` when there is no such view (yet).
