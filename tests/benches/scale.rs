@@ -24,8 +24,8 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 use verdict_parse_fn::ingest::{Outcome, Settings};
-use verdict_store::mean_item_size;
 use verdict_store::FileState;
+use verdict_store::{mean_item_size, red_build_failure};
 use verdict_tests::cost::{Bill, PerResult, REFERENCE_TEAM};
 use verdict_tests::limits::Limits;
 use verdict_tests::reports::junit;
@@ -61,24 +61,19 @@ fn passing(tests: usize) -> Vec<u8> {
 
 /// `tests` tests, each failing with a 20-line trace and 20 lines of captured output.
 fn red(tests: usize) -> Vec<u8> {
-    let trace: String = (0..20)
-        .map(|i| {
-            format!(
-                "    at com.example.service.Client.call(Client.java:{})\n",
-                100 + i
-            )
-        })
-        .collect();
-    let output = "2026-12-05T06:00:00Z INFO starting the service on port 8080\n".repeat(20);
+    let failure = red_build_failure();
     let mut xml = String::from("<testsuite name=\"s\">");
     for i in 0..tests {
         write!(
             xml,
             "<testcase classname=\"com.example.Suite{}\" name=\"test_{i}\" time=\"1.5\">\
-             <failure message=\"connection refused: localhost:8080\" type=\"java.net.ConnectException\">\
-             java.net.ConnectException: connection refused\n{trace}</failure>\
-             <system-out>{output}</system-out></testcase>",
-            i / 50
+             <failure message=\"{}\" type=\"{}\">{}</failure>\
+             <system-out>{}</system-out></testcase>",
+            i / 50,
+            failure.message,
+            failure.failure_type,
+            failure.details,
+            failure.stdout,
         )
         .unwrap();
     }

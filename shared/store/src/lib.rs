@@ -75,7 +75,8 @@ pub use runs::{Run, RunStatus};
 pub use scripted::Answer;
 #[cfg(feature = "test-support")]
 pub use test_support::{
-    index_keys, mean_item_size, raw_batch_write, settled_run, test_row, Footprint, IndexKeys,
+    index_keys, mean_item_size, raw_batch_write, red_build_failure, settled_run, test_row,
+    Footprint, IndexKeys, RedBuildFailure,
 };
 pub use tokens::{Scope, TokenInfo};
 pub use views::{views_due, Order, ViewSpec, MAX_SORTED_TESTS, VIEWS_AT_SETTLE_FROM_TESTS};

@@ -248,6 +248,37 @@ pub fn test_row(
     }
 }
 
+/// What each failing test of `make bench-scale`'s red build reports; the store's test of a
+/// test item's size builds its attempt from the same.
+pub struct RedBuildFailure {
+    /// The failure's message.
+    pub message: &'static str,
+    /// Its type.
+    pub failure_type: &'static str,
+    /// A 20-line trace.
+    pub details: String,
+    /// 20 lines of captured output.
+    pub stdout: String,
+}
+
+/// The red build's failure ([`RedBuildFailure`]).
+pub fn red_build_failure() -> RedBuildFailure {
+    let trace: String = (0..20)
+        .map(|i| {
+            format!(
+                "    at com.example.service.Client.call(Client.java:{})\n",
+                100 + i
+            )
+        })
+        .collect();
+    RedBuildFailure {
+        message: "connection refused: localhost:8080",
+        failure_type: "java.net.ConnectException",
+        details: format!("java.net.ConnectException: connection refused\n{trace}"),
+        stdout: "2026-12-05T06:00:00Z INFO starting the service on port 8080\n".repeat(20),
+    }
+}
+
 /// A run of project `p` created at `created_ms` whose one file settled `done` with `summary`.
 pub fn settled_run(run_key: &str, created_ms: u64, summary: verdict_model::Summary) -> crate::Run {
     crate::Run {

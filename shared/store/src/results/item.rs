@@ -300,22 +300,12 @@ mod tests {
     /// A failing test of `make bench-scale`'s red build, its text kept apart as the parse
     /// function keeps it.
     fn red_build_result() -> TestResult {
-        let trace: String = (0..20)
-            .map(|i| {
-                format!(
-                    "    at com.example.service.Client.call(Client.java:{})\n",
-                    100 + i
-                )
-            })
-            .collect();
+        let failure = crate::red_build_failure();
         let mut attempt = Attempt::new(Status::Failed, 1500);
-        attempt.message = Some("connection refused: localhost:8080".into());
-        attempt.failure_type = Some("java.net.ConnectException".into());
-        attempt.details = Some(format!(
-            "java.net.ConnectException: connection refused\n{trace}"
-        ));
-        attempt.stdout =
-            Some("2026-12-05T06:00:00Z INFO starting the service on port 8080\n".repeat(20));
+        attempt.message = Some(failure.message.into());
+        attempt.failure_type = Some(failure.failure_type.into());
+        attempt.details = Some(failure.details);
+        attempt.stdout = Some(failure.stdout);
         let case = TestCase {
             suite: vec!["s".into()],
             classname: "com.example.Suite39".into(),
