@@ -528,6 +528,22 @@ mod tests {
     }
 
     #[test]
+    fn each_update_of_a_transaction_costs_two_units_whatever_dynamodb_local_reports() {
+        let limiter = limiter(1_000.0);
+        let update = |pk: &str| json!({"Update": {"TableName": "t", "Key": {"pk": {"S": pk}, "sk": {"S": "x"}}}});
+        let body = json!({"TransactItems": [update("G#a"), update("G#b"), update("R#r")]});
+        let Admission::Forward { charge, .. } = limiter.admit("TransactWriteItems", body) else {
+            panic!("throttled")
+        };
+        // What DynamoDB Local answers for a transaction of any size.
+        limiter.settle(
+            charge,
+            &mut json!({"ConsumedCapacity": [{"TableName": "t", "CapacityUnits": 2.0}]}),
+        );
+        assert_eq!(limiter.report().wcu, 6.0);
+    }
+
+    #[test]
     fn a_partition_over_its_capacity_is_refused_and_others_are_not() {
         let limiter = limiter(10.0);
         // 10 units banked: ten 1-KB puts, then the eleventh is refused.
