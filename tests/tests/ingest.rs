@@ -366,15 +366,15 @@ async fn the_run_s_lone_writer_hands_off_the_files_it_kept_waiting() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_crash_anywhere_in_a_failure_roll_then_redelivery_rolls_once() {
     // 250 tests, 100 of them failing: alone in its run, the file's settle is followed by its
-    // failure roll of 200 rollup items (all branches and `main`) in 3 chunks. Claim, marker,
-    // writer registration, 10 batches, commit, the run's roll, the failure roll's claim and
-    // its 3 chunks: every crash point, the ones between chunks included.
+    // failure roll of 100 rollup items (one per failing test, under `main`) in 2 chunks. Claim,
+    // marker, writer registration, 10 batches, commit, the run's roll, the failure roll's claim
+    // and its 2 chunks: every crash point, the one between chunks included.
     let bytes = many_tests(250);
     let expected = clean_pair(None, ("report.xml", &bytes)).await;
     crash_after_every_write(
         None,
         ("report.xml", &bytes),
-        1 + 1 + 1 + 10 + 1 + 1 + 1 + 3,
+        1 + 1 + 1 + 10 + 1 + 1 + 1 + 2,
         &expected,
     )
     .await;
@@ -401,7 +401,7 @@ async fn a_crash_anywhere_in_a_failure_roll_then_redelivery_rolls_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_failure_roll_of_many_chunks_raced_by_several_deliveries_finishes_once() {
-    // 2,400 tests, 960 failing: 1,920 rollup items (all branches and `main`) in 20 chunks. The
+    // 2,400 tests, 960 failing: 960 rollup items (one per failing test) in 10 chunks. The
     // ingest dies right after claiming the roll (claim, marker, writer registration, 96
     // batches, commit, the run's roll, the failure roll's claim); then three redeliveries race
     // over every chunk, each losing most of them. Each lost race is another's progress, so none

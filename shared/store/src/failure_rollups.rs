@@ -1,6 +1,8 @@
-//! Failure rollups: per project (and branch), UTC day, test and failure fingerprint, how many
-//! runs failed that way and how many passed only on a retry, so that failure groups and flaky
-//! candidates over any window read one Query of small items however many runs it holds.
+//! Failure rollups: per project, UTC day, test, failure fingerprint and branch, how many runs
+//! failed that way and how many passed only on a retry, so that failure groups and flaky
+//! candidates over any window read one Query of small items however many runs it holds. One
+//! item per branch, not one for all branches and one for the branch: a failing test costs one
+//! rollup update, and a reader of all branches adds up each branch's.
 //!
 //! A settled run's failures (its failed, errored and flaky results as the run shows them) are a
 //! [`Snapshot`], kept in S3 under a name that is the hash of its content. The run item says
@@ -53,8 +55,6 @@ const CHUNK: usize = 99;
 const MAX_STALLED_ROUNDS: usize = 8;
 /// The name a failure roll's transactions go by in errors.
 const ROLL_OPERATION: &str = "TransactWriteItems failure roll";
-/// Stands for "no fingerprint" in a rollup's sort key.
-const NO_FINGERPRINT: &str = "-";
 
 /// One failed or flaky result of a run, as the rollups count it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,7 +89,8 @@ fn hash(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// The counts of one test, failing one way, on one day (of one branch, or all).
+/// The counts of one test, failing one way, on one day (on one branch: a test failing on two
+/// branches the same day has two).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FailureCount {
     /// The day's start (ms since the epoch, UTC).
@@ -108,12 +109,13 @@ pub struct FailureCount {
     pub flaky: i64,
 }
 
-/// One rollup item's change: its key, its test and what to add.
+/// One rollup item's change: its key, its test and branch, and what to add.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Change {
     pk: String,
     sk: String,
     row: FailureRow,
+    branch: Option<String>,
     expires_at: u64,
 }
 
@@ -134,27 +136,25 @@ fn changes(project: &ProjectName, old: &Snapshot, new: &Snapshot) -> Vec<Change>
     let mut by_key: BTreeMap<(String, String), Change> = BTreeMap::new();
     for (snapshot, sign) in [(old, -1), (new, 1)] {
         let day = Granularity::Day.start(snapshot.day_ms);
-        let scopes = std::iter::once(None).chain(snapshot.branch.as_deref().map(Some));
-        for branch in scopes {
-            for row in &snapshot.rows {
-                let pk = failure_rollup_pk(project, branch, &row.test_id);
-                let fingerprint = row.fingerprint.as_deref().unwrap_or(NO_FINGERPRINT);
-                let sk = failure_rollup_sk(day, &row.test_id, fingerprint);
-                let change = by_key.entry((pk.clone(), sk.clone())).or_insert(Change {
-                    pk: pk.clone(),
-                    sk,
-                    row: FailureRow {
-                        failed: 0,
-                        flaky: 0,
-                        ..row.clone()
-                    },
-                    expires_at: snapshot.expires_at,
-                });
-                change.row.failed += sign * row.failed;
-                change.row.flaky += sign * row.flaky;
-                if sign > 0 {
-                    change.expires_at = snapshot.expires_at;
-                }
+        let branch = snapshot.branch.as_deref();
+        for row in &snapshot.rows {
+            let pk = failure_rollup_pk(project, &row.test_id);
+            let sk = failure_rollup_sk(day, &row.test_id, row.fingerprint.as_deref(), branch);
+            let change = by_key.entry((pk.clone(), sk.clone())).or_insert(Change {
+                pk,
+                sk,
+                row: FailureRow {
+                    failed: 0,
+                    flaky: 0,
+                    ..row.clone()
+                },
+                branch: snapshot.branch.clone(),
+                expires_at: snapshot.expires_at,
+            });
+            change.row.failed += sign * row.failed;
+            change.row.flaky += sign * row.flaky;
+            if sign > 0 {
+                change.expires_at = snapshot.expires_at;
             }
         }
     }
@@ -374,6 +374,9 @@ impl Store {
         if let Some(fp) = &row.fingerprint {
             update.push_str(&format!(", {}", e.set(test_attr::FINGERPRINT, s(fp))));
         }
+        if let Some(branch) = &change.branch {
+            update.push_str(&format!(", {}", e.set(test_attr::BRANCH, s(branch))));
+        }
         let adds: Vec<String> = [(FAILED, row.failed), (FLAKY, row.flaky)]
             .into_iter()
             .filter(|(_, v)| *v != 0)
@@ -445,7 +448,9 @@ impl Store {
 
     /// The failure rollups of `project` (of `branch`, or all branches) for the days from the
     /// one holding `first_ms` to the one holding `last_ms`: one paginated Query of each of its
-    /// 16 partitions, at once. Items whose counts are back at zero are left out.
+    /// 16 partitions, at once. Every branch's items are read; `branch` filters them, so one
+    /// branch's window costs the read units of all branches'. Items whose counts are back at
+    /// zero are left out.
     pub async fn failure_counts(
         &self,
         project: &ProjectName,
@@ -459,15 +464,23 @@ impl Store {
         // The last day's prefix, then `~`, which sorts after every hex digit and `-`.
         let last = format!("{}~", rollup_sk(Granularity::Day, last_ms));
         let query = |pk: String| {
-            self.ddb
+            let query = self
+                .ddb
                 .query()
                 .table_name(&self.table)
                 .key_condition_expression("pk = :pk AND sk BETWEEN :first AND :last")
                 .expression_attribute_values(":pk", s(pk))
                 .expression_attribute_values(":first", s(rollup_sk(Granularity::Day, first_ms)))
-                .expression_attribute_values(":last", s(&last))
+                .expression_attribute_values(":last", s(&last));
+            match branch {
+                None => query,
+                Some(branch) => query
+                    .filter_expression("#branch = :branch")
+                    .expression_attribute_names("#branch", test_attr::BRANCH)
+                    .expression_attribute_values(":branch", s(branch)),
+            }
         };
-        let partitions: Vec<Vec<Item>> = stream::iter(failure_rollup_pks(project, branch))
+        let partitions: Vec<Vec<Item>> = stream::iter(failure_rollup_pks(project))
             .map(|pk| self.query_all("Query failure rollups", query(pk)))
             .buffered(16)
             .try_collect()
@@ -531,22 +544,33 @@ mod tests {
     }
 
     #[test]
-    fn a_change_counts_each_test_on_all_branches_and_its_own() {
+    fn a_change_counts_each_test_once_under_its_run_s_branch() {
         let project = ProjectName::parse("acme").unwrap();
         let new = snapshot(vec![row("a", Some("f1"), 1, 0), row("b", None, 0, 1)]);
         let all = changes(&project, &Snapshot::default(), &new);
-        assert_eq!(all.len(), 4);
         assert_eq!(
-            all.iter().map(|c| c.pk.as_str()).collect::<Vec<_>>(),
-            ["G#acme#a", "G#acme#a#main", "G#acme#b", "G#acme#b#main"],
-            "each test in the partition of its first digit"
+            all.iter()
+                .map(|c| (c.pk.as_str(), c.sk.as_str()))
+                .collect::<Vec<_>>(),
+            [
+                ("G#acme#a", "D0000003#a#f1#main"),
+                ("G#acme#b", "D0000003#b#-#main")
+            ],
+            "each test in the partition of its first digit, once"
         );
-        assert_eq!(all[0].sk, "D0000003#a#f1");
-        assert_eq!(all[2].sk, "D0000003#b#-");
+        assert!(all.iter().all(|c| c.branch.as_deref() == Some("main")));
+        let no_branch = Snapshot {
+            branch: None,
+            ..new.clone()
+        };
+        assert_eq!(
+            changes(&project, &Snapshot::default(), &no_branch)[0].sk,
+            "D0000003#a#f1"
+        );
         // Moving to the same snapshot changes nothing; back to none takes everything away.
         assert!(changes(&project, &new, &new).is_empty());
         let back = changes(&project, &new, &Snapshot::default());
-        assert_eq!(back.len(), 4);
+        assert_eq!(back.len(), 2);
         assert!(back.iter().all(|c| c.row.failed + c.row.flaky == -1));
     }
 
@@ -556,7 +580,7 @@ mod tests {
         let old = snapshot(vec![row("a", Some("f1"), 1, 0), row("c", Some("f2"), 1, 0)]);
         let new = snapshot(vec![row("a", Some("f1"), 0, 1), row("c", Some("f2"), 1, 0)]);
         let change = changes(&project, &old, &new);
-        assert_eq!(change.len(), 2, "{change:?}");
+        assert_eq!(change.len(), 1, "{change:?}");
         assert!(change
             .iter()
             .all(|c| c.row.test_id == "a" && (c.row.failed, c.row.flaky) == (-1, 1)));

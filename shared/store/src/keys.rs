@@ -433,40 +433,44 @@ pub(crate) fn rollup_sk(granularity: Granularity, ms: u64) -> String {
     format!("{}{:07}", granularity.letter(), ms / granularity.len_ms())
 }
 
-/// Partition of a project's failure rollups of test `test_id`: all branches, or one branch,
-/// spread over 16 values by the test id's first digit as a run's results are. A red build's
-/// failure roll writes an item per failing test: on one key value it would go at the rate AWS
-/// serves one key (1,000 write units a second, two per item in a transaction).
-pub(crate) fn failure_rollup_pk(
-    project: &ProjectName,
-    branch: Option<&str>,
-    test_id: &str,
-) -> String {
-    failure_rollup_shard_pk(project, branch, test_id.get(..1).unwrap_or_default())
+/// Partition of a project's failure rollups of test `test_id`, spread over 16 values by the
+/// test id's first digit as a run's results are. A red build's failure roll writes an item per
+/// failing test: on one key value it would go at the rate AWS serves one key (1,000 write units
+/// a second, two per item in a transaction).
+pub(crate) fn failure_rollup_pk(project: &ProjectName, test_id: &str) -> String {
+    failure_rollup_shard_pk(project, test_id.get(..1).unwrap_or_default())
 }
 
-/// Every partition of a project's failure rollups, all branches or one ([`failure_rollup_pk`]).
-pub(crate) fn failure_rollup_pks(project: &ProjectName, branch: Option<&str>) -> Vec<String> {
+/// Every partition of a project's failure rollups ([`failure_rollup_pk`]).
+pub(crate) fn failure_rollup_pks(project: &ProjectName) -> Vec<String> {
     TEST_PARTITIONS
         .chars()
-        .map(|digit| failure_rollup_shard_pk(project, branch, &digit.to_string()))
+        .map(|digit| failure_rollup_shard_pk(project, &digit.to_string()))
         .collect()
 }
 
-fn failure_rollup_shard_pk(project: &ProjectName, branch: Option<&str>, digit: &str) -> String {
-    match branch {
-        None => format!("G#{project}#{digit}"),
-        Some(branch) => format!("G#{project}#{digit}#{branch}"),
-    }
+fn failure_rollup_shard_pk(project: &ProjectName, digit: &str) -> String {
+    format!("G#{project}#{digit}")
 }
 
-/// Sort key of a failure rollup: its day (as [`rollup_sk`] names it), the test and the failure
-/// fingerprint, so that a window of days is one key range.
-pub(crate) fn failure_rollup_sk(day_ms: u64, test_id: &str, fingerprint: &str) -> String {
-    format!(
-        "{}#{test_id}#{fingerprint}",
-        rollup_sk(Granularity::Day, day_ms)
-    )
+/// Stands for "no fingerprint" in a failure rollup's sort key.
+const NO_FINGERPRINT: &str = "-";
+
+/// Sort key of a failure rollup: its day (as [`rollup_sk`] names it), the test, the failure
+/// fingerprint and the branch when the run has one, so that a window of days is one key range.
+/// The branch comes last, as it may hold `#`.
+pub(crate) fn failure_rollup_sk(
+    day_ms: u64,
+    test_id: &str,
+    fingerprint: Option<&str>,
+    branch: Option<&str>,
+) -> String {
+    let day = rollup_sk(Granularity::Day, day_ms);
+    let fingerprint = fingerprint.unwrap_or(NO_FINGERPRINT);
+    match branch {
+        None => format!("{day}#{test_id}#{fingerprint}"),
+        Some(branch) => format!("{day}#{test_id}#{fingerprint}#{branch}"),
+    }
 }
 
 /// Where the snapshots of runs' failures live in the bucket (see `failure_rollups.rs`): kept
