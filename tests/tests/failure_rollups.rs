@@ -92,9 +92,11 @@ async fn failed_results(api: &LocalApi) -> Vec<Failed> {
         .filter(|i| text(i, "sk").starts_with("T#"))
         .filter(|i| matches!(text(i, "status").as_str(), "failed" | "error"))
         .map(|i| {
-            let (created_ms, branch) = runs[&text(i, "run_key")].clone();
+            // A test item's run key is in its partition key (`R#{project}#{run_key}#{d}`).
+            let run = text(i, "pk").split('#').nth(2).unwrap().to_string();
+            let (created_ms, branch) = runs[&run].clone();
             Failed {
-                run: text(i, "run_key"),
+                run,
                 created_ms,
                 branch,
                 test_id: text(i, "sk")["T#".len()..].to_string(),

@@ -173,7 +173,8 @@ async fn exactly_the_expired_runs_go_and_a_cut_off_pass_resumes() {
     let short = ProjectName::parse("short").unwrap();
     for item in &expected.0 {
         let text = |name: &str| item.get(name).and_then(|v| v.as_str()).unwrap_or_default();
-        if let (true, Some(test_id)) = (text("run_key") == "s-old", text("sk").strip_prefix("T#")) {
+        let run_key = text("pk").split('#').nth(2);
+        if let (Some("s-old"), Some(test_id)) = (run_key, text("sk").strip_prefix("T#")) {
             let history = store
                 .test_history(&short, test_id, &HistoryFilter::default(), 50, None)
                 .await

@@ -5,7 +5,7 @@
 
 use crate::attrs::{get_n, n, Item};
 use aws_sdk_dynamodb::types::AttributeValue;
-use verdict_model::{Summary, TestResult};
+use verdict_model::{Status, Summary, TestResult};
 
 /// Counter names, as attributes of the run and file items and as `verdict parse` summary keys.
 pub const COUNTERS: [&str; 9] = [
@@ -57,6 +57,13 @@ impl Delta {
     /// The counters of `summary`.
     pub fn of(summary: &Summary) -> Delta {
         Delta(values(summary).map(|v| i64::try_from(v).unwrap_or(i64::MAX)))
+    }
+
+    /// The counters of one test with this outcome.
+    pub(crate) fn alone(status: Status, flaky: bool, duration_ms: u64) -> Delta {
+        let mut summary = Summary::default();
+        summary.count(status, flaky, duration_ms);
+        Delta::of(&summary)
     }
 
     /// What replacing `before` (absent for a new test) by `after` does to the run's counters.

@@ -151,6 +151,13 @@ impl RunRef {
         format!("{}#{}", self.pk(), test_id.get(..1).unwrap_or_default())
     }
 
+    /// The run key in the key of one of a run's test partitions (`R#{project}#{run_key}#{d}`,
+    /// [`RunRef::tests_pk`]): neither a project name nor a run key holds `#`. Test items and
+    /// their index entries carry it there only.
+    pub(crate) fn run_key_of_tests_pk(pk: &str) -> Option<&str> {
+        pk.split('#').nth(2)
+    }
+
     /// The partitions of the run's test results, in test-id order.
     pub(crate) fn tests_pks(&self) -> Vec<String> {
         let pk = self.pk();

@@ -85,7 +85,10 @@ pub(crate) fn test_row(item: &Item) -> Option<TestRow> {
             .and_then(|sk| sk.strip_prefix(TEST_SK_PREFIX))
             .unwrap_or_default()
             .to_string(),
-        run_key: text(RUN_KEY).unwrap_or_default(),
+        run_key: get_s(item, PK)
+            .and_then(RunRef::run_key_of_tests_pk)
+            .unwrap_or_default()
+            .to_string(),
         suite: text(test_attr::SUITE).unwrap_or_default(),
         classname: text(test_attr::CLASSNAME).unwrap_or_default(),
         name: text(test_attr::NAME).unwrap_or_default(),

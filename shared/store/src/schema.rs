@@ -80,7 +80,6 @@ pub(crate) const INDEXES: [IndexSpec; 7] = [
         pk: "hist_pk",
         sk: "hist_sk",
         projection: Some(&[
-            "run_key",
             "branch",
             "commit_sha",
             "suite",
@@ -98,7 +97,6 @@ pub(crate) const INDEXES: [IndexSpec; 7] = [
         pk: "fp_pk",
         sk: "fp_sk",
         projection: Some(&[
-            "run_key",
             "branch",
             "classname",
             "name",
@@ -112,7 +110,6 @@ pub(crate) const INDEXES: [IndexSpec; 7] = [
         pk: "pk",
         sk: "prob_sk",
         projection: Some(&[
-            "run_key",
             "suite",
             "classname",
             "name",

@@ -2,7 +2,8 @@
 //! they make, each file's delta, and the text cut down until the item fits DynamoDB's 400 KB.
 
 use crate::attrs::{
-    get_map, get_n, get_s, item_size, n, s, Item, CREATED_MS, EXPIRES_AT, KIND, PK, RUN_KEY, SK,
+    get_bool, get_map, get_n, get_s, get_u64, item_size, n, s, Item, CREATED_MS, EXPIRES_AT, KIND,
+    PK, SK,
 };
 use crate::counts::Delta;
 use crate::keys::{fingerprint_pk, history_pk, result_time_sk, test_sk, time_sk, FileId};
@@ -47,7 +48,7 @@ pub(crate) mod attr {
 }
 
 /// What one file says of a test: its attempts and the details that may differ between files.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(super) struct Part {
     attempts: Vec<Attempt>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -66,6 +67,54 @@ impl Part {
     /// Its attempts, for the text kept apart to be put back.
     pub(super) fn attempts_mut(&mut self) -> &mut [Attempt] {
         &mut self.attempts
+    }
+
+    /// The part of a file that ran the test once and said nothing but how it ended, with the
+    /// test's tags, owner, file and line: what most tests' one part is. An item whose only part
+    /// is this one stores no `parts` (its own attributes say it all: [`stored`] puts it back).
+    fn plain(
+        status: Status,
+        duration_ms: u64,
+        tags: Vec<String>,
+        owner: Option<String>,
+        file: Option<String>,
+        line: Option<u32>,
+    ) -> Part {
+        Part {
+            attempts: vec![Attempt::new(status, duration_ms)],
+            tags,
+            owner,
+            file,
+            line,
+            spans: None,
+        }
+    }
+
+    /// [`Part::plain`] with what the result says.
+    fn plain_of(result: &TestResult) -> Part {
+        Part::plain(
+            result.status,
+            result.duration_ms,
+            result.tags.clone(),
+            result.owner.clone(),
+            result.file.clone(),
+            result.line,
+        )
+    }
+
+    /// [`Part::plain`] with what the item says.
+    fn plain_in(item: &Item) -> Option<Part> {
+        Some(Part::plain(
+            Status::parse(get_s(item, attr::STATUS)?)?,
+            get_u64(item, attr::DURATION_MS),
+            item.get(attr::TAGS)
+                .and_then(|t| t.as_l().ok())
+                .map(|l| l.iter().filter_map(|v| v.as_s().ok().cloned()).collect())
+                .unwrap_or_default(),
+            get_s(item, attr::OWNER).map(str::to_string),
+            get_s(item, attr::FILE).map(str::to_string),
+            get_n(item, attr::LINE).and_then(|l| u32::try_from(l).ok()),
+        ))
     }
 
     fn of(result: &TestResult) -> Part {
@@ -138,13 +187,10 @@ pub(super) struct Stored {
     pub(super) version: i64,
 }
 
+/// Reads what [`build`] wrote, putting back what it left implied: the part and the delta of a
+/// test's one file when they are what the item's own attributes say.
 pub(super) fn stored(item: &Item) -> Result<Stored, StoreError> {
-    let parts = get_s(item, attr::PARTS)
-        .map(serde_json::from_str)
-        .transpose()
-        .map_err(|e| StoreError::permanent("read test item", format!("bad parts: {e}")))?
-        .unwrap_or_default();
-    let contrib = get_map(item, attr::CONTRIB)
+    let mut contrib: BTreeMap<String, Delta> = get_map(item, attr::CONTRIB)
         .map(|m| {
             m.iter()
                 .filter_map(|(file, delta)| {
@@ -153,6 +199,30 @@ pub(super) fn stored(item: &Item) -> Result<Stored, StoreError> {
                 .collect()
         })
         .unwrap_or_default();
+    // An empty delta is implied only alone: a file's delta is never empty when it is the
+    // test's first (it adds the test), and only a later file's can be.
+    let mut only = contrib.iter_mut();
+    if let (Some((_, delta)), None) = (only.next(), only.next()) {
+        if delta.is_zero() {
+            *delta = Delta::alone(
+                get_s(item, attr::STATUS)
+                    .and_then(Status::parse)
+                    .unwrap_or(Status::Passed),
+                get_bool(item, attr::FLAKY),
+                get_u64(item, attr::DURATION_MS),
+            );
+        }
+    }
+    let parts = match get_s(item, attr::PARTS) {
+        Some(parts) => serde_json::from_str(parts)
+            .map_err(|e| StoreError::permanent("read test item", format!("bad parts: {e}")))?,
+        None => contrib
+            .keys()
+            .next()
+            .zip(Part::plain_in(item))
+            .map(|(file, part)| BTreeMap::from([(file.clone(), part)]))
+            .unwrap_or_default(),
+    };
     Ok(Stored {
         parts,
         contrib,
@@ -160,13 +230,25 @@ pub(super) fn stored(item: &Item) -> Result<Stored, StoreError> {
     })
 }
 
-fn contrib_attr(contrib: &BTreeMap<String, Delta>) -> AttributeValue {
+/// The files' deltas, each as it is, but the test's one file's when it is what the result
+/// alone adds to a run (an empty map: [`stored`] puts it back).
+fn contrib_attr(contrib: &BTreeMap<String, Delta>, result: &TestResult) -> AttributeValue {
+    let implied = Delta::alone(result.status, result.flaky, result.duration_ms);
+    let alone = contrib.len() == 1;
     AttributeValue::M(
         contrib
             .iter()
-            .map(|(k, d)| (k.clone(), d.to_attr()))
+            .map(|(k, d)| match alone && *d == implied {
+                true => (k.clone(), AttributeValue::M(Default::default())),
+                false => (k.clone(), d.to_attr()),
+            })
             .collect(),
     )
+}
+
+/// Whether the item need not store its parts: one, and [`Part::plain_of`] the result.
+fn parts_implied(parts: &BTreeMap<String, Part>, result: &TestResult) -> bool {
+    parts.len() == 1 && parts.values().next() == Some(&Part::plain_of(result))
 }
 
 fn test_item(ctx: &RunContext, result: &TestResult, stored: &Stored) -> Item {
@@ -174,7 +256,6 @@ fn test_item(ctx: &RunContext, result: &TestResult, stored: &Stored) -> Item {
         (PK, s(ctx.run.tests_pk(&result.test_id))),
         (SK, s(test_sk(&result.test_id))),
         (KIND, s("test")),
-        (RUN_KEY, s(ctx.run.run_key.as_str())),
         (attr::SUITE, s(&result.suite)),
         (attr::CLASSNAME, s(&result.classname)),
         (attr::NAME, s(&result.name)),
@@ -185,11 +266,7 @@ fn test_item(ctx: &RunContext, result: &TestResult, stored: &Stored) -> Item {
         (CREATED_MS, n(ctx.created_ms)),
         (EXPIRES_AT, n(ctx.expires_at)),
         (attr::VERSION, n(stored.version + 1)),
-        (
-            attr::PARTS,
-            s(serde_json::to_string(&stored.parts).unwrap_or_default()),
-        ),
-        (attr::CONTRIB, contrib_attr(&stored.contrib)),
+        (attr::CONTRIB, contrib_attr(&stored.contrib, result)),
         (
             attr::HIST_PK,
             s(history_pk(&ctx.run.project, &result.test_id)),
@@ -216,6 +293,12 @@ fn test_item(ctx: &RunContext, result: &TestResult, stored: &Stored) -> Item {
     }
     if let Some(line) = result.line {
         item.insert(attr::LINE.into(), n(line));
+    }
+    if !parts_implied(&stored.parts, result) {
+        item.insert(
+            attr::PARTS.into(),
+            s(serde_json::to_string(&stored.parts).unwrap_or_default()),
+        );
     }
     if !result.tags.is_empty() {
         item.insert(
@@ -286,7 +369,7 @@ pub(super) fn build(
     }
     let delta = Delta::between(before.as_ref(), &after);
     st.contrib.insert(file.to_string(), delta);
-    item.insert(attr::CONTRIB.into(), contrib_attr(&st.contrib));
+    item.insert(attr::CONTRIB.into(), contrib_attr(&st.contrib, &after));
     (item, delta, st.version)
 }
 
@@ -324,6 +407,89 @@ mod tests {
         }
         result.derive();
         result
+    }
+
+    fn context() -> RunContext {
+        RunContext {
+            run: RunRef {
+                project: ProjectName::parse("acme").unwrap(),
+                run_key: RunKey::parse("build-1").unwrap(),
+            },
+            created_ms: 1_796_500_000_000,
+            expires_at: 1_804_276_000,
+            branch: Some("main".into()),
+            commit_sha: Some("0123456789abcdef0123456789abcdef01234567".into()),
+        }
+    }
+
+    fn result(status: Status, duration_ms: u64, message: Option<&str>) -> TestResult {
+        let mut attempt = Attempt::new(status, duration_ms);
+        attempt.message = message.map(str::to_string);
+        let case = TestCase {
+            classname: "pkg.Things".into(),
+            name: "test_one".into(),
+            file: Some("pkg/things.py".into()),
+            line: Some(12),
+            tags: vec!["slow".into()],
+            attempts: vec![attempt],
+            ..TestCase::default()
+        };
+        TestResult::from_case(case, &Limits::DEFAULT).unwrap()
+    }
+
+    #[test]
+    fn a_plain_test_s_one_part_and_delta_are_implied_and_read_back_as_built() {
+        let ctx = context();
+        let first = FileId::random();
+        let plain = result(Status::Passed, 12, None);
+        let (item, delta, _) = build(&ctx, &first, &plain, Stored::empty());
+        assert!(!item.contains_key(attr::PARTS), "{item:#?}");
+        assert_eq!(
+            item[attr::CONTRIB].as_m().unwrap()[first.as_str()],
+            AttributeValue::M(Default::default())
+        );
+        let st = stored(&item).unwrap();
+        assert_eq!(
+            st.parts,
+            BTreeMap::from([(first.to_string(), Part::of(&plain))])
+        );
+        assert_eq!(st.contrib, BTreeMap::from([(first.to_string(), delta)]));
+
+        // A second file's rerun: both parts and both deltas are stored, and read back.
+        let second = FileId::random();
+        let rerun = result(Status::Failed, 30, Some("boom"));
+        let (merged, rerun_delta, _) = build(&ctx, &second, &rerun, st);
+        assert!(merged.contains_key(attr::PARTS));
+        let st = stored(&merged).unwrap();
+        assert_eq!(
+            st.parts,
+            BTreeMap::from([
+                (first.to_string(), Part::of(&plain)),
+                (second.to_string(), Part::of(&rerun))
+            ])
+        );
+        assert_eq!(
+            st.contrib,
+            BTreeMap::from([
+                (first.to_string(), delta),
+                (second.to_string(), rerun_delta)
+            ])
+        );
+    }
+
+    #[test]
+    fn a_test_that_says_more_than_its_outcome_stores_its_part() {
+        let ctx = context();
+        let file = FileId::random();
+        let failed = result(Status::Failed, 5, Some("expected 1, got 2"));
+        let (item, delta, _) = build(&ctx, &file, &failed, Stored::empty());
+        assert!(item.contains_key(attr::PARTS));
+        let st = stored(&item).unwrap();
+        assert_eq!(
+            st.parts,
+            BTreeMap::from([(file.to_string(), Part::of(&failed))])
+        );
+        assert_eq!(st.contrib, BTreeMap::from([(file.to_string(), delta)]));
     }
 
     #[test]
