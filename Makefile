@@ -2,6 +2,11 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
+# CI builds from a fresh clone once: incremental compilation's caches only cost it time there.
+ifeq ($(CI),true)
+export CARGO_INCREMENTAL := 0
+endif
+
 .PHONY: test fmt-check ui web-unit lint infra-check runners unit build corpus-report bench bench-side-by-side bench-api bench-web bench-ingest bench-scale dev
 
 ## test: formatting check, the dashboard's build and unit tests, clippy with -D warnings, and

@@ -52,6 +52,14 @@ pub(crate) fn get_bool(item: &Item, name: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// The strings of a list attribute (none when it is absent).
+pub(crate) fn get_strings(item: &Item, name: &str) -> Vec<String> {
+    item.get(name)
+        .and_then(|v| v.as_l().ok())
+        .map(|l| l.iter().filter_map(|v| v.as_s().ok().cloned()).collect())
+        .unwrap_or_default()
+}
+
 pub(crate) fn get_map<'a>(item: &'a Item, name: &str) -> Option<&'a Item> {
     item.get(name).and_then(|v| v.as_m().ok())
 }

@@ -1,7 +1,9 @@
 //! The read paths of the query API. Each is one Query or GetItem per page on a key or an index;
 //! a page's continuation is a [`Cursor`] of its listing (the API signs it).
 
-use crate::attrs::{get_bool, get_s, get_u64, n, s, Item, CREATED_MS, PK, PROJECT, RUN_KEY, SK};
+use crate::attrs::{
+    get_bool, get_s, get_strings, get_u64, n, s, Item, CREATED_MS, PK, PROJECT, RUN_KEY, SK,
+};
 use crate::cursor::{Cursor, HistoryListing, ResultsListing, RunsListing};
 use crate::keys::{
     branch_pk, history_pk, time_floor, time_of_sk, FileId, ProjectName, RunKey, RunRef,
@@ -98,11 +100,7 @@ pub(crate) fn test_row(item: &Item) -> Option<TestRow> {
         attempts: get_u64(item, test_attr::ATTEMPT_COUNT),
         file: text(test_attr::FILE),
         owner: text(test_attr::OWNER),
-        tags: item
-            .get(test_attr::TAGS)
-            .and_then(|t| t.as_l().ok())
-            .map(|l| l.iter().filter_map(|v| v.as_s().ok().cloned()).collect())
-            .unwrap_or_default(),
+        tags: get_strings(item, test_attr::TAGS),
         message: text(test_attr::MESSAGE),
         failure_type: text(test_attr::FAILURE_TYPE),
         fingerprint: text(test_attr::FINGERPRINT),

@@ -2,8 +2,8 @@
 //! they make, each file's delta, and the text cut down until the item fits DynamoDB's 400 KB.
 
 use crate::attrs::{
-    get_bool, get_map, get_n, get_s, get_u64, item_size, n, s, Item, CREATED_MS, EXPIRES_AT, KIND,
-    PK, SK,
+    get_bool, get_map, get_n, get_s, get_strings, get_u64, item_size, n, s, Item, CREATED_MS,
+    EXPIRES_AT, KIND, PK, SK,
 };
 use crate::counts::Delta;
 use crate::keys::{fingerprint_pk, history_pk, result_time_sk, test_sk, time_sk, FileId};
@@ -107,10 +107,7 @@ impl Part {
         Some(Part::plain(
             Status::parse(get_s(item, attr::STATUS)?)?,
             get_u64(item, attr::DURATION_MS),
-            item.get(attr::TAGS)
-                .and_then(|t| t.as_l().ok())
-                .map(|l| l.iter().filter_map(|v| v.as_s().ok().cloned()).collect())
-                .unwrap_or_default(),
+            get_strings(item, attr::TAGS),
             get_s(item, attr::OWNER).map(str::to_string),
             get_s(item, attr::FILE).map(str::to_string),
             get_n(item, attr::LINE).and_then(|l| u32::try_from(l).ok()),
@@ -202,12 +199,11 @@ pub(super) fn stored(item: &Item) -> Result<Stored, StoreError> {
     // An empty delta is implied only alone: a file's delta is never empty when it is the
     // test's first (it adds the test), and only a later file's can be.
     let mut only = contrib.iter_mut();
-    if let (Some((_, delta)), None) = (only.next(), only.next()) {
+    let status = get_s(item, attr::STATUS).and_then(Status::parse);
+    if let (Some((_, delta)), None, Some(status)) = (only.next(), only.next(), status) {
         if delta.is_zero() {
             *delta = Delta::alone(
-                get_s(item, attr::STATUS)
-                    .and_then(Status::parse)
-                    .unwrap_or(Status::Passed),
+                status,
                 get_bool(item, attr::FLAKY),
                 get_u64(item, attr::DURATION_MS),
             );
@@ -266,7 +262,6 @@ fn test_item(ctx: &RunContext, result: &TestResult, stored: &Stored) -> Item {
         (CREATED_MS, n(ctx.created_ms)),
         (EXPIRES_AT, n(ctx.expires_at)),
         (attr::VERSION, n(stored.version + 1)),
-        (attr::CONTRIB, contrib_attr(&stored.contrib, result)),
         (
             attr::HIST_PK,
             s(history_pk(&ctx.run.project, &result.test_id)),
