@@ -1,8 +1,8 @@
 //! Failure rollups: per project, UTC day, test, failure fingerprint and branch, how many runs
 //! failed that way and how many passed only on a retry, so that failure groups and flaky
-//! candidates over any window read one Query of small items however many runs it holds. One
-//! item per branch, not one for all branches and one for the branch: a failing test costs one
-//! rollup update, and a reader of all branches adds up each branch's.
+//! candidates over any window read one Query of small items however many runs it holds. There is
+//! no item for all branches: a failing test costs one rollup update, and a reader of all
+//! branches adds up the branches' items, as it adds up days.
 //!
 //! A settled run's failures (its failed, errored and flaky results as the run shows them) are a
 //! [`Snapshot`], kept in S3 under a name that is the hash of its content. The run item says
