@@ -489,18 +489,8 @@ mod tests {
 
     #[test]
     fn a_failing_test_with_its_text_kept_apart_is_one_write_unit() {
-        let ctx = RunContext {
-            run: RunRef {
-                project: ProjectName::parse("acme").unwrap(),
-                run_key: RunKey::parse("build-1").unwrap(),
-            },
-            created_ms: 1_796_500_000_000,
-            expires_at: 1_804_276_000,
-            branch: Some("main".into()),
-            commit_sha: Some("0123456789abcdef0123456789abcdef01234567".into()),
-        };
         let (item, _, _) = build(
-            &ctx,
+            &context(),
             &FileId::random(),
             &red_build_result(),
             Stored::empty(),
