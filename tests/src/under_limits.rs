@@ -206,3 +206,34 @@ fn kind(retry: &Retry) -> &'static str {
         Retry::Read(_) => "read",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use verdict_store::FileId;
+
+    #[test]
+    fn a_refused_file_waits_longer_each_time_up_to_a_bound_and_files_spread() {
+        let file = |id: &str| FileRef {
+            run: crate::run_ref("acme", "build-1"),
+            file_id: FileId::parse(id).unwrap(),
+        };
+        let a = file("0000000000000000000000000000000a");
+        let b = file("0000000000000000000000000000000f");
+        for failed in 0..12 {
+            let full = Duration::from_millis(50 << failed.min(6));
+            let delay = retry_delay(&a, failed);
+            assert!(delay <= full && delay >= full / 2, "{failed}: {delay:?}");
+        }
+        assert!(retry_delay(&a, 6) > retry_delay(&a, 0) * 16);
+        assert!(
+            retry_delay(&a, 1_000) <= Duration::from_millis(3_200),
+            "bounded"
+        );
+        assert_ne!(
+            retry_delay(&a, 3),
+            retry_delay(&b, 3),
+            "files refused together spread"
+        );
+    }
+}
