@@ -314,17 +314,39 @@ impl LocalApi {
 /// Ingests an uploaded file here, or waits while the local API's trigger does it; panics unless
 /// it settles `done`.
 pub async fn settle(ingest: &verdict_parse_fn::ingest::Ingest, key: &str) {
+    settle_as(ingest, key, verdict_store::FileState::Done).await;
+}
+
+/// Ingests an uploaded file here, or waits while the local API's trigger does it; panics unless
+/// it settles `state`, whichever of the two settled it.
+pub async fn settle_as(
+    ingest: &verdict_parse_fn::ingest::Ingest,
+    key: &str,
+    state: verdict_store::FileState,
+) {
+    assert_eq!(settled(ingest, key).await, state, "{key}");
+}
+
+/// Ingests an uploaded file here, or waits while the local API's trigger does it, until it is
+/// settled; what it settled as.
+pub async fn settled(
+    ingest: &verdict_parse_fn::ingest::Ingest,
+    key: &str,
+) -> verdict_store::FileState {
     use verdict_parse_fn::ingest::{Outcome, Retry};
+    use verdict_store::FileState;
     loop {
-        match ingest.ingest_key(key, "seed").await {
-            Ok(Outcome::Done { .. } | Outcome::AlreadySettled(verdict_store::FileState::Done)) => {
-                return
-            }
+        return match ingest.ingest_key(key, "seed").await {
+            Ok(Outcome::Done { .. }) => FileState::Done,
+            Ok(Outcome::Failed(_)) => FileState::Failed,
+            Ok(Outcome::Duplicate { .. }) => FileState::Duplicate,
+            Ok(Outcome::AlreadySettled(state)) => state,
             Err(Retry::Busy { .. } | Retry::WaitingForWriter { .. } | Retry::Continue { .. }) => {
                 tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                continue;
             }
             other => panic!("{key}: {other:?}"),
-        }
+        };
     }
 }
 

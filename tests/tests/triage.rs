@@ -3,9 +3,11 @@
 //! the project, and what each file changed in its run.
 
 use serde_json::Value;
-use verdict_parse_fn::ingest::{Ingest, Outcome, Settings};
-use verdict_store::now_ms;
-use verdict_tests::{metadata, register_at, run_ref, settle, upload_with, LocalApi};
+use verdict_parse_fn::ingest::{Ingest, Settings};
+use verdict_store::{now_ms, FileState};
+use verdict_tests::{
+    metadata, register_at, run_ref, settle, settle_as, settled, upload_with, LocalApi,
+};
 use verdict_upload_fn::Limits;
 
 /// A JUnit report of `tests` passing tests named `{prefix}{i}`, where `failing(i)` says which
@@ -168,8 +170,7 @@ async fn runs_filter_by_status_and_failed_uploads_are_listed_across_the_project(
                     metadata(),
                 )
                 .await;
-                let outcome = ingest.ingest_key(&file.object_key(), "test").await;
-                assert!(matches!(outcome, Ok(Outcome::Failed(_))), "{outcome:?}");
+                settle_as(&ingest, &file.object_key(), FileState::Failed).await;
                 broken.push(file);
                 "failed"
             }
@@ -753,20 +754,7 @@ async fn the_corpus_junit_files_as_one_run_give_their_failures_in_full_pages() {
         files.push(upload_with(&api.store, &run, i, name, &bytes, now_ms(), metadata()).await);
     }
     for file in &files {
-        loop {
-            match ingest.ingest_key(&file.object_key(), "corpus").await {
-                Ok(
-                    Outcome::Done { .. }
-                    | Outcome::Failed(_)
-                    | Outcome::Duplicate { .. }
-                    | Outcome::AlreadySettled(_),
-                ) => break,
-                Err(verdict_parse_fn::ingest::Retry::Busy { .. }) => {
-                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-                }
-                other => panic!("{}: {other:?}", file.file_id),
-            }
-        }
+        settled(&ingest, &file.object_key()).await;
     }
     let token = &api.read_token;
     let (_, detail) = api.get(token, "/v1/runs/corpus").await;
