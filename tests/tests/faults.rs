@@ -259,6 +259,46 @@ async fn an_invocation_out_of_time_stops_before_the_one_taking_over_can_commit()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_event_run_twice_at_once_under_one_request_id_is_ingested_by_one_invocation() {
+    // Lambda's event queue may deliver an event twice, and a retry keeps its request id: two
+    // invocations of one request at once. The second must find the file busy, not take the
+    // first's lease as its own (both would then write alone, and the later one's bulk puts
+    // land over what the run's other files merged after the first committed).
+    let files = [("first.xml", many_tests(200))];
+    let expected = clean(&files).await;
+    let plan = Plan {
+        seed: 4,
+        rate: 1.0,
+        faults: vec![Fault::Latency],
+        operations: Some(vec!["BatchWriteItem"]),
+        max_faults: None,
+        skip: 0,
+    };
+    let (direct, proxied, _ddb, _s3) = behind_proxies(&plan, "parse").await;
+    let run = run_ref("acme", "build-1");
+    let file = upload(&direct, &run, 0, files[0].0, &files[0].1).await;
+    let slow = Ingest::new(proxied, Settings::default());
+    let event = || Event::S3(created_event(direct.bucket(), &[file.object_key()]));
+    let (first, second) = tokio::join!(handle(&slow, event(), "req-1", None), async {
+        while direct.get_file(&file).await.unwrap().unwrap().state != FileState::Processing {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        let prompt = Ingest::new(direct.clone().serving("parse"), Settings::default());
+        handle(&prompt, event(), "req-1", None).await
+    });
+    assert!(matches!(second, Err(Retry::Busy { .. })), "{second:?}");
+    assert!(
+        matches!(first.as_deref(), Ok([Outcome::Done { .. }])),
+        "{first:?}"
+    );
+    assert_same_dump(
+        &dump_without(&direct, &ORDER_BOOKKEEPING).await,
+        &expected,
+        "one request run twice at once",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_big_lone_writer_under_unprocessed_items_and_lost_batch_responses_counts_once() {
     let files = vec![("big.xml", many_tests(600)), ("small.xml", many_tests(40))];
     let expected = clean(&files).await;

@@ -18,12 +18,12 @@ use crate::ingest::{HandOffWhy, Ingest, Outcome, Retry};
 use tokio::time::Instant;
 use verdict_store::{now_ms, FileId, FileRef, Handoff};
 
-/// Ingests the object at `key` (a raw upload or a hand-off of one) in an invocation that ends at
-/// `deadline`, and hands off what it leaves for another invocation.
+/// Ingests the object at `key` (a raw upload or a hand-off of one) as lease `owner`, in an
+/// invocation that ends at `deadline`, and hands off what it leaves for another invocation.
 pub async fn ingest_object(
     ingest: &Ingest,
     key: &str,
-    request_id: &str,
+    owner: &str,
     deadline: Option<Instant>,
 ) -> Result<Outcome, Retry> {
     let (file, generation) = match Handoff::from_object_key(key) {
@@ -39,7 +39,7 @@ pub async fn ingest_object(
         generation: generation + 1,
     };
     match ingest
-        .ingest_key_until(&file.object_key(), request_id, deadline)
+        .ingest_key_until(&file.object_key(), owner, deadline)
         .await
     {
         Err(Retry::Continue { written }) => {

@@ -37,7 +37,7 @@ fn default_abandon_seconds() -> u64 {
 pub async fn sweep_files(
     ingest: &Ingest,
     request: &SweepRequest,
-    request_id: &str,
+    owner: &str,
     deadline: Option<Instant>,
 ) -> Result<Vec<Outcome>, Retry> {
     let now = now_ms();
@@ -56,7 +56,7 @@ pub async fn sweep_files(
         }
         let key = file.object_key();
         if store.raw_exists(&key).await? {
-            match ingest_object(ingest, &key, request_id, deadline).await {
+            match ingest_object(ingest, &key, owner, deadline).await {
                 Ok(Outcome::Waiting { .. }) => waiting.push(file),
                 Ok(outcome) => outcomes.push(outcome),
                 Err(Retry::Busy { .. } | Retry::OutOfTime { .. } | Retry::Continue { .. }) => {
@@ -64,7 +64,7 @@ pub async fn sweep_files(
                 }
                 Err(err) => return Err(err),
             }
-        } else if let Some(outcome) = abandon(ingest, &file, request, request_id, now).await? {
+        } else if let Some(outcome) = abandon(ingest, &file, request, owner, now).await? {
             outcomes.push(outcome);
         }
     }
@@ -75,7 +75,7 @@ pub async fn sweep_files(
             left.push(file);
             continue;
         }
-        match ingest_object(ingest, &file.object_key(), request_id, deadline).await {
+        match ingest_object(ingest, &file.object_key(), owner, deadline).await {
             Ok(Outcome::Waiting { .. }) => left.push(file),
             Ok(outcome) => outcomes.push(outcome),
             Err(Retry::Busy { .. } | Retry::OutOfTime { .. } | Retry::Continue { .. }) => {
@@ -112,7 +112,7 @@ async fn abandon(
     ingest: &Ingest,
     file: &FileRef,
     request: &SweepRequest,
-    request_id: &str,
+    owner: &str,
     now: u64,
 ) -> Result<Option<Outcome>, Retry> {
     let store = ingest.store();
@@ -122,7 +122,7 @@ async fn abandon(
     if item.state != FileState::Pending || item.created_ms + request.abandon_seconds * 1000 > now {
         return Ok(None);
     }
-    let Claim::Claimed(_) = store.claim_file(file, request_id, now, 60_000).await? else {
+    let Claim::Claimed(_) = store.claim_file(file, owner, now, 60_000).await? else {
         return Ok(None);
     };
     let error = FileError::of_file(
@@ -132,6 +132,6 @@ async fn abandon(
             request.abandon_seconds
         ),
     );
-    store.fail_file(file, request_id, &error, now).await?;
+    store.fail_file(file, owner, &error, now).await?;
     Ok(Some(Outcome::Failed(error)))
 }

@@ -57,7 +57,7 @@ impl Ingest {
         &self.settings
     }
 
-    /// Ingests the object at `key`, as invocation `owner` (the Lambda request id), with as long
+    /// Ingests the object at `key`, as lease `owner` (one invocation's, see [`crate::handle`]), with as long
     /// as the settings give it.
     pub async fn ingest_key(&self, key: &str, owner: &str) -> Result<Outcome, Retry> {
         self.ingest_key_until(key, owner, None).await

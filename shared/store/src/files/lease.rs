@@ -110,7 +110,7 @@ pub(super) fn held_by(e: &mut Expr, owner: &str) -> String {
 
 impl Store {
     /// Claims a file for parsing: `pending`, or `processing` under an expired lease (a crashed
-    /// invocation) or under our own lease (a retry of the same request), becomes `processing`
+    /// invocation) or under `owner`'s own lease (the same invocation claiming again), becomes `processing`
     /// owned by `owner` until `now_ms + lease_ms`.
     pub async fn claim_file(
         &self,
