@@ -68,10 +68,10 @@ impl Delta {
 
     /// What replacing `before` (absent for a new test) by `after` does to the run's counters.
     pub fn between(before: Option<&TestResult>, after: &TestResult) -> Delta {
-        let after = Delta::of(&std::iter::once(after).collect());
+        let of = |r: &TestResult| Delta::alone(r.status, r.flaky, r.duration_ms);
         match before {
-            Some(b) => after.minus(Delta::of(&std::iter::once(b).collect())),
-            None => after,
+            Some(b) => of(after).minus(of(b)),
+            None => of(after),
         }
     }
 
