@@ -620,7 +620,8 @@ async fn a_large_run_sorts_whole_and_a_new_file_reorders_it() {
     settle(&ingest, &first.object_key()).await;
     let views = || async {
         let keys = api.store.bucket_keys("views/acme/big/").await.unwrap();
-        keys.len()
+        // Its comparison with its base is beside them, made for a run of any size.
+        keys.iter().filter(|k| !k.contains("/compare-")).count()
     };
     assert_eq!(
         views().await,
@@ -737,7 +738,8 @@ async fn a_run_of_the_largest_sortable_size_is_sorted_when_it_settles() {
     settle(&ingest, &file.object_key()).await;
     let views = || async {
         let keys = api.store.bucket_keys("views/acme/huge/").await.unwrap();
-        keys.len()
+        // Its comparison with its base is beside them, made for a run of any size.
+        keys.iter().filter(|k| !k.contains("/compare-")).count()
     };
     assert_eq!(
         views().await,

@@ -255,6 +255,15 @@ async fn runs_filter_by_status_and_failed_uploads_are_listed_across_the_project(
     assert_eq!(status, 403);
 }
 
+/// Run `key` of project `acme`, read whole.
+async fn whole_run(api: &LocalApi, key: &str) -> verdict_store::Run {
+    api.store
+        .get_run(&run_ref("acme", key))
+        .await
+        .unwrap()
+        .expect("the run exists")
+}
+
 /// A report of named tests, each `pass`, `fail`, `error`, `skip` or `flaky` (a failed attempt,
 /// then a passing rerun, as pytest-rerunfailures writes it).
 fn tests_report(tests: &[(&str, &str)]) -> String {
@@ -384,6 +393,23 @@ async fn a_run_compares_with_its_base_and_says_since_when_a_test_fails() {
         ],
     )
     .await;
+    // Each run's comparison with its default base was made when it settled, streaks and all
+    // (by whichever invocation settled it: the local trigger's may still be at it), and is
+    // what making it now gives.
+    for (key, base) in [("m1", "m0"), ("m2", "m1"), ("pr", "m2")] {
+        let (run, base) = (whole_run(&api, key).await, whole_run(&api, base).await);
+        let mut kept = None;
+        for _ in 0..100 {
+            kept = api.store.kept_comparison(&run, &base).await.unwrap();
+            if kept.is_some() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let made = api.store.make_comparison(&run, &base).await.unwrap();
+        assert_eq!(kept.as_ref(), Some(&made), "{key}");
+        assert_eq!(made.streaks.len(), made.still_failing.len(), "{key}");
+    }
     let token = &api.read_token;
 
     let (status, c) = api.get(token, "/v1/runs/m2/compare").await;

@@ -110,12 +110,11 @@ pub(crate) fn durations(history: &[TestRow]) -> Option<Durations> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use verdict_store::test_row;
 
     fn row(test: &str, status: Status, created_ms: u64) -> TestRow {
         TestRow {
             name: format!("name of {test}"),
-            ..test_row(test, &format!("run-{created_ms}"), status, created_ms)
+            ..TestRow::bare(test, &format!("run-{created_ms}"), status, created_ms)
         }
     }
 

@@ -5,7 +5,6 @@
 use crate::cache::cache;
 use crate::params::{limit, Query};
 use crate::present::page_json;
-use crate::runs::newest_settled;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use serde::{Deserialize, Serialize};
@@ -70,7 +69,7 @@ pub(crate) async fn tests(
         branch: q.get("branch"),
         ..RunFilter::default()
     };
-    let Some(run) = newest_settled(store, project, &filter).await? else {
+    let Some(run) = store.newest_settled(project, &filter).await? else {
         let mut body = page_json(Vec::new(), None);
         body["run_id"] = serde_json::Value::Null;
         body["truncated"] = false.into();

@@ -1,61 +1,27 @@
-//! A run against its base: what broke, what is still broken and since when, what was fixed,
-//! what turned flaky, which tests came and went.
-//!
-//! The comparison reads both runs' outcomes once (one paginated Query of each run's `T#` items,
-//! projecting the test id, status, flaky and contributors) and keeps the test ids of each change
-//! in S3 beside the run's sorted views, named after both runs' file counters: every later
-//! request (paging, the run's page, `verdict upload --wait`) reads that one object, and a run
-//! that changes gets a new comparison, never a stale one.
+//! `GET /v1/runs/{run}/compare`: a run against its base ([`verdict_store::Comparison`]), read
+//! from the comparison the parse function kept when the run settled, or made here when there is
+//! none for this base and these files.
 
 use crate::cache::cache;
-use crate::diff::{compare, streak, Change, Comparison};
 use crate::params::Query;
 use crate::present::row_json;
-use crate::runs::newest_settled;
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 use verdict_http::present::run_ref;
 use verdict_http::{json, rfc3339, ApiError};
-use verdict_store::{view_key, HistoryFilter, Run, RunFilter, RunRef, Store, StoreError, TestRow};
+use verdict_store::{
+    BaseReason, Change, Comparison, Run, RunRef, Store, StoreError, Streak, MAX_COMPARED_TESTS,
+};
 
-/// Tests a run (and its base) may have to be compared: both are read whole.
-const MAX_COMPARED_TESTS: u64 = 250_000;
-/// History rows read at most per still-failing test for its streak (newest first).
-const STREAK_ROWS: i32 = 200;
-/// Still-failing tests whose history is read at once.
+/// Still-failing tests whose streak is read at once, when the comparison kept none for them.
 const STREAK_READS_IN_FLIGHT: usize = 16;
 /// Tests listed per change unless `limit=` says otherwise.
 const LISTED: usize = 20;
 /// Tests listed per change at most.
-const MAX_LISTED: usize = 200;
-
-/// Why a run is the base of another.
-#[derive(Debug, Clone, Copy)]
-enum BaseReason {
-    /// `base=` named it.
-    Given,
-    /// The newest settled run before it on its branch.
-    PreviousOnBranch,
-    /// The newest settled run before it of the branch its pull request merges into.
-    BaseBranch,
-    /// The newest settled run before it in the project (the run has no branch).
-    Previous,
-}
-
-impl BaseReason {
-    fn as_str(self) -> &'static str {
-        match self {
-            BaseReason::Given => "given",
-            BaseReason::PreviousOnBranch => "previous_on_branch",
-            BaseReason::BaseBranch => "base_branch",
-            BaseReason::Previous => "previous",
-        }
-    }
-}
+const MAX_LISTED: usize = verdict_store::STREAKS_KEPT;
 
 /// A run compared with its base.
 pub(crate) struct Compared {
@@ -76,49 +42,10 @@ impl Compared {
     }
 }
 
-/// The newest settled run created before `run`: on the branch its pull request merges into, else
-/// on its branch, else in its project.
-async fn default_base(store: &Store, run: &Run) -> Result<Option<(Run, BaseReason)>, ApiError> {
-    let (branch, reason) = match (&run.metadata.base_branch, &run.metadata.branch) {
-        (Some(base), _) => (Some(base.clone()), BaseReason::BaseBranch),
-        (None, Some(branch)) => (Some(branch.clone()), BaseReason::PreviousOnBranch),
-        (None, None) => (None, BaseReason::Previous),
-    };
-    let filter = RunFilter {
-        branch,
-        before_ms: Some(run.created_ms),
-        ..RunFilter::default()
-    };
-    let base = newest_settled(store, &run.run.project, &filter).await?;
-    Ok(base.map(|base| (base, reason)))
-}
-
-/// What the comparison of `run` with `base` is made from: both runs and their files.
-fn comparison_key(run: &Run, base: &Run) -> String {
-    let counters = |r: &Run| {
-        json!([
-            r.run.run_key.as_str(),
-            r.files_registered,
-            r.files_done,
-            r.files_failed,
-            r.files_duplicate
-        ])
-    };
-    let made_of = json!([counters(run), counters(base)]).to_string();
-    let hash = hex::encode(&Sha256::digest(made_of.as_bytes())[..8]);
-    view_key(&run.run, &format!("compare-{}-{hash}", base.run.run_key))
-}
-
-/// The outcomes of a run's results whose files are all `done`.
-async fn settled_outcomes(store: &Store, run: &Run) -> Result<Vec<TestRow>, StoreError> {
-    let mut rows = store.run_outcomes(&run.run).await?;
-    rows.retain(|r| run.shows(&r.contributors));
-    Ok(rows)
-}
-
-/// The largest runs a comparison is made of within any request; a run's page makes no larger
-/// one (reading 100,000 tests' outcomes took 78 s on DynamoDB Local, near API Gateway's 30 s
-/// on AWS too as runs grow): it shows it once `/compare` made it.
+/// The largest runs a comparison is made of within any request but `/compare`; a run's page
+/// makes no larger one (reading 100,000 tests' outcomes took 78 s on DynamoDB Local, near API
+/// Gateway's 30 s on AWS too as runs grow). The parse function made the default base's when
+/// the run settled; a page shows any other once `/compare` made it.
 pub(crate) const COMPARED_IN_PASSING: u64 = 20_000;
 
 /// `run` compared with `base` (or its default base); `None` when it has none, or when the
@@ -138,31 +65,22 @@ pub(crate) async fn compared(
                 .ok_or_else(|| ApiError::not_found(format!("base run {key}")))?;
             (base, BaseReason::Given)
         }
-        None => match default_base(store, run).await? {
+        None => match store.default_base(run).await? {
             Some(found) => found,
             None => return Ok(None),
         },
     };
-    if run.summary.tests.max(base.summary.tests) > MAX_COMPARED_TESTS {
+    let largest = run.summary.tests.max(base.summary.tests);
+    if largest > MAX_COMPARED_TESTS {
         return Err(ApiError::invalid(
             "base",
             format!("comparing needs runs of at most {MAX_COMPARED_TESTS} tests"),
         ));
     }
-    let key = comparison_key(run, &base);
-    let cached = store.read_derived(&key).await?;
-    let comparison = match cached.and_then(|bytes| serde_json::from_slice(&bytes).ok()) {
+    let comparison = match store.kept_comparison(run, &base).await? {
         Some(comparison) => comparison,
-        None if run.summary.tests.max(base.summary.tests) > make_up_to => return Ok(None),
-        None => {
-            let (here, there) =
-                tokio::try_join!(settled_outcomes(store, run), settled_outcomes(store, &base))?;
-            let comparison = compare(&here, &there);
-            let bytes = serde_json::to_vec(&comparison)
-                .map_err(|e| StoreError::permanent("comparison", e.to_string()))?;
-            store.put_derived(&key, bytes).await?;
-            comparison
-        }
+        None if largest > make_up_to => return Ok(None),
+        None => store.make_comparison(run, &base).await?,
     };
     Ok(Some(Compared {
         base,
@@ -220,34 +138,35 @@ async fn rows_json(
     }
     // The streak is the base branch's: a pull request's test that still fails has failed there
     // since its first failing run of the base branch.
-    let history = HistoryFilter {
-        branch: compared.base.metadata.branch.clone(),
-        since_ms: None,
-        until_ms: Some(run.created_ms),
-        ..HistoryFilter::default()
-    };
-    let history = &history;
+    let kept = &compared.comparison.streaks;
     stream::iter(rows)
         .map(|row| async move {
-            let page = store
-                .test_history(&run.run.project, &row.test_id, history, STREAK_ROWS, None)
-                .await?;
-            let since = streak(&page.items, page.next.is_none()).map(|s| {
-                json!({
-                    "run_id": s.first.run_key,
-                    "created_at": rfc3339(s.first.created_ms),
-                    "runs": s.runs,
-                    "complete": s.complete,
-                })
-            });
+            let streak = match kept.get(&row.test_id) {
+                Some(streak) => streak.clone(),
+                None => {
+                    store
+                        .failing_streak(run, &compared.base, &row.test_id)
+                        .await?
+                }
+            };
             let mut value = row_json(&row);
-            value["failing_since"] = since.unwrap_or(Value::Null);
+            value["failing_since"] = streak.as_ref().map_or(Value::Null, streak_json);
             Ok::<Value, StoreError>(value)
         })
         .buffered(STREAK_READS_IN_FLIGHT)
         .try_collect()
         .await
         .map_err(ApiError::from)
+}
+
+/// Since when a test fails, as the API says it.
+pub(crate) fn streak_json(streak: &Streak) -> Value {
+    json!({
+        "run_id": streak.run_key,
+        "created_at": rfc3339(streak.created_ms),
+        "runs": streak.runs,
+        "complete": streak.complete,
+    })
 }
 
 /// Where the next page of one change's tests starts.

@@ -114,12 +114,12 @@ pub(crate) fn flakiness<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use verdict_store::{settled_run, test_row};
+    use verdict_store::settled_run;
 
     fn on(status: Status, commit: &str, run: &str, created_ms: u64) -> TestRow {
         TestRow {
             commit_sha: Some(commit.into()),
-            ..test_row("t", run, status, created_ms)
+            ..TestRow::bare("t", run, status, created_ms)
         }
     }
 

@@ -2,13 +2,12 @@
 //! CSS and SVG, no script, no request to anywhere: it reads the same opened from a disk years
 //! later. Pure: the run, its results and its comparison in, the page out.
 
-use crate::diff::Comparison;
 use crate::export::xml_escape as esc;
 use std::collections::HashMap;
 use std::fmt::Write;
 use verdict_http::rfc3339;
 use verdict_model::{Status, Summary};
-use verdict_store::{Run, TestRow};
+use verdict_store::{Comparison, Run, TestRow};
 
 /// The run's base and what changed against it.
 pub(crate) struct Changes<'a> {
@@ -251,7 +250,7 @@ fn table(out: &mut String, rows: &[TestRow]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use verdict_store::{settled_run, test_row};
+    use verdict_store::settled_run;
 
     fn row(name: &str, status: Status, ms: u64, message: Option<&str>) -> TestRow {
         TestRow {
@@ -259,7 +258,7 @@ mod tests {
             classname: "c".into(),
             duration_ms: ms,
             message: message.map(str::to_string),
-            ..test_row(name, "r", status, 0)
+            ..TestRow::bare(name, "r", status, 0)
         }
     }
 

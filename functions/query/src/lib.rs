@@ -12,7 +12,6 @@ mod cache;
 mod catalog;
 mod compare;
 mod cursor;
-mod diff;
 mod export;
 mod flakiness;
 mod history;

@@ -2,7 +2,7 @@
 
 use crate::cache::cache;
 use crate::compare::{compared, counts_json, COMPARED_IN_PASSING};
-use crate::pages::{fill_page, read_pages};
+use crate::pages::fill_page;
 use crate::params::{limit, parse_time, Query, Window};
 use crate::present::{page_json, run_header_json, run_json};
 use crate::tallies::{ratio, total, window_start, window_tallies};
@@ -12,7 +12,7 @@ use serde_json::json;
 use verdict_http::present::{file_json, summary_json};
 use verdict_http::{json, rfc3339, ApiError};
 use verdict_model::Trigger;
-use verdict_store::{now_ms, ProjectName, Run, RunFilter, RunRef, RunStatus, Store};
+use verdict_store::{now_ms, ProjectName, RunFilter, RunRef, RunStatus, Store};
 
 /// `GET /v1/runs`: newest first, by branch, trigger and time.
 pub(crate) async fn runs(
@@ -116,9 +116,6 @@ pub(crate) async fn stats(
     Ok(cache(json(StatusCode::OK, &body), 30))
 }
 
-/// Runs `passing` looks through at most for a settled one.
-const PASSING_LOOKS_AT: usize = 100;
-
 /// `GET /v1/stats/passing`: whether the newest settled run of the last hours passed.
 pub(crate) async fn passing(
     store: &Store,
@@ -138,43 +135,11 @@ pub(crate) async fn passing(
         since_ms: Some(now_ms().saturating_sub(hours * 3_600_000)),
         ..RunFilter::default()
     };
-    let settled = |run: &Run| run.status() != RunStatus::Pending;
-    // Newest settled run: pending runs are skipped, a few pages at most.
-    let (runs, _) = read_pages(
-        PASSING_LOOKS_AT,
-        |runs: &[Run]| runs.iter().any(settled),
-        |start| async move { store.list_runs(project, filter, 20, start.as_ref()).await },
-    )
-    .await?;
-    let latest = runs.iter().find(|r| settled(r));
+    let latest = store.newest_settled(project, filter).await?;
     let body = json!({
         "hours": hours,
-        "passing": latest.map(|r| r.status() == RunStatus::Passed),
-        "run": latest.map(run_json),
+        "passing": latest.as_ref().map(|r| r.status() == RunStatus::Passed),
+        "run": latest.as_ref().map(run_json),
     });
     Ok(cache(json(StatusCode::OK, &body), 5))
-}
-
-/// Runs looked through at most for the newest settled one.
-const SETTLED_LOOKS_AT: usize = 100;
-
-/// The newest settled run among those `filter` keeps, looking through at most
-/// [`SETTLED_LOOKS_AT`] runs; read whole (a GetItem), as its results are read next and which
-/// of them it shows depends on its `done_files`, which the runs indexes do not project.
-pub(crate) async fn newest_settled(
-    store: &Store,
-    project: &ProjectName,
-    filter: &RunFilter,
-) -> Result<Option<Run>, ApiError> {
-    let settled = |r: &Run| r.status() != RunStatus::Pending;
-    let (runs, _) = read_pages(
-        SETTLED_LOOKS_AT,
-        |runs: &[Run]| runs.iter().any(settled),
-        |start| async move { store.list_runs(project, filter, 20, start.as_ref()).await },
-    )
-    .await?;
-    match runs.into_iter().find(settled) {
-        Some(listed) => Ok(store.get_run(&listed.run).await?),
-        None => Ok(None),
-    }
 }

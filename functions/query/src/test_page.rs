@@ -2,14 +2,14 @@
 //! result, when it was first seen, its last status, since when it fails, its flake rate.
 
 use crate::cache::cache;
-use crate::diff::streak;
+use crate::compare::streak_json;
 use crate::params::{Query, Window};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use serde_json::json;
 use verdict_http::{json, rfc3339, ApiError};
 use verdict_model::Status;
-use verdict_store::{HistoryFilter, ProjectName, RunKey, RunRef, Store};
+use verdict_store::{streak, HistoryFilter, ProjectName, RunKey, RunRef, Store};
 
 /// History rows read at most for the streak and for the flake rate.
 const HISTORY_ROWS: i32 = 500;
@@ -57,14 +57,7 @@ pub(crate) async fn test_page(
         .await?
         .map(|(result, _)| result)
         .ok_or_else(not_found)?;
-    let since = streak(&recent.items, recent.next.is_none()).map(|s| {
-        json!({
-            "run_id": s.first.run_key,
-            "created_at": rfc3339(s.first.created_ms),
-            "runs": s.runs,
-            "complete": s.complete,
-        })
-    });
+    let since = streak(&recent.items, recent.next.is_none()).map(|s| streak_json(&s));
     let ran: Vec<_> = windowed
         .items
         .iter()

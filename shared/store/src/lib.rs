@@ -12,6 +12,7 @@ mod calls;
 #[cfg(feature = "test-support")]
 mod capacity;
 mod catalog;
+mod comparison;
 mod counts;
 mod cursor;
 mod ddb;
@@ -47,6 +48,9 @@ pub use batch::BATCH_WRITE_MAX;
 #[cfg(feature = "test-support")]
 pub use capacity::CapacityCount;
 pub use catalog::CatalogEntry;
+pub use comparison::{
+    compare, streak, BaseReason, Change, Comparison, Streak, MAX_COMPARED_TESTS, STREAKS_KEPT,
+};
 pub use counts::{Delta, COUNTERS};
 pub use cursor::{
     Cursor, HistoryListing, OccurrencesListing, ResultsListing, RunsListing, UploadsListing,
@@ -75,8 +79,8 @@ pub use runs::{Run, RunStatus};
 pub use scripted::Answer;
 #[cfg(feature = "test-support")]
 pub use test_support::{
-    index_keys, mean_item_size, raw_batch_write, red_build_failure, settled_run, test_row,
-    Footprint, IndexKeys, RedBuildFailure,
+    index_keys, mean_item_size, raw_batch_write, red_build_failure, settled_run, Footprint,
+    IndexKeys, RedBuildFailure,
 };
 pub use tokens::{Scope, TokenInfo};
 pub use views::{views_due, Order, ViewSpec, MAX_SORTED_TESTS, VIEWS_AT_SETTLE_FROM_TESTS};

@@ -152,7 +152,7 @@ mod tests {
     use verdict_model::Status;
 
     fn row(key: &str) -> (String, TestRow) {
-        (key.into(), crate::test_row(key, "r", Status::Failed, 0))
+        (key.into(), TestRow::bare(key, "r", Status::Failed, 0))
     }
 
     fn read(keys: &[&str], stopped_at: Option<&str>) -> PartitionRead {

@@ -71,6 +71,34 @@ pub struct TestRow {
     pub contributors: Vec<String>,
 }
 
+impl TestRow {
+    /// A row that says only how test `test_id` (its name too) ended in run `run_key`, created
+    /// at `created_ms`: one attempt, everything else empty.
+    pub fn bare(test_id: &str, run_key: &str, status: Status, created_ms: u64) -> TestRow {
+        TestRow {
+            test_id: test_id.into(),
+            run_key: run_key.into(),
+            suite: String::new(),
+            classname: String::new(),
+            name: test_id.into(),
+            status,
+            flaky: false,
+            duration_ms: 0,
+            attempts: 1,
+            file: None,
+            owner: None,
+            tags: Vec::new(),
+            message: None,
+            failure_type: None,
+            fingerprint: None,
+            branch: None,
+            commit_sha: None,
+            created_ms,
+            contributors: Vec::new(),
+        }
+    }
+}
+
 /// A test item or index entry as a row (`None`: not a readable result).
 pub(crate) fn test_row(item: &Item) -> Option<TestRow> {
     let text = |name| get_s(item, name).map(str::to_string);

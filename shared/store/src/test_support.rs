@@ -217,37 +217,6 @@ pub async fn mean_item_size(
     Ok(items.iter().map(crate::attrs::item_size).sum::<usize>() / items.len().max(1))
 }
 
-/// A result row for the pure tests of what reads rows: test `test_id` (its name too) in run
-/// `run_key` with `status` at `created_ms`, one attempt, everything else empty.
-pub fn test_row(
-    test_id: &str,
-    run_key: &str,
-    status: verdict_model::Status,
-    created_ms: u64,
-) -> crate::TestRow {
-    crate::TestRow {
-        test_id: test_id.into(),
-        run_key: run_key.into(),
-        suite: String::new(),
-        classname: String::new(),
-        name: test_id.into(),
-        status,
-        flaky: false,
-        duration_ms: 0,
-        attempts: 1,
-        file: None,
-        owner: None,
-        tags: Vec::new(),
-        message: None,
-        failure_type: None,
-        fingerprint: None,
-        branch: None,
-        commit_sha: None,
-        created_ms,
-        contributors: Vec::new(),
-    }
-}
-
 /// What each failing test of `make bench-scale`'s red build reports; the store's test of a
 /// test item's size builds its attempt from the same.
 pub struct RedBuildFailure {

@@ -291,25 +291,9 @@ mod tests {
 
     fn row(id: &str, status: Status, duration_ms: u64) -> ViewRow {
         ViewRow::of(TestRow {
-            test_id: id.into(),
-            run_key: "r".into(),
-            suite: String::new(),
-            classname: String::new(),
             name: format!("name of {id}"),
-            status,
-            flaky: false,
             duration_ms,
-            attempts: 1,
-            file: None,
-            owner: None,
-            tags: Vec::new(),
-            message: None,
-            failure_type: None,
-            fingerprint: None,
-            branch: None,
-            commit_sha: None,
-            created_ms: 0,
-            contributors: Vec::new(),
+            ..TestRow::bare(id, "r", status, 0)
         })
     }
 

@@ -12,7 +12,8 @@
 //! 6. Roll the run up into its hour's and day's rollups (`Store::roll_run`) and, once all its
 //!    files settled, its failures into their day's failure rollups (`Store::roll_failures`), on
 //!    every delivery.
-//! 7. Once the last file of a large run is settled: the run's sorted views (`Store::make_views`).
+//! 7. Once the last file of a run is settled: its comparison with its default base
+//!    (`Store::make_comparison`) and, for a large run, its sorted views (`Store::make_views`).
 //!
 //! A crash anywhere leaves the file `processing`; the next delivery (or the sweep, once the
 //! lease expires) runs the same steps and every write already made answers with what it did.
@@ -32,6 +33,7 @@ use verdict_model::{Sidecar, Summary};
 use verdict_store::{
     now_ms, views_due, Claim, ClaimCount, Delta, FileCommit, FileError, FileErrorKind, FileId,
     FileItem, FileRef, FileState, Progress, RawObject, Run, RunContext, RunRef, Store, Writers,
+    MAX_COMPARED_TESTS,
 };
 use write::Written;
 
@@ -93,7 +95,7 @@ impl Ingest {
         }
         // Settled by this invocation (a redelivery of a settled file makes nothing again).
         if !matches!(outcome, Outcome::AlreadySettled(_) | Outcome::Skipped(_)) {
-            self.make_views_once_settled(&file.run).await;
+            self.derive_once_settled(&file.run).await;
         }
         Ok(outcome)
     }
@@ -181,18 +183,30 @@ impl Ingest {
         }
     }
 
-    /// Once the last file of a large run is settled, makes the run's sorted views, so that no
-    /// request of the dashboard reads the whole run. A view not made here is made by the first request
-    /// that asks for it, so a failure is only logged.
-    async fn make_views_once_settled(&self, run: &RunRef) {
+    /// Once the last file of a run is settled: its comparison with its default base, and, for
+    /// a large run, its sorted views, so that no request of the dashboard or of `verdict upload
+    /// --wait` reads the whole run. What is not made here is made by the first request that
+    /// asks for it, so a failure is only logged.
+    async fn derive_once_settled(&self, run: &RunRef) {
         let made = async {
-            match self.store.get_run(run).await? {
-                Some(run) if views_due(&run) => self.store.make_views(&run).await,
-                _ => Ok(()),
+            let Some(run) = self.store.get_run(run).await? else {
+                return Ok(());
+            };
+            if run.files_unsettled() > 0 {
+                return Ok(());
             }
+            if let Some((base, _)) = self.store.default_base(&run).await? {
+                if run.summary.tests.max(base.summary.tests) <= MAX_COMPARED_TESTS {
+                    self.store.make_comparison(&run, &base).await?;
+                }
+            }
+            if views_due(&run) {
+                self.store.make_views(&run).await?;
+            }
+            Ok::<(), verdict_store::StoreError>(())
         };
         if let Err(err) = made.await {
-            tracing::warn!(run = %run.run_key, error = %err, "sorted views not made");
+            tracing::warn!(run = %run.run_key, error = %err, "comparison or sorted views not made");
         }
     }
 
