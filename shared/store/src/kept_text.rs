@@ -43,9 +43,8 @@ impl Store {
                 .collect();
         for attempt in attempts {
             let Some(kept) = &attempt.kept else { continue };
-            let Some((key, first, bytes)) = read.get(&kept.segment) else {
-                continue;
-            };
+            // Every segment an attempt names was read above.
+            let (key, first, bytes) = &read[&kept.segment];
             let Some(bytes) = bytes else {
                 tracing::warn!(object = %key, "kept text missing; the excerpt stays");
                 continue;
