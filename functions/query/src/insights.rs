@@ -6,6 +6,7 @@ use crate::cache::cache;
 use crate::flakiness::{flakiness, is_infra_failure, Flakiness};
 use crate::pages::{all_pages, read_pages};
 use crate::params::{limit, parse_time, window_ms, Query, Window};
+use futures_util::stream::{self, StreamExt, TryStreamExt};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use serde::{Deserialize, Serialize};
@@ -13,9 +14,13 @@ use serde_json::{json, Value};
 use std::collections::HashSet;
 use verdict_http::{json, rfc3339, ApiError};
 use verdict_store::{
-    now_ms, Granularity, HistoryFilter, ProjectName, RunFilter, RunKey, Store, TestRow,
+    now_ms, Granularity, HistoryFilter, ProjectName, RunFilter, RunKey, Store, StoreError, TestRow,
 };
 
+/// Rows of a candidate's history the flaky and slowest endpoints read (newest first).
+const HISTORY_ROWS: i32 = 500;
+/// Candidates' histories read at once.
+const HISTORY_READS_IN_FLIGHT: usize = 16;
 /// Newest runs whose files name the slowest-test candidates.
 const SLOWEST_RUNS: i32 = 50;
 /// Candidates whose history the slowest endpoint reads at most.
@@ -118,6 +123,26 @@ pub(crate) async fn failures(
     Ok(cache(json(StatusCode::OK, &body), 30))
 }
 
+/// The history of each of `tests` in `filter` (its newest [`HISTORY_ROWS`] rows), in their
+/// order, [`HISTORY_READS_IN_FLIGHT`] read at once.
+async fn histories(
+    store: &Store,
+    project: &ProjectName,
+    tests: Vec<String>,
+    filter: &HistoryFilter,
+) -> Result<Vec<Vec<TestRow>>, StoreError> {
+    stream::iter(tests)
+        .map(|test_id| async move {
+            let page = store
+                .test_history(project, &test_id, filter, HISTORY_ROWS, None)
+                .await?;
+            Ok(page.items)
+        })
+        .buffered(HISTORY_READS_IN_FLIGHT)
+        .try_collect()
+        .await
+}
+
 /// Runs that show a test flaky, listed with it (newest first).
 const FLAKY_RUNS_LISTED: usize = 20;
 
@@ -183,13 +208,9 @@ pub(crate) async fn flaky(
     let candidates = flaky_candidates(&counts);
     let limit = usize::try_from(limit(q)?).unwrap_or(0);
     let offset = q.start::<RankCursor>()?.map_or(0, |c| c.offset);
-    let mut histories = Vec::with_capacity(limit);
-    for candidate in candidates.iter().skip(offset).take(limit) {
-        let history = store
-            .test_history(project, candidate.test_id, &in_window, 500, None)
-            .await?;
-        histories.push(history.items);
-    }
+    let page = candidates.iter().skip(offset).take(limit);
+    let ids = page.map(|c| c.test_id.to_string()).collect();
+    let histories = histories(store, project, ids, &in_window).await?;
     // The runs where a candidate failed: those that failed as a whole are no evidence.
     let failed_in: HashSet<&str> = histories
         .iter()
@@ -260,12 +281,11 @@ pub(crate) async fn slowest(
     let mut ranked = verdict_store::rank_slowest(slow);
     let truncated = ranked.len() > SLOWEST_CANDIDATES;
     ranked.truncate(SLOWEST_CANDIDATES);
+    let ids = ranked.iter().map(|c| c.test_id.clone()).collect();
+    let histories = histories(store, project, ids, &in_window).await?;
     let mut items = Vec::new();
-    for candidate in ranked {
-        let history = store
-            .test_history(project, &candidate.test_id, &in_window, 500, None)
-            .await?;
-        let Some(d) = durations(&history.items) else {
+    for (candidate, history) in ranked.iter().zip(&histories) {
+        let Some(d) = durations(history) else {
             continue;
         };
         items.push(json!({
