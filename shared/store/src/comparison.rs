@@ -243,8 +243,7 @@ fn comparison_key(run: &Run, base: &Run) -> String {
 }
 
 impl Store {
-    /// The newest settled run among those `filter` keeps, looking through at most
-    /// [`SETTLED_LOOKS_AT`] runs; read whole (a GetItem), as its results are read next and
+    /// The newest settled run among those `filter` keeps, looking through at most 100 runs; read whole (a GetItem), as its results are read next and
     /// which of them it shows depends on its `done_files`, which the runs indexes do not
     /// project.
     pub async fn newest_settled(
@@ -321,7 +320,7 @@ impl Store {
     }
 
     /// Since when `test_id`, failing in `run`, has been failing on `base`'s branch: its history
-    /// there before `run` ([`STREAK_ROWS`] rows at most), and `run` itself when it is of that
+    /// there before `run` (200 rows at most), and `run` itself when it is of that
     /// branch. The run's own row is not read from the history index, which may not show it yet
     /// when the run has just settled.
     pub async fn failing_streak(
