@@ -109,5 +109,11 @@ async fn many_shards_of_one_run_uploaded_at_once_under_partition_limits_count_on
             (format!("shard-{s}.xml"), junit(&cases))
         })
         .collect();
-    same_under_limits(shards, "40 shards at once").await;
+    let limited = same_under_limits(shards, "40 shards at once").await;
+    // The run item does not grow with its files: it names only those not committed yet (none
+    // now), where it used to name every file done (32 B each, 1,280 B for these 40).
+    let run = limited.store.get_run(&limited.run).await.unwrap().unwrap();
+    assert!(run.uncommitted.is_empty(), "{:?}", run.uncommitted);
+    let size = limited.store.run_item_size(&limited.run).await.unwrap();
+    assert!(size < 1_280, "run item of {size} B");
 }

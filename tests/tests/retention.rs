@@ -255,13 +255,11 @@ async fn a_run_made_again_under_a_deleted_run_s_key_replaces_its_results_waiting
         .list_results(&r, &ResultFilter::default(), 50, None)
         .await
         .unwrap();
-    let shown: Vec<(String, String)> = page
-        .items
+    let (_, rows) = store.shown_rows(&r, page.items.clone()).await.unwrap();
+    let mut shown: Vec<(String, String)> = rows
         .iter()
-        .filter(|row| found.shows(&row.contributors))
         .map(|row| (row.name.clone(), row.status.as_str().to_string()))
         .collect();
-    let mut shown = shown;
     shown.sort();
     assert_eq!(
         shown,

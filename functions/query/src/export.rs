@@ -65,12 +65,13 @@ fn export_size<'a>(rows: impl Iterator<Item = &'a TestRow>) -> usize {
         .sum()
 }
 
-/// Every result the run shows, or 413 past [`MAX_EXPORT_BYTES`].
-async fn shown_rows(store: &Store, run: &RunRef, found: &Run) -> Result<Vec<TestRow>, ApiError> {
-    let shown = |r: &&TestRow| found.shows(&r.contributors);
-    let (mut rows, _) = read_pages(
+/// The run and every result it shows, or 404, or 413 past [`MAX_EXPORT_BYTES`].
+async fn shown_rows(store: &Store, run: &RunRef) -> Result<(Run, Vec<TestRow>), ApiError> {
+    let (rows, _) = read_pages(
         usize::MAX,
-        |rows: &[TestRow]| export_size(rows.iter().filter(shown)) > MAX_EXPORT_BYTES,
+        // Before the run is read (after the rows, as `Run::shows` needs), a result of a file
+        // still being ingested counts toward the size too.
+        |rows: &[TestRow]| export_size(rows.iter()) > MAX_EXPORT_BYTES,
         |start| async move {
             store
                 .list_results(run, &ResultFilter::default(), 1000, start.as_ref())
@@ -78,13 +79,14 @@ async fn shown_rows(store: &Store, run: &RunRef, found: &Run) -> Result<Vec<Test
         },
     )
     .await?;
-    rows.retain(|r| shown(&r));
+    let (found, rows) = store.shown_rows(run, rows).await?;
+    let found = found.ok_or_else(|| ApiError::not_found(format!("run {}", run.run_key)))?;
     if export_size(rows.iter()) > MAX_EXPORT_BYTES {
         return Err(ApiError::too_large(
             "the run is too large to export in one response; page through /tests instead",
         ));
     }
-    Ok(rows)
+    Ok((found, rows))
 }
 
 /// `GET /v1/runs/{run}/export`: the run's results as CSV, JSON, JUnit XML or an HTML page.
@@ -98,10 +100,7 @@ pub(crate) async fn export(
         Some(f) => ExportFormat::parse(&f)
             .ok_or_else(|| ApiError::invalid("format", "must be csv, json, junit or html"))?,
     };
-    let Some(found) = store.get_run(run).await? else {
-        return Err(ApiError::not_found(format!("run {}", run.run_key)));
-    };
-    let mut rows = shown_rows(store, run, &found).await?;
+    let (found, mut rows) = shown_rows(store, run).await?;
     rows.sort_by(|a, b| (&a.suite, &a.classname, &a.name).cmp(&(&b.suite, &b.classname, &b.name)));
     let (content_type, body) = match format {
         ExportFormat::Csv => {

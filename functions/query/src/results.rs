@@ -8,9 +8,7 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use serde::{Deserialize, Serialize};
 use verdict_http::{json, ApiError};
-use verdict_store::{
-    FileId, Order, ResultFilter, RunRef, Store, TestRow, ViewSpec, MAX_SORTED_TESTS,
-};
+use verdict_store::{FileId, Order, ResultFilter, RunRef, Store, ViewSpec, MAX_SORTED_TESTS};
 
 /// Where the next page of a sorted view starts.
 #[derive(Debug, Serialize, Deserialize)]
@@ -54,7 +52,6 @@ pub(crate) async fn run_tests(
         .get_run(run)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("run {}", run.run_key)))?;
-    let settled = |r: &TestRow| found.shows(&r.contributors);
     let limit = limit(q)?;
     let Some(order) = order else {
         if descending.is_some() {
@@ -67,12 +64,8 @@ pub(crate) async fn run_tests(
                 .await
         })
         .await?;
-        let items = page
-            .items
-            .iter()
-            .filter(|r| settled(r))
-            .map(row_json)
-            .collect();
+        let (_, shown) = store.shown_rows(run, page.items).await?;
+        let items = shown.iter().map(row_json).collect();
         return Ok(cache(
             json(StatusCode::OK, &page_json(items, q.seal(page.next))),
             5,
@@ -100,14 +93,11 @@ pub(crate) async fn run_tests(
     let ids = store.sorted_ids(&found, &spec, offset, limit + 1).await?;
     let more = ids.len() as u64 > limit;
     let page_ids = &ids[..ids.len().min(limit as usize)];
-    let items = store
-        .get_results(run, page_ids)
-        .await?
-        .iter()
-        // A file that began merging into a result since the view was made: left out.
-        .filter(|r| settled(r))
-        .map(row_json)
-        .collect();
+    // A file that began merging into a result since the view was made: left out.
+    let (_, shown) = store
+        .shown_rows(run, store.get_results(run, page_ids).await?)
+        .await?;
+    let items = shown.iter().map(row_json).collect();
     let next = more.then_some(ViewCursor {
         offset: offset + limit,
     });
@@ -124,11 +114,11 @@ pub(crate) async fn test_detail(
     test_id: &str,
 ) -> Result<Response<Body>, ApiError> {
     let not_found = || ApiError::not_found(format!("test {test_id} in run {}", run.run_key));
+    let result = store.get_result(run, test_id).await?;
+    // The rule of every other read: a result a file still being ingested touched waits. The
+    // run is read after the result, as `Run::shows` needs.
     let found = store.get_run(run).await?.ok_or_else(not_found)?;
-    // The rule of every other read: a result a file still being ingested touched waits.
-    let result = store
-        .get_result(run, test_id)
-        .await?
+    let result = result
         .filter(|(_, contributors)| found.shows(contributors))
         .map(|(result, _)| result)
         .ok_or_else(not_found)?;

@@ -74,11 +74,13 @@ impl Store {
     }
 
     /// BatchGetItem of `keys` (100 per request), retrying `UnprocessedKeys` with backoff; with
-    /// `projection`, only those attributes (names are placeholders: some are reserved words).
+    /// `projection`, only those attributes (names are placeholders: some are reserved words);
+    /// strongly consistent if `consistent`.
     pub(crate) async fn batch_get(
         &self,
         keys: Vec<Item>,
         projection: &[&str],
+        consistent: bool,
     ) -> Result<Vec<Item>, StoreError> {
         let names: HashMap<String, String> = projection
             .iter()
@@ -95,6 +97,7 @@ impl Store {
                 .set_keys(Some(chunk.to_vec()))
                 .set_projection_expression((!projection.is_empty()).then(|| expression.clone()))
                 .set_expression_attribute_names((!projection.is_empty()).then(|| names.clone()))
+                .consistent_read(consistent)
                 .build()
                 .map_err(|e| StoreError::permanent("BatchGetItem", e.to_string()))?;
             let mut backoff = Duration::from_millis(10);

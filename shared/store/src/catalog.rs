@@ -66,8 +66,10 @@ impl Store {
                 .collect::<Result<_, _>>()
                 .map_err(|e| StoreError::permanent("read catalog", e.to_string()));
         }
-        let mut rows = self.shown_results(run, &ResultFilter::default()).await?;
-        self.put_catalog(run, &mut rows).await?;
+        let (made_from, mut rows) = self
+            .shown_results(&run.run, &ResultFilter::default())
+            .await?;
+        self.put_catalog(&made_from, &mut rows).await?;
         Ok(rows.into_iter().map(|row| row.entry).collect())
     }
 

@@ -243,9 +243,8 @@ fn comparison_key(run: &Run, base: &Run) -> String {
 }
 
 impl Store {
-    /// The newest settled run among those `filter` keeps, looking through at most 100 runs; read whole (a GetItem), as its results are read next and
-    /// which of them it shows depends on its `done_files`, which the runs indexes do not
-    /// project.
+    /// The newest settled run among those `filter` keeps, looking through at most 100 runs;
+    /// read whole (a GetItem), with what the runs indexes do not project.
     pub async fn newest_settled(
         &self,
         project: &ProjectName,
@@ -299,8 +298,9 @@ impl Store {
     /// Compares `run` with `base` (both of at most [`MAX_COMPARED_TESTS`] tests), reads the
     /// streak of the first [`STREAKS_KEPT`] still-failing tests, and keeps it all in S3.
     pub async fn make_comparison(&self, run: &Run, base: &Run) -> Result<Comparison, StoreError> {
-        let (here, there) =
+        let ((run, here), (base, there)) =
             tokio::try_join!(self.settled_outcomes(run), self.settled_outcomes(base))?;
+        let (run, base) = (&run, &base);
         let mut comparison = compare(&here, &there);
         for test_id in comparison.still_failing.iter().take(STREAKS_KEPT) {
             let streak = self.failing_streak(run, base, test_id).await?;
@@ -312,11 +312,15 @@ impl Store {
         Ok(comparison)
     }
 
-    /// The outcomes of a run's results whose files are all `done`.
-    async fn settled_outcomes(&self, run: &Run) -> Result<Vec<TestRow>, StoreError> {
-        let mut rows = self.run_outcomes(&run.run).await?;
-        rows.retain(|r| run.shows(&r.contributors));
-        Ok(rows)
+    /// The outcomes of a run's results whose files are all `done`, with the run item they were
+    /// judged by (read after them: [`Run::shows`]), which names what they were made from.
+    async fn settled_outcomes(&self, run: &Run) -> Result<(Run, Vec<TestRow>), StoreError> {
+        let rows = self.run_outcomes(&run.run).await?;
+        let (found, rows) = self.shown_rows(&run.run, rows).await?;
+        let found = found.ok_or_else(|| {
+            StoreError::permanent("comparison", format!("run {} is gone", run.run.run_key))
+        })?;
+        Ok((found, rows))
     }
 
     /// Since when `test_id`, failing in `run`, has been failing on `base`'s branch: its history

@@ -423,6 +423,9 @@ impl Store {
         let mut rows: Vec<FailureRow> = items
             .iter()
             .filter_map(test_row)
+            // `run` was read before these rows, which `Run::shows` alone does not allow: the
+            // claim that follows holds the run's file counters, and a file that began writing
+            // since must have been registered first, so such a snapshot is never rolled.
             .filter(|r| run.shows(&r.contributors))
             .filter_map(|r| {
                 let failed = r.status.is_failure();

@@ -219,7 +219,7 @@ pub struct RunFilter {
 
 impl Store {
     /// Runs of a project newest first (the `runs` index, or `branch` with a branch), as the
-    /// indexes project them: without `done_files` and the writers, so a listed run cannot say
+    /// indexes project them: without `uncommitted` and the writers, so a listed run cannot say
     /// which results it shows ([`Run::shows`]); [`Store::get_run`] reads one whole.
     pub async fn list_runs(
         &self,
@@ -494,15 +494,9 @@ impl Store {
         let runs: HashMap<String, Run> = self
             .batch_get(
                 keys,
-                &[
-                    PROJECT,
-                    RUN_KEY,
-                    run_attr::DONE_FILES,
-                    run_attr::FILES_REGISTERED,
-                    run_attr::FILES_DONE,
-                    run_attr::FILES_FAILED,
-                    run_attr::FILES_DUPLICATE,
-                ],
+                &[PROJECT, RUN_KEY, run_attr::UNCOMMITTED],
+                // Read after the rows and strongly consistent, as `Run::shows` needs.
+                true,
             )
             .await?
             .iter()

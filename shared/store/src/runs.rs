@@ -4,7 +4,7 @@
 use crate::attrs::{get_s, get_u64, Item, CREATED_MS, EXPIRES_AT, PROJECT, RUN_KEY};
 use crate::counts::{summary_from, COUNTERS};
 use crate::keys::{FileId, ProjectName, RunKey, RunRef};
-use crate::{Store, StoreError};
+use crate::{Store, StoreError, TestRow};
 use std::collections::HashSet;
 use verdict_model::{RunMetadata, Summary};
 
@@ -28,7 +28,8 @@ pub(crate) mod attr {
     pub(crate) const FILES_SETTLED: &str = "files_settled";
     pub(crate) const EXCLUSIVE_WRITER: &str = "exclusive_writer";
     pub(crate) const WRITERS_STARTED: &str = "writers_started";
-    pub(crate) const DONE_FILES: &str = "done_files";
+    /// String set: the files that began writing test items and have not committed.
+    pub(crate) const UNCOMMITTED: &str = "uncommitted";
 }
 
 /// A run's summary item.
@@ -54,8 +55,10 @@ pub struct Run {
     pub files_duplicate: u64,
     /// The file writing alone in the run (see [`Store::begin_writes`]), until it commits.
     pub exclusive_writer: Option<FileId>,
-    /// The files settled `done` (each commit adds its own).
-    pub done_files: HashSet<String>,
+    /// The files that began writing test items ([`Store::begin_writes`]) and have not
+    /// committed: still writing, or failed part-way. Its size is bounded by the files written at
+    /// once plus those that failed after writing, not by the run's files.
+    pub uncommitted: HashSet<String>,
 }
 
 /// Where a run stands, as lists and CI show it.
@@ -89,12 +92,17 @@ impl RunStatus {
 }
 
 impl Run {
-    /// Whether a result the files `contributors` wrote may be shown: when each of them is
-    /// `done`. A result touched by a file still being ingested is left out until that file is
-    /// done, and one touched by a file that failed after writing part of its results (the store
-    /// refused a write, a bug) is never shown, so no half-merged result is ever shown.
+    /// Whether a result the files `contributors` wrote may be shown: when each of them has
+    /// committed. A result touched by a file still being ingested is left out until that file
+    /// is done, and one touched by a file that failed after writing part of its results is
+    /// never shown, so no half-merged result is ever shown.
+    ///
+    /// Only for a run item read *after* the results it judges ([`Store::shown_rows`]): a file
+    /// joins `uncommitted` before its first write, so any contributor of a result read earlier
+    /// is either still there or has committed. A run item read before the results would not
+    /// know a file that began writing in between.
     pub fn shows(&self, contributors: &[String]) -> bool {
-        contributors.iter().all(|f| self.done_files.contains(f))
+        contributors.iter().all(|f| !self.uncommitted.contains(f))
     }
 
     /// Whether `file` writes alone in the run ([`Store::begin_writes`]), until it commits.
@@ -143,8 +151,8 @@ pub(crate) fn run_from_item(item: &Item) -> Option<Run> {
         files_failed: get_u64(item, attr::FILES_FAILED),
         files_duplicate: get_u64(item, attr::FILES_DUPLICATE),
         exclusive_writer: get_s(item, attr::EXCLUSIVE_WRITER).and_then(|id| FileId::parse(id).ok()),
-        done_files: item
-            .get(attr::DONE_FILES)
+        uncommitted: item
+            .get(attr::UNCOMMITTED)
             .and_then(|v| v.as_ss().ok())
             .map(|ids| ids.iter().cloned().collect())
             .unwrap_or_default(),
@@ -156,6 +164,19 @@ impl Store {
     pub async fn get_run(&self, run: &RunRef) -> Result<Option<Run>, StoreError> {
         let item = self.read_item("GetItem run", run.item_key(), true).await?;
         Ok(item.as_ref().and_then(run_from_item))
+    }
+
+    /// Keeps the `rows` of `run` that it shows, judged by its run item read now, after the
+    /// rows were read ([`Run::shows`]); with that run item (`None`: the run is gone, and
+    /// nothing of it is shown).
+    pub async fn shown_rows(
+        &self,
+        run: &RunRef,
+        mut rows: Vec<TestRow>,
+    ) -> Result<(Option<Run>, Vec<TestRow>), StoreError> {
+        let found = self.get_run(run).await?;
+        rows.retain(|r| found.as_ref().is_some_and(|f| f.shows(&r.contributors)));
+        Ok((found, rows))
     }
 
     /// The run items of `runs` of a project that exist (BatchGetItem, 100 keys each; eventually
@@ -176,7 +197,7 @@ impl Store {
             })
             .collect();
         Ok(self
-            .batch_get(keys, &[])
+            .batch_get(keys, &[], false)
             .await?
             .iter()
             .filter_map(run_from_item)
@@ -206,7 +227,7 @@ mod tests {
             files_failed: failed_files,
             files_duplicate: 0,
             exclusive_writer: None,
-            done_files: HashSet::new(),
+            uncommitted: HashSet::new(),
         }
     }
 

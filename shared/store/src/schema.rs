@@ -33,7 +33,7 @@ impl IndexSpec {
 }
 
 /// What the `runs` and `branch` indexes project of a run item: what a runs listing shows and
-/// filters on. Not `done_files` (32 bytes a file) nor the writers: the run item is rewritten
+/// filters on. Not the writers (`uncommitted`, `exclusive_writer`): the run item is rewritten
 /// several times per file, and each rewrite is written to every index that projects it, at
 /// the size it projects.
 const RUN_LISTING: &[&str] = &[
@@ -233,9 +233,9 @@ mod tests {
     fn an_index_copies_its_keys_and_the_attributes_its_projection_names() {
         // ALL: everything.
         assert!(index("uploads").projects("anything"));
-        // A run listing's attributes, not the run item's file list.
+        // A run listing's attributes, not the run item's writers.
         assert!(index("runs").projects("files_settled"));
-        assert!(!index("runs").projects("done_files"));
+        assert!(!index("runs").projects("uncommitted"));
         // INCLUDE: the keys and what it lists.
         let history = index("history");
         for name in ["pk", "sk", "hist_pk", "hist_sk", "status"] {

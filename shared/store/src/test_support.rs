@@ -264,7 +264,7 @@ pub fn settled_run(run_key: &str, created_ms: u64, summary: verdict_model::Summa
         files_failed: 0,
         files_duplicate: 0,
         exclusive_writer: None,
-        done_files: std::collections::HashSet::new(),
+        uncommitted: std::collections::HashSet::new(),
     }
 }
 

@@ -167,9 +167,9 @@ impl Store {
         if let Some(ids) = self.read_view(&key, offset, count).await? {
             return Ok(ids);
         }
-        let mut rows = self.shown_results(run, spec.filter).await?;
+        let (made_from, mut rows) = self.shown_results(&run.run, spec.filter).await?;
         sort_rows(&mut rows, spec.order, spec.descending);
-        self.put_view(&key, &rows).await?;
+        self.put_view(&spec.key(&made_from), &rows).await?;
         Ok(rows
             .into_iter()
             .skip(offset as usize)
@@ -183,8 +183,8 @@ impl Store {
     /// settles so that no request reads the whole run.
     pub async fn make_views(&self, run: &Run) -> Result<(), StoreError> {
         let filter = ResultFilter::default();
-        let mut rows = self.shown_results(run, &filter).await?;
-        self.put_catalog(run, &mut rows).await?;
+        let (run, mut rows) = self.shown_results(&run.run, &filter).await?;
+        self.put_catalog(&run, &mut rows).await?;
         for order in Order::ALL {
             for descending in [false, true] {
                 let spec = ViewSpec {
@@ -193,36 +193,35 @@ impl Store {
                     filter: &filter,
                 };
                 sort_rows(&mut rows, order, descending);
-                self.put_view(&spec.key(run), &rows).await?;
+                self.put_view(&spec.key(&run), &rows).await?;
             }
         }
         Ok(())
     }
 
     /// Every result of `run` the filter keeps that the run shows (each file that wrote it is
-    /// done), at most [`MAX_SORTED_TESTS`], as sorting needs them.
+    /// done), at most [`MAX_SORTED_TESTS`], as sorting needs them; with the run item they were
+    /// judged by, read after them, which names what they were made from.
     pub(crate) async fn shown_results(
         &self,
-        run: &Run,
+        run: &RunRef,
         filter: &ResultFilter,
-    ) -> Result<Vec<ViewRow>, StoreError> {
+    ) -> Result<(Run, Vec<ViewRow>), StoreError> {
         let mut rows = Vec::new();
         let mut start = None;
         loop {
-            let page = self
-                .list_results(&run.run, filter, 1000, start.as_ref())
-                .await?;
-            rows.extend(
-                page.items
-                    .into_iter()
-                    .filter(|r| run.shows(&r.contributors))
-                    .map(ViewRow::of),
-            );
+            let page = self.list_results(run, filter, 1000, start.as_ref()).await?;
+            rows.extend(page.items);
             start = page.next;
             if start.is_none() || rows.len() as u64 >= MAX_SORTED_TESTS {
-                return Ok(rows);
+                break;
             }
         }
+        let (found, rows) = self.shown_rows(run, rows).await?;
+        let found = found.ok_or_else(|| {
+            StoreError::permanent("shown results", format!("run {} is gone", run.run_key))
+        })?;
+        Ok((found, rows.into_iter().map(ViewRow::of).collect()))
     }
 
     /// Writes a view: the test ids of `rows`, in order.
@@ -274,7 +273,7 @@ impl Store {
         test_ids: &[String],
     ) -> Result<Vec<TestRow>, StoreError> {
         let keys: Vec<Item> = test_ids.iter().map(|id| run.test_key(id)).collect();
-        let items = self.batch_get(keys, &[]).await?;
+        let items = self.batch_get(keys, &[], false).await?;
         let mut rows: HashMap<String, TestRow> = items
             .iter()
             .filter_map(test_row)

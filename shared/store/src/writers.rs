@@ -29,7 +29,8 @@ impl Store {
     /// until it commits, and may put its items in bulk, unconditionally (no other file's part
     /// can be on them). Any later writer shares the run: it writes conditionally, and first
     /// waits for a file still writing alone to commit. A redelivery of the lone writer writes
-    /// alone again.
+    /// alone again. Either way the file joins the run's `uncommitted` files before it writes,
+    /// which is what keeps its results out of every read until it commits ([`crate::Run::shows`]).
     pub async fn begin_writes(&self, file: &FileRef) -> Result<Writers, StoreError> {
         let operation = "UpdateItem run writers";
         let mut e = Expr::default();
@@ -38,13 +39,14 @@ impl Store {
             e.name(run_attr::WRITERS_STARTED),
         );
         let me = e.value(s(file.file_id.as_str()));
+        let joins = e.add(run_attr::UNCOMMITTED, uncommitted(file));
         let alone = self
             .ddb
             .update_item()
             .table_name(&self.table)
             .set_key(Some(file.run.item_key()))
             .update_expression(format!(
-                "SET {writer} = {me}, {started} = {}",
+                "SET {writer} = {me}, {started} = {} ADD {joins}",
                 e.value(AttributeValue::Bool(true))
             ))
             .condition_expression(format!(
@@ -64,8 +66,9 @@ impl Store {
             .table_name(&self.table)
             .set_key(Some(file.run.item_key()))
             .update_expression(format!(
-                "SET {}",
-                e.set(run_attr::WRITERS_STARTED, AttributeValue::Bool(true))
+                "SET {} ADD {}",
+                e.set(run_attr::WRITERS_STARTED, AttributeValue::Bool(true)),
+                e.add(run_attr::UNCOMMITTED, uncommitted(file)),
             ))
             .condition_expression("attribute_exists(pk)")
             .set_expression_attribute_names(Some(e.names))
@@ -94,4 +97,9 @@ impl Store {
         self.update_if("ReleaseWriter", file.run.item_key(), update, condition, e)
             .await
     }
+}
+
+/// The value that adds `file` to, or takes it from, its run's `uncommitted` files.
+pub(crate) fn uncommitted(file: &FileRef) -> AttributeValue {
+    AttributeValue::Ss(vec![file.file_id.to_string()])
 }

@@ -9,6 +9,7 @@ use crate::counts::{Delta, COUNTERS};
 use crate::ddb::conditional;
 use crate::keys::{FileId, FileRef};
 use crate::runs::attr as run_attr;
+use crate::writers::uncommitted;
 use crate::{Store, StoreError};
 use aws_sdk_dynamodb::types::{
     AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
@@ -92,8 +93,9 @@ struct RunChange {
     counter: &'static str,
     /// Added to the run's test counters.
     add: Delta,
-    /// Whether the file is `done` (a commit): it joins the run's `done_files`, and its writes
-    /// are over, so the run's lone writer is released.
+    /// Whether the file is `done` (a commit): it leaves the run's `uncommitted` files, and its
+    /// writes are over, so the run's lone writer is released. A file that fails stays among
+    /// them: whatever it wrote is never shown.
     done: bool,
 }
 
@@ -250,13 +252,11 @@ impl Store {
             // Only a file that began writing commits; if it wrote alone this releases the
             // run, and if not the attribute is already gone (nobody can write alone in a
             // run that has another writer), so no condition on whose it is is needed.
-            adds.push(e.add(
-                run_attr::DONE_FILES,
-                AttributeValue::Ss(vec![file.file_id.to_string()]),
-            ));
+            let committed = e.value(uncommitted(file));
             format!(
-                "ADD {} REMOVE {}",
+                "ADD {} DELETE {} {committed} REMOVE {}",
                 adds.join(", "),
+                e.name(run_attr::UNCOMMITTED),
                 e.name(run_attr::EXCLUSIVE_WRITER)
             )
         } else {
