@@ -7,11 +7,12 @@
 //! the busiest partition was charged. An invocation writes for 3 s before it checkpoints
 //! (13 minutes on AWS), so every large file is written by several invocations.
 //!
-//! 1. one file of VERDICT_SCALE_TESTS passing tests (default 30,000): completes, counted once,
-//!    continuations, ingest time against its floor;
-//! 2. a red build: VERDICT_SCALE_RED tests (default 2,000), every one failing with a 20-line
-//!    trace and captured output: write units per failing test, the test item's size;
-//! 3. VERDICT_SCALE_SHARDS shard files (default 200) of 100 tests each, uploaded at once: the
+//! 1. one file of VERDICT_SCALE_TESTS passing tests (default 50,000: the 1M at this
+//!    scale): completes, counted once, continuations, ingest time against its floor;
+//! 2. a red build: VERDICT_SCALE_RED tests (default 5,000: the 100k), every one failing
+//!    with a 20-line trace and captured output: write units per failing test, the item's size;
+//! 3. VERDICT_SCALE_SHARDS shard files (default 500) of VERDICT_SCALE_SHARD_TESTS tests each
+//!    (default 200: the issue's own figures, a run 20 times larger on AWS), uploaded at once: the
 //!    longest a file settled after the one before it, and the run item's size at the end.
 //!
 //! Then what a passing and a failing result cost (from scenarios 1 and 2: the write units the
@@ -130,7 +131,7 @@ async fn main() {
     );
 
     // 1. One large file.
-    let tests = env("VERDICT_SCALE_TESTS", 30_000);
+    let tests = env("VERDICT_SCALE_TESTS", 50_000);
     let files = vec![("large.xml".to_string(), passing(tests))];
     let large_raw = files[0].1.len();
     let large = ingest_at_once(&files, Some(limits), settings()).await;
@@ -160,7 +161,7 @@ async fn main() {
     eprintln!("large: {:?}, retries {:?}", large.report, large.retries);
 
     // 2. A red build.
-    let failing = env("VERDICT_SCALE_RED", 2_000);
+    let failing = env("VERDICT_SCALE_RED", 5_000);
     let files = vec![("red.xml".to_string(), red(failing))];
     let red_raw = files[0].1.len();
     let red_build = ingest_at_once(&files, Some(limits), settings()).await;
@@ -198,10 +199,11 @@ async fn main() {
     let failing_result = per_result(&red_build, failing, red_raw).await;
 
     // 3. Many shards at once.
-    let shards = env("VERDICT_SCALE_SHARDS", 200);
+    let shards = env("VERDICT_SCALE_SHARDS", 500);
+    let shard_tests = env("VERDICT_SCALE_SHARD_TESTS", 200);
     let files: Vec<(String, Vec<u8>)> = (0..shards)
         .map(|s| {
-            let names: Vec<String> = (0..100)
+            let names: Vec<String> = (0..shard_tests)
                 .map(|t| format!("shard{s}.Case.test_{t}"))
                 .collect();
             let cases: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "passed")).collect();
@@ -219,7 +221,7 @@ async fn main() {
     if many.all_done() {
         assert_eq!(
             summary.tests,
-            (shards * 100) as u64,
+            (shards * shard_tests) as u64,
             "every test counted once"
         );
     }
@@ -235,7 +237,7 @@ async fn main() {
     let secs = many.elapsed.as_secs_f64();
     writeln!(
         table,
-        "| 3. {shards} shard files of 100 tests uploaded at once | {}; run item {run_item} B | {secs:.1} s; the longest a file settled after the one before: {:.1} s | {floor:.1} s ({:.0} WCU on `{}`) | {:.2} | no file a minute behind another; run item ≤ 64 KB |",
+        "| 3. {shards} shard files of {shard_tests} tests uploaded at once | {}; run item {run_item} B | {secs:.1} s; the longest a file settled after the one before: {:.1} s | {floor:.1} s ({:.0} WCU on `{}`) | {:.2} | no file a minute behind another; run item ≤ 64 KB |",
         completion(&many),
         longest_gap.as_secs_f64(),
         many.report.hottest_wcu,
