@@ -207,10 +207,9 @@ async fn a_crash_after_any_write_then_redelivery_counts_once() {
     let expected = clean_pair(None, ("report.xml", &bytes)).await;
     crash_after_every_write(None, ("report.xml", &bytes), 1 + 1 + 1 + 4 + 1, &expected).await;
 
-    // A second file of the run writes its 40 tests conditionally (half of them are in the
-    // first file too): claim, marker, writer registration (the refused claim to write alone,
-    // then the shared one), 2 batches of inserts (25 and 15; the 20 tests already there are
-    // refused), 20 merges, commit.
+    // A second file of the run writes each of its 40 tests conditionally (half of them are in
+    // the first file too): claim, marker, writer registration (the refused claim to write
+    // alone, then the shared one), 40 writes, commit.
     let first = many_tests(20);
     let second = many_tests(40);
     let before = Some(("first.xml", first.as_slice()));
@@ -218,7 +217,7 @@ async fn a_crash_after_any_write_then_redelivery_counts_once() {
     crash_after_every_write(
         before,
         ("second.xml", &second),
-        1 + 1 + 2 + 2 + 20 + 1,
+        1 + 1 + 2 + 40 + 1,
         &expected,
     )
     .await;
@@ -714,7 +713,7 @@ async fn indexes_never_show_a_result_of_a_file_still_being_ingested() {
     .await;
     // The second file writes both its tests (one merging into the first file's), then dies
     // before its commit: claim, marker, writer registration (the refused claim to write alone,
-    // then the shared one), its batch of inserts (the shared test's refused), the merge.
+    // then the shared one), 2 writes.
     crash_after(&store, &second, 6, 1).await;
 
     // The test id of `class.name` in the reports `junit` writes (suite `s`).

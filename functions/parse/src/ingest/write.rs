@@ -282,8 +282,7 @@ impl Ingest {
             .boxed()
     }
 
-    /// A shared run's path: conditional writes, 25 tests a request, each merging with what is
-    /// there when its test is already in the run.
+    /// A shared run's path: one conditional write per test, merging with what is there.
     fn write_shared<'a>(
         &'a self,
         results: impl futures_util::Stream<Item = (usize, TestResult)> + Send + 'a,
@@ -292,17 +291,10 @@ impl Ingest {
         budget: &'a InFlight,
     ) -> Writes<'a> {
         results
-            .chunks(BATCH_WRITE_MAX)
-            .map(move |numbered| async move {
-                let first = numbered[0].0;
-                let batch: Vec<TestResult> = numbered.into_iter().map(|(_, r)| r).collect();
-                let units = batch.iter().map(write_units).sum();
-                let _in_flight = budget.take(units).await;
-                let deltas = self
-                    .store
-                    .write_results_shared(ctx, &file.file_id, &batch)
-                    .await?;
-                Ok((first, Landed::of(batch.into_iter().zip(deltas))))
+            .map(move |(n, result)| async move {
+                let _in_flight = budget.take(write_units(&result)).await;
+                let delta = self.store.write_result(ctx, &file.file_id, &result).await?;
+                Ok((n, Landed::of([(result, delta)])))
             })
             .buffer_unordered(self.settings.concurrency)
             .boxed()

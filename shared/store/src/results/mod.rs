@@ -18,7 +18,7 @@ use crate::ddb::conditional;
 use crate::keys::{test_sk, FileId, RunRef, TEST_SK_PREFIX};
 use crate::Run;
 use crate::{Store, StoreError};
-use aws_sdk_dynamodb::types::{BatchStatementRequest, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 use verdict_model::{Status, Summary, TestResult};
 
 use item::{build, merge, stored, Stored};
@@ -59,17 +59,7 @@ impl Store {
         file: &FileId,
         result: &TestResult,
     ) -> Result<Delta, StoreError> {
-        self.merge_result(ctx, file, result, None).await
-    }
-
-    /// [`Store::write_result`] from `current`, the item as last read (`None`: absent).
-    async fn merge_result(
-        &self,
-        ctx: &RunContext,
-        file: &FileId,
-        result: &TestResult,
-        mut current: Option<Item>,
-    ) -> Result<Delta, StoreError> {
+        let mut current: Option<Item> = None;
         loop {
             let st = match &current {
                 // An item of an earlier run under the same key, deleted by retention and
@@ -107,61 +97,6 @@ impl Store {
                 Err(None) => self.get_test_item(&ctx.run, &result.test_id).await?,
             };
         }
-    }
-
-    /// [`Store::write_result`] for up to 25 results at once: one `BatchExecuteStatement` of
-    /// PartiQL `INSERT`s, each of which DynamoDB refuses when the item exists, so the write is
-    /// as conditional as the first attempt of [`Store::write_result`] (absent) and costs the
-    /// same, without a request per test. A result whose insert was refused (the test is
-    /// already in the run: another file's part, or ours from an earlier delivery; or the
-    /// statement was throttled) goes the one-by-one way from a fresh read of its item.
-    pub async fn write_results_shared(
-        &self,
-        ctx: &RunContext,
-        file: &FileId,
-        results: &[TestResult],
-    ) -> Result<Vec<Delta>, StoreError> {
-        let operation = "BatchExecuteStatement test";
-        let mut deltas = Vec::with_capacity(results.len());
-        let mut statements = Vec::with_capacity(results.len());
-        for result in results {
-            let (item, delta, _) = build(ctx, file, result, Stored::empty());
-            deltas.push(delta);
-            statements.push(insert_statement(&self.table, item)?);
-        }
-        let out = self
-            .ddb
-            .batch_execute_statement()
-            .set_statements(Some(statements))
-            .send()
-            .await
-            .map_err(|e| StoreError::from_sdk(operation, e))?;
-        if out.responses().len() != results.len() {
-            return Err(StoreError::transient(
-                operation,
-                format!(
-                    "{} answers to {} statements",
-                    out.responses().len(),
-                    results.len()
-                ),
-            ));
-        }
-        let refused: Vec<usize> = out
-            .responses()
-            .iter()
-            .enumerate()
-            .filter(|(_, answer)| answer.error().is_some())
-            .map(|(i, _)| i)
-            .collect();
-        let merged = futures_util::future::try_join_all(refused.iter().map(|&i| async move {
-            let current = self.get_test_item(&ctx.run, &results[i].test_id).await?;
-            self.merge_result(ctx, file, &results[i], current).await
-        }))
-        .await?;
-        for (i, delta) in refused.into_iter().zip(merged) {
-            deltas[i] = delta;
-        }
-        Ok(deltas)
     }
 
     /// Writes `file`'s results of tests no other file of the run touches, for a file that
@@ -257,22 +192,4 @@ impl Store {
         }
         Ok(summary)
     }
-}
-
-/// A PartiQL `INSERT` of `item` into `table`, its values as parameters. DynamoDB refuses it
-/// (`DuplicateItem`) when an item with the same key exists.
-fn insert_statement(table: &str, item: Item) -> Result<BatchStatementRequest, StoreError> {
-    let (names, values): (Vec<String>, Vec<_>) = item.into_iter().unzip();
-    let fields: Vec<String> = names
-        .iter()
-        .map(|name| format!("'{}': ?", name.replace('\'', "''")))
-        .collect();
-    BatchStatementRequest::builder()
-        .statement(format!(
-            "INSERT INTO \"{table}\" VALUE {{{}}}",
-            fields.join(", ")
-        ))
-        .set_parameters(Some(values))
-        .build()
-        .map_err(|e| StoreError::permanent("BatchExecuteStatement test", e.to_string()))
 }
