@@ -207,21 +207,39 @@ impl Store {
         run: &RunRef,
         filter: &ResultFilter,
     ) -> Result<(Run, Vec<ViewRow>), StoreError> {
-        let mut rows = Vec::new();
+        // Of each row as it is read, only what a view keeps and which files wrote it, as the
+        // number of that list of files (a run has few): a run of 100,000 tests as full rows
+        // would double the parse function's memory.
+        let mut rows: Vec<(ViewRow, usize)> = Vec::new();
+        let mut writers: HashMap<Vec<String>, usize> = HashMap::new();
         let mut start = None;
         loop {
             let page = self.list_results(run, filter, 1000, start.as_ref()).await?;
-            rows.extend(page.items);
+            for mut row in page.items {
+                let known = writers.len();
+                let list = *writers
+                    .entry(std::mem::take(&mut row.contributors))
+                    .or_insert(known);
+                rows.push((ViewRow::of(row), list));
+            }
             start = page.next;
             if start.is_none() || rows.len() as u64 >= MAX_SORTED_TESTS {
                 break;
             }
         }
-        let (found, rows) = self.shown_rows(run, rows).await?;
-        let found = found.ok_or_else(|| {
+        let found = self.get_run(run).await?.ok_or_else(|| {
             StoreError::permanent("shown results", format!("run {} is gone", run.run_key))
         })?;
-        Ok((found, rows.into_iter().map(ViewRow::of).collect()))
+        let mut shown_lists = vec![false; writers.len()];
+        for (list, number) in &writers {
+            shown_lists[*number] = found.shows(list);
+        }
+        let shown = rows
+            .into_iter()
+            .filter(|(_, list)| shown_lists[*list])
+            .map(|(row, _)| row)
+            .collect();
+        Ok((found, shown))
     }
 
     /// Writes a view: the test ids of `rows`, in order.
