@@ -243,8 +243,9 @@ fn comparison_key(run: &Run, base: &Run) -> String {
 }
 
 impl Store {
-    /// The newest settled run among those `filter` keeps, looking through at most 100 runs;
-    /// read whole (a GetItem), with what the runs indexes do not project.
+    /// The newest settled run among those `filter` keeps, looking through at most 100 runs, as
+    /// the runs indexes list it: without its writers, which no reader needs before it reads the
+    /// run's results ([`Run::shows`] wants the run item read after them).
     pub async fn newest_settled(
         &self,
         project: &ProjectName,
@@ -257,8 +258,12 @@ impl Store {
                 .list_runs(project, filter, SETTLED_PAGE, start.as_ref())
                 .await?;
             looked += page.items.len();
-            if let Some(listed) = page.items.iter().find(|r| r.status() != RunStatus::Pending) {
-                return self.get_run(&listed.run).await;
+            if let Some(listed) = page
+                .items
+                .into_iter()
+                .find(|r| r.status() != RunStatus::Pending)
+            {
+                return Ok(Some(listed));
             }
             match page.next {
                 Some(next) => start = Some(next),
