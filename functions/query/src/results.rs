@@ -119,7 +119,7 @@ pub(crate) async fn test_detail(
     // run is read after the result, as `Run::shows` needs.
     let found = store.get_run(run).await?.ok_or_else(not_found)?;
     let result = result
-        .filter(|(_, contributors)| found.shows(contributors))
+        .filter(|(_, by)| found.shows(by.created_ms, &by.contributors))
         .map(|(result, _)| result)
         .ok_or_else(not_found)?;
     Ok(cache(json(StatusCode::OK, &result), 30))

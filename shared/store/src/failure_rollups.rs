@@ -15,7 +15,7 @@
 //! repeated or raced finds the run at its snapshot and writes nothing. Runs without a failure
 //! write nothing at all.
 
-use crate::attrs::{get_n, get_s, n, s, Expr, Item, EXPIRES_AT, KIND, PROJECT, SK};
+use crate::attrs::{get_n, get_s, n, s, Expr, Item, CREATED_MS, EXPIRES_AT, KIND, PROJECT, SK};
 use crate::keys::{
     failure_rollup_pk, failure_rollup_pks, failure_rollup_sk, failures_snapshot_key, item_key,
     rollup_sk, Granularity, ProjectName, RunRef,
@@ -413,8 +413,9 @@ impl Store {
                 .key_condition_expression("pk = :pk")
                 .expression_attribute_values(":pk", s(pk))
                 .projection_expression(
-                    "sk, classname, #name, #status, flaky, fingerprint, #contrib",
+                    "sk, classname, #name, #status, flaky, fingerprint, #contrib, #created",
                 )
+                .expression_attribute_names("#created", CREATED_MS)
                 .expression_attribute_names("#name", test_attr::NAME)
                 .expression_attribute_names("#status", test_attr::STATUS)
                 .expression_attribute_names("#contrib", test_attr::CONTRIB)
@@ -426,7 +427,7 @@ impl Store {
             // `run` was read before these rows, which `Run::shows` alone does not allow: the
             // claim that follows holds the run's file counters, and a file that began writing
             // since must have been registered first, so such a snapshot is never rolled.
-            .filter(|r| run.shows(&r.contributors))
+            .filter(|r| run.shows_row(r))
             .filter_map(|r| {
                 let failed = r.status.is_failure();
                 let flaky = r.flaky && r.status == Status::Passed;

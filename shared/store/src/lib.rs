@@ -71,7 +71,7 @@ pub use keys::{
 pub use projects::{Project, DEFAULT_RETENTION_DAYS, MAX_RETENTION_DAYS};
 pub use queries::{HistoryFilter, Page, ResultFilter, RunFilter, TestRow};
 pub use raw::{Presigned, RawObject};
-pub use results::RunContext;
+pub use results::{RunContext, WrittenBy};
 pub use retention::{retention_cutoff, Deleted};
 pub use rollups::{duration_bucket, duration_bucket_top, Tally};
 pub use runs::{Run, RunStatus};

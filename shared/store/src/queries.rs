@@ -219,7 +219,7 @@ pub struct RunFilter {
 
 impl Store {
     /// Runs of a project newest first (the `runs` index, or `branch` with a branch), as the
-    /// indexes project them: without `uncommitted` and the writers, so a listed run cannot say
+    /// indexes project them: without the writers (`uncommitted`, `exclusive_writer`), so a listed run cannot say
     /// which results it shows ([`Run::shows`]); [`Store::get_run`] reads one whole.
     pub async fn list_runs(
         &self,
@@ -420,9 +420,10 @@ impl Store {
                 .key_condition_expression("pk = :pk AND begins_with(sk, :t)")
                 .expression_attribute_values(":pk", s(pk))
                 .expression_attribute_values(":t", s(TEST_SK_PREFIX))
-                .projection_expression("sk, #status, flaky, #contrib")
+                .projection_expression("sk, #status, flaky, #contrib, #created")
                 .expression_attribute_names("#status", test_attr::STATUS)
                 .expression_attribute_names("#contrib", test_attr::CONTRIB)
+                .expression_attribute_names("#created", CREATED_MS)
         };
         let items = self.query_tests("Query outcomes", run, query).await?;
         Ok(items.iter().filter_map(test_row).collect())
@@ -494,7 +495,7 @@ impl Store {
         let runs: HashMap<String, Run> = self
             .batch_get(
                 keys,
-                &[PROJECT, RUN_KEY, run_attr::UNCOMMITTED],
+                &[PROJECT, RUN_KEY, CREATED_MS, run_attr::UNCOMMITTED],
                 // Read after the rows and strongly consistent, as `Run::shows` needs.
                 true,
             )
@@ -503,10 +504,8 @@ impl Store {
             .filter_map(run_from_item)
             .map(|run| (run.run.run_key.to_string(), run))
             .collect();
-        page.items.retain(|row| {
-            runs.get(&row.run_key)
-                .is_some_and(|run| run.shows(&row.contributors))
-        });
+        page.items
+            .retain(|row| runs.get(&row.run_key).is_some_and(|run| run.shows_row(row)));
         Ok(page)
     }
 }

@@ -101,8 +101,16 @@ impl Run {
     /// joins `uncommitted` before its first write, so any contributor of a result read earlier
     /// is either still there or has committed. A run item read before the results would not
     /// know a file that began writing in between.
-    pub fn shows(&self, contributors: &[String]) -> bool {
-        contributors.iter().all(|f| !self.uncommitted.contains(f))
+    ///
+    /// `created_ms` is the creation time of the run the result was written for: a result of an
+    /// earlier run under the same key, deleted by retention and waiting for TTL, is never shown.
+    pub fn shows(&self, created_ms: u64, contributors: &[String]) -> bool {
+        created_ms == self.created_ms && contributors.iter().all(|f| !self.uncommitted.contains(f))
+    }
+
+    /// [`Run::shows`] for a row.
+    pub fn shows_row(&self, row: &TestRow) -> bool {
+        self.shows(row.created_ms, &row.contributors)
     }
 
     /// Whether `file` writes alone in the run ([`Store::begin_writes`]), until it commits.
@@ -175,7 +183,7 @@ impl Store {
         mut rows: Vec<TestRow>,
     ) -> Result<(Option<Run>, Vec<TestRow>), StoreError> {
         let found = self.get_run(run).await?;
-        rows.retain(|r| found.as_ref().is_some_and(|f| f.shows(&r.contributors)));
+        rows.retain(|r| found.as_ref().is_some_and(|f| f.shows_row(r)));
         Ok((found, rows))
     }
 

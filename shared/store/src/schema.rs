@@ -121,6 +121,8 @@ pub(crate) const INDEXES: [IndexSpec; 7] = [
             "failure_type",
             "fingerprint",
             "contrib",
+            // Which run wrote it: an item of an earlier run under the same key waits for TTL.
+            "created_ms",
         ]),
     },
     IndexSpec {

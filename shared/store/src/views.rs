@@ -211,14 +211,14 @@ impl Store {
         // number of that list of files (a run has few): a run of 100,000 tests as full rows
         // would double the parse function's memory.
         let mut rows: Vec<(ViewRow, usize)> = Vec::new();
-        let mut writers: HashMap<Vec<String>, usize> = HashMap::new();
+        let mut writers: HashMap<(u64, Vec<String>), usize> = HashMap::new();
         let mut start = None;
         loop {
             let page = self.list_results(run, filter, 1000, start.as_ref()).await?;
             for mut row in page.items {
                 let known = writers.len();
                 let list = *writers
-                    .entry(std::mem::take(&mut row.contributors))
+                    .entry((row.created_ms, std::mem::take(&mut row.contributors)))
                     .or_insert(known);
                 rows.push((ViewRow::of(row), list));
             }
@@ -231,8 +231,8 @@ impl Store {
             StoreError::permanent("shown results", format!("run {} is gone", run.run_key))
         })?;
         let mut shown_lists = vec![false; writers.len()];
-        for (list, number) in &writers {
-            shown_lists[*number] = found.shows(list);
+        for ((created_ms, list), number) in &writers {
+            shown_lists[*number] = found.shows(*created_ms, list);
         }
         let shown = rows
             .into_iter()

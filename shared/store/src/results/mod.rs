@@ -38,6 +38,16 @@ pub struct RunContext {
     pub commit_sha: Option<String>,
 }
 
+/// What says whether a run shows a result ([`Run::shows`]): the creation time of the run it
+/// was written for, and the files that wrote it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WrittenBy {
+    /// The creation time of the run it was written for.
+    pub created_ms: u64,
+    /// The files that wrote it.
+    pub contributors: Vec<String>,
+}
+
 impl From<&Run> for RunContext {
     fn from(run: &Run) -> RunContext {
         RunContext {
@@ -134,7 +144,7 @@ impl Store {
         &self,
         run: &RunRef,
         test_id: &str,
-    ) -> Result<Option<(TestResult, Vec<String>)>, StoreError> {
+    ) -> Result<Option<(TestResult, WrittenBy)>, StoreError> {
         let Some(item) = self.get_test_item(run, test_id).await? else {
             return Ok(None);
         };
@@ -144,7 +154,10 @@ impl Store {
                 .map_err(|e| StoreError::permanent("read test item", format!("bad parts: {e}")))?;
             self.restore_text(run, &file, part.attempts_mut()).await?;
         }
-        let contributors = st.contrib.keys().cloned().collect();
+        let by = WrittenBy {
+            created_ms: get_u64(&item, CREATED_MS),
+            contributors: st.contrib.keys().cloned().collect(),
+        };
         let text = |name| get_s(&item, name).unwrap_or_default().to_string();
         let identity = TestResult::named(
             test_id.to_string(),
@@ -152,7 +165,7 @@ impl Store {
             text(attr::CLASSNAME),
             text(attr::NAME),
         );
-        Ok(merge(&identity, &st.parts).map(|result| (result, contributors)))
+        Ok(merge(&identity, &st.parts).map(|result| (result, by)))
     }
 
     /// The reconciler: recounts a run from its test items (one paginated Query of each of the
