@@ -2,8 +2,8 @@
 //! the local server, DynamoDB Local behind them) with 60 seeded runs of 50 tests over 90 days and
 //! two runs of 10,000 tests (the second compared with the first), driven by 8
 //! concurrent clients for 30 s over a mix of endpoints, then for 10 s over each endpoint with a
-//! latency target alone. Writes p50/p99 latency per endpoint to target/api-load.md. Not a
-//! test: nothing here asserts a time.
+//! latency target alone, with 8 clients and with one. Writes p50/p99 latency per endpoint to
+//! target/api-load.md. Not a test: nothing here asserts a time.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -58,17 +58,18 @@ fn big_report(fail_every: usize) -> String {
     xml
 }
 
-/// `CLIENTS` clients cycling over `endpoints` for `seconds`: each request's milliseconds, sorted,
+/// `clients` clients cycling over `endpoints` for `seconds`: each request's milliseconds, sorted,
 /// by endpoint.
 fn drive(
     api: &LocalApi,
+    clients: usize,
     endpoints: &[(&'static str, String)],
     seconds: u64,
 ) -> BTreeMap<&'static str, Vec<f64>> {
     let samples: Arc<Mutex<BTreeMap<&'static str, Vec<f64>>>> = Arc::default();
     let deadline = Instant::now() + Duration::from_secs(seconds);
     std::thread::scope(|scope| {
-        for c in 0..CLIENTS {
+        for c in 0..clients {
             let samples = samples.clone();
             scope.spawn(move || {
                 let agent = ureq::Agent::new_with_config(
@@ -184,33 +185,37 @@ async fn main() {
         ("GET /v1/failures", "/v1/failures?since=2000-01-01".into()),
     ];
     // The clients block; the local API's tasks go on on the runtime's other threads.
-    let mixed = tokio::task::block_in_place(|| drive(&api, &endpoints, SECONDS));
-    // The endpoints with a latency target, each alone for a while: what the endpoint itself
-    // takes, apart from waiting behind the others (`/flaky` saturates DynamoDB Local).
-    let mut alone = BTreeMap::new();
+    let mixed = tokio::task::block_in_place(|| drive(&api, CLIENTS, &endpoints, SECONDS));
+    // The endpoints with a latency target, each alone for a while, with as many clients and
+    // with one: what the endpoint itself takes, apart from waiting behind the others (`/flaky`
+    // saturates DynamoDB Local), and with no other request in flight.
+    let mut alone = [BTreeMap::new(), BTreeMap::new()];
     for (name, path) in endpoints.iter().filter(|(name, _)| TARGETED.contains(name)) {
         let only = [(*name, path.clone())];
-        alone.extend(tokio::task::block_in_place(|| {
-            drive(&api, &only, ALONE_SECONDS)
-        }));
+        for (clients, figures) in [CLIENTS, 1].into_iter().zip(alone.iter_mut()) {
+            figures.extend(tokio::task::block_in_place(|| {
+                drive(&api, clients, &only, ALONE_SECONDS)
+            }));
+        }
     }
-    let mut md = String::from(
-        "| endpoint | requests | p50 ms | p99 ms | alone: requests | p50 ms | p99 ms |\n\
-         |---|---:|---:|---:|---:|---:|---:|\n",
+    let mut md = format!(
+        "| endpoint | mixed: requests | p50 ms | p99 ms | alone, {CLIENTS} clients: p50 ms | p99 ms \
+         | alone, 1 client: p50 ms | p99 ms |\n|---|---:|---:|---:|---:|---:|---:|---:|\n"
     );
-    let figures = |ms: &[f64]| {
-        format!(
-            "{} | {:.1} | {:.1}",
-            ms.len(),
-            quantile(ms, 0.5),
-            quantile(ms, 0.99)
-        )
-    };
+    let quantiles = |ms: &[f64]| format!("{:.1} | {:.1}", quantile(ms, 0.5), quantile(ms, 0.99));
     for (name, ms) in &mixed {
-        let alone = alone
-            .get(name)
-            .map_or("— | — | —".to_string(), |ms| figures(ms));
-        md.push_str(&format!("| `{name}` | {} | {alone} |\n", figures(ms)));
+        let alone = alone.each_ref().map(|figures| {
+            figures
+                .get(name)
+                .map_or("— | —".to_string(), |ms| quantiles(ms))
+        });
+        md.push_str(&format!(
+            "| `{name}` | {} | {} | {} | {} |\n",
+            ms.len(),
+            quantiles(ms),
+            alone[0],
+            alone[1]
+        ));
     }
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/api-load.md");
     std::fs::File::create(path)

@@ -219,8 +219,8 @@ pub struct RunFilter {
 
 impl Store {
     /// Runs of a project newest first (the `runs` index, or `branch` with a branch), as the
-    /// indexes project them: without the writers (`uncommitted`, `exclusive_writer`), so a listed run cannot say
-    /// which results it shows ([`Run::shows`]); [`Store::get_run`] reads one whole.
+    /// indexes project them: without the writers (`uncommitted`, `exclusive_writer`), which
+    /// [`Run::shows`] needs read after the results anyway; [`Store::get_run`] reads one whole.
     pub async fn list_runs(
         &self,
         project: &ProjectName,
