@@ -2,8 +2,10 @@
 //! VERDICT_BENCH_TESTS tests (default 100,000) ingested into DynamoDB Local, in tests per second,
 //! next to a raw BatchWriteItem loop writing copies of the same items (same size, same index
 //! keys) against the same server in the same run, at the same concurrency. The file is ingested
-//! as the first writer of its run (bulk writes) and as a later file of a run that already has
-//! one (conditional writes). Ingestion runs in a child process so its peak memory (VmHWM) is
+//! as the first writer of its run (bulk writes), as a later file of a run whose other file
+//! committed (alone too: each batch read, then merged in bulk), and as a later file beside a
+//! writer that failed (conditional writes). Ingestion runs in a child process so its peak
+//! memory (VmHWM) is
 //! the parse function's alone. Writes a Markdown table to target/ingest-bench.md.
 
 use std::io::Write;
@@ -100,25 +102,37 @@ struct Measured {
 }
 
 /// How the measured file meets its run.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq)]
 enum Path {
     /// The run's first writer: bulk writes.
     Alone,
-    /// A run where another file (20 of the same tests, a re-run) was ingested first:
-    /// conditional writes.
+    /// A run where another file (20 of the same tests, a re-run) was ingested first: alone
+    /// too, each batch read and merged into what is there, in bulk.
+    AloneMerging,
+    /// The same, and a file that began writing and failed: the run is shared, conditional
+    /// writes.
     Shared,
 }
 
 async fn measure(tests: usize, concurrency: usize, path: Path) -> Measured {
     let store = fresh_store().await;
     let run = run_ref("bench", "run-1");
-    if let Path::Shared = path {
+    if path != Path::Alone {
         let first = upload(&store, &run, 1, "rerun.xml", &report(20)).await;
         let outcome = Ingest::new(store.clone().serving("parse"), Settings::default())
             .ingest_key(&first.object_key(), "bench-first")
             .await
             .expect("ingest the first file");
         assert!(matches!(outcome, Outcome::Done { .. }), "{outcome:?}");
+    }
+    if path == Path::Shared {
+        // Registered alone, then released without a commit, as a lone writer that fails is.
+        let failed = upload(&store, &run, 2, "failed.xml", &report(20)).await;
+        store
+            .begin_writes(&failed)
+            .await
+            .expect("register a writer");
+        store.release_writer(&failed).await.expect("release it");
     }
     let bytes = report(tests);
     let file_mb = bytes.len() as f64 / 1e6;
@@ -159,7 +173,8 @@ async fn measure(tests: usize, concurrency: usize, path: Path) -> Measured {
         tests,
         path: match path {
             Path::Alone => "first writer of its run: bulk",
-            Path::Shared => "later file of a run: conditional",
+            Path::AloneMerging => "later file of a run, alone: read and merged in bulk",
+            Path::Shared => "later file beside a failed writer: conditional",
         },
         concurrency,
         ingest_per_s: tests as f64 / seconds,
@@ -195,6 +210,7 @@ async fn main() {
         .collect();
     let mut runs = vec![(tests / 5, concurrencies[0], Path::Alone)];
     runs.extend(concurrencies.iter().map(|&c| (tests, c, Path::Alone)));
+    runs.push((tests, concurrencies[0], Path::AloneMerging));
     runs.push((tests, concurrencies[0], Path::Shared));
     let mut rows = Vec::new();
     for (tests, concurrency, path) in runs {

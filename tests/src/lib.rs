@@ -453,6 +453,36 @@ pub fn bearer(token: &str) -> Vec<(String, String)> {
     vec![("Authorization".into(), format!("Bearer {token}"))]
 }
 
+/// Ingests file `n` of `run`, 60 tests of its own, into the idle run until its first write of
+/// a result is refused for good: the file fails after it began writing and stays among the
+/// run's `uncommitted` files, so the run's later files share the run from then on. (It wrote
+/// no result, so the run's recount still equals its counters.)
+pub async fn leave_a_failed_writer(store: &Store, run: &RunRef, n: usize) {
+    let names: Vec<String> = (0..60).map(|i| format!("failed.F.t{i}")).collect();
+    let cases: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "passed")).collect();
+    let writer = upload(store, run, n, "failed.xml", &reports::junit(&cases)).await;
+    // Claim, marker, the refused claim to write first, the claim to write alone after the
+    // others; then the refusal.
+    let failing = verdict_parse_fn::ingest::Ingest::new(
+        store
+            .clone()
+            .serving("parse")
+            .with_faults(verdict_store::Faults::refuse_after(4)),
+        verdict_parse_fn::ingest::Settings {
+            concurrency: 1,
+            ..verdict_parse_fn::ingest::Settings::default()
+        },
+    );
+    let outcome = failing.ingest_key(&writer.object_key(), "failing").await;
+    assert!(
+        matches!(outcome, Ok(verdict_parse_fn::ingest::Outcome::Failed(_))),
+        "{outcome:?}"
+    );
+    let found = store.get_run(run).await.unwrap().unwrap();
+    assert!(found.uncommitted.contains(writer.file_id.as_str()));
+    assert_eq!(found.exclusive_writer, None);
+}
+
 /// Whether an ingest stopped as a [`verdict_store::Faults::crash_after`] crash stops it: a
 /// write that never left the process, a transient store error the delivery is retried for.
 pub fn crashed(

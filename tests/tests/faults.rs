@@ -10,8 +10,8 @@ use verdict_store::{FileRef, FileState, Store, StoreConfig};
 use verdict_tests::fault_proxy::{Fault, FaultProxy, Plan};
 use verdict_tests::reports::{junit, many_tests, permutations, shards};
 use verdict_tests::{
-    assert_same_dump, dump_without, fresh_config, fresh_store, next_delivery, run_ref, upload,
-    Dump, ORDER_BOOKKEEPING,
+    assert_same_dump, dump_without, fresh_config, fresh_store, leave_a_failed_writer,
+    next_delivery, run_ref, upload, Dump, ORDER_BOOKKEEPING,
 };
 
 /// A fresh table and bucket, and a store that reaches them through one fault proxy per engine,
@@ -85,10 +85,19 @@ async fn deliver(ingest: &Ingest, file: &FileRef) -> Outcome {
 
 /// The table after a clean, sequential ingest of `files` with no proxy.
 async fn clean(files: &[(&str, Vec<u8>)]) -> Dump {
+    clean_in_turn(files, Delivery::InTurn).await
+}
+
+/// The table after a clean ingest of `files` with no proxy, one after another as `delivery`
+/// says (all at once is compared with one after another).
+async fn clean_in_turn(files: &[(&str, Vec<u8>)], delivery: Delivery) -> Dump {
     let store = fresh_store().await;
     let run = run_ref("acme", "build-1");
     let ingest = Ingest::new(store.clone(), Settings::default());
     for (i, (name, bytes)) in files.iter().enumerate() {
+        if i == 1 && delivery == Delivery::InTurnBesideAFailedWriter {
+            leave_a_failed_writer(&store, &run, files.len()).await;
+        }
         let file = upload(&store, &run, i, name, bytes).await;
         assert!(matches!(
             deliver(&ingest, &file).await,
@@ -96,6 +105,20 @@ async fn clean(files: &[(&str, Vec<u8>)]) -> Dump {
         ));
     }
     dump_without(&store, &ORDER_BOOKKEEPING).await
+}
+
+/// How [`ingest_under`] delivers a run's files.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Delivery {
+    /// One after another: the first writes alone, in bulk; each later one alone too, reading
+    /// and merging each batch.
+    InTurn,
+    /// One after another, beside a file that failed after it began writing (left after the
+    /// first file): the later ones share the run and write test by test, conditionally.
+    InTurnBesideAFailedWriter,
+    /// All at once, each twice: the first to begin writes alone, the others wait for it, then
+    /// share the run.
+    AllAtOnce,
 }
 
 /// A lease short enough that a delivery whose invocation gave up is taken over soon.
@@ -116,9 +139,9 @@ fn settings(lease_ms: u64) -> Settings {
     }
 }
 
-/// Uploads and ingests `files` through the proxies (all at once when `concurrent`, each
-/// delivered twice), and compares the table with a clean ingest.
-async fn ingest_under(plan: Plan, files: &[(&str, Vec<u8>)], concurrent: bool, expected: &Dump) {
+/// Uploads and ingests `files` through the proxies, delivered as `delivery` says, each twice,
+/// and compares the table with a clean ingest.
+async fn ingest_under(plan: Plan, files: &[(&str, Vec<u8>)], delivery: Delivery, expected: &Dump) {
     let (direct, proxied, ddb, s3) = behind_proxies(&plan, "parse").await;
     let run = run_ref("acme", "build-1");
     let mut uploaded = Vec::new();
@@ -126,7 +149,11 @@ async fn ingest_under(plan: Plan, files: &[(&str, Vec<u8>)], concurrent: bool, e
         uploaded.push(upload(&direct, &run, i, name, bytes).await);
     }
     let ingest = Ingest::new(proxied, settings(LEASE_MS));
-    if concurrent {
+    if delivery == Delivery::InTurnBesideAFailedWriter {
+        deliver(&ingest, &uploaded[0]).await;
+        leave_a_failed_writer(&direct, &run, files.len()).await;
+    }
+    if delivery == Delivery::AllAtOnce {
         let twice = uploaded.iter().chain(&uploaded);
         let outcomes = join_all(twice.map(|f| deliver(&ingest, f))).await;
         assert!(
@@ -157,21 +184,24 @@ async fn ingest_under(plan: Plan, files: &[(&str, Vec<u8>)], concurrent: bool, e
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn each_fault_alone_changes_nothing_on_the_lone_writer_and_the_shared_path() {
-    // A first file big enough for several bulk batches, then the overlapping shards.
+async fn each_fault_alone_changes_nothing_on_each_way_of_writing() {
+    // A first file big enough for several bulk batches, then the overlapping shards: alone
+    // after it, merging each batch, and beside a file that failed, test by test.
     let mut files = vec![("first.xml", many_tests(120))];
     files.extend(shards());
-    let expected = clean(&files).await;
-    for (n, fault) in Fault::ALL.into_iter().enumerate() {
-        let plan = Plan {
-            seed: 1000 + n as u64,
-            rate: 0.3,
-            faults: vec![fault],
-            operations: None,
-            max_faults: None,
-            skip: 0,
-        };
-        ingest_under(plan, &files, false, &expected).await;
+    for delivery in [Delivery::InTurn, Delivery::InTurnBesideAFailedWriter] {
+        let expected = clean_in_turn(&files, delivery).await;
+        for (n, fault) in Fault::ALL.into_iter().enumerate() {
+            let plan = Plan {
+                seed: 1000 + n as u64,
+                rate: 0.3,
+                faults: vec![fault],
+                operations: None,
+                max_faults: None,
+                skip: 0,
+            };
+            ingest_under(plan, &files, delivery, &expected).await;
+        }
     }
 }
 
@@ -188,7 +218,7 @@ async fn a_mix_of_faults_under_concurrent_redelivery_changes_nothing() {
             max_faults: None,
             skip: 0,
         };
-        ingest_under(plan, &files, true, &expected).await;
+        ingest_under(plan, &files, Delivery::AllAtOnce, &expected).await;
     }
 }
 
@@ -310,7 +340,7 @@ async fn a_big_lone_writer_under_unprocessed_items_and_lost_batch_responses_coun
         max_faults: None,
         skip: 0,
     };
-    ingest_under(plan, &files, false, &expected).await;
+    ingest_under(plan, &files, Delivery::InTurn, &expected).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -8,7 +8,7 @@ use verdict_store::{Faults, FileRef, FileState, Handoff, RunRef, Store};
 use verdict_tests::reports::{junit, many_tests, permutations, shards};
 use verdict_tests::{
     assert_same_dump, crashed, deliver_handoffs, dump, dump_without, fresh_store, invoke,
-    next_delivery, register, run_ref, upload, Dump, ORDER_BOOKKEEPING,
+    leave_a_failed_writer, next_delivery, register, run_ref, upload, Dump, ORDER_BOOKKEEPING,
 };
 
 fn ingest(store: &Store) -> Ingest {
@@ -143,10 +143,40 @@ async fn crash_after(store: &Store, file: &FileRef, writes: usize, concurrency: 
     assert!(crashed(&result), "after {writes}: {result:?}");
 }
 
+/// What a run holds before the file under test is delivered into it.
+#[derive(Clone, Copy)]
+enum Before<'a> {
+    /// Nothing: the file is the run's first writer and puts its items in bulk.
+    Nothing,
+    /// A file that committed: the file writes alone too, each batch read and merged.
+    Committed(&'a str, &'a [u8]),
+    /// A file that committed, then one that began writing and was released, as a file that
+    /// fails part-way is: the file shares the run and writes test by test, conditionally.
+    CommittedAndFailedWriter(&'a str, &'a [u8]),
+}
+
+/// Makes `run` hold what `before` says (its files as files 0 and 2).
+async fn prepare(store: &Store, run: &RunRef, before: Before<'_>) {
+    let (name, bytes) = match before {
+        Before::Nothing => return,
+        Before::Committed(name, bytes) | Before::CommittedAndFailedWriter(name, bytes) => {
+            (name, bytes)
+        }
+    };
+    let first = upload(store, run, 0, name, bytes).await;
+    assert!(matches!(
+        deliver(&ingest(store), &first).await,
+        Outcome::Done { .. }
+    ));
+    if let Before::CommittedAndFailedWriter(..) = before {
+        leave_a_failed_writer(store, run, 2).await;
+    }
+}
+
 /// Crashes the ingest of `file` after each of its `writes` writes in turn, on a fresh store
-/// where `before` (if any) was ingested first; redelivery must then leave `expected`.
+/// holding `before`; redelivery must then leave `expected`.
 async fn crash_after_every_write(
-    before: Option<(&str, &[u8])>,
+    before: Before<'_>,
     (name, bytes): (&str, &[u8]),
     writes: usize,
     expected: &Dump,
@@ -154,13 +184,7 @@ async fn crash_after_every_write(
     for k in 0..writes {
         let store = fresh_store().await;
         let run = run_ref("acme", "build-1");
-        if let Some((name, bytes)) = before {
-            let first = upload(&store, &run, 0, name, bytes).await;
-            assert!(matches!(
-                deliver(&ingest(&store), &first).await,
-                Outcome::Done { .. }
-            ));
-        }
+        prepare(&store, &run, before).await;
         let file = upload(&store, &run, 1, name, bytes).await;
         crash_after(&store, &file, k, 2).await;
         tokio::time::sleep(std::time::Duration::from_millis(2)).await;
@@ -182,14 +206,12 @@ async fn crash_after_every_write(
     }
 }
 
-/// The table after one clean delivery of each file, in order, the first as file 0, the second
-/// as file 1 (as [`crash_after_every_write`] uploads them).
-async fn clean_pair(before: Option<(&str, &[u8])>, file: (&str, &[u8])) -> Dump {
+/// The table after one clean delivery of `file` (as file 1) into a run holding `before` (as
+/// [`crash_after_every_write`] makes them).
+async fn clean_pair(before: Before<'_>, file: (&str, &[u8])) -> Dump {
     let store = fresh_store().await;
     let run = run_ref("acme", "build-1");
-    if let Some((name, bytes)) = before {
-        deliver(&ingest(&store), &upload(&store, &run, 0, name, bytes).await).await;
-    }
+    prepare(&store, &run, before).await;
     let file = upload(&store, &run, 1, file.0, file.1).await;
     assert!(matches!(
         deliver(&ingest(&store), &file).await,
@@ -204,23 +226,26 @@ async fn a_crash_after_any_write_then_redelivery_counts_once() {
     // Alone in its run, the file puts its 80 tests in bulk, 25 at a time, 2 batches in
     // flight: claim, marker, writer registration, 4 batches, commit.
     let bytes = many_tests(80);
-    let expected = clean_pair(None, ("report.xml", &bytes)).await;
-    crash_after_every_write(None, ("report.xml", &bytes), 1 + 1 + 1 + 4 + 1, &expected).await;
+    let expected = clean_pair(Before::Nothing, ("report.xml", &bytes)).await;
+    let report = ("report.xml", bytes.as_slice());
+    crash_after_every_write(Before::Nothing, report, 1 + 1 + 1 + 4 + 1, &expected).await;
 
-    // A second file of the run writes each of its 40 tests conditionally (half of them are in
-    // the first file too): claim, marker, writer registration (the refused claim to write
-    // alone, then the shared one), 40 writes, commit.
-    let first = many_tests(20);
-    let second = many_tests(40);
-    let before = Some(("first.xml", first.as_slice()));
-    let expected = clean_pair(before, ("second.xml", &second)).await;
-    crash_after_every_write(
-        before,
-        ("second.xml", &second),
-        1 + 1 + 2 + 40 + 1,
-        &expected,
-    )
-    .await;
+    // A second file of the run, once the first committed, writes alone too: each batch of its
+    // 40 tests (half of them in the first file too) read and merged. Claim, marker, writer
+    // registration (the refused claim to write first, then the one to write alone after the
+    // others), 2 batches, commit.
+    let (first, second) = (many_tests(20), many_tests(40));
+    let second = ("second.xml", second.as_slice());
+    let before = Before::Committed("first.xml", &first);
+    let expected = clean_pair(before, second).await;
+    crash_after_every_write(before, second, 1 + 1 + 2 + 2 + 1, &expected).await;
+
+    // Beside a file that began writing and failed, it shares the run and writes each of its
+    // tests conditionally: claim, marker, writer registration (both claims to write alone
+    // refused, then the shared one), 40 writes, commit.
+    let before = Before::CommittedAndFailedWriter("first.xml", &first);
+    let expected = clean_pair(before, second).await;
+    crash_after_every_write(before, second, 1 + 1 + 3 + 40 + 1, &expected).await;
 }
 
 /// Delivers `file` with `settings` until it settles, counting the deliveries that stopped
@@ -245,25 +270,37 @@ async fn deliver_continuing(store: &Store, file: &FileRef, settings: &Settings) 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_file_written_by_several_invocations_counts_once_alone_and_shared() {
-    // Each file of 1,500 tests takes several invocations, each continuing from the last one's
-    // checkpoint.
-    let settings = handing_off();
-    let first = many_tests(1_500);
-    let second = many_tests(1_600);
-    let expected = clean_pair(Some(("first.xml", &first)), ("second.xml", &second)).await;
-    let store = fresh_store().await;
-    let run = run_ref("acme", "build-1");
-    let alone = upload(&store, &run, 0, "first.xml", &first).await;
-    assert!(deliver_continuing(&store, &alone, &settings).await >= 2);
-    let shared = upload(&store, &run, 1, "second.xml", &second).await;
-    assert!(deliver_continuing(&store, &shared, &settings).await >= 2);
-    assert_consistent(&store, &run).await;
-    assert_same_dump(
-        &dump(&store).await,
-        &expected,
-        "written by several invocations",
+async fn a_file_written_by_several_invocations_counts_once_on_each_path() {
+    // Files of 1,500 to 1,700 tests (each holding the one before's tests) take several
+    // invocations each, each continuing from the last one's checkpoint: the run's first
+    // writer, one alone after it, merging, and one beside a file that failed, sharing the run.
+    let files = [
+        ("first.xml", many_tests(1_500)),
+        ("second.xml", many_tests(1_600)),
+        ("third.xml", many_tests(1_700)),
+    ];
+    let mut dumps = Vec::new();
+    for settings in [Settings::default(), handing_off()] {
+        let store = fresh_store().await;
+        let run = run_ref("acme", "build-1");
+        let mut continued = Vec::new();
+        for (i, (name, bytes)) in files.iter().enumerate() {
+            if i == 2 {
+                leave_a_failed_writer(&store, &run, 3).await;
+            }
+            let file = upload(&store, &run, i, name, bytes).await;
+            continued.push(deliver_continuing(&store, &file, &settings).await);
+        }
+        assert_consistent(&store, &run).await;
+        dumps.push((dump(&store).await, continued));
+    }
+    let (continued_whole, continued_in_parts) = (&dumps[0].1, &dumps[1].1);
+    assert_eq!(continued_whole, &[0, 0, 0]);
+    assert!(
+        continued_in_parts.iter().all(|&c| c >= 2),
+        "{continued_in_parts:?}"
     );
+    assert_same_dump(&dumps[1].0, &dumps[0].0, "written by several invocations");
 }
 
 /// A third of a second of writing per invocation, one write at a time: a file of a few thousand
@@ -282,7 +319,7 @@ fn handing_off() -> Settings {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_file_that_stops_at_its_checkpoint_is_handed_off_until_done() {
     let bytes = many_tests(3_000);
-    let expected = clean_pair(None, ("report.xml", &bytes)).await;
+    let expected = clean_pair(Before::Nothing, ("report.xml", &bytes)).await;
     let store = fresh_store().await;
     let run = run_ref("acme", "build-1");
     let file = upload(&store, &run, 1, "report.xml", &bytes).await;
@@ -322,7 +359,7 @@ async fn a_file_that_stops_at_its_checkpoint_is_handed_off_until_done() {
 async fn the_run_s_lone_writer_hands_off_the_files_it_kept_waiting() {
     let lone = many_tests(1_500);
     let other = junit(&[("pkg.Mod0.test_0", "passed"), ("z.Z.t", "failed")]);
-    let expected = clean_pair(Some(("lone.xml", &lone)), ("other.xml", &other)).await;
+    let expected = clean_pair(Before::Committed("lone.xml", &lone), ("other.xml", &other)).await;
     let store = fresh_store().await;
     let run = run_ref("acme", "build-1");
     let lone_file = upload(&store, &run, 0, "lone.xml", &lone).await;
@@ -370,9 +407,9 @@ async fn a_crash_anywhere_in_a_failure_roll_then_redelivery_rolls_once() {
     // marker, writer registration, 10 batches, commit, the run's roll, the failure roll's claim
     // and its 2 chunks: every crash point, the one between chunks included.
     let bytes = many_tests(250);
-    let expected = clean_pair(None, ("report.xml", &bytes)).await;
+    let expected = clean_pair(Before::Nothing, ("report.xml", &bytes)).await;
     crash_after_every_write(
-        None,
+        Before::Nothing,
         ("report.xml", &bytes),
         1 + 1 + 1 + 10 + 1 + 1 + 1 + 2,
         &expected,
@@ -380,20 +417,21 @@ async fn a_crash_anywhere_in_a_failure_roll_then_redelivery_rolls_once() {
     .await;
 
     // A late file whose reruns pass 10 of those failures: the rollups move them from failed
-    // to retried, in one chunk. Claim, marker, writer registration (refused alone, then
-    // shared), 10 writes, commit, the run's roll, the failure roll's claim and its chunk.
+    // to retried, in one chunk. Claim, marker, writer registration (refused first, then alone
+    // after the first file), 1 batch, commit, the run's roll, the failure roll's claim and its
+    // chunk.
     let first = many_tests(250);
     let names: Vec<String> = (0..10)
         .map(|k| format!("pkg.Mod{}.test_{}", (5 * k + 1) % 7, 5 * k + 1))
         .collect();
     let reruns: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "passed")).collect();
     let second = junit(&reruns);
-    let before = Some(("first.xml", first.as_slice()));
+    let before = Before::Committed("first.xml", &first);
     let expected = clean_pair(before, ("second.xml", &second)).await;
     crash_after_every_write(
         before,
         ("second.xml", &second),
-        1 + 1 + 2 + 10 + 1 + 1 + 1 + 1,
+        1 + 1 + 2 + 1 + 1 + 1 + 1 + 1,
         &expected,
     )
     .await;
@@ -407,7 +445,7 @@ async fn a_failure_roll_of_many_chunks_raced_by_several_deliveries_finishes_once
     // over every chunk, each losing most of them. Each lost race is another's progress, so none
     // gives up, and the rollups end as one clean roll leaves them.
     let bytes = many_tests(2400);
-    let expected = clean_pair(None, ("report.xml", &bytes)).await;
+    let expected = clean_pair(Before::Nothing, ("report.xml", &bytes)).await;
     let store = fresh_store().await;
     let run = run_ref("acme", "build-1");
     let file = upload(&store, &run, 1, "report.xml", &bytes).await;
@@ -435,7 +473,7 @@ async fn a_failure_roll_of_many_chunks_raced_by_several_deliveries_finishes_once
 async fn a_file_waits_for_the_run_s_lone_writer_even_one_that_crashed() {
     let lone = many_tests(60);
     let other = junit(&[("pkg.Mod0.test_0", "passed"), ("z.Z.t", "failed")]);
-    let expected = clean_pair(Some(("lone.xml", &lone)), ("other.xml", &other)).await;
+    let expected = clean_pair(Before::Committed("lone.xml", &lone), ("other.xml", &other)).await;
 
     let store = fresh_store().await;
     let run = run_ref("acme", "build-1");
@@ -712,9 +750,9 @@ async fn indexes_never_show_a_result_of_a_file_still_being_ingested() {
     )
     .await;
     // The second file writes both its tests (one merging into the first file's), then dies
-    // before its commit: claim, marker, writer registration (the refused claim to write alone,
-    // then the shared one), 2 writes.
-    crash_after(&store, &second, 6, 1).await;
+    // before its commit: claim, marker, writer registration (the refused claim to write first,
+    // then the claim to write alone after the first file), 1 batch.
+    crash_after(&store, &second, 5, 1).await;
 
     // The test id of `class.name` in the reports `junit` writes (suite `s`).
     let id = |test: &str| {

@@ -127,12 +127,19 @@ async fn rows_json(
     change: Change,
     ids: &[String],
 ) -> Result<Vec<Value>, ApiError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
     let from = if change.in_base() {
         &compared.base
     } else {
         run
     };
-    let rows = store.get_results(&from.run, ids).await?;
+    // A file that began merging into a listed result since the comparison was made: left
+    // out, as on every other page of the run.
+    let (_, rows) = store
+        .shown_rows(&from.run, store.get_results(&from.run, ids).await?)
+        .await?;
     if change != Change::StillFailing {
         return Ok(rows.iter().map(row_json).collect());
     }

@@ -48,10 +48,7 @@ pub(crate) async fn run_tests(
         Some("desc") => Some(true),
         Some(_) => return Err(ApiError::invalid("dir", "must be asc or desc")),
     };
-    let found = store
-        .get_run(run)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("run {}", run.run_key)))?;
+    let not_found = || ApiError::not_found(format!("run {}", run.run_key));
     let limit = limit(q)?;
     let Some(order) = order else {
         if descending.is_some() {
@@ -64,13 +61,16 @@ pub(crate) async fn run_tests(
                 .await
         })
         .await?;
-        let (_, shown) = store.shown_rows(run, page.items).await?;
+        // The run item read after the page judges it, and tells a run that does not exist.
+        let (found, shown) = store.shown_rows(run, page.items).await?;
+        found.ok_or_else(not_found)?;
         let items = shown.iter().map(row_json).collect();
         return Ok(cache(
             json(StatusCode::OK, &page_json(items, q.seal(page.next))),
             5,
         ));
     };
+    let found = store.get_run(run).await?.ok_or_else(not_found)?;
     if found.summary.tests > MAX_SORTED_TESTS {
         return Err(ApiError::invalid(
             "order",

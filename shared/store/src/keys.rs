@@ -263,6 +263,11 @@ pub(crate) fn test_sk(test_id: &str) -> String {
     format!("{TEST_SK_PREFIX}{test_id}")
 }
 
+/// The test id of a test item's sort key (`None`: not a test item's).
+pub(crate) fn test_id_of_sk(sk: &str) -> Option<&str> {
+    sk.strip_prefix(TEST_SK_PREFIX)
+}
+
 /// The content marker of a run: the bytes' SHA-256.
 pub(crate) fn content_sk(sha256: &str) -> String {
     format!("C#{sha256}")

@@ -6,8 +6,8 @@ use crate::attrs::{
 };
 use crate::cursor::{Cursor, HistoryListing, ResultsListing, RunsListing};
 use crate::keys::{
-    branch_pk, history_pk, time_floor, time_of_sk, FileId, ProjectName, RunKey, RunRef,
-    TEST_SK_PREFIX,
+    branch_pk, history_pk, test_id_of_sk, time_floor, time_of_sk, FileId, ProjectName, RunKey,
+    RunRef, TEST_SK_PREFIX,
 };
 use crate::results::{attr as test_attr, PROBLEM_STATUSES};
 use crate::runs::attr as run_attr;
@@ -112,7 +112,7 @@ pub(crate) fn test_row(item: &Item) -> Option<TestRow> {
     Some(TestRow {
         // The item's sort key, which index entries carry too: an item pays for every byte.
         test_id: get_s(item, SK)
-            .and_then(|sk| sk.strip_prefix(TEST_SK_PREFIX))
+            .and_then(test_id_of_sk)
             .unwrap_or_default()
             .to_string(),
         run_key: get_s(item, PK)

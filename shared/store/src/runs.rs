@@ -27,6 +27,9 @@ pub(crate) mod attr {
     /// counter so a query filter can compare it with `files_registered`.
     pub(crate) const FILES_SETTLED: &str = "files_settled";
     pub(crate) const EXCLUSIVE_WRITER: &str = "exclusive_writer";
+    /// Set with `exclusive_writer` when that file began after others committed results: it
+    /// merges into them ([`crate::Writers::Alone`]).
+    pub(crate) const EXCLUSIVE_MERGING: &str = "exclusive_merging";
     pub(crate) const WRITERS_STARTED: &str = "writers_started";
     /// String set: the files that began writing test items and have not committed.
     pub(crate) const UNCOMMITTED: &str = "uncommitted";

@@ -5,9 +5,11 @@
 //!    test has; a bad file is marked `failed` here, having written nothing else.
 //! 3. Put the content marker: identical bytes already ingested in this run make it a `duplicate`.
 //! 4. Parse again (the same object version) and write each test's merged result as soon as it is
-//!    complete, many writes in flight, each recording this file's delta. The run's first
-//!    writer writes alone (no other file writes to the run until it commits) and puts its items
-//!    in bulk; any other file writes each test conditionally, merging with what is there.
+//!    complete, many writes in flight, each recording this file's delta. A file that begins
+//!    while no other file of the run is writing writes alone (no other file writes to the run
+//!    until it commits) and puts its items in bulk (the run's first writer as they are, a later
+//!    one merged into what it reads is there); a file that begins beside another writer writes
+//!    each test conditionally, merging with what is there.
 //! 5. Commit: one transaction marks the file `done` and adds its deltas to the run's counters.
 //! 6. Roll the run up into its hour's and day's rollups (`Store::roll_run`) and, once all its
 //!    files settled, its failures into their day's failure rollups (`Store::roll_failures`), on
@@ -298,16 +300,14 @@ impl Ingest {
                 .map(|o| o.unwrap_or(Outcome::Duplicate { of: other }));
         }
 
-        let alone = match self.store.begin_writes(file).await? {
-            Writers::Alone => true,
-            Writers::Shared { wait_for: None } => false,
-            Writers::Shared {
-                wait_for: Some(writer),
-            } => {
-                self.wait_for_writer(file, owner, writer).await?;
-                false
-            }
-        };
+        let writers = self.store.begin_writes(file).await?;
+        if let Writers::Shared {
+            wait_for: Some(writer),
+        } = &writers
+        {
+            self.wait_for_writer(file, owner, writer.clone()).await?;
+        }
+        let alone = matches!(writers, Writers::Alone { .. });
 
         let ctx = RunContext::from(run);
         let overrides = Sidecar {
@@ -326,7 +326,9 @@ impl Ingest {
         let from = item.progress.clone().unwrap_or_default();
         let before = from.written;
         let written = match self
-            .write_results(key, &ctx, file, validated, &overrides, alone, from, stops)
+            .write_results(
+                key, &ctx, file, validated, &overrides, &writers, from, stops,
+            )
             .await?
         {
             Written::All(progress) => progress,

@@ -1,6 +1,7 @@
 //! Pass 2: parse the same object version again and write each test's result as soon as it is
 //! complete, many writes in flight, each recording this file's delta. The run's lone writer
-//! puts its items in bulk; a file sharing the run writes each test conditionally. Results
+//! puts its items in bulk (merged into what a batch read is there, when files committed to the
+//! run before it); a file sharing the run writes each test conditionally. Results
 //! come in the same order on every read of the object, so an invocation that continues a file
 //! skips the ones an earlier invocation wrote, and one whose writing time is up stops taking
 //! new ones: what it wrote is then exactly the first so many.
@@ -19,7 +20,8 @@ use tokio_util::io::SyncIoBridge;
 use verdict_formats::for_each_case;
 use verdict_model::{Sidecar, Status, TestResult};
 use verdict_store::{
-    rank_slowest, Delta, FileRef, Progress, RunContext, SlowTest, BATCH_WRITE_MAX, SLOWEST_PER_FILE,
+    rank_slowest, Delta, FileRef, Progress, RunContext, SlowTest, Writers, BATCH_WRITE_MAX,
+    SLOWEST_PER_FILE,
 };
 
 /// Write units a batch of passing tests costs (25 items of under 1 KB).
@@ -136,7 +138,7 @@ impl Ingest {
         file: &FileRef,
         validated: Validated,
         overrides: &Sidecar,
-        alone: bool,
+        writers: &Writers,
         from: Progress,
         stops: Stops,
     ) -> Result<Written, Retry> {
@@ -199,10 +201,11 @@ impl Ingest {
             })
             .enumerate();
         let budget = InFlight::new(self.settings.concurrency * BATCH_WRITE_UNITS);
-        let written = if alone {
-            self.write_alone(results, ctx, file, &budget, stops.retry_until)
-        } else {
-            self.write_shared(results, ctx, file, &budget)
+        let written = match *writers {
+            Writers::Alone { merging } => {
+                self.write_alone(results, ctx, file, &budget, merging, stops.retry_until)
+            }
+            Writers::Shared { .. } => self.write_shared(results, ctx, file, &budget),
         };
         // A write that fails stops the taking of results; the writes in flight all land (or
         // fail) before this ends.
@@ -253,13 +256,15 @@ impl Ingest {
         Ok(self.store.put_kept_text(&segment.key, segment.body).await?)
     }
 
-    /// The lone writer's path: bulk puts of 25.
+    /// The lone writer's path: bulk puts of 25, each batch read first and merged into what is
+    /// there when `merging` (files committed results to the run before this one began).
     fn write_alone<'a>(
         &'a self,
         results: impl futures_util::Stream<Item = (usize, TestResult)> + Send + 'a,
         ctx: &'a RunContext,
         file: &'a FileRef,
         budget: &'a InFlight,
+        merging: bool,
         retry_until: Instant,
     ) -> Writes<'a> {
         results
@@ -272,9 +277,10 @@ impl Ingest {
                 // Bulk puts overwrite. No other file writes to the run until this one commits,
                 // and no invocation of this file writes past its lease (`Settings::work_ms`),
                 // so none puts over what the run's other files merged after the commit.
+                let until = retry_until.into_std();
                 let deltas = self
                     .store
-                    .write_results_alone(ctx, &file.file_id, &batch, retry_until.into_std())
+                    .write_results_alone(ctx, &file.file_id, &batch, merging, until)
                     .await?;
                 Ok((first, Landed::of(batch.into_iter().zip(deltas))))
             })

@@ -254,10 +254,11 @@ impl Store {
             // run that has another writer), so no condition on whose it is is needed.
             let committed = e.value(uncommitted(file));
             format!(
-                "ADD {} DELETE {} {committed} REMOVE {}",
+                "ADD {} DELETE {} {committed} REMOVE {}, {}",
                 adds.join(", "),
                 e.name(run_attr::UNCOMMITTED),
-                e.name(run_attr::EXCLUSIVE_WRITER)
+                e.name(run_attr::EXCLUSIVE_WRITER),
+                e.name(run_attr::EXCLUSIVE_MERGING)
             )
         } else {
             format!("ADD {}", adds.join(", "))

@@ -11,14 +11,15 @@ mod item;
 
 pub(crate) use item::{attr, PROBLEM_STATUSES};
 
-use crate::attrs::{get_bool, get_s, get_u64, n, s, Item, CREATED_MS};
+use crate::attrs::{get_bool, get_s, get_u64, n, s, Item, CREATED_MS, SK};
 use crate::batch::put_request;
 use crate::counts::Delta;
 use crate::ddb::conditional;
-use crate::keys::{test_sk, FileId, RunRef, TEST_SK_PREFIX};
+use crate::keys::{test_id_of_sk, test_sk, FileId, RunRef, TEST_SK_PREFIX};
 use crate::Run;
 use crate::{Store, StoreError};
 use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
+use std::collections::HashMap;
 use verdict_model::{Status, Summary, TestResult};
 
 use item::{build, merge, stored, Stored};
@@ -60,6 +61,21 @@ impl From<&Run> for RunContext {
     }
 }
 
+/// What `file`'s result of a test merges into: the run's item for the test as read (`None`:
+/// there is none).
+fn merged_into(ctx: &RunContext, current: Option<&Item>) -> Result<Stored, StoreError> {
+    Ok(match current {
+        // An item of an earlier run under the same key, deleted by retention and waiting for
+        // TTL: not ours to merge into, but to replace.
+        Some(item) if get_u64(item, CREATED_MS) != ctx.created_ms => Stored {
+            version: stored(item)?.version,
+            ..Stored::empty()
+        },
+        Some(item) => stored(item)?,
+        None => Stored::empty(),
+    })
+}
+
 impl Store {
     /// Adds `file`'s result of a test to the run's item for that test, exactly once, and
     /// returns what it changed in the run's counters (the same answer on every redelivery).
@@ -71,16 +87,7 @@ impl Store {
     ) -> Result<Delta, StoreError> {
         let mut current: Option<Item> = None;
         loop {
-            let st = match &current {
-                // An item of an earlier run under the same key, deleted by retention and
-                // waiting for TTL: not ours to merge into, but to replace.
-                Some(item) if get_u64(item, CREATED_MS) != ctx.created_ms => Stored {
-                    version: stored(item)?.version,
-                    ..Stored::empty()
-                },
-                Some(item) => stored(item)?,
-                None => Stored::empty(),
-            };
+            let st = merged_into(ctx, current.as_ref())?;
             if let Some(delta) = st.contrib.get(file.as_str()) {
                 return Ok(*delta);
             }
@@ -109,27 +116,53 @@ impl Store {
         }
     }
 
-    /// Writes `file`'s results of tests no other file of the run touches, for a file that
-    /// holds the run's exclusive writer ([`Store::begin_writes`]): the same items the
-    /// conditional path builds, put with one unconditional BatchWriteItem of up to 25. Putting
-    /// them again (a redelivery) writes the same items, so the effect is still exactly once;
-    /// no other file writes to the run until this one commits. A request throttled whole is
-    /// retried until `retry_until` (see `batch_write`).
+    /// Writes `file`'s results for a file that holds the run's exclusive writer
+    /// ([`Store::begin_writes`]): the same items the conditional path builds, put with one
+    /// unconditional BatchWriteItem of up to 25. No other file writes to the run until this one
+    /// commits, and no invocation of this file writes past its lease.
+    ///
+    /// The run's first writer (`merging` false) puts its items as they are: no other file's
+    /// part can be on them, and putting them again (a redelivery) writes the same items, so the
+    /// effect is still exactly once. A file that began after others committed (`merging`)
+    /// first reads the batch's items (one strongly consistent BatchGetItem) and merges into
+    /// those there, which are the items it writes over; a result it already wrote (a
+    /// redelivery) is not written again, its recorded delta is the answer. A request throttled
+    /// whole is retried until `retry_until` (see `batch_write`).
     pub async fn write_results_alone(
         &self,
         ctx: &RunContext,
         file: &FileId,
         results: &[TestResult],
+        merging: bool,
         retry_until: std::time::Instant,
     ) -> Result<Vec<Delta>, StoreError> {
+        let mut found: HashMap<String, Item> = HashMap::new();
+        if merging {
+            let keys = results
+                .iter()
+                .map(|r| ctx.run.test_key(&r.test_id))
+                .collect();
+            for item in self.batch_get(keys, &[], true).await? {
+                if let Some(id) = get_s(&item, SK).and_then(test_id_of_sk) {
+                    found.insert(id.to_string(), item);
+                }
+            }
+        }
         let mut deltas = Vec::with_capacity(results.len());
         let mut requests = Vec::with_capacity(results.len());
         for result in results {
-            let (item, delta, _) = build(ctx, file, result, Stored::empty());
+            let st = merged_into(ctx, found.remove(&result.test_id).as_ref())?;
+            if let Some(delta) = st.contrib.get(file.as_str()) {
+                deltas.push(*delta);
+                continue;
+            }
+            let (item, delta, _) = build(ctx, file, result, st);
             deltas.push(delta);
             requests.push(put_request(item));
         }
-        self.batch_write(requests, 1, Some(retry_until)).await?;
+        if !requests.is_empty() {
+            self.batch_write(requests, 1, Some(retry_until)).await?;
+        }
         Ok(deltas)
     }
 
