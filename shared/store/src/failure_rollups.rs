@@ -28,7 +28,7 @@ use aws_sdk_dynamodb::types::TransactWriteItem;
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use verdict_model::Status;
 
 /// The run item's record of its failure roll.
@@ -130,9 +130,32 @@ struct RollState {
     files_settled: u64,
 }
 
-/// The rollup changes that move the rollups from holding `old` to holding `new`, in key order
-/// (the same list whoever computes it).
+/// The rollup changes that move the rollups from holding `old` to holding `new`, the same list
+/// whoever computes it: in key order within each of the rollups' partitions, and the
+/// partitions taken in turn (the first change of each, then the second of each, ...). So a
+/// chunk's transaction takes a few write units from each partition rather than all of them from
+/// one: in key order, each chunk of a red build's roll landed on a single partition (99 items,
+/// 198 units) and the roll went at one partition's rate, not sixteen's.
 fn changes(project: &ProjectName, old: &Snapshot, new: &Snapshot) -> Vec<Change> {
+    let mut by_partition: BTreeMap<String, VecDeque<Change>> = BTreeMap::new();
+    for change in changes_in_key_order(project, old, new) {
+        by_partition
+            .entry(change.pk.clone())
+            .or_default()
+            .push_back(change);
+    }
+    let mut taken = Vec::new();
+    while !by_partition.is_empty() {
+        by_partition.retain(|_, queue| {
+            taken.extend(queue.pop_front());
+            !queue.is_empty()
+        });
+    }
+    taken
+}
+
+/// [`changes`] in key order.
+fn changes_in_key_order(project: &ProjectName, old: &Snapshot, new: &Snapshot) -> Vec<Change> {
     let mut by_key: BTreeMap<(String, String), Change> = BTreeMap::new();
     for (snapshot, sign) in [(old, -1), (new, 1)] {
         let day = Granularity::Day.start(snapshot.day_ms);
@@ -576,6 +599,36 @@ mod tests {
         let back = changes(&project, &new, &Snapshot::default());
         assert_eq!(back.len(), 2);
         assert!(back.iter().all(|c| c.row.failed + c.row.flaky == -1));
+    }
+
+    #[test]
+    fn each_chunk_of_a_large_roll_spreads_over_every_partition() {
+        let project = ProjectName::parse("acme").unwrap();
+        // 20 failing tests in each of the 16 partitions (the test id's first hex digit).
+        let rows: Vec<FailureRow> = (0..16 * 20)
+            .map(|i| row(&format!("{:x}{i:04}", i % 16), Some("f"), 1, 0))
+            .collect();
+        let (none, new) = (Snapshot::default(), snapshot(rows));
+        let all = changes(&project, &none, &new);
+        let mut sorted = all.clone();
+        sorted.sort_by(|a, b| (&a.pk, &a.sk).cmp(&(&b.pk, &b.sk)));
+        assert_eq!(
+            sorted,
+            changes_in_key_order(&project, &none, &new),
+            "the same changes, in another order"
+        );
+        for chunk in all.chunks(CHUNK) {
+            let partitions: std::collections::HashSet<&str> =
+                chunk.iter().map(|c| c.pk.as_str()).collect();
+            assert_eq!(partitions.len(), 16, "a chunk on every partition");
+        }
+        // Within a partition, key order.
+        let of_a: Vec<&str> = all
+            .iter()
+            .filter(|c| c.pk == "G#acme#a")
+            .map(|c| c.sk.as_str())
+            .collect();
+        assert!(of_a.windows(2).all(|w| w[0] < w[1]), "{of_a:?}");
     }
 
     #[test]
