@@ -68,7 +68,7 @@ impl Store {
             .send()
             .await;
         if let Ok(before) = conditional(operation, first)? {
-            // The lone writer's redelivery: alone the way it began.
+            // The run's first writer, or a lone writer's redelivery, alone the way it began.
             let merging = before
                 .attributes()
                 .is_some_and(|old| get_bool(old, run_attr::EXCLUSIVE_MERGING));
