@@ -13,7 +13,8 @@ use serde_json::{json, Value};
 use verdict_http::present::run_ref;
 use verdict_http::{json, rfc3339, ApiError};
 use verdict_store::{
-    BaseReason, Change, Comparison, Run, RunRef, Store, StoreError, Streak, MAX_COMPARED_TESTS,
+    BaseReason, Change, Comparison, Run, RunRef, Store, StoreError, Streak, TestRow,
+    MAX_COMPARED_TESTS,
 };
 
 /// Still-failing tests whose streak is read at once, when the comparison kept none for them.
@@ -118,28 +119,71 @@ fn base_json(compared: &Compared) -> Value {
     })
 }
 
-/// The listed tests of one change, from the run (or, for removed tests, the base), the
-/// still-failing ones with their streak.
+/// The listed tests of each change in `lists`, from the run (or, for removed tests, the base),
+/// as each shows them: the rows are read first, then the run and the base once each, after
+/// them (a file that began merging into a listed result since the comparison was made is left
+/// out, as on every other page of the run).
+async fn listed_rows(
+    store: &Store,
+    run: &Run,
+    compared: &Compared,
+    lists: &[(Change, &[String])],
+) -> Result<Vec<Vec<TestRow>>, ApiError> {
+    let from = |change: Change| {
+        if change.in_base() {
+            &compared.base.run
+        } else {
+            &run.run
+        }
+    };
+    let rows = futures_util::future::try_join_all(
+        lists
+            .iter()
+            .map(|(change, ids)| store.get_results(from(*change), ids)),
+    )
+    .await?;
+    // Each run read only when a list of its tests is not empty.
+    let listing = |in_base: bool| {
+        lists
+            .iter()
+            .any(|(change, ids)| change.in_base() == in_base && !ids.is_empty())
+    };
+    let (run_now, base_now) = futures_util::future::try_join(
+        run_if(store, listing(false), &run.run),
+        run_if(store, listing(true), &compared.base.run),
+    )
+    .await?;
+    Ok(lists
+        .iter()
+        .zip(rows)
+        .map(|((change, _), mut rows)| {
+            let now = if change.in_base() {
+                &base_now
+            } else {
+                &run_now
+            };
+            rows.retain(|r| now.as_ref().is_some_and(|found| found.shows_row(r)));
+            rows
+        })
+        .collect())
+}
+
+/// The run item of `run` when `wanted`.
+async fn run_if(store: &Store, wanted: bool, run: &RunRef) -> Result<Option<Run>, StoreError> {
+    match wanted {
+        true => store.get_run(run).await,
+        false => Ok(None),
+    }
+}
+
+/// The listed tests of one change, the still-failing ones with their streak.
 async fn rows_json(
     store: &Store,
     run: &Run,
     compared: &Compared,
     change: Change,
-    ids: &[String],
+    rows: Vec<TestRow>,
 ) -> Result<Vec<Value>, ApiError> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let from = if change.in_base() {
-        &compared.base
-    } else {
-        run
-    };
-    // A file that began merging into a listed result since the comparison was made: left
-    // out, as on every other page of the run.
-    let (_, rows) = store
-        .shown_rows(&from.run, store.get_results(&from.run, ids).await?)
-        .await?;
     if change != Change::StillFailing {
         return Ok(rows.iter().map(row_json).collect());
     }
@@ -229,24 +273,32 @@ pub(crate) async fn compare_run(
                 offset: offset + limit,
             });
             body["change"] = change.as_str().into();
-            body["items"] = rows_json(store, &found, &compared, change, &page)
+            let rows = listed_rows(store, &found, &compared, &[(change, &page)])
+                .await?
+                .pop()
+                .unwrap_or_default();
+            body["items"] = rows_json(store, &found, &compared, change, rows)
                 .await?
                 .into();
             body["next_cursor"] = q.seal(next).into();
         }
         None => {
             // Each change's first tests are read at once: a BatchGetItem each.
-            let firsts = Change::ALL.map(|change| {
-                let ids = compared.comparison.of(change);
-                rows_json(
-                    store,
-                    &found,
-                    &compared,
-                    change,
-                    &ids[..ids.len().min(limit)],
-                )
-            });
-            let lists = futures_util::future::try_join_all(firsts).await?;
+            let firsts: Vec<(Change, &[String])> = Change::ALL
+                .iter()
+                .map(|&change| {
+                    let ids = compared.comparison.of(change);
+                    (change, &ids[..ids.len().min(limit)])
+                })
+                .collect();
+            let rows = listed_rows(store, &found, &compared, &firsts).await?;
+            let lists = futures_util::future::try_join_all(
+                Change::ALL
+                    .into_iter()
+                    .zip(rows)
+                    .map(|(change, rows)| rows_json(store, &found, &compared, change, rows)),
+            )
+            .await?;
             for (change, rows) in Change::ALL.into_iter().zip(lists) {
                 body[change.as_str()] = rows.into();
             }
