@@ -9,7 +9,7 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use verdict_model::RunMetadata;
 use verdict_parse_fn::ingest::{Ingest, Settings};
-use verdict_store::{now_ms, Granularity, HistoryFilter};
+use verdict_store::{now_ms, Granularity, OccurrenceFilter};
 use verdict_tests::{dump, metadata, run_ref, settle, upload_with, LocalApi};
 use verdict_upload_fn::Limits;
 
@@ -112,7 +112,7 @@ async fn failed_results(api: &LocalApi) -> Vec<Failed> {
 async fn occurrences(
     api: &LocalApi,
     fingerprint: &str,
-    filter: &HistoryFilter,
+    filter: &OccurrenceFilter,
 ) -> Vec<(u64, String, String)> {
     let project = run_ref("acme", "r000").project;
     let mut rows = Vec::new();
@@ -262,10 +262,10 @@ async fn failures_and_flaky_over_more_failures_than_a_window_once_read_equal_a_r
     // `fingerprint` index: every one once, in order, newest or oldest first, of a branch or all.
     let fingerprint = &failed[0].fingerprint;
     for (oldest_first, branch) in [(false, None), (true, None), (false, Some("feature-x"))] {
-        let filter = HistoryFilter {
+        let filter = OccurrenceFilter {
             branch: branch.map(str::to_string),
             oldest_first,
-            ..HistoryFilter::default()
+            ..OccurrenceFilter::default()
         };
         let mut expected: Vec<(u64, &str, &str)> = failed
             .iter()

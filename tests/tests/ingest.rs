@@ -772,7 +772,7 @@ async fn indexes_never_show_a_result_of_a_file_still_being_ingested() {
                 .test_history(
                     &project,
                     &id(test),
-                    &verdict_store::HistoryFilter::default(),
+                    &verdict_store::RunFilter::default(),
                     50,
                     None,
                 )

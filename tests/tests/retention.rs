@@ -4,7 +4,7 @@
 
 use verdict_parse_fn::ingest::{Ingest, Outcome, Settings};
 use verdict_retention_fn::{run, Budget, Request};
-use verdict_store::{now_ms, view_key, HistoryFilter, ProjectName, ResultFilter, Store};
+use verdict_store::{now_ms, view_key, ProjectName, ResultFilter, RunFilter, Store};
 use verdict_tests::{assert_same_dump, dump, fresh_store, run_ref, upload_at, Dump};
 
 const DAY: u64 = 86_400_000;
@@ -176,7 +176,7 @@ async fn exactly_the_expired_runs_go_and_a_cut_off_pass_resumes() {
         let run_key = text("pk").split('#').nth(2);
         if let (Some("s-old"), Some(test_id)) = (run_key, text("sk").strip_prefix("T#")) {
             let history = store
-                .test_history(&short, test_id, &HistoryFilter::default(), 50, None)
+                .test_history(&short, test_id, &RunFilter::default(), 50, None)
                 .await
                 .unwrap();
             assert!(history.items.is_empty(), "{:?}", history.items);

@@ -5,11 +5,11 @@
 use crate::cache::cache;
 use crate::params::Query;
 use crate::present::row_json;
-use futures_util::stream::{self, StreamExt, TryStreamExt};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 use verdict_http::present::run_ref;
 use verdict_http::{json, rfc3339, ApiError};
 use verdict_store::{
@@ -17,8 +17,6 @@ use verdict_store::{
     MAX_COMPARED_TESTS,
 };
 
-/// Still-failing tests whose streak is read at once, when the comparison kept none for them.
-const STREAK_READS_IN_FLIGHT: usize = 16;
 /// Tests listed per change unless `limit=` says otherwise.
 const LISTED: usize = 20;
 /// Tests listed per change at most.
@@ -190,24 +188,26 @@ async fn rows_json(
     // The streak is the base branch's: a pull request's test that still fails has failed there
     // since its first failing run of the base branch.
     let kept = &compared.comparison.streaks;
-    stream::iter(rows)
-        .map(|row| async move {
-            let streak = match kept.get(&row.test_id) {
-                Some(streak) => streak.clone(),
-                None => {
-                    store
-                        .failing_streak(run, &compared.base, &row.test_id)
-                        .await?
-                }
-            };
-            let mut value = row_json(&row);
-            value["failing_since"] = streak.as_ref().map_or(Value::Null, streak_json);
-            Ok::<Value, StoreError>(value)
+    let unkept: Vec<String> = rows
+        .iter()
+        .filter(|row| !kept.contains_key(&row.test_id))
+        .map(|row| row.test_id.clone())
+        .collect();
+    let read = match unkept.is_empty() {
+        true => BTreeMap::new(),
+        false => store.failing_streaks(run, &compared.base, &unkept).await?,
+    };
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let streak = kept.get(&row.test_id).or_else(|| read.get(&row.test_id));
+            let mut value = row_json(row);
+            value["failing_since"] = streak
+                .and_then(Option::as_ref)
+                .map_or(Value::Null, streak_json);
+            value
         })
-        .buffered(STREAK_READS_IN_FLIGHT)
-        .try_collect()
-        .await
-        .map_err(ApiError::from)
+        .collect())
 }
 
 /// Since when a test fails, as the API says it.

@@ -4,9 +4,9 @@
 use crate::analytics::{durations, failure_groups, flaky_candidates};
 use crate::cache::cache;
 use crate::flakiness::{flakiness, is_infra_failure, Flakiness};
+use crate::history::{recent, Recent};
 use crate::pages::{all_pages, read_pages};
 use crate::params::{limit, parse_time, window_ms, Query, Window};
-use futures_util::stream::{self, StreamExt, TryStreamExt};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use serde::{Deserialize, Serialize};
@@ -14,13 +14,14 @@ use serde_json::{json, Value};
 use std::collections::HashSet;
 use verdict_http::{json, rfc3339, ApiError};
 use verdict_store::{
-    now_ms, Granularity, HistoryFilter, ProjectName, RunFilter, RunKey, Store, StoreError, TestRow,
+    now_ms, Granularity, OccurrenceFilter, ProjectName, RunFilter, Store, TestRow,
 };
 
-/// Rows of a candidate's history the flaky and slowest endpoints read (newest first).
-const HISTORY_ROWS: i32 = 500;
-/// Candidates' histories read at once.
-const HISTORY_READS_IN_FLIGHT: usize = 16;
+/// Runs of the window whose results the flaky endpoint reads (newest first).
+const FLAKY_RUNS: usize = 500;
+/// Runs of the window whose results give the slowest candidates' durations (newest first): a
+/// median needs fewer of them than a flip rate, and there are twice the candidates.
+const DURATION_RUNS: usize = 100;
 /// Newest runs whose files name the slowest-test candidates.
 const SLOWEST_RUNS: i32 = 50;
 /// Candidates whose history the slowest endpoint reads at most.
@@ -42,7 +43,7 @@ async fn occurrence(
     store: &Store,
     project: &ProjectName,
     fingerprint: &str,
-    filter: &HistoryFilter,
+    filter: &OccurrenceFilter,
 ) -> Result<Option<TestRow>, ApiError> {
     let (rows, _) = read_pages(
         1,
@@ -88,7 +89,7 @@ pub(crate) async fn failures(
     let groups = failure_groups(&counts);
     let mut items = Vec::new();
     for group in groups.iter().skip(offset).take(limit) {
-        let window = |oldest_first| HistoryFilter {
+        let window = |oldest_first| OccurrenceFilter {
             branch: branch.clone(),
             since_ms: Some(since),
             until_ms: None,
@@ -121,26 +122,6 @@ pub(crate) async fn failures(
         "since": rfc3339(since),
     });
     Ok(cache(json(StatusCode::OK, &body), 30))
-}
-
-/// The history of each of `tests` in `filter` (its newest [`HISTORY_ROWS`] rows), in their
-/// order, [`HISTORY_READS_IN_FLIGHT`] read at once.
-async fn histories(
-    store: &Store,
-    project: &ProjectName,
-    tests: Vec<String>,
-    filter: &HistoryFilter,
-) -> Result<Vec<Vec<TestRow>>, StoreError> {
-    stream::iter(tests)
-        .map(|test_id| async move {
-            let page = store
-                .test_history(project, &test_id, filter, HISTORY_ROWS, None)
-                .await?;
-            Ok(page.items)
-        })
-        .buffered(HISTORY_READS_IN_FLIGHT)
-        .try_collect()
-        .await
 }
 
 /// Runs that show a test flaky, listed with it (newest first).
@@ -195,10 +176,10 @@ pub(crate) async fn flaky(
     let window = Window::of(q)?;
     let since = window.since_ms;
     let branch = q.get("branch");
-    let in_window = HistoryFilter {
+    let in_window = RunFilter {
         branch: branch.clone(),
         since_ms: Some(since),
-        ..HistoryFilter::default()
+        ..RunFilter::default()
     };
     // Candidates: every test with a retried pass or a failure in the window, by the failure
     // rollups of its days (exact at any number of runs).
@@ -209,21 +190,13 @@ pub(crate) async fn flaky(
     let limit = usize::try_from(limit(q)?).unwrap_or(0);
     let offset = q.start::<RankCursor>()?.map_or(0, |c| c.offset);
     let page = candidates.iter().skip(offset).take(limit);
-    let ids = page.map(|c| c.test_id.to_string()).collect();
-    let histories = histories(store, project, ids, &in_window).await?;
-    // The runs where a candidate failed: those that failed as a whole are no evidence.
-    let failed_in: HashSet<&str> = histories
-        .iter()
-        .flatten()
-        .filter(|r| r.status.is_failure())
-        .map(|r| r.run_key.as_str())
-        .collect();
-    let runs = store
-        .get_runs(
-            project,
-            failed_in.iter().filter_map(|k| RunKey::parse(k).ok()),
-        )
-        .await?;
+    let ids: Vec<String> = page.map(|c| c.test_id.to_string()).collect();
+    let Recent {
+        runs,
+        results: histories,
+        ..
+    } = recent(store, project, &ids, &in_window, FLAKY_RUNS).await?;
+    // Runs that failed as a whole are no evidence.
     let infra: HashSet<&str> = runs
         .iter()
         .filter(|run| is_infra_failure(run))
@@ -250,7 +223,8 @@ pub(crate) async fn flaky(
 
 /// `GET /v1/tests/slowest`: slowest tests by median and p95 duration over the window.
 /// Candidates are the slowest tests each file recorded at ingest (20 per file) in the newest
-/// 50 runs of the window; their durations come from their history in the window.
+/// 50 runs of the window; their durations from their results in the newest [`DURATION_RUNS`]
+/// runs of the window.
 pub(crate) async fn slowest(
     store: &Store,
     q: &Query<'_>,
@@ -259,11 +233,6 @@ pub(crate) async fn slowest(
     let window = Window::of(q)?;
     let since = window.since_ms;
     let branch = q.get("branch");
-    let in_window = HistoryFilter {
-        branch: branch.clone(),
-        since_ms: Some(since),
-        ..HistoryFilter::default()
-    };
     let filter = RunFilter {
         branch: branch.clone(),
         since_ms: Some(since),
@@ -281,8 +250,10 @@ pub(crate) async fn slowest(
     let mut ranked = verdict_store::rank_slowest(slow);
     let truncated = ranked.len() > SLOWEST_CANDIDATES;
     ranked.truncate(SLOWEST_CANDIDATES);
-    let ids = ranked.iter().map(|c| c.test_id.clone()).collect();
-    let histories = histories(store, project, ids, &in_window).await?;
+    let ids: Vec<String> = ranked.iter().map(|c| c.test_id.clone()).collect();
+    let histories = recent(store, project, &ids, &filter, DURATION_RUNS)
+        .await?
+        .results;
     let mut items = Vec::new();
     for (candidate, history) in ranked.iter().zip(&histories) {
         let Some(d) = durations(history) else {
@@ -316,7 +287,7 @@ pub(crate) async fn failure_group(
     project: &ProjectName,
     fingerprint: &str,
 ) -> Result<Response<Body>, ApiError> {
-    let newest_first = HistoryFilter::default();
+    let newest_first = OccurrenceFilter::default();
     let (rows, truncated) = all_pages(MAX_GROUP_OCCURRENCES, |start| {
         let filter = &newest_first;
         async move {
@@ -328,9 +299,9 @@ pub(crate) async fn failure_group(
     .await?;
     let not_found = || ApiError::not_found(format!("failure {fingerprint}"));
     let newest = rows.first().ok_or_else(not_found)?;
-    let oldest_first = HistoryFilter {
+    let oldest_first = OccurrenceFilter {
         oldest_first: true,
-        ..HistoryFilter::default()
+        ..OccurrenceFilter::default()
     };
     let first = occurrence(store, project, fingerprint, &oldest_first).await?;
     let first = first.as_ref().unwrap_or(newest);

@@ -3,20 +3,21 @@
 
 use crate::cache::cache;
 use crate::compare::streak_json;
+use crate::history::{recent, Recent};
 use crate::params::{Query, Window};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use serde_json::json;
 use verdict_http::{json, rfc3339, ApiError};
 use verdict_model::Status;
-use verdict_store::{streak, HistoryFilter, ProjectName, RunKey, RunRef, Store};
+use verdict_store::{streak, ProjectName, RunFilter, RunKey, RunRef, Store, TestRow};
 
-/// History rows read at most for the streak and for the flake rate.
-const HISTORY_ROWS: i32 = 500;
+/// The newest runs read for the test's recent results: its last status, streak and flake rate.
+const RECENT_RUNS: usize = 500;
 
-/// `GET /v1/tests/{test_id}?branch=&window=`: three Queries of the test's history (newest
-/// rows, the oldest row, the window's rows, each at most [`HISTORY_ROWS`]) and one GetItem of
-/// its newest result.
+/// `GET /v1/tests/{test_id}?branch=&window=`: the newest [`RECENT_RUNS`] runs (of the branch),
+/// the test's result in each ([`Store::results_in_runs`]), one GetItem of its newest result and
+/// one of where it was first seen. A test in none of those runs is not found.
 pub(crate) async fn test_page(
     store: &Store,
     q: &Query<'_>,
@@ -24,30 +25,19 @@ pub(crate) async fn test_page(
     test_id: &str,
 ) -> Result<Response<Body>, ApiError> {
     let window = Window::of(q)?;
-    let branch = q.get("branch");
-    let newest_first = HistoryFilter {
-        branch: branch.clone(),
-        ..HistoryFilter::default()
+    let filter = RunFilter {
+        branch: q.get("branch"),
+        ..RunFilter::default()
     };
-    let recent = store
-        .test_history(project, test_id, &newest_first, HISTORY_ROWS, None)
-        .await?;
+    let Recent {
+        runs,
+        more,
+        results,
+    } = recent(store, project, &[test_id.to_string()], &filter, RECENT_RUNS).await?;
+    let recent = results.into_iter().next().unwrap_or_default();
     let not_found = || ApiError::not_found(format!("test {test_id}"));
-    let newest = recent.items.first().ok_or_else(not_found)?;
-    let oldest_first = HistoryFilter {
-        oldest_first: true,
-        ..newest_first.clone()
-    };
-    let first = store
-        .test_history(project, test_id, &oldest_first, 1, None)
-        .await?;
-    let in_window = HistoryFilter {
-        since_ms: Some(window.since_ms),
-        ..newest_first
-    };
-    let windowed = store
-        .test_history(project, test_id, &in_window, HISTORY_ROWS, None)
-        .await?;
+    let newest = recent.first().ok_or_else(not_found)?;
+    let first = store.first_seen(project, test_id).await?;
     let run = RunRef {
         project: project.clone(),
         run_key: RunKey::parse(&newest.run_key).map_err(|e| ApiError::invalid("run_key", e))?,
@@ -57,9 +47,13 @@ pub(crate) async fn test_page(
         .await?
         .map(|(result, _)| result)
         .ok_or_else(not_found)?;
-    let since = streak(&recent.items, recent.next.is_none()).map(|s| streak_json(&s));
+    let window_complete = !more || runs.last().is_some_and(|r| r.created_ms < window.since_ms);
+    let windowed: Vec<&TestRow> = recent
+        .iter()
+        .filter(|r| r.created_ms >= window.since_ms)
+        .collect();
+    let since = streak(&recent, !more).map(|s| streak_json(&s));
     let ran: Vec<_> = windowed
-        .items
         .iter()
         .filter(|r| r.status != Status::Skipped)
         .collect();
@@ -75,8 +69,8 @@ pub(crate) async fn test_page(
         "line": result.line,
         "owner": result.owner,
         "tags": result.tags,
-        "first_seen": first.items.first().map(|r| rfc3339(r.created_ms)),
-        "first_run_id": first.items.first().map(|r| r.run_key.as_str()),
+        "first_seen": first.as_ref().map(|f| rfc3339(f.created_ms)),
+        "first_run_id": first.as_ref().map(|f| f.run_key.as_str()),
         "last_run_id": newest.run_key,
         "last_seen": rfc3339(newest.created_ms),
         "last_status": newest.status.as_str(),
@@ -86,7 +80,7 @@ pub(crate) async fn test_page(
         "window_runs": ran.len(),
         "window_flaky_runs": flaky,
         "flake_rate": flake_rate,
-        "window_complete": windowed.next.is_none(),
+        "window_complete": window_complete,
     });
     Ok(cache(json(StatusCode::OK, &body), 30))
 }

@@ -9,7 +9,7 @@
 //! tests, so that the run's page, `/compare` and `verdict upload --wait` read one object.
 
 use crate::keys::view_key;
-use crate::{HistoryFilter, ProjectName, Run, RunFilter, RunStatus, Store, StoreError, TestRow};
+use crate::{ProjectName, Run, RunFilter, RunStatus, Store, StoreError, TestRow};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -19,8 +19,10 @@ use verdict_model::Status;
 pub const MAX_COMPARED_TESTS: u64 = 250_000;
 /// Still-failing tests whose streak a comparison keeps: the most one page lists.
 pub const STREAKS_KEPT: usize = 200;
-/// History rows read at most per still-failing test for its streak (newest first).
-const STREAK_ROWS: i32 = 200;
+/// Runs read at most for a still-failing test's streak (newest first).
+const STREAK_RUNS: usize = 200;
+/// Runs a page of that reading looks at: most streaks end within it.
+const STREAK_PAGE: i32 = 20;
 /// Runs looked through at most for the newest settled one.
 const SETTLED_LOOKS_AT: usize = 100;
 /// Runs a page of that look reads.
@@ -94,7 +96,7 @@ pub struct Comparison {
     /// In the base, not here.
     pub removed_tests: Vec<String>,
     /// The streaks of the first [`STREAKS_KEPT`] still-failing tests by test id, as
-    /// [`Store::failing_streak`] answered when the comparison was made.
+    /// [`Store::failing_streaks`] answered when the comparison was made.
     pub streaks: BTreeMap<String, Option<Streak>>,
 }
 
@@ -307,10 +309,13 @@ impl Store {
             tokio::try_join!(self.settled_outcomes(run), self.settled_outcomes(base))?;
         let (run, base) = (&run, &base);
         let mut comparison = compare(&here, &there);
-        for test_id in comparison.still_failing.iter().take(STREAKS_KEPT) {
-            let streak = self.failing_streak(run, base, test_id).await?;
-            comparison.streaks.insert(test_id.clone(), streak);
-        }
+        let streaking: Vec<String> = comparison
+            .still_failing
+            .iter()
+            .take(STREAKS_KEPT)
+            .cloned()
+            .collect();
+        comparison.streaks = self.failing_streaks(run, base, &streaking).await?;
         let bytes = serde_json::to_vec(&comparison)
             .map_err(|e| StoreError::permanent("comparison", e.to_string()))?;
         self.put_derived(&comparison_key(run, base), bytes).await?;
@@ -328,31 +333,66 @@ impl Store {
         Ok((found, rows))
     }
 
-    /// Since when `test_id`, failing in `run`, has been failing on `base`'s branch: its history
-    /// there before `run` (200 rows at most), and `run` itself when it is of that
-    /// branch. The run's own row is not read from the history index, which may not show it yet
-    /// when the run has just settled.
-    pub async fn failing_streak(
+    /// Since when each of `test_ids`, all failing in `run`, has been failing on `base`'s
+    /// branch: `run` itself when it is of that branch, then the branch's runs before it, newest
+    /// first, a page of [`STREAK_PAGE`] runs at a time ([`Store::results_in_runs`]), each page
+    /// read only for the tests whose streak has not ended yet; at most [`STREAK_RUNS`] runs.
+    pub async fn failing_streaks(
         &self,
         run: &Run,
         base: &Run,
-        test_id: &str,
-    ) -> Result<Option<Streak>, StoreError> {
+        test_ids: &[String],
+    ) -> Result<BTreeMap<String, Option<Streak>>, StoreError> {
         let branch = base.metadata.branch.clone();
-        let before = HistoryFilter {
-            branch: branch.clone(),
-            until_ms: run.created_ms.checked_sub(1),
-            ..HistoryFilter::default()
+        let own = branch.is_none() || branch == run.metadata.branch;
+        let before = RunFilter {
+            branch,
+            before_ms: Some(run.created_ms),
+            ..RunFilter::default()
         };
-        let page = self
-            .test_history(&run.run.project, test_id, &before, STREAK_ROWS, None)
-            .await?;
-        let mut history = page.items;
-        if branch.is_none() || branch == run.metadata.branch {
-            history.insert(0, own_failing_row(run, test_id));
+        let mut histories: Vec<Vec<TestRow>> = test_ids
+            .iter()
+            .map(|id| match own {
+                true => vec![own_failing_row(run, id)],
+                false => Vec::new(),
+            })
+            .collect();
+        let mut running: Vec<usize> = (0..test_ids.len()).collect();
+        let (mut start, mut looked, mut read_all) = (None, 0, false);
+        while !running.is_empty() && looked < STREAK_RUNS {
+            let page = self
+                .list_runs(&run.run.project, &before, STREAK_PAGE, start.as_ref())
+                .await?;
+            looked += page.items.len();
+            let ids: Vec<String> = running.iter().map(|&i| test_ids[i].clone()).collect();
+            let rows = self
+                .results_in_runs(&run.run.project, &page.items, &ids)
+                .await?;
+            for (&i, rows) in running.iter().zip(rows) {
+                histories[i].extend(rows);
+            }
+            running.retain(|&i| still_failing(&histories[i]));
+            match page.next {
+                Some(next) => start = Some(next),
+                None => {
+                    read_all = true;
+                    break;
+                }
+            }
         }
-        Ok(streak(&history, page.next.is_none()))
+        Ok(test_ids
+            .iter()
+            .zip(&histories)
+            .map(|(id, history)| (id.clone(), streak(history, read_all)))
+            .collect())
     }
+}
+
+/// Whether no run of a history (newest first) has passed: its streak, if any, goes on.
+fn still_failing(history: &[TestRow]) -> bool {
+    history
+        .iter()
+        .all(|row| row.status == Status::Skipped || row.status.is_failure())
 }
 
 /// `run`'s failing result of `test_id`, as its history row would show it.

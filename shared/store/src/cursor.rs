@@ -46,9 +46,6 @@ pub enum RunsListing {}
 /// The results of a run, in test-id order.
 #[derive(Debug)]
 pub enum ResultsListing {}
-/// One test across runs, newest first.
-#[derive(Debug)]
-pub enum HistoryListing {}
 /// The occurrences of one failure across a project's runs, newest (or oldest) first.
 #[derive(Debug)]
 pub enum OccurrencesListing {}
@@ -124,22 +121,6 @@ impl Cursor<ResultsListing> {
         let mut key = self.start_key(run)?;
         key.insert(sk_attr.to_string(), s(&self.after));
         Some(key)
-    }
-}
-
-impl Cursor<HistoryListing> {
-    /// The `ExclusiveStartKey` in the `history` index partition `pk` of `test_id`.
-    pub(crate) fn start_key(
-        &self,
-        project: &ProjectName,
-        test_id: &str,
-        pk: String,
-    ) -> Option<Item> {
-        let run = self.run_of(project)?;
-        Some(with(
-            run.test_key(test_id),
-            [("hist_pk", pk), ("hist_sk", self.after.clone())],
-        ))
     }
 }
 

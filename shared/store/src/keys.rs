@@ -325,11 +325,6 @@ pub(crate) fn branch_pk(project: &ProjectName, branch: &str) -> String {
     format!("{project}#{branch}")
 }
 
-/// Partition of the `history` index: one test across the runs of a project.
-pub(crate) fn history_pk(project: &ProjectName, test_id: &str) -> String {
-    format!("{project}#{test_id}")
-}
-
 /// Partition of the `fingerprint` index: one failure across the runs of a project, spread
 /// over 16 values by the failing test's first digit as a run's results are. A red build fails
 /// every test the same way: on one key value its index entries would be written at the rate

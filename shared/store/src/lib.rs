@@ -21,7 +21,9 @@ mod failure_rollups;
 #[cfg(feature = "test-support")]
 mod faults;
 mod files;
+mod first_seen;
 mod handoffs;
+mod history;
 mod kept_text;
 mod keys;
 mod occurrences;
@@ -52,9 +54,7 @@ pub use comparison::{
     compare, streak, BaseReason, Change, Comparison, Streak, MAX_COMPARED_TESTS, STREAKS_KEPT,
 };
 pub use counts::{Delta, COUNTERS};
-pub use cursor::{
-    Cursor, HistoryListing, OccurrencesListing, ResultsListing, RunsListing, UploadsListing,
-};
+pub use cursor::{Cursor, OccurrencesListing, ResultsListing, RunsListing, UploadsListing};
 pub use error::{Failure, StoreError};
 pub use failure_rollups::FailureCount;
 #[cfg(feature = "test-support")]
@@ -63,13 +63,14 @@ pub use files::{
     rank_slowest, Claim, ClaimCount, FileCommit, FileError, FileErrorKind, FileItem, FileState,
     NewFile, Progress, SlowTest, SLOWEST_PER_FILE,
 };
+pub use first_seen::FirstSeen;
 pub use handoffs::{Handoff, HANDOFF_PREFIX};
 pub use keys::{
     kept_text_key, random_bytes, view_key, FileId, FileRef, Granularity, ProjectName, RunKey,
     RunRef, KEPT_TEXT_PREFIX, RAW_PREFIX, SNAPSHOTS_PREFIX, VIEWS_PREFIX,
 };
 pub use projects::{Project, DEFAULT_RETENTION_DAYS, MAX_RETENTION_DAYS};
-pub use queries::{HistoryFilter, Page, ResultFilter, RunFilter, TestRow};
+pub use queries::{OccurrenceFilter, Page, ResultFilter, RunFilter, TestRow};
 pub use raw::{Presigned, RawObject};
 pub use results::{RunContext, WrittenBy};
 pub use retention::{retention_cutoff, Deleted};

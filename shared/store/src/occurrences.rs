@@ -7,7 +7,7 @@
 use crate::attrs::{get_s, s, Item};
 use crate::cursor::{Cursor, OccurrencesListing};
 use crate::keys::{fingerprint_pks, time_floor, ProjectName};
-use crate::queries::{test_row, HistoryFilter, Page, TestRow, TIME_MAX_MS};
+use crate::queries::{test_row, OccurrenceFilter, Page, TestRow, TIME_MAX_MS};
 use crate::results::attr as test_attr;
 use crate::{Store, StoreError};
 use futures_util::future::try_join_all;
@@ -81,7 +81,7 @@ impl Store {
         &self,
         project: &ProjectName,
         fingerprint: &str,
-        filter: &HistoryFilter,
+        filter: &OccurrenceFilter,
         limit: i32,
         start: Option<&Cursor<OccurrencesListing>>,
     ) -> Result<Page<TestRow, OccurrencesListing>, StoreError> {

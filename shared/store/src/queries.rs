@@ -4,10 +4,10 @@
 use crate::attrs::{
     get_bool, get_s, get_strings, get_u64, n, s, Item, CREATED_MS, PK, PROJECT, RUN_KEY, SK,
 };
-use crate::cursor::{Cursor, HistoryListing, ResultsListing, RunsListing};
+use crate::cursor::{Cursor, ResultsListing, RunsListing};
 use crate::keys::{
-    branch_pk, history_pk, test_id_of_sk, time_floor, time_of_sk, FileId, ProjectName, RunKey,
-    RunRef, TEST_SK_PREFIX,
+    branch_pk, test_id_of_sk, time_floor, time_of_sk, FileId, ProjectName, RunKey, RunRef,
+    TEST_SK_PREFIX,
 };
 use crate::results::{attr as test_attr, PROBLEM_STATUSES};
 use crate::runs::attr as run_attr;
@@ -104,8 +104,7 @@ pub(crate) fn test_row(item: &Item) -> Option<TestRow> {
     let text = |name| get_s(item, name).map(str::to_string);
     let created_ms = get_u64(item, CREATED_MS).max(
         // Index entries carry the time in their sort key only.
-        get_s(item, test_attr::HIST_SK)
-            .or_else(|| get_s(item, test_attr::FP_SK))
+        get_s(item, test_attr::FP_SK)
             .and_then(time_of_sk)
             .unwrap_or(0),
     );
@@ -161,9 +160,9 @@ pub(crate) async fn page<T, L>(
     })
 }
 
-/// Filters of a test's history.
+/// Filters of a failure's occurrences.
 #[derive(Debug, Clone, Default)]
-pub struct HistoryFilter {
+pub struct OccurrenceFilter {
     /// Only runs of this branch.
     pub branch: Option<String>,
     /// Only runs created at or after this.
@@ -427,49 +426,6 @@ impl Store {
         };
         let items = self.query_tests("Query outcomes", run, query).await?;
         Ok(items.iter().filter_map(test_row).collect())
-    }
-
-    /// One test across runs, newest first (the `history` index).
-    pub async fn test_history(
-        &self,
-        project: &ProjectName,
-        test_id: &str,
-        filter: &HistoryFilter,
-        limit: i32,
-        start: Option<&Cursor<HistoryListing>>,
-    ) -> Result<Page<TestRow, HistoryListing>, StoreError> {
-        let pk = history_pk(project, test_id);
-        let start = start.and_then(|c| c.start_key(project, test_id, pk.clone()));
-        let mut query = self
-            .ddb
-            .query()
-            .table_name(&self.table)
-            .index_name("history")
-            .key_condition_expression("hist_pk = :pk AND hist_sk BETWEEN :since AND :until")
-            .expression_attribute_values(":pk", s(pk))
-            .expression_attribute_values(":since", s(time_floor(filter.since_ms.unwrap_or(0))))
-            // `{ms + 1}#` sorts after every run of millisecond `ms`: "until" is inclusive.
-            .expression_attribute_values(
-                ":until",
-                s(time_floor(filter.until_ms.map_or(TIME_MAX_MS, |ms| ms + 1))),
-            )
-            .scan_index_forward(filter.oldest_first)
-            .limit(limit)
-            .set_exclusive_start_key(start);
-        if let Some(branch) = &filter.branch {
-            query = query
-                .filter_expression("branch = :branch")
-                .expression_attribute_values(":branch", s(branch));
-        }
-        // Index entries do not repeat the test id: it is the key asked for.
-        let page = page("Query history", query, "hist_sk", |i| {
-            Some(TestRow {
-                test_id: test_id.to_string(),
-                ..test_row(i)?
-            })
-        })
-        .await?;
-        self.settled_rows(project, page).await
     }
 
     /// Keeps the rows their runs show ([`Run::shows`]). An index entry is written

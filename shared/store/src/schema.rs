@@ -62,7 +62,7 @@ const RUN_LISTING: &[&str] = &[
 ];
 
 /// Every index of the table. The access pattern each serves is in `docs/data-model.md`.
-pub(crate) const INDEXES: [IndexSpec; 7] = [
+pub(crate) const INDEXES: [IndexSpec; 6] = [
     IndexSpec {
         name: "runs",
         pk: "runs_pk",
@@ -74,23 +74,6 @@ pub(crate) const INDEXES: [IndexSpec; 7] = [
         pk: "branch_pk",
         sk: "branch_sk",
         projection: Some(RUN_LISTING),
-    },
-    IndexSpec {
-        name: "history",
-        pk: "hist_pk",
-        sk: "hist_sk",
-        projection: Some(&[
-            "branch",
-            "commit_sha",
-            "suite",
-            "classname",
-            "name",
-            "status",
-            "flaky",
-            "duration_ms",
-            "fingerprint",
-            "contrib",
-        ]),
     },
     IndexSpec {
         name: "fingerprint",
@@ -239,11 +222,11 @@ mod tests {
         assert!(index("runs").projects("files_settled"));
         assert!(!index("runs").projects("uncommitted"));
         // INCLUDE: the keys and what it lists.
-        let history = index("history");
-        for name in ["pk", "sk", "hist_pk", "hist_sk", "status"] {
-            assert!(history.projects(name), "{name}");
+        let fingerprint = index("fingerprint");
+        for name in ["pk", "sk", "fp_pk", "fp_sk", "status"] {
+            assert!(fingerprint.projects(name), "{name}");
         }
-        assert!(!history.projects("parts"));
+        assert!(!fingerprint.projects("parts"));
         // KEYS_ONLY: the keys alone.
         let sweep = index("sweep");
         assert!(sweep.projects("sweep_pk") && sweep.projects("pk"));

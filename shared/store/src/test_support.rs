@@ -172,7 +172,6 @@ pub async fn raw_batch_write(
             let mut item = templates[i % templates.len()].clone();
             item.insert(PK.into(), s(format!("BENCH#{label}")));
             item.insert(SK.into(), s(format!("T#{i:064}")));
-            item.insert("hist_pk".into(), s(format!("BENCH#{label}#{i}")));
             crate::batch::put_request(item)
         })
         .collect();

@@ -12,8 +12,9 @@
 //!    each test conditionally, merging with what is there.
 //! 5. Commit: one transaction marks the file `done` and adds its deltas to the run's counters.
 //! 6. Roll the run up into its hour's and day's rollups (`Store::roll_run`) and, once all its
-//!    files settled, its failures into their day's failure rollups (`Store::roll_failures`), on
-//!    every delivery.
+//!    files settled, its failures into their day's failure rollups (`Store::roll_failures`) and
+//!    the tests no earlier run had as first seen there (`Store::record_first_seen`), on every
+//!    delivery.
 //! 7. Once the last file of a run is settled: its comparison with its default base
 //!    (`Store::make_comparison`) and, for a large run, its sorted views (`Store::make_views`).
 //!
@@ -94,6 +95,7 @@ impl Ingest {
         if !matches!(outcome, Outcome::Skipped(_)) {
             self.store.roll_run(&file.run).await?;
             self.store.roll_failures(&file.run).await?;
+            self.store.record_first_seen(&file.run).await?;
         }
         // Settled by this invocation (a redelivery of a settled file makes nothing again).
         if !matches!(outcome, Outcome::AlreadySettled(_) | Outcome::Skipped(_)) {

@@ -6,7 +6,7 @@ use crate::attrs::{
     EXPIRES_AT, KIND, PK, SK,
 };
 use crate::counts::Delta;
-use crate::keys::{fingerprint_pk, history_pk, result_time_sk, test_sk, time_sk, FileId};
+use crate::keys::{fingerprint_pk, result_time_sk, test_sk, FileId};
 use crate::StoreError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
@@ -15,8 +15,8 @@ use verdict_model::{Attempt, Limits, Status, TestResult};
 
 use super::RunContext;
 
-/// The test item's own attributes (besides the common ones in `attrs.rs`). `iss_*`, `fp_*` and
-/// `hist_*` are the keys of the sparse `issues`, `fingerprint` and `history` indexes.
+/// The test item's own attributes (besides the common ones in `attrs.rs`). `fp_*` are the keys
+/// of the sparse `fingerprint` index, `prob_sk` the sort key of the sparse `problems` index.
 pub(crate) mod attr {
     /// On failure rollup items (a test item's test id is its sort key's).
     pub(crate) const TEST_ID: &str = "test_id";
@@ -30,8 +30,6 @@ pub(crate) mod attr {
     pub(crate) const VERSION: &str = "version";
     pub(crate) const PARTS: &str = "parts";
     pub(crate) const CONTRIB: &str = "contrib";
-    pub(crate) const HIST_PK: &str = "hist_pk";
-    pub(crate) const HIST_SK: &str = "hist_sk";
     pub(crate) const PARAMS: &str = "params";
     pub(crate) const FILE: &str = "file";
     pub(crate) const MESSAGE: &str = "message";
@@ -262,11 +260,6 @@ fn test_item(ctx: &RunContext, result: &TestResult, stored: &Stored) -> Item {
         (CREATED_MS, n(ctx.created_ms)),
         (EXPIRES_AT, n(ctx.expires_at)),
         (attr::VERSION, n(stored.version + 1)),
-        (
-            attr::HIST_PK,
-            s(history_pk(&ctx.run.project, &result.test_id)),
-        ),
-        (attr::HIST_SK, s(time_sk(ctx.created_ms, &ctx.run.run_key))),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
