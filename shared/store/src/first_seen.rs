@@ -14,18 +14,21 @@
 //! retention, its test was first seen before every run kept, and the item says nothing.
 
 use crate::attrs::{get_n, get_s, n, s, Expr, Item, CREATED_MS, EXPIRES_AT, KIND, RUN_KEY};
-use crate::ddb::conditional;
-use crate::keys::{item_key, ProjectName, RunRef};
+use crate::keys::{item_key, ProjectName, RunRef, FIRST_SEEN_PK_PREFIX};
 use crate::runs::attr as run_attr;
 use crate::runs::run_from_item;
-use crate::{now_ms, Run, RunFilter, Store, StoreError};
+use crate::{now_ms, Run, RunFilter, Store, StoreError, MAX_COMPARED_TESTS};
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use std::collections::HashSet;
 
 /// The run item's count of settled files its tests were recorded at.
 pub(crate) const SEEN_FILES: &str = "seen_files";
-/// Puts in flight at once.
-const PUTS_IN_FLIGHT: usize = 16;
+/// First-seen items put in one transaction (DynamoDB's most): a project's first run puts one per
+/// test, and one request each would be hundreds of thousands of requests.
+const PUTS_PER_TRANSACTION: usize = 100;
+/// Transactions in flight at once.
+const TRANSACTIONS_IN_FLIGHT: usize = 8;
 
 /// The run a test was first seen in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,14 +39,44 @@ pub struct FirstSeen {
     pub created_ms: u64,
 }
 
+/// The conditional put of `run` as where `test_id` was first seen, for a transaction.
+fn first_seen_put(run: &Run, test_id: &str, table: &str) -> Result<TransactWriteItem, StoreError> {
+    let mut item = first_seen_key(&run.run.project, test_id);
+    item.extend([
+        (KIND.to_string(), s("first_seen")),
+        (RUN_KEY.to_string(), s(run.run.run_key.as_str())),
+        (CREATED_MS.to_string(), n(run.created_ms)),
+        (EXPIRES_AT.to_string(), n(run.expires_at)),
+    ]);
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression(
+            "attribute_not_exists(pk) OR #created > :created \
+             OR (#created = :created AND #run > :run)",
+        )
+        .expression_attribute_names("#created", CREATED_MS)
+        .expression_attribute_names("#run", RUN_KEY)
+        .expression_attribute_values(":created", n(run.created_ms))
+        .expression_attribute_values(":run", s(run.run.run_key.as_str()))
+        .build()
+        .map_err(|e| StoreError::permanent("first seen put", e.to_string()))?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
 /// The key of test `test_id`'s first-seen item: its own partition, so a run's puts spread.
 fn first_seen_key(project: &ProjectName, test_id: &str) -> Item {
-    item_key(format!("S#{project}#{test_id}"), "FIRST".into())
+    item_key(
+        format!("{FIRST_SEEN_PK_PREFIX}{project}#{test_id}"),
+        "FIRST".into(),
+    )
 }
 
 impl Store {
     /// Records the run's tests that no earlier run has (module documentation). Nothing while a
-    /// file of the run is unsettled, or when its settled files were recorded already.
+    /// file of the run is unsettled, when its settled files were recorded already, or when it
+    /// or the run before it has more tests than a comparison reads ([`MAX_COMPARED_TESTS`]):
+    /// both are read whole.
     pub async fn record_first_seen(&self, run: &RunRef) -> Result<(), StoreError> {
         let Some(item) = self.read_item("GetItem run", run.item_key(), true).await? else {
             return Ok(());
@@ -61,6 +94,10 @@ impl Store {
             ..RunFilter::default()
         };
         let base = self.newest_settled(&run.project, &before).await?;
+        let largest = base.as_ref().map_or(0, |b| b.summary.tests);
+        if current.summary.tests.max(largest) > MAX_COMPARED_TESTS {
+            return Ok(());
+        }
         let had: HashSet<String> = match &base {
             Some(base) => {
                 let rows = self.run_outcomes(&base.run).await?;
@@ -76,9 +113,13 @@ impl Store {
             .map(|row| row.test_id)
             .filter(|id| !had.contains(id))
             .collect();
-        stream::iter(new)
-            .map(|test_id| self.put_first_seen(&current, test_id))
-            .buffer_unordered(PUTS_IN_FLIGHT)
+        let chunks: Vec<Vec<String>> = new
+            .chunks(PUTS_PER_TRANSACTION)
+            .map(<[String]>::to_vec)
+            .collect();
+        stream::iter(chunks)
+            .map(|tests| self.put_first_seen(&current, tests))
+            .buffer_unordered(TRANSACTIONS_IN_FLIGHT)
             .try_collect::<Vec<()>>()
             .await?;
         let mut e = Expr::default();
@@ -102,33 +143,34 @@ impl Store {
         Ok(())
     }
 
-    /// Puts `run` as where `test_id` was first seen, unless an earlier run (by creation time,
-    /// then run key) is.
-    async fn put_first_seen(&self, run: &Run, test_id: String) -> Result<(), StoreError> {
-        let mut item = first_seen_key(&run.run.project, &test_id);
-        item.extend([
-            (KIND.to_string(), s("first_seen")),
-            (RUN_KEY.to_string(), s(run.run.run_key.as_str())),
-            (CREATED_MS.to_string(), n(run.created_ms)),
-            (EXPIRES_AT.to_string(), n(run.expires_at)),
-        ]);
-        let result = self
-            .ddb
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression(
-                "attribute_not_exists(pk) OR #created > :created \
-                 OR (#created = :created AND #run > :run)",
-            )
-            .expression_attribute_names("#created", CREATED_MS)
-            .expression_attribute_names("#run", RUN_KEY)
-            .expression_attribute_values(":created", n(run.created_ms))
-            .expression_attribute_values(":run", s(run.run.run_key.as_str()))
-            .send()
-            .await;
-        // A refusal: an earlier run is recorded, as it should stay.
-        conditional("PutItem first seen", result)?.ok();
+    /// Puts `run` as where each of `tests` was first seen, unless an earlier run (by creation
+    /// time, then run key) is, in one transaction. A test refused by its condition (an earlier
+    /// run is recorded, or this one already is) stays as it is, and the others are put again.
+    async fn put_first_seen(&self, run: &Run, tests: Vec<String>) -> Result<(), StoreError> {
+        const OPERATION: &str = "TransactWriteItems first seen";
+        let mut left = tests;
+        while !left.is_empty() {
+            let puts = left
+                .iter()
+                .map(|test_id| first_seen_put(run, test_id, &self.table))
+                .collect::<Result<Vec<_>, _>>()?;
+            let Err(codes) = self.transact(OPERATION, puts).await? else {
+                return Ok(());
+            };
+            let before = left.len();
+            left = left
+                .into_iter()
+                .zip(codes)
+                .filter(|(_, code)| code.as_deref() != Some("ConditionalCheckFailed"))
+                .map(|(test_id, _)| test_id)
+                .collect();
+            if left.len() == before {
+                return Err(StoreError::transient(
+                    OPERATION,
+                    "cancelled, no item refused",
+                ));
+            }
+        }
         Ok(())
     }
 

@@ -250,6 +250,8 @@ impl FileRef {
 }
 
 pub(crate) const RUN_PK_PREFIX: &str = "R#";
+/// The partitions of first-seen items, one per test.
+pub const FIRST_SEEN_PK_PREFIX: &str = "S#";
 pub(crate) const UPLOAD_PK_PREFIX: &str = "U#";
 pub(crate) const SK_RUN: &str = "RUN";
 pub(crate) const FILE_SK_PREFIX: &str = "F#";

@@ -67,7 +67,7 @@ pub use first_seen::FirstSeen;
 pub use handoffs::{Handoff, HANDOFF_PREFIX};
 pub use keys::{
     kept_text_key, random_bytes, view_key, FileId, FileRef, Granularity, ProjectName, RunKey,
-    RunRef, KEPT_TEXT_PREFIX, RAW_PREFIX, SNAPSHOTS_PREFIX, VIEWS_PREFIX,
+    RunRef, FIRST_SEEN_PK_PREFIX, KEPT_TEXT_PREFIX, RAW_PREFIX, SNAPSHOTS_PREFIX, VIEWS_PREFIX,
 };
 pub use projects::{Project, DEFAULT_RETENTION_DAYS, MAX_RETENTION_DAYS};
 pub use queries::{OccurrenceFilter, Page, ResultFilter, RunFilter, TestRow};

@@ -428,9 +428,9 @@ impl Store {
         Ok(items.iter().filter_map(test_row).collect())
     }
 
-    /// Keeps the rows their runs show ([`Run::shows`]). An index entry is written
-    /// with its test item, before the file commits: without this, a result of a file still
-    /// being ingested (or one merging into a test another file wrote) would show half-merged.
+    /// Keeps the rows their runs show ([`Run::shows`]). A test item (and its index entries) is
+    /// written before its file commits: without this, a result of a file still being ingested
+    /// (or one merging into a test another file wrote) would show half-merged.
     /// One BatchGetItem of the rows' run items per 100 runs.
     pub(crate) async fn settled_rows<L>(
         &self,

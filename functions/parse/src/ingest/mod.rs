@@ -12,11 +12,12 @@
 //!    each test conditionally, merging with what is there.
 //! 5. Commit: one transaction marks the file `done` and adds its deltas to the run's counters.
 //! 6. Roll the run up into its hour's and day's rollups (`Store::roll_run`) and, once all its
-//!    files settled, its failures into their day's failure rollups (`Store::roll_failures`) and
-//!    the tests no earlier run had as first seen there (`Store::record_first_seen`), on every
-//!    delivery.
+//!    files settled, its failures into their day's failure rollups (`Store::roll_failures`), on
+//!    every delivery.
 //! 7. Once the last file of a run is settled: its comparison with its default base
 //!    (`Store::make_comparison`) and, for a large run, its sorted views (`Store::make_views`).
+//! 8. Once all its files settled, the tests no earlier run had, as first seen there
+//!    (`Store::record_first_seen`), on every delivery until recorded.
 //!
 //! A crash anywhere leaves the file `processing`; the next delivery (or the sweep, once the
 //! lease expires) runs the same steps and every write already made answers with what it did.
@@ -95,11 +96,15 @@ impl Ingest {
         if !matches!(outcome, Outcome::Skipped(_)) {
             self.store.roll_run(&file.run).await?;
             self.store.roll_failures(&file.run).await?;
-            self.store.record_first_seen(&file.run).await?;
         }
         // Settled by this invocation (a redelivery of a settled file makes nothing again).
         if !matches!(outcome, Outcome::AlreadySettled(_) | Outcome::Skipped(_)) {
             self.derive_once_settled(&file.run).await;
+        }
+        // Last: a first run of many tests puts as many first-seen items, and what is above is
+        // not held up behind them; like the rolls, made again by a redelivery until done.
+        if !matches!(outcome, Outcome::Skipped(_)) {
+            self.store.record_first_seen(&file.run).await?;
         }
         Ok(outcome)
     }
