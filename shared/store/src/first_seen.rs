@@ -10,10 +10,13 @@
 //! The first run that has a test finds it missing from any run before it, whichever that is,
 //! so the earliest run of each test is put; later runs that find it new (a test that came
 //! back) are refused by the condition. Puts are idempotent, so a delivery cut off part-way is
-//! finished by the next one. The item expires with the run it names: once that run is past
+//! finished by the next one. The project's first run (no run of the project created before
+//! it, settled or not, on the runs index) puts its items without condition, in bulk: no run
+//! can come before it. The item expires with the run it names: once that run is past
 //! retention, its test was first seen before every run kept, and the item says nothing.
 
 use crate::attrs::{get_n, get_s, n, s, Expr, Item, CREATED_MS, EXPIRES_AT, KIND, RUN_KEY};
+use crate::batch;
 use crate::keys::{item_key, ProjectName, RunRef, FIRST_SEEN_PK_PREFIX};
 use crate::runs::attr as run_attr;
 use crate::runs::run_from_item;
@@ -29,6 +32,8 @@ pub(crate) const SEEN_FILES: &str = "seen_files";
 const PUTS_PER_TRANSACTION: usize = 100;
 /// Transactions in flight at once.
 const TRANSACTIONS_IN_FLIGHT: usize = 8;
+/// BatchWriteItems in flight at once, for a project's first run.
+const BULK_WRITES_IN_FLIGHT: usize = 16;
 
 /// The run a test was first seen in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,16 +46,9 @@ pub struct FirstSeen {
 
 /// The conditional put of `run` as where `test_id` was first seen, for a transaction.
 fn first_seen_put(run: &Run, test_id: &str, table: &str) -> Result<TransactWriteItem, StoreError> {
-    let mut item = first_seen_key(&run.run.project, test_id);
-    item.extend([
-        (KIND.to_string(), s("first_seen")),
-        (RUN_KEY.to_string(), s(run.run.run_key.as_str())),
-        (CREATED_MS.to_string(), n(run.created_ms)),
-        (EXPIRES_AT.to_string(), n(run.expires_at)),
-    ]);
     let put = Put::builder()
         .table_name(table)
-        .set_item(Some(item))
+        .set_item(Some(first_seen_item(run, test_id)))
         .condition_expression(
             "attribute_not_exists(pk) OR #created > :created \
              OR (#created = :created AND #run > :run)",
@@ -62,6 +60,18 @@ fn first_seen_put(run: &Run, test_id: &str, table: &str) -> Result<TransactWrite
         .build()
         .map_err(|e| StoreError::permanent("first seen put", e.to_string()))?;
     Ok(TransactWriteItem::builder().put(put).build())
+}
+
+/// The item that says `test_id` was first seen in `run`.
+fn first_seen_item(run: &Run, test_id: &str) -> Item {
+    let mut item = first_seen_key(&run.run.project, test_id);
+    item.extend([
+        (KIND.to_string(), s("first_seen")),
+        (RUN_KEY.to_string(), s(run.run.run_key.as_str())),
+        (CREATED_MS.to_string(), n(run.created_ms)),
+        (EXPIRES_AT.to_string(), n(run.expires_at)),
+    ]);
+    item
 }
 
 /// The key of test `test_id`'s first-seen item: its own partition, so a run's puts spread.
@@ -113,15 +123,34 @@ impl Store {
             .map(|row| row.test_id)
             .filter(|id| !had.contains(id))
             .collect();
-        let chunks: Vec<Vec<String>> = new
-            .chunks(PUTS_PER_TRANSACTION)
-            .map(<[String]>::to_vec)
-            .collect();
-        stream::iter(chunks)
-            .map(|tests| self.put_first_seen(&current, tests))
-            .buffer_unordered(TRANSACTIONS_IN_FLIGHT)
-            .try_collect::<Vec<()>>()
-            .await?;
+        let any_earlier = RunFilter {
+            before_ms: Some(current.created_ms),
+            ..RunFilter::default()
+        };
+        if self
+            .list_runs(&run.project, &any_earlier, 1, None)
+            .await?
+            .items
+            .is_empty()
+        {
+            // The project's first run: no run created before it, settled or not, so none can
+            // be where any test was first seen before it, and its items go in bulk.
+            let puts = new
+                .iter()
+                .map(|test_id| batch::put_request(first_seen_item(&current, test_id)))
+                .collect();
+            self.batch_write(puts, BULK_WRITES_IN_FLIGHT, None).await?;
+        } else {
+            let chunks: Vec<Vec<String>> = new
+                .chunks(PUTS_PER_TRANSACTION)
+                .map(<[String]>::to_vec)
+                .collect();
+            stream::iter(chunks)
+                .map(|tests| self.put_first_seen(&current, tests))
+                .buffer_unordered(TRANSACTIONS_IN_FLIGHT)
+                .try_collect::<Vec<()>>()
+                .await?;
+        }
         let mut e = Expr::default();
         let update = format!("SET {}", e.set(SEEN_FILES, n(settled)));
         let condition = format!(
