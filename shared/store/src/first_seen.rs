@@ -34,6 +34,8 @@ const PUTS_PER_TRANSACTION: usize = 100;
 const TRANSACTIONS_IN_FLIGHT: usize = 8;
 /// BatchWriteItems in flight at once, for a project's first run.
 const BULK_WRITES_IN_FLIGHT: usize = 16;
+/// Items a project's first run builds and writes at once: enough to keep every write in flight.
+const BULK_SLICE: usize = 25 * BULK_WRITES_IN_FLIGHT * 4;
 
 /// The run a test was first seen in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,11 +137,14 @@ impl Store {
         {
             // The project's first run: no run created before it, settled or not, so none can
             // be where any test was first seen before it, and its items go in bulk.
-            let puts = new
-                .iter()
-                .map(|test_id| batch::put_request(first_seen_item(&current, test_id)))
-                .collect();
-            self.batch_write(puts, BULK_WRITES_IN_FLIGHT, None).await?;
+            // Built a slice at a time: 100,000 items at once would hold 100 MB.
+            for slice in new.chunks(BULK_SLICE) {
+                let puts = slice
+                    .iter()
+                    .map(|test_id| batch::put_request(first_seen_item(&current, test_id)))
+                    .collect();
+                self.batch_write(puts, BULK_WRITES_IN_FLIGHT, None).await?;
+            }
         } else {
             let chunks: Vec<Vec<String>> = new
                 .chunks(PUTS_PER_TRANSACTION)

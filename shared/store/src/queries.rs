@@ -425,7 +425,11 @@ impl Store {
                 .expression_attribute_names("#created", CREATED_MS)
         };
         let items = self.query_tests("Query outcomes", run, query).await?;
-        Ok(items.iter().filter_map(test_row).collect())
+        // Each item is dropped once it is a row: a large run's items would be held twice.
+        Ok(items
+            .into_iter()
+            .filter_map(|item| test_row(&item))
+            .collect())
     }
 
     /// Keeps the rows their runs show ([`Run::shows`]). A test item (and its index entries) is
