@@ -23,6 +23,17 @@ pub fn junit(cases: &[(&str, &str)]) -> Vec<u8> {
 }
 
 /// `n` tests over seven classes, every status in turn.
+/// The test id of `class.name` in the reports [`junit`] writes (suite `s`).
+pub fn junit_test_id(test: &str) -> String {
+    let (classname, name) = test.rsplit_once('.').unwrap();
+    verdict_model::test_id(&verdict_model::TestIdentity {
+        suite: "s",
+        classname,
+        file: None,
+        name,
+    })
+}
+
 pub fn many_tests(n: usize) -> Vec<u8> {
     let names: Vec<String> = (0..n)
         .map(|i| format!("pkg.Mod{}.test_{i}", i % 7))

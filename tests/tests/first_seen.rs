@@ -3,21 +3,10 @@
 
 use verdict_parse_fn::ingest::{Ingest, Settings};
 use verdict_store::{now_ms, FileState, ProjectName, Store};
-use verdict_tests::reports::junit;
+use verdict_tests::reports::{junit, junit_test_id};
 use verdict_tests::{
     assert_same_dump, dump, fresh_store, metadata, run_ref, settle, settled, upload_with,
 };
-
-/// The test id of `class.name` in the reports `junit` writes (suite `s`).
-fn id(test: &str) -> String {
-    let (classname, name) = test.rsplit_once('.').unwrap();
-    verdict_model::test_id(&verdict_model::TestIdentity {
-        suite: "s",
-        classname,
-        file: None,
-        name,
-    })
-}
 
 /// Uploads run `run_key`, created at `created_ms`, of `tests` all passing; its object key.
 async fn upload_run(
@@ -45,7 +34,7 @@ async fn upload_run(
 async fn first_run(store: &Store, test: &str) -> Option<String> {
     let project = ProjectName::parse("acme").unwrap();
     store
-        .first_seen(&project, &id(test))
+        .first_seen(&project, &junit_test_id(test))
         .await
         .unwrap()
         .map(|seen| seen.run_key)

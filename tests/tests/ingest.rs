@@ -5,7 +5,7 @@ use futures_util::future::join_all;
 use verdict_parse_fn::ingest::{HandOffWhy, Ingest, Outcome, Retry, Settings};
 use verdict_parse_fn::{created_event, handle, sweep_files, Event, SweepRequest};
 use verdict_store::{Faults, FileRef, FileState, Handoff, RunRef, Store};
-use verdict_tests::reports::{junit, many_tests, permutations, shards};
+use verdict_tests::reports::{junit, junit_test_id, many_tests, permutations, shards};
 use verdict_tests::{
     assert_same_dump, crashed, deliver_handoffs, dump, dump_without, fresh_store, invoke,
     leave_a_failed_writer, next_delivery, register, run_ref, upload, Dump, ORDER_BOOKKEEPING,
@@ -754,16 +754,7 @@ async fn indexes_never_show_a_result_of_a_file_still_being_ingested() {
     // then the claim to write alone after the first file), 1 batch.
     crash_after(&store, &second, 5, 1).await;
 
-    // The test id of `class.name` in the reports `junit` writes (suite `s`).
-    let id = |test: &str| {
-        let (classname, name) = test.rsplit_once('.').unwrap();
-        verdict_model::test_id(&verdict_model::TestIdentity {
-            suite: "s",
-            classname,
-            file: None,
-            name,
-        })
-    };
+    let id = junit_test_id;
     let history = |test: &'static str| {
         let store = store.clone();
         let project = project.clone();
