@@ -3,10 +3,10 @@
 //! next to a raw BatchWriteItem loop writing copies of the same items (same size, same index
 //! keys) against the same server in the same run, at the same concurrency. The file is ingested
 //! as the first writer of its run (bulk writes), as a later file of a run whose other file
-//! committed (alone too: each batch read, then merged in bulk), and as a later file beside a
-//! writer that failed (conditional writes). Ingestion runs in a child process so its peak
-//! memory (VmHWM) is
-//! the parse function's alone. Writes a Markdown table to target/ingest-bench.md.
+//! committed (alone too: each batch read, then merged in bulk), as a later file beside a writer
+//! that failed (conditional writes), and as the first file of a project's next run (bulk, then
+//! compared with the run before, which reads both runs whole). Ingestion runs in a child
+//! process so its peak memory (VmHWM) is the parse function's alone. Writes a Markdown table to target/ingest-bench.md.
 
 use std::io::Write;
 use std::process::Command;
@@ -112,12 +112,24 @@ enum Path {
     /// The same, and a file that began writing and failed: the run is shared, conditional
     /// writes.
     Shared,
+    /// The first writer of the project's second run, after a run of the same tests: bulk
+    /// writes, then the comparison with that run and first seen read both runs whole.
+    NextRun,
 }
 
 async fn measure(tests: usize, concurrency: usize, path: Path) -> Measured {
     let store = fresh_store().await;
     let run = run_ref("bench", "run-1");
-    if path != Path::Alone {
+    if path == Path::NextRun {
+        let before = run_ref("bench", "run-0");
+        let first = upload(&store, &before, 1, "report.xml", &report(tests)).await;
+        let outcome = Ingest::new(store.clone().serving("parse"), Settings::default())
+            .ingest_key(&first.object_key(), "bench-first")
+            .await
+            .expect("ingest the run before");
+        assert!(matches!(outcome, Outcome::Done { .. }), "{outcome:?}");
+    }
+    if matches!(path, Path::AloneMerging | Path::Shared) {
         let first = upload(&store, &run, 1, "rerun.xml", &report(20)).await;
         let outcome = Ingest::new(store.clone().serving("parse"), Settings::default())
             .ingest_key(&first.object_key(), "bench-first")
@@ -175,6 +187,7 @@ async fn measure(tests: usize, concurrency: usize, path: Path) -> Measured {
             Path::Alone => "first writer of its run: bulk",
             Path::AloneMerging => "later file of a run, alone: read and merged in bulk",
             Path::Shared => "later file beside a failed writer: conditional",
+            Path::NextRun => "first writer of the project's next run: bulk, then compared",
         },
         concurrency,
         ingest_per_s: tests as f64 / seconds,
@@ -212,6 +225,7 @@ async fn main() {
     runs.extend(concurrencies.iter().map(|&c| (tests, c, Path::Alone)));
     runs.push((tests, concurrencies[0], Path::AloneMerging));
     runs.push((tests, concurrencies[0], Path::Shared));
+    runs.push((tests, concurrencies[0], Path::NextRun));
     let mut rows = Vec::new();
     for (tests, concurrency, path) in runs {
         let m = measure(tests, concurrency, path).await;

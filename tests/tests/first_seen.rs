@@ -2,7 +2,7 @@
 //! in, kept when the test comes back after a run without it, and unchanged by redelivery.
 
 use verdict_parse_fn::ingest::{Ingest, Settings};
-use verdict_store::{now_ms, FileState, ProjectName, Store};
+use verdict_store::{now_ms, FileState, ProjectName, Store, FIRST_SEEN_PK_PREFIX};
 use verdict_tests::reports::{junit, junit_test_id};
 use verdict_tests::{
     assert_same_dump, dump, fresh_store, metadata, run_ref, settle, settled, upload_with,
@@ -72,4 +72,53 @@ async fn a_test_is_first_seen_in_the_earliest_run_that_has_it_in_any_order_of_se
         assert_eq!(settled(&ingest, key).await, FileState::Done);
     }
     assert_same_dump(&dump(&store).await, &before, "redelivered");
+}
+
+/// The first-seen items in the table: `(pk, run named)`.
+async fn first_seen_items(store: &Store) -> Vec<(String, String)> {
+    let (items, _) = dump(store).await;
+    items
+        .iter()
+        .filter(|item| {
+            item["pk"]
+                .as_str()
+                .unwrap()
+                .starts_with(FIRST_SEEN_PK_PREFIX)
+        })
+        .map(|item| {
+            let pk = item["pk"].as_str().unwrap().to_string();
+            (pk, item["run_key"].as_str().unwrap().to_string())
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_projects_first_run_is_named_once_not_per_test() {
+    let store = fresh_store().await;
+    let ingest = Ingest::new(store.clone().serving("parse"), Settings::default());
+    let t0 = now_ms() - 3_600_000;
+    let tests: Vec<String> = (0..300).map(|i| format!("c.t{i}")).collect();
+    let names: Vec<&str> = tests.iter().map(String::as_str).collect();
+    let r0 = upload_run(&store, 0, "r0", t0, &names).await;
+    settle(&ingest, &r0).await;
+    assert_eq!(
+        first_seen_items(&store).await,
+        [("S#acme".to_string(), "r0".to_string())],
+        "one item names the first run"
+    );
+    assert_eq!(first_run(&store, "c.t299").await.as_deref(), Some("r0"));
+    assert_eq!(first_run(&store, "c.new").await, None);
+
+    // A later run without most of them, then one with them back and one new test: only the
+    // new test gets an item of its own.
+    let r1 = upload_run(&store, 1, "r1", t0 + 1_000, &["c.t0"]).await;
+    settle(&ingest, &r1).await;
+    let mut back = names.clone();
+    back.push("c.new");
+    let r2 = upload_run(&store, 2, "r2", t0 + 2_000, &back).await;
+    settle(&ingest, &r2).await;
+    let items = first_seen_items(&store).await;
+    assert_eq!(items.len(), 2, "{items:?}");
+    assert_eq!(first_run(&store, "c.t7").await.as_deref(), Some("r0"));
+    assert_eq!(first_run(&store, "c.new").await.as_deref(), Some("r2"));
 }

@@ -9,7 +9,7 @@
 //! tests, so that the run's page, `/compare` and `verdict upload --wait` read one object.
 
 use crate::keys::view_key;
-use crate::{ProjectName, Run, RunFilter, RunStatus, Store, StoreError, TestRow};
+use crate::{ProjectName, Run, RunFilter, RunStatus, Store, StoreError, TestOutcome, TestRow};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -127,9 +127,10 @@ impl Comparison {
 }
 
 /// Compares the outcomes of a run with those of its base (one pass over each).
-pub fn compare(run: &[TestRow], base: &[TestRow]) -> Comparison {
-    let in_base: HashMap<&str, &TestRow> = base.iter().map(|r| (r.test_id.as_str(), r)).collect();
-    let mut here: Vec<&TestRow> = run.iter().collect();
+pub fn compare(run: &[TestOutcome], base: &[TestOutcome]) -> Comparison {
+    let in_base: HashMap<&str, &TestOutcome> =
+        base.iter().map(|r| (r.test_id.as_str(), r)).collect();
+    let mut here: Vec<&TestOutcome> = run.iter().collect();
     here.sort_by(|a, b| a.test_id.cmp(&b.test_id));
     let mut comparison = Comparison::default();
     for row in &here {
@@ -323,14 +324,11 @@ impl Store {
     }
 
     /// The outcomes of a run's results whose files are all `done`, with the run item they were
-    /// judged by (read after them: [`Run::shows`]), which names what they were made from.
-    async fn settled_outcomes(&self, run: &Run) -> Result<(Run, Vec<TestRow>), StoreError> {
-        let rows = self.run_outcomes(&run.run).await?;
-        let (found, rows) = self.shown_rows(&run.run, rows).await?;
-        let found = found.ok_or_else(|| {
+    /// judged by, which names what they were made from.
+    async fn settled_outcomes(&self, run: &Run) -> Result<(Run, Vec<TestOutcome>), StoreError> {
+        self.run_outcomes(&run.run).await?.ok_or_else(|| {
             StoreError::permanent("comparison", format!("run {} is gone", run.run.run_key))
-        })?;
-        Ok((found, rows))
+        })
     }
 
     /// Since when each of `test_ids`, all failing in `run`, has been failing on `base`'s
@@ -409,10 +407,11 @@ fn own_failing_row(run: &Run, test_id: &str) -> TestRow {
 mod tests {
     use super::*;
 
-    fn row(id: &str, status: Status, flaky: bool) -> TestRow {
-        TestRow {
+    fn row(id: &str, status: Status, flaky: bool) -> TestOutcome {
+        TestOutcome {
+            test_id: id.into(),
+            status,
             flaky,
-            ..TestRow::bare(id, "", status, 0)
         }
     }
 

@@ -106,13 +106,24 @@ impl Store {
         operation: &'static str,
         query: QueryFluentBuilder,
     ) -> Result<Vec<Item>, StoreError> {
-        query
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| StoreError::from_sdk(operation, e))
+        self.query_all_as(operation, query, Some).await
+    }
+
+    /// What `convert` makes of every item of a query, page after page; each item is dropped
+    /// once converted, so a large result is never held as items.
+    pub(crate) async fn query_all_as<T>(
+        &self,
+        operation: &'static str,
+        query: QueryFluentBuilder,
+        convert: impl Fn(Item) -> Option<T>,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut items = query.into_paginator().items().send();
+        let mut kept = Vec::new();
+        while let Some(item) = items.next().await {
+            let item = item.map_err(|e| StoreError::from_sdk(operation, e))?;
+            kept.extend(convert(item));
+        }
+        Ok(kept)
     }
 
     /// Every item `query` finds in each partition of `run`'s test results (it gets the
@@ -123,8 +134,19 @@ impl Store {
         run: &RunRef,
         query: impl Fn(String) -> QueryFluentBuilder,
     ) -> Result<Vec<Item>, StoreError> {
-        let partitions: Vec<Vec<Item>> = futures_util::stream::iter(run.tests_pks())
-            .map(|pk| self.query_all(operation, query(pk)))
+        self.query_tests_as(operation, run, query, Some).await
+    }
+
+    /// [`Store::query_tests`], keeping what `convert` makes of each item.
+    pub(crate) async fn query_tests_as<T>(
+        &self,
+        operation: &'static str,
+        run: &RunRef,
+        query: impl Fn(String) -> QueryFluentBuilder,
+        convert: impl Fn(Item) -> Option<T>,
+    ) -> Result<Vec<T>, StoreError> {
+        let partitions: Vec<Vec<T>> = futures_util::stream::iter(run.tests_pks())
+            .map(|pk| self.query_all_as(operation, query(pk), &convert))
             .buffered(4)
             .try_collect()
             .await?;

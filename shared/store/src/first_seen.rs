@@ -1,23 +1,30 @@
-//! When each test of a project was first seen: one small item per test, naming the earliest
-//! run kept that has it. No index lists a test's every result (`history.rs`), so a test's
-//! oldest result cannot be read; this item answers instead, for a few writes a run.
+//! When each test of a project was first seen: the earliest run kept that has it. No index
+//! lists a test's every result (`history.rs`), so a test's oldest result cannot be read; a few
+//! small items answer instead.
 //!
-//! Once all of a run's registered files are settled, every delivery of one of its files checks
-//! that the run's tests are recorded ([`Store::record_first_seen`]): the run item's `seen_files`
-//! says how many settled files that was done for. If not, the tests the run shows and the
-//! project's newest settled run before it does not are put, each on condition that no earlier
-//! run is recorded for it, and `seen_files` is set on condition the run's files are as read.
-//! The first run that has a test finds it missing from any run before it, whichever that is,
-//! so the earliest run of each test is put; later runs that find it new (a test that came
-//! back) are refused by the condition. Puts are idempotent, so a delivery cut off part-way is
-//! finished by the next one. The project's first run (no run of the project created before
-//! it, settled or not, on the runs index) puts its items without condition, in bulk: no run
-//! can come before it. The item expires with the run it names: once that run is past
-//! retention, its test was first seen before every run kept, and the item says nothing.
+//! - The project's first run: one item (`S#{project}`, `FIRST_RUN`) names it. Every test it has
+//!   was first seen there, so no item per test is written: a project's first run of 100,000
+//!   tests costs one write, not 100,000.
+//! - Every later run: one item per test it has and the project's newest settled run before it
+//!   (any branch) does not, unless the first run has it (`S#{project}#{test_id}`, `FIRST`),
+//!   put on condition that no earlier run is recorded for it.
+//!
+//! [`Store::first_seen`] answers the first run when it has the test, else the test's item.
+//!
+//! Once all of a run's registered files are settled, every delivery of one of its files
+//! records (`Store::record_first_seen`) until the run item's `seen_files` says it was done for
+//! as many settled files as there are. The first run that has a test finds it missing from any
+//! run before it, whichever that is, so the earliest run of each test is put; later runs that
+//! find it new (a test that came back) are refused by the condition, or skipped when the first
+//! run has it. Puts are idempotent, so a delivery cut off part-way is finished by the next one.
+//! A run counts as the project's first when no run of the project, settled or not, was created
+//! before it on the runs index; of two that both think so (created within the index's lag of
+//! each other), the earlier created is named, and a test only the later one has is not
+//! recorded. Items expire with the run they name: once that
+//! run is past retention, its tests were first seen before every run kept, and nothing is said.
 
 use crate::attrs::{get_n, get_s, n, s, Expr, Item, CREATED_MS, EXPIRES_AT, KIND, RUN_KEY};
-use crate::batch;
-use crate::keys::{item_key, ProjectName, RunRef, FIRST_SEEN_PK_PREFIX};
+use crate::keys::{item_key, ProjectName, RunKey, RunRef, FIRST_SEEN_PK_PREFIX};
 use crate::runs::attr as run_attr;
 use crate::runs::run_from_item;
 use crate::{now_ms, Run, RunFilter, Store, StoreError, MAX_COMPARED_TESTS};
@@ -27,15 +34,14 @@ use std::collections::HashSet;
 
 /// The run item's count of settled files its tests were recorded at.
 pub(crate) const SEEN_FILES: &str = "seen_files";
-/// First-seen items put in one transaction (DynamoDB's most): a project's first run puts one per
-/// test, and one request each would be hundreds of thousands of requests.
+/// First-seen items put in one transaction (DynamoDB's most).
 const PUTS_PER_TRANSACTION: usize = 100;
 /// Transactions in flight at once.
 const TRANSACTIONS_IN_FLIGHT: usize = 8;
-/// BatchWriteItems in flight at once, for a project's first run.
-const BULK_WRITES_IN_FLIGHT: usize = 16;
-/// Items a project's first run builds and writes at once: enough to keep every write in flight.
-const BULK_SLICE: usize = 25 * BULK_WRITES_IN_FLIGHT * 4;
+/// The condition of a first-seen put: no run recorded, or only a later one (by creation time,
+/// then run key).
+const EARLIER_WINS: &str =
+    "attribute_not_exists(pk) OR #created > :created OR (#created = :created AND #run > :run)";
 
 /// The run a test was first seen in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,15 +52,33 @@ pub struct FirstSeen {
     pub created_ms: u64,
 }
 
-/// The conditional put of `run` as where `test_id` was first seen, for a transaction.
-fn first_seen_put(run: &Run, test_id: &str, table: &str) -> Result<TransactWriteItem, StoreError> {
+impl FirstSeen {
+    /// Whether this is `run`.
+    fn names(&self, run: &Run) -> bool {
+        self.run_key == run.run.run_key.as_str()
+    }
+
+    /// What a first-seen item says, while the run it names is kept.
+    fn of_item(item: &Item) -> Option<FirstSeen> {
+        let expires = get_n(item, EXPIRES_AT).unwrap_or(i64::MAX);
+        // TTL deletes an expired item within days, not at once.
+        if u64::try_from(expires).unwrap_or(u64::MAX) <= now_ms() / 1000 {
+            return None;
+        }
+        Some(FirstSeen {
+            run_key: get_s(item, RUN_KEY)?.to_string(),
+            created_ms: get_n(item, CREATED_MS).and_then(|ms| u64::try_from(ms).ok())?,
+        })
+    }
+}
+
+/// The put of an item at `key` naming `run`, on condition no earlier run is named there, for a
+/// transaction.
+fn earlier_wins_put(run: &Run, key: Item, table: &str) -> Result<TransactWriteItem, StoreError> {
     let put = Put::builder()
         .table_name(table)
-        .set_item(Some(first_seen_item(run, test_id)))
-        .condition_expression(
-            "attribute_not_exists(pk) OR #created > :created \
-             OR (#created = :created AND #run > :run)",
-        )
+        .set_item(Some(naming(run, key)))
+        .condition_expression(EARLIER_WINS)
         .expression_attribute_names("#created", CREATED_MS)
         .expression_attribute_names("#run", RUN_KEY)
         .expression_attribute_values(":created", n(run.created_ms))
@@ -64,16 +88,15 @@ fn first_seen_put(run: &Run, test_id: &str, table: &str) -> Result<TransactWrite
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
-/// The item that says `test_id` was first seen in `run`.
-fn first_seen_item(run: &Run, test_id: &str) -> Item {
-    let mut item = first_seen_key(&run.run.project, test_id);
-    item.extend([
+/// The item at `key` that names `run`.
+fn naming(run: &Run, mut key: Item) -> Item {
+    key.extend([
         (KIND.to_string(), s("first_seen")),
         (RUN_KEY.to_string(), s(run.run.run_key.as_str())),
         (CREATED_MS.to_string(), n(run.created_ms)),
         (EXPIRES_AT.to_string(), n(run.expires_at)),
     ]);
-    item
+    key
 }
 
 /// The key of test `test_id`'s first-seen item: its own partition, so a run's puts spread.
@@ -84,11 +107,19 @@ fn first_seen_key(project: &ProjectName, test_id: &str) -> Item {
     )
 }
 
+/// The key of the item naming the project's first run.
+fn first_run_key(project: &ProjectName) -> Item {
+    item_key(
+        format!("{FIRST_SEEN_PK_PREFIX}{project}"),
+        "FIRST_RUN".into(),
+    )
+}
+
 impl Store {
     /// Records the run's tests that no earlier run has (module documentation). Nothing while a
-    /// file of the run is unsettled, when its settled files were recorded already, or when it
-    /// or the run before it has more tests than a comparison reads ([`MAX_COMPARED_TESTS`]):
-    /// both are read whole.
+    /// file of the run is unsettled, or when its settled files were recorded already; for a run
+    /// after the first, nothing when it or the run before it has more tests than a comparison
+    /// reads ([`MAX_COMPARED_TESTS`]): both are read whole.
     pub async fn record_first_seen(&self, run: &RunRef) -> Result<(), StoreError> {
         let Some(item) = self.read_item("GetItem run", run.item_key(), true).await? else {
             return Ok(());
@@ -101,60 +132,13 @@ impl Store {
         {
             return Ok(());
         }
-        let before = RunFilter {
-            before_ms: Some(current.created_ms),
-            ..RunFilter::default()
+        let first = match self.first_run(&run.project).await? {
+            Some(first) => Some(first),
+            None if self.is_first_run(&current).await? => self.name_first_run(&current).await?,
+            None => None,
         };
-        let base = self.newest_settled(&run.project, &before).await?;
-        let largest = base.as_ref().map_or(0, |b| b.summary.tests);
-        if current.summary.tests.max(largest) > MAX_COMPARED_TESTS {
-            return Ok(());
-        }
-        let had: HashSet<String> = match &base {
-            Some(base) => {
-                let rows = self.run_outcomes(&base.run).await?;
-                let (_, rows) = self.shown_rows(&base.run, rows).await?;
-                rows.into_iter().map(|row| row.test_id).collect()
-            }
-            None => HashSet::new(),
-        };
-        let rows = self.run_outcomes(run).await?;
-        let (_, rows) = self.shown_rows(run, rows).await?;
-        let new: Vec<String> = rows
-            .into_iter()
-            .map(|row| row.test_id)
-            .filter(|id| !had.contains(id))
-            .collect();
-        let any_earlier = RunFilter {
-            before_ms: Some(current.created_ms),
-            ..RunFilter::default()
-        };
-        if self
-            .list_runs(&run.project, &any_earlier, 1, None)
-            .await?
-            .items
-            .is_empty()
-        {
-            // The project's first run: no run created before it, settled or not, so none can
-            // be where any test was first seen before it, and its items go in bulk.
-            // Built a slice at a time: 100,000 items at once would hold 100 MB.
-            for slice in new.chunks(BULK_SLICE) {
-                let puts = slice
-                    .iter()
-                    .map(|test_id| batch::put_request(first_seen_item(&current, test_id)))
-                    .collect();
-                self.batch_write(puts, BULK_WRITES_IN_FLIGHT, None).await?;
-            }
-        } else {
-            let chunks: Vec<Vec<String>> = new
-                .chunks(PUTS_PER_TRANSACTION)
-                .map(<[String]>::to_vec)
-                .collect();
-            stream::iter(chunks)
-                .map(|tests| self.put_first_seen(&current, tests))
-                .buffer_unordered(TRANSACTIONS_IN_FLIGHT)
-                .try_collect::<Vec<()>>()
-                .await?;
+        if !first.as_ref().is_some_and(|f| f.names(&current)) {
+            self.record_new_tests(&current, first).await?;
         }
         let mut e = Expr::default();
         let update = format!("SET {}", e.set(SEEN_FILES, n(settled)));
@@ -177,6 +161,121 @@ impl Store {
         Ok(())
     }
 
+    /// Whether no run of the project was created before `run` (settled or not).
+    async fn is_first_run(&self, run: &Run) -> Result<bool, StoreError> {
+        let before = RunFilter {
+            before_ms: Some(run.created_ms),
+            ..RunFilter::default()
+        };
+        let listed = self.list_runs(&run.run.project, &before, 1, None).await?;
+        Ok(listed.items.is_empty())
+    }
+
+    /// Names `run` the project's first run, unless an earlier one is named; the one named.
+    async fn name_first_run(&self, run: &Run) -> Result<Option<FirstSeen>, StoreError> {
+        let put = earlier_wins_put(run, first_run_key(&run.run.project), &self.table)?;
+        // Refused when an earlier run is named: which run is named is read back either way.
+        let _named_or_refused = self
+            .transact("TransactWriteItems first run", vec![put])
+            .await?;
+        self.first_run(&run.run.project).await
+    }
+
+    /// The project's first run, while it is kept.
+    async fn first_run(&self, project: &ProjectName) -> Result<Option<FirstSeen>, StoreError> {
+        let item = self
+            .read_item("GetItem first run", first_run_key(project), true)
+            .await?;
+        Ok(item.as_ref().and_then(FirstSeen::of_item))
+    }
+
+    /// Puts `run` as where each of its tests was first seen that the project's newest settled
+    /// run before it lacks and its `first` run (when there is one, and it is neither) lacks.
+    async fn record_new_tests(
+        &self,
+        run: &Run,
+        first: Option<FirstSeen>,
+    ) -> Result<(), StoreError> {
+        let before = RunFilter {
+            before_ms: Some(run.created_ms),
+            ..RunFilter::default()
+        };
+        let base = self.newest_settled(&run.run.project, &before).await?;
+        let largest = base.as_ref().map_or(0, |b| b.summary.tests);
+        if run.summary.tests.max(largest) > MAX_COMPARED_TESTS {
+            return Ok(());
+        }
+        let had: HashSet<String> = match &base {
+            Some(base) => self.test_ids(&base.run).await?,
+            None => HashSet::new(),
+        };
+        let mut new: Vec<String> = self
+            .test_ids(&run.run)
+            .await?
+            .into_iter()
+            .filter(|id| !had.contains(id))
+            .collect();
+        // Nothing to look for in the first run when it is the base.
+        if let Some(first) = first.filter(|f| !base.as_ref().is_some_and(|b| f.names(b))) {
+            new = self.lacking(&run.run.project, &first, new).await?;
+        }
+        let chunks: Vec<Vec<String>> = new
+            .chunks(PUTS_PER_TRANSACTION)
+            .map(<[String]>::to_vec)
+            .collect();
+        stream::iter(chunks)
+            .map(|tests| self.put_first_seen(run, tests))
+            .buffer_unordered(TRANSACTIONS_IN_FLIGHT)
+            .try_collect::<Vec<()>>()
+            .await?;
+        Ok(())
+    }
+
+    /// The ids of the tests `run` shows.
+    async fn test_ids(&self, run: &RunRef) -> Result<HashSet<String>, StoreError> {
+        let outcomes = self
+            .run_outcomes(run)
+            .await?
+            .map(|(_, o)| o)
+            .unwrap_or_default();
+        Ok(outcomes.into_iter().map(|o| o.test_id).collect())
+    }
+
+    /// Those of `tests` that run `first` does not have.
+    async fn lacking(
+        &self,
+        project: &ProjectName,
+        first: &FirstSeen,
+        tests: Vec<String>,
+    ) -> Result<Vec<String>, StoreError> {
+        let Some(first) = self.kept_run(project, &first.run_key).await? else {
+            return Ok(tests);
+        };
+        let found = self.results_in_runs(project, &[first], &tests).await?;
+        Ok(tests
+            .into_iter()
+            .zip(found)
+            .filter(|(_, rows)| rows.is_empty())
+            .map(|(id, _)| id)
+            .collect())
+    }
+
+    /// The run `run_key` of `project`, if it is still there.
+    async fn kept_run(
+        &self,
+        project: &ProjectName,
+        run_key: &str,
+    ) -> Result<Option<Run>, StoreError> {
+        let Ok(run_key) = RunKey::parse(run_key) else {
+            return Ok(None);
+        };
+        self.get_run(&RunRef {
+            project: project.clone(),
+            run_key,
+        })
+        .await
+    }
+
     /// Puts `run` as where each of `tests` was first seen, unless an earlier run (by creation
     /// time, then run key) is, in one transaction. A test refused by its condition (an earlier
     /// run is recorded, or this one already is) stays as it is, and the others are put again.
@@ -186,7 +285,7 @@ impl Store {
         while !left.is_empty() {
             let puts = left
                 .iter()
-                .map(|test_id| first_seen_put(run, test_id, &self.table))
+                .map(|id| earlier_wins_put(run, first_seen_key(&run.run.project, id), &self.table))
                 .collect::<Result<Vec<_>, _>>()?;
             let Err(codes) = self.transact(OPERATION, puts).await? else {
                 return Ok(());
@@ -208,29 +307,30 @@ impl Store {
         Ok(())
     }
 
-    /// The run test `test_id` was first seen in, while that run is kept.
+    /// The run test `test_id` was first seen in, while that run is kept: the project's first
+    /// run when it has the test, else the run its own item names.
     pub async fn first_seen(
         &self,
         project: &ProjectName,
         test_id: &str,
     ) -> Result<Option<FirstSeen>, StoreError> {
-        let item = self
-            .read_item(
+        let (first, own) = tokio::try_join!(
+            self.first_run(project),
+            self.read_item(
                 "GetItem first seen",
                 first_seen_key(project, test_id),
-                false,
-            )
-            .await?;
-        let now_s = now_ms() / 1000;
-        Ok(item.and_then(|item| {
-            let expires = get_n(&item, EXPIRES_AT).unwrap_or(i64::MAX);
-            // TTL deletes an expired item within days, not at once.
-            (u64::try_from(expires).unwrap_or(u64::MAX) > now_s).then(|| FirstSeen {
-                run_key: get_s(&item, RUN_KEY).unwrap_or_default().to_string(),
-                created_ms: get_n(&item, CREATED_MS)
-                    .and_then(|ms| u64::try_from(ms).ok())
-                    .unwrap_or(0),
-            })
-        }))
+                false
+            ),
+        )?;
+        if let Some(first) = first {
+            let has = self
+                .lacking(project, &first, vec![test_id.to_string()])
+                .await?
+                .is_empty();
+            if has {
+                return Ok(Some(first));
+            }
+        }
+        Ok(own.as_ref().and_then(FirstSeen::of_item))
     }
 }

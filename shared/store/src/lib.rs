@@ -27,6 +27,7 @@ mod history;
 mod kept_text;
 mod keys;
 mod occurrences;
+mod outcomes;
 mod projects;
 mod queries;
 mod rate;
@@ -69,6 +70,7 @@ pub use keys::{
     kept_text_key, random_bytes, view_key, FileId, FileRef, Granularity, ProjectName, RunKey,
     RunRef, FIRST_SEEN_PK_PREFIX, KEPT_TEXT_PREFIX, RAW_PREFIX, SNAPSHOTS_PREFIX, VIEWS_PREFIX,
 };
+pub use outcomes::TestOutcome;
 pub use projects::{Project, DEFAULT_RETENTION_DAYS, MAX_RETENTION_DAYS};
 pub use queries::{OccurrenceFilter, Page, ResultFilter, RunFilter, TestRow};
 pub use raw::{Presigned, RawObject};

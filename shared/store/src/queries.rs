@@ -409,29 +409,6 @@ impl Store {
         query
     }
 
-    /// Every result of a run, with only what a comparison needs (test id, status, flaky, the
-    /// contributing files): one paginated Query of each of the run's test partitions.
-    pub async fn run_outcomes(&self, run: &RunRef) -> Result<Vec<TestRow>, StoreError> {
-        let query = |pk| {
-            self.ddb
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :t)")
-                .expression_attribute_values(":pk", s(pk))
-                .expression_attribute_values(":t", s(TEST_SK_PREFIX))
-                .projection_expression("sk, #status, flaky, #contrib, #created")
-                .expression_attribute_names("#status", test_attr::STATUS)
-                .expression_attribute_names("#contrib", test_attr::CONTRIB)
-                .expression_attribute_names("#created", CREATED_MS)
-        };
-        let items = self.query_tests("Query outcomes", run, query).await?;
-        // Each item is dropped once it is a row: a large run's items would be held twice.
-        Ok(items
-            .into_iter()
-            .filter_map(|item| test_row(&item))
-            .collect())
-    }
-
     /// Keeps the rows their runs show ([`Run::shows`]). A test item (and its index entries) is
     /// written before its file commits: without this, a result of a file still being ingested
     /// (or one merging into a test another file wrote) would show half-merged.
