@@ -12,8 +12,8 @@ use std::io::Write;
 use std::process::Command;
 use std::time::Instant;
 use verdict_parse_fn::ingest::{Ingest, Outcome, Settings};
-use verdict_store::{mean_item_size, raw_batch_write, Store, StoreConfig};
-use verdict_tests::{fresh_store, run_ref, upload};
+use verdict_store::{mean_item_size, now_ms, raw_batch_write, Store, StoreConfig};
+use verdict_tests::{fresh_store, run_ref, upload_at};
 
 /// A JUnit report shaped like a real suite: mostly passing tests in classes of 20, every 50th
 /// failing with a message and a short stack, every 40th skipped.
@@ -117,12 +117,14 @@ enum Path {
     NextRun,
 }
 
+/// Runs are created now, as a run being ingested is: the tests' fixed registration time is
+/// past the runs' retention, and first seen says nothing of a run past it.
 async fn measure(tests: usize, concurrency: usize, path: Path) -> Measured {
     let store = fresh_store().await;
     let run = run_ref("bench", "run-1");
     if path == Path::NextRun {
         let before = run_ref("bench", "run-0");
-        let first = upload(&store, &before, 1, "report.xml", &report(tests)).await;
+        let first = upload_at(&store, &before, 1, "report.xml", &report(tests), now_ms()).await;
         let outcome = Ingest::new(store.clone().serving("parse"), Settings::default())
             .ingest_key(&first.object_key(), "bench-first")
             .await
@@ -130,7 +132,7 @@ async fn measure(tests: usize, concurrency: usize, path: Path) -> Measured {
         assert!(matches!(outcome, Outcome::Done { .. }), "{outcome:?}");
     }
     if matches!(path, Path::AloneMerging | Path::Shared) {
-        let first = upload(&store, &run, 1, "rerun.xml", &report(20)).await;
+        let first = upload_at(&store, &run, 1, "rerun.xml", &report(20), now_ms()).await;
         let outcome = Ingest::new(store.clone().serving("parse"), Settings::default())
             .ingest_key(&first.object_key(), "bench-first")
             .await
@@ -139,7 +141,7 @@ async fn measure(tests: usize, concurrency: usize, path: Path) -> Measured {
     }
     if path == Path::Shared {
         // Registered alone, then released without a commit, as a lone writer that fails is.
-        let failed = upload(&store, &run, 2, "failed.xml", &report(20)).await;
+        let failed = upload_at(&store, &run, 2, "failed.xml", &report(20), now_ms()).await;
         store
             .begin_writes(&failed)
             .await
@@ -148,7 +150,7 @@ async fn measure(tests: usize, concurrency: usize, path: Path) -> Measured {
     }
     let bytes = report(tests);
     let file_mb = bytes.len() as f64 / 1e6;
-    let file = upload(&store, &run, 0, "report.xml", &bytes).await;
+    let file = upload_at(&store, &run, 0, "report.xml", &bytes, now_ms()).await;
     drop(bytes);
     let out = Command::new(std::env::current_exe().unwrap())
         .args([

@@ -17,9 +17,9 @@
 //!
 //! Then what a passing and a failing result cost (from scenarios 1 and 2: the write units the
 //! limits charged, the table's footprint after, the raw bytes) and the reference team's month
-//! on AWS's prices (`verdict_tests::cost`). Each scenario is its project's first run, which also
-//! puts every test as first seen there: those writes and items are a test's, once, not a
-//! result's, and are reported apart.
+//! on AWS's prices (`verdict_tests::cost`). Each scenario is its project's first run, created at
+//! the tests' fixed time, past its retention, so it records no first-seen item (a project's
+//! first run created now puts one, for the whole run).
 //!
 //! Writes Markdown tables to target/scale-bench.md and target/cost-bench.md. Not a test:
 //! nothing here asserts a time.
@@ -28,7 +28,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 use verdict_parse_fn::ingest::{Outcome, Settings};
 use verdict_store::FileState;
-use verdict_store::{mean_item_size, red_build_failure, FIRST_SEEN_PK_PREFIX};
+use verdict_store::{mean_item_size, red_build_failure};
 use verdict_tests::cost::{Bill, PerResult, REFERENCE_TEAM};
 use verdict_tests::limits::Limits;
 use verdict_tests::reports::junit;
@@ -177,10 +177,7 @@ async fn main() {
     if red_build.all_done() {
         assert_eq!(summary.failed, failing as u64, "every failure counted once");
     }
-    // Every scenario is its project's first run, so each test is also put as first seen
-    // there (1 WCU): a run of tests seen before, as most are, does not pay it.
-    let first_seen = first_seen_wcu(&red_build) / failing as f64;
-    let per_test = red_build.report.wcu / failing as f64 - first_seen;
+    let per_test = red_build.report.wcu / failing as f64;
     let item_bytes = mean_item_size(&red_build.store, &red_build.run, 200)
         .await
         .unwrap();
@@ -188,7 +185,7 @@ async fn main() {
     let secs = red_build.elapsed.as_secs_f64();
     writeln!(
         table,
-        "| 2. a red build: {failing} tests failing with 20-line traces and output | {}, {} continuations; test item {item_bytes} B | {per_test:.1} WRU per failing test (and {first_seen:.1} for its first-seen item in the project's first run); {secs:.1} s | {floor:.1} s ({:.0} WCU on `{}`) | {:.2} | ≤ 5 WRU per failing test |",
+        "| 2. a red build: {failing} tests failing with 20-line traces and output | {}, {} continuations; test item {item_bytes} B | {per_test:.1} WRU per failing test; {secs:.1} s | {floor:.1} s ({:.0} WCU on `{}`) | {:.2} | ≤ 5 WRU per failing test |",
         completion(&red_build),
         red_build.continued,
         red_build.report.hottest_wcu,
@@ -268,24 +265,12 @@ async fn per_result(ingested: &Ingested, results: usize, raw_bytes: usize) -> Pe
     let footprint = ingested.store.footprint().await.unwrap();
     let n = results as f64;
     PerResult {
-        write_units: (ingested.report.wcu - first_seen_wcu(ingested)) / n,
+        write_units: ingested.report.wcu / n,
         delete_units: footprint.delete_units as f64 / n,
         table_bytes: footprint.table_bytes as f64 / n,
         index_bytes: footprint.index_bytes as f64 / n,
         raw_bytes: raw_bytes as f64 / n,
     }
-}
-
-/// The write units charged for first-seen items: one per test new to the project, paid by its
-/// first run only.
-fn first_seen_wcu(ingested: &Ingested) -> f64 {
-    let family = format!("table#{}", FIRST_SEEN_PK_PREFIX.trim_end_matches('#'));
-    ingested
-        .report
-        .wcu_by_family
-        .get(&family)
-        .copied()
-        .unwrap_or(0.0)
 }
 
 /// Issue 16's estimate of the reference team's bill before it (from the code, not measured).

@@ -19,7 +19,7 @@
 //! condition) names.
 
 use serde_json::{json, Map, Value};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -60,9 +60,6 @@ pub struct LimitsReport {
     /// The most write units charged to one partition, and which.
     pub hottest_wcu: f64,
     pub hottest: String,
-    /// Write units by family of partition: the table's or index's name and the partition key's
-    /// first part (`table#R`: a run's items; `table#S`: first-seen items).
-    pub wcu_by_family: BTreeMap<String, f64>,
 }
 
 #[derive(Debug)]
@@ -178,8 +175,6 @@ impl Limiter {
         let written = bucket.written;
         let mut report = self.report.lock().unwrap();
         report.wcu += units;
-        let family: Vec<&str> = key.splitn(3, '#').take(2).collect();
-        *report.wcu_by_family.entry(family.join("#")).or_default() += units;
         if written > report.hottest_wcu {
             report.hottest_wcu = written;
             report.hottest = key.to_string();

@@ -117,9 +117,9 @@ fn first_run_key(project: &ProjectName) -> Item {
 
 impl Store {
     /// Records the run's tests that no earlier run has (module documentation). Nothing while a
-    /// file of the run is unsettled, or when its settled files were recorded already; for a run
-    /// after the first, nothing when it or the run before it has more tests than a comparison
-    /// reads ([`MAX_COMPARED_TESTS`]): both are read whole.
+    /// file of the run is unsettled, when its settled files were recorded already, or when it
+    /// is past its retention; for a run after the first, nothing when it or the run before it
+    /// has more tests than a comparison reads ([`MAX_COMPARED_TESTS`]): both are read whole.
     pub async fn record_first_seen(&self, run: &RunRef) -> Result<(), StoreError> {
         let Some(item) = self.read_item("GetItem run", run.item_key(), true).await? else {
             return Ok(());
@@ -130,6 +130,10 @@ impl Store {
         let settled = current.files_settled();
         if current.files_unsettled() > 0 || get_n(&item, SEEN_FILES) == i64::try_from(settled).ok()
         {
+            return Ok(());
+        }
+        // Past its retention (retention deletes it soon): what it would put is expired already.
+        if current.expires_at <= now_ms() / 1000 {
             return Ok(());
         }
         let first = match self.first_run(&run.project).await? {

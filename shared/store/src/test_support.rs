@@ -91,10 +91,6 @@ impl Store {
                 || (pk.starts_with(crate::keys::RUN_PK_PREFIX)
                     && !sk.starts_with(crate::keys::TEST_SK_PREFIX));
             footprint.items += 1;
-            if pk.starts_with(crate::keys::FIRST_SEEN_PK_PREFIX) {
-                footprint.first_seen_bytes += size + 100;
-                continue;
-            }
             footprint.table_bytes += size + 100;
             let mut delete_units = units(size);
             for index in crate::schema::INDEXES {
@@ -146,8 +142,6 @@ pub struct Footprint {
     pub items: usize,
     /// Bytes of storage of the table's items, but first-seen items.
     pub table_bytes: usize,
-    /// Bytes of storage of first-seen items: one per test the project ever had, not per result.
-    pub first_seen_bytes: usize,
     /// Bytes of storage of their entries in the global secondary indexes.
     pub index_bytes: usize,
     /// Write units retention's deletes of its items (and so their index entries) take.
