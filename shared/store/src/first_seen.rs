@@ -5,16 +5,18 @@
 //! - The project's first run: one item (`S#{project}`, `FIRST_RUN`) names it. Every test it has
 //!   was first seen there, so no item per test is written: a project's first run of 100,000
 //!   tests costs one write, not 100,000.
-//! - Every later run: one item per test it has and the project's newest settled run before it
-//!   (any branch) does not, unless the first run has it (`S#{project}#{test_id}`, `FIRST`),
-//!   put on condition that no earlier run is recorded for it.
+//! - Every later run: one item per test it has and its base does not, unless the first run has
+//!   it (`S#{project}#{test_id}`, `FIRST`), put on condition that no earlier run is recorded for
+//!   it. The base is the one its comparison is made with (`comparison.rs`), else the project's
+//!   newest settled run before it, of any branch; the comparison with it lists those tests (the
+//!   one made as the run settled, when kept).
 //!
 //! [`Store::first_seen`] answers the first run when it has the test, else the test's item.
 //!
 //! Once all of a run's registered files are settled, every delivery of one of its files
 //! records (`Store::record_first_seen`) until the run item's `seen_files` says it was done for
 //! as many settled files as there are. The first run that has a test finds it missing from any
-//! run before it, whichever that is, so the earliest run of each test is put; later runs that
+//! run before it, whichever is its base, so the earliest run of each test is put; later runs that
 //! find it new (a test that came back) are refused by the condition, or skipped when the first
 //! run has it. Puts are idempotent, so a delivery cut off part-way is finished by the next one.
 //! A run counts as the project's first when no run of the project, settled or not, was created
@@ -200,25 +202,23 @@ impl Store {
         run: &Run,
         first: Option<FirstSeen>,
     ) -> Result<(), StoreError> {
-        let before = RunFilter {
-            before_ms: Some(run.created_ms),
-            ..RunFilter::default()
+        // The comparison's base, whose comparison made as the run settled lists the new tests;
+        // else, not to put every test of a branch's first run, the newest of any branch.
+        let base = match self.default_base(run).await? {
+            Some((base, _)) => Some(base),
+            None => {
+                let before = RunFilter {
+                    before_ms: Some(run.created_ms),
+                    ..RunFilter::default()
+                };
+                self.newest_settled(&run.run.project, &before).await?
+            }
         };
-        let base = self.newest_settled(&run.run.project, &before).await?;
         let largest = base.as_ref().map_or(0, |b| b.summary.tests);
         if run.summary.tests.max(largest) > MAX_COMPARED_TESTS {
             return Ok(());
         }
-        let had: HashSet<String> = match &base {
-            Some(base) => self.test_ids(&base.run).await?,
-            None => HashSet::new(),
-        };
-        let mut new: Vec<String> = self
-            .test_ids(&run.run)
-            .await?
-            .into_iter()
-            .filter(|id| !had.contains(id))
-            .collect();
+        let mut new = self.new_tests(run, base.as_ref()).await?;
         // Nothing to look for in the first run when it is the base.
         if let Some(first) = first.filter(|f| !base.as_ref().is_some_and(|b| f.names(b))) {
             new = self.lacking(&run.run.project, &first, new).await?;
@@ -233,6 +233,19 @@ impl Store {
             .try_collect::<Vec<()>>()
             .await?;
         Ok(())
+    }
+
+    /// The tests `run` has and `base` lacks: the comparison's list, the one made as the run
+    /// settled when it is kept.
+    async fn new_tests(&self, run: &Run, base: Option<&Run>) -> Result<Vec<String>, StoreError> {
+        let Some(base) = base else {
+            return Ok(self.test_ids(&run.run).await?.into_iter().collect());
+        };
+        let comparison = match self.kept_comparison(run, base).await? {
+            Some(kept) => kept,
+            None => self.make_comparison(run, base).await?,
+        };
+        Ok(comparison.new_tests)
     }
 
     /// The ids of the tests `run` shows.
