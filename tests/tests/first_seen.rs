@@ -122,3 +122,20 @@ async fn a_projects_first_run_is_named_once_not_per_test() {
     assert_eq!(first_run(&store, "c.t7").await.as_deref(), Some("r0"));
     assert_eq!(first_run(&store, "c.new").await.as_deref(), Some("r2"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_run_created_earlier_takes_the_first_run_name_back_and_hands_the_rest_back() {
+    let store = fresh_store().await;
+    let ingest = Ingest::new(store.clone().serving("parse"), Settings::default());
+    let t0 = now_ms() - 3_600_000;
+    // r1 registers and settles before r0 exists, as when r0 is not on the runs index yet.
+    let r1 = upload_run(&store, 1, "r1", t0 + 1_000, &["c.a", "c.b"]).await;
+    settle(&ingest, &r1).await;
+    assert_eq!(first_run(&store, "c.a").await.as_deref(), Some("r1"));
+    let r0 = upload_run(&store, 0, "r0", t0, &["c.a"]).await;
+    settle(&ingest, &r0).await;
+    assert_eq!(first_run(&store, "c.a").await.as_deref(), Some("r0"));
+    // r1 put no item of its own as the first run: the test only it has gets one now.
+    assert_eq!(first_run(&store, "c.b").await.as_deref(), Some("r1"));
+    assert_eq!(first_seen_items(&store).await.len(), 2);
+}

@@ -4,7 +4,7 @@
 //!
 //! - The project's first run: one item (`S#{project}`, `FIRST_RUN`) names it. Every test it has
 //!   was first seen there, so no item per test is written: a project's first run of 100,000
-//!   tests costs one write, not 100,000.
+//!   tests puts one item, not 100,000.
 //! - Every later run: one item per test it has and its base does not, unless the first run has
 //!   it (`S#{project}#{test_id}`, `FIRST`), put on condition that no earlier run is recorded for
 //!   it. The base is the one its comparison is made with (`comparison.rs`), else the project's
@@ -20,10 +20,12 @@
 //! find it new (a test that came back) are refused by the condition, or skipped when the first
 //! run has it. Puts are idempotent, so a delivery cut off part-way is finished by the next one.
 //! A run counts as the project's first when no run of the project, settled or not, was created
-//! before it on the runs index; of two that both think so (created within the index's lag of
-//! each other), the earlier created is named, and a test only the later one has is not
-//! recorded. Items expire with the run they name: once that
-//! run is past retention, its tests were first seen before every run kept, and nothing is said.
+//! before it on the runs index. Of two that both think so (created within the index's lag of
+//! each other), the earlier created is named: when it records after the later one took the
+//! name, it first puts the tests only the later one has as first seen there, then takes the
+//! name back. Items expire with the run they name: once that run is past retention, its tests
+//! were first seen before every run kept, and nothing is said; a run past its retention records
+//! nothing.
 
 use crate::attrs::{get_n, get_s, n, s, Expr, Item, CREATED_MS, EXPIRES_AT, KIND, RUN_KEY};
 use crate::keys::{item_key, ProjectName, RunKey, RunRef, FIRST_SEEN_PK_PREFIX};
@@ -55,6 +57,11 @@ pub struct FirstSeen {
 }
 
 impl FirstSeen {
+    /// Whether this run was created after `run` (then by run key, as [`EARLIER_WINS`] orders).
+    fn after(&self, run: &Run) -> bool {
+        (self.created_ms, self.run_key.as_str()) > (run.created_ms, run.run.run_key.as_str())
+    }
+
     /// Whether this is `run`.
     fn names(&self, run: &Run) -> bool {
         self.run_key == run.run.run_key.as_str()
@@ -138,10 +145,19 @@ impl Store {
         if current.expires_at <= now_ms() / 1000 {
             return Ok(());
         }
-        let first = match self.first_run(&run.project).await? {
-            Some(first) => Some(first),
-            None if self.is_first_run(&current).await? => self.name_first_run(&current).await?,
-            None => None,
+        // A run named first but created after this one took the name while this one was not
+        // yet on the runs index: this one takes it back, after putting the tests only that
+        // run has as first seen there (it put none).
+        let named = self.first_run(&run.project).await?;
+        let first = if named.as_ref().is_none_or(|f| f.after(&current))
+            && self.is_first_run(&current).await?
+        {
+            if let Some(later) = &named {
+                self.hand_back(&current, later).await?;
+            }
+            self.name_first_run(&current).await?
+        } else {
+            named
         };
         if !first.as_ref().is_some_and(|f| f.names(&current)) {
             self.record_new_tests(&current, first).await?;
@@ -223,7 +239,28 @@ impl Store {
         if let Some(first) = first.filter(|f| !base.as_ref().is_some_and(|b| f.names(b))) {
             new = self.lacking(&run.run.project, &first, new).await?;
         }
-        let chunks: Vec<Vec<String>> = new
+        self.put_all_first_seen(run, new).await
+    }
+
+    /// Puts the tests `later`, a run named first before `run`, created earlier, took the name
+    /// back, has and `run` lacks as first seen in `later`: as the project's first run it put
+    /// none. Nothing when either has more tests than a comparison reads.
+    async fn hand_back(&self, run: &Run, later: &FirstSeen) -> Result<(), StoreError> {
+        let Some(later) = self.kept_run(&run.run.project, &later.run_key).await? else {
+            return Ok(());
+        };
+        if run.summary.tests.max(later.summary.tests) > MAX_COMPARED_TESTS {
+            return Ok(());
+        }
+        let (theirs, ours) = tokio::try_join!(self.test_ids(&later.run), self.test_ids(&run.run))?;
+        let only_theirs = theirs.into_iter().filter(|id| !ours.contains(id)).collect();
+        self.put_all_first_seen(&later, only_theirs).await
+    }
+
+    /// Puts `run` as where each of `tests` was first seen, [`PUTS_PER_TRANSACTION`] to a
+    /// transaction, [`TRANSACTIONS_IN_FLIGHT`] at once.
+    async fn put_all_first_seen(&self, run: &Run, tests: Vec<String>) -> Result<(), StoreError> {
+        let chunks: Vec<Vec<String>> = tests
             .chunks(PUTS_PER_TRANSACTION)
             .map(<[String]>::to_vec)
             .collect();
