@@ -337,3 +337,54 @@ async fn failures_and_flaky_over_more_failures_than_a_window_once_read_equal_a_r
     futures_util::future::join_all(rolls).await;
     verdict_tests::assert_same_dump(&dump(&api.store).await, &before, "rolled again");
 }
+
+/// More runs in the window than `/v1/flaky` reads a test's results in.
+const PAST_READ_RUNS: usize = 505;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_retried_pass_older_than_the_runs_read_is_counted_and_dated() {
+    let api = LocalApi::start(Limits::default()).await;
+    let ingest = Ingest::new(api.store.clone().serving("parse"), Settings::default());
+    // Two days ago and on: run 1 and run 3 retry `t_retry` (a failed attempt, then a pass), the
+    // other 503 runs pass it, so its retried passes are both older than the newest 500 runs.
+    let start = now_ms() - 2 * DAY_MS;
+    for i in 0..PAST_READ_RUNS {
+        let attempt = if i == 1 || i == 3 {
+            "<testcase classname=\"c\" name=\"t_retry\"><failure message=\"timeout\"/></testcase>"
+        } else {
+            ""
+        };
+        let xml = format!(
+            "<testsuite name=\"s\">{attempt}<testcase classname=\"c\" name=\"t_retry\"/></testsuite>"
+        );
+        let file = upload_with(
+            &api.store,
+            &run_ref("acme", &format!("r{i:03}")),
+            i,
+            "report.xml",
+            xml.as_bytes(),
+            start + i as u64 * 60_000,
+            RunMetadata {
+                branch: Some("main".into()),
+                ..metadata()
+            },
+        )
+        .await;
+        settle(&ingest, &file.object_key()).await;
+    }
+    let (status, page) = api.get(&api.read_token, "/v1/flaky?window=7d").await;
+    assert_eq!(status, 200, "{page}");
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{page}");
+    let t = &items[0];
+    assert_eq!(t["name"], "t_retry", "{t}");
+    assert_eq!(t["retry_flaky_runs"], 2, "the rollups' count: {t}");
+    assert_eq!(t["since_run_id"], "r001", "{t}");
+    assert_eq!(t["last_flaky_run_id"], "r003", "{t}");
+    assert_eq!(
+        t["flaky_run_ids"],
+        serde_json::json!(["r003", "r001"]),
+        "{t}"
+    );
+    assert_eq!(t["runs"], 500, "runs read: {t}");
+}

@@ -42,21 +42,40 @@ pub(crate) struct Flakiness<'a> {
     pub(crate) ran: usize,
 }
 
-impl Flakiness<'_> {
+impl<'a> Flakiness<'a> {
+    /// Whether a run shows it flaky.
+    pub(crate) fn is_flaky(&self) -> bool {
+        !self.showing.is_empty()
+    }
+
     /// Flaky by its flip rate: often enough, over enough runs.
     pub(crate) fn by_flip_rate(&self) -> bool {
         self.ran >= FLIP_MIN_RUNS && self.flip_rate >= FLIP_RATE_FLAKY
     }
+
+    /// Adds the retried passes the history did not reach: `retried`, the runs of the window
+    /// where it passed after a failed attempt (the failure rollups' exact count), and `older`,
+    /// its rows in runs older than the history's, of which those retried show it flaky too.
+    pub(crate) fn with_retries(mut self, retried: usize, older: &'a [TestRow]) -> Flakiness<'a> {
+        self.retried_runs = self.retried_runs.max(retried);
+        let shown: HashSet<&str> = self.showing.iter().map(|r| r.run_key.as_str()).collect();
+        let found: Vec<&TestRow> = older
+            .iter()
+            .filter(|r| r.flaky && !shown.contains(r.run_key.as_str()))
+            .collect();
+        self.showing.extend(found);
+        self.showing
+            .sort_by(|a, b| (b.created_ms, &b.run_key).cmp(&(a.created_ms, &a.run_key)));
+        self
+    }
 }
 
-/// A test is flaky in its `history` (newest first) when a run shows it passing after a failed
-/// attempt, when it both passed and failed (or errored) on one commit in different runs, or when
-/// its flip rate is at least [`FLIP_RATE_FLAKY`] over [`FLIP_MIN_RUNS`] runs. Its failures in
-/// `infra_runs` (runs that failed as a whole) are left out of all three. `None`: not flaky.
-pub(crate) fn flakiness<'a>(
-    history: &'a [TestRow],
-    infra_runs: &HashSet<&str>,
-) -> Option<Flakiness<'a>> {
+/// How flaky a test is in its `history` (newest first): flaky ([`Flakiness::is_flaky`]) when a
+/// run shows it passing after a failed attempt, when it both passed and failed (or errored) on
+/// one commit in different runs, or when its flip rate is at least [`FLIP_RATE_FLAKY`] over
+/// [`FLIP_MIN_RUNS`] runs. Its failures in `infra_runs` (runs that failed as a whole) are left
+/// out of all three.
+pub(crate) fn flakiness<'a>(history: &'a [TestRow], infra_runs: &HashSet<&str>) -> Flakiness<'a> {
     let infra = |r: &TestRow| r.status.is_failure() && infra_runs.contains(r.run_key.as_str());
     let considered: Vec<&TestRow> = history.iter().filter(|r| !infra(r)).collect();
     let commit = |r: &TestRow| r.commit_sha.clone().unwrap_or_default();
@@ -108,7 +127,7 @@ pub(crate) fn flakiness<'a>(
         })
         .copied()
         .collect();
-    (!found.showing.is_empty()).then_some(found)
+    found
 }
 
 #[cfg(test)]
@@ -116,11 +135,37 @@ mod tests {
     use super::*;
     use verdict_store::settled_run;
 
+    /// [`flakiness`], when flaky.
+    fn flaky_in<'a>(history: &'a [TestRow], infra: &HashSet<&str>) -> Option<Flakiness<'a>> {
+        Some(flakiness(history, infra)).filter(Flakiness::is_flaky)
+    }
+
     fn on(status: Status, commit: &str, run: &str, created_ms: u64) -> TestRow {
         TestRow {
             commit_sha: Some(commit.into()),
             ..TestRow::bare("t", run, status, created_ms)
         }
+    }
+
+    #[test]
+    fn retries_older_than_the_history_count_and_date_it() {
+        let history = vec![
+            on(Status::Passed, "c3", "r3", 30),
+            on(Status::Passed, "c2", "r2", 20),
+        ];
+        assert_eq!(flaky_in(&history, &HashSet::new()), None);
+        let older = vec![
+            TestRow {
+                flaky: true,
+                ..on(Status::Passed, "c1", "r1", 10)
+            },
+            on(Status::Passed, "c0", "r0", 5),
+        ];
+        let flaky = flakiness(&history, &HashSet::new()).with_retries(3, &older);
+        assert_eq!(flaky.retried_runs, 3, "the rollups' count, not the rows'");
+        let showing: Vec<&str> = flaky.showing.iter().map(|r| r.run_key.as_str()).collect();
+        assert_eq!(showing, ["r1"]);
+        assert_eq!(flaky.runs, 2, "runs of the history read");
     }
 
     #[test]
@@ -135,7 +180,7 @@ mod tests {
             },
             on(Status::Skipped, "c0", "r1", 10),
         ];
-        let flaky = flakiness(&history, &HashSet::new()).expect("flaky");
+        let flaky = flaky_in(&history, &HashSet::new()).expect("flaky");
         assert_eq!(
             (flaky.runs, flaky.showing.len(), flaky.retried_runs),
             (4, 3, 1)
@@ -154,7 +199,7 @@ mod tests {
             on(Status::Passed, "c0", "r1", 10),
         ];
         assert_eq!(
-            flakiness(&steady, &HashSet::new()),
+            flaky_in(&steady, &HashSet::new()),
             None,
             "failing on a new commit is not flaky"
         );
@@ -167,9 +212,9 @@ mod tests {
             on(Status::Failed, "c1", "broken", 20),
             on(Status::Passed, "c1", "ok", 10),
         ];
-        assert!(flakiness(&history, &HashSet::new()).is_some());
+        assert!(flaky_in(&history, &HashSet::new()).is_some());
         let infra = HashSet::from(["broken"]);
-        assert_eq!(flakiness(&history, &infra), None);
+        assert_eq!(flaky_in(&history, &infra), None);
     }
 
     #[test]
@@ -186,7 +231,7 @@ mod tests {
                 on(status, &format!("c{i}"), &format!("r{i}"), i)
             })
             .collect();
-        let flaky = flakiness(&history, &HashSet::new()).expect("flaky by flips");
+        let flaky = flaky_in(&history, &HashSet::new()).expect("flaky by flips");
         assert!(flaky.by_flip_rate());
         assert_eq!(flaky.flip_rate, 1.0);
         assert_eq!(
@@ -196,7 +241,7 @@ mod tests {
         );
         assert!(flaky.flipped_commits.is_empty());
         assert_eq!(
-            flakiness(&history[..8], &HashSet::new()),
+            flaky_in(&history[..8], &HashSet::new()),
             None,
             "8 runs are too few"
         );

@@ -1,7 +1,7 @@
 //! Answers over a window of a project's history: failure groups, flaky tests, slowest tests.
 //! Each reads bounded pages and hands the rows to [`crate::analytics`].
 
-use crate::analytics::{durations, failure_groups, flaky_candidates};
+use crate::analytics::{durations, failure_groups, flaky_candidates, FlakyCandidate};
 use crate::cache::cache;
 use crate::flakiness::{flakiness, is_infra_failure, Flakiness};
 use crate::history::{recent, Recent};
@@ -11,14 +11,16 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use std::collections::HashSet;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use verdict_http::{json, rfc3339, ApiError};
 use verdict_store::{
-    now_ms, Granularity, OccurrenceFilter, ProjectName, RunFilter, Store, TestRow,
+    now_ms, FailureCount, Granularity, OccurrenceFilter, ProjectName, RunFilter, Store, TestRow,
 };
 
 /// Runs of the window whose results the flaky endpoint reads (newest first).
 const FLAKY_RUNS: usize = 500;
+/// Runs of one day read at most for the retried passes older than those (a busy project's day).
+const DAY_RUNS: usize = 1_000;
 /// Runs of the window whose results give the slowest candidates' durations (newest first): a
 /// median needs fewer of them than a flip rate, and there are twice the candidates.
 const DURATION_RUNS: usize = 100;
@@ -164,10 +166,12 @@ fn flaky_json(test: &TestRow, flaky: &Flakiness<'_>) -> Value {
 
 /// `GET /v1/flaky`: tests flaky in the window ([`flakiness`]), paged over the candidates (every
 /// test with a retried pass or a failure in the window, most retried first, then most failed:
-/// exact at any number of runs). For the page's candidates, reads their histories, then the run
-/// items of the runs where they failed (BatchGetItem, 100 each), so that runs that failed as a
-/// whole ([`is_infra_failure`]) count as no flip; a candidate that is not flaky is left out, so
-/// a page may hold fewer than `limit` while `next_cursor` says more follow.
+/// exact at any number of runs). For the page's candidates, reads their items in the window's
+/// newest [`FLAKY_RUNS`] runs, then the run items of the runs where they failed (BatchGetItem,
+/// 100 each), so that runs that failed as a whole ([`is_infra_failure`]) count as no flip. The
+/// retried passes are the rollups' count, exact; those older than the runs read are dated and
+/// named by the runs of their days ([`older_retries`]). A candidate that is not flaky is left
+/// out, so a page may hold fewer than `limit` while `next_cursor` says more follow.
 pub(crate) async fn flaky(
     store: &Store,
     q: &Query<'_>,
@@ -189,13 +193,17 @@ pub(crate) async fn flaky(
     let candidates = flaky_candidates(&counts);
     let limit = usize::try_from(limit(q)?).unwrap_or(0);
     let offset = q.start::<RankCursor>()?.map_or(0, |c| c.offset);
-    let page = candidates.iter().skip(offset).take(limit);
-    let ids: Vec<String> = page.map(|c| c.test_id.to_string()).collect();
+    let page: Vec<&FlakyCandidate<'_>> = candidates.iter().skip(offset).take(limit).collect();
+    let ids: Vec<String> = page.iter().map(|c| c.test_id.to_string()).collect();
     let Recent {
         runs,
+        more,
         results: histories,
-        ..
     } = recent(store, project, &ids, &in_window, FLAKY_RUNS).await?;
+    let older = match more {
+        true => older_retries(store, project, &in_window, &counts, &page, &histories).await?,
+        false => vec![Vec::new(); page.len()],
+    };
     // Runs that failed as a whole are no evidence.
     let infra: HashSet<&str> = runs
         .iter()
@@ -203,11 +211,13 @@ pub(crate) async fn flaky(
         .map(|run| run.run.run_key.as_str())
         .collect();
     let mut items = Vec::new();
-    for history in &histories {
-        let Some(flaky) = flakiness(history, &infra) else {
-            continue;
-        };
-        items.push(flaky_json(&history[0], &flaky));
+    for ((candidate, history), older) in page.iter().zip(&histories).zip(&older) {
+        let retried = usize::try_from(candidate.retried).unwrap_or(0);
+        let flaky = flakiness(history, &infra).with_retries(retried, older);
+        match history.first().or(older.first()) {
+            Some(test) if flaky.is_flaky() => items.push(flaky_json(test, &flaky)),
+            _ => continue,
+        }
     }
     let next = (offset + limit < candidates.len()).then_some(RankCursor {
         offset: offset + limit,
@@ -219,6 +229,55 @@ pub(crate) async fn flaky(
         "window_days": window.days(),
     });
     Ok(cache(json(StatusCode::OK, &body), 30))
+}
+
+/// For each candidate whose retried passes the runs read missed (the rollups count more than
+/// its rows show), its rows in the runs of the oldest day whose rollup counts one (its `since`),
+/// and of the newest such day when the runs read show none: each day's runs read once for every
+/// candidate that needs it, [`DAY_RUNS`] at most.
+async fn older_retries(
+    store: &Store,
+    project: &ProjectName,
+    window: &RunFilter,
+    counts: &[FailureCount],
+    page: &[&FlakyCandidate<'_>],
+    histories: &[Vec<TestRow>],
+) -> Result<Vec<Vec<TestRow>>, ApiError> {
+    let mut days: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+    for (i, (candidate, history)) in page.iter().zip(histories).enumerate() {
+        let seen = history.iter().filter(|r| r.flaky).count();
+        if usize::try_from(candidate.retried).unwrap_or(0) <= seen {
+            continue;
+        }
+        let retried_on: BTreeSet<u64> = counts
+            .iter()
+            .filter(|c| c.test_id == candidate.test_id && c.flaky > 0)
+            .map(|c| c.day_ms)
+            .collect();
+        let (Some(&oldest), Some(&newest)) = (retried_on.first(), retried_on.last()) else {
+            continue;
+        };
+        days.entry(oldest).or_default().push(i);
+        if seen == 0 && newest != oldest {
+            days.entry(newest).or_default().push(i);
+        }
+    }
+    let mut older = vec![Vec::new(); page.len()];
+    for (day_ms, who) in days {
+        let ids: Vec<String> = who.iter().map(|&i| page[i].test_id.to_string()).collect();
+        let of_day = RunFilter {
+            since_ms: Some(day_ms.max(window.since_ms.unwrap_or(0))),
+            before_ms: Some(day_ms + Granularity::Day.len_ms()),
+            ..window.clone()
+        };
+        let rows = recent(store, project, &ids, &of_day, DAY_RUNS)
+            .await?
+            .results;
+        for (&i, rows) in who.iter().zip(rows) {
+            older[i].extend(rows);
+        }
+    }
+    Ok(older)
 }
 
 /// `GET /v1/tests/slowest`: slowest tests by median and p95 duration over the window.
