@@ -310,9 +310,14 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let old = match rolled {
             Some(hash) => self.read_snapshot(run, hash).await?,
-            None => Snapshot::default(),
+            None => Some(Snapshot::default()),
         };
         let new = self.read_snapshot(run, target).await?;
+        // A snapshot is deleted once a roll moved the rollups past it: another delivery did
+        // while this one read the run item, which is read again.
+        let (Some(old), Some(new)) = (old, new) else {
+            return Ok(false);
+        };
         let changes = changes(&run.project, &old, &new);
         let chunks: Vec<&[Change]> = if changes.is_empty() {
             vec![&[]]
@@ -415,12 +420,17 @@ impl Store {
         )
     }
 
-    async fn read_snapshot(&self, run: &RunRef, hash: &str) -> Result<Snapshot, StoreError> {
+    /// The snapshot `hash` of the run's failures; `None` once deleted.
+    async fn read_snapshot(
+        &self,
+        run: &RunRef,
+        hash: &str,
+    ) -> Result<Option<Snapshot>, StoreError> {
         let key = failures_snapshot_key(run, hash);
-        let bytes = self.read_derived(&key).await?.ok_or_else(|| {
-            StoreError::permanent("GetObject failures snapshot", format!("{key} is missing"))
-        })?;
-        serde_json::from_slice(&bytes).map_err(|e| {
+        let Some(bytes) = self.read_derived(&key).await? else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&bytes).map(Some).map_err(|e| {
             StoreError::permanent("GetObject failures snapshot", format!("{key}: {e}"))
         })
     }
