@@ -126,7 +126,6 @@ async fn seed(store: &Store, seed: &Seed) {
         counts: seed.summary,
         contribution: Delta::of(&seed.summary),
         warnings: Vec::new(),
-        slowest: Vec::new(),
     };
     assert!(store
         .commit_file(&first, "seed", &commit, seed.created_ms)

@@ -1,10 +1,9 @@
-//! The answers the insight endpoints compute from rows they read: failure groups, duration
-//! quantiles, slowest candidates. Pure functions (rows in, answers out), so
+//! The answers the insight endpoints compute from rows they read: failure groups, flaky
+//! candidates, the slowest tests. Pure functions (rows in, answers out), so
 //! they are tested without a table.
 
 use std::collections::{HashMap, HashSet};
-use verdict_model::Status;
-use verdict_store::{FailureCount, TestRow};
+use verdict_store::{FailureCount, WindowDurations};
 
 /// One failure (by fingerprint) across the failure rollups of a window.
 #[derive(Debug, PartialEq)]
@@ -72,51 +71,18 @@ pub(crate) fn flaky_candidates(counts: &[FailureCount]) -> Vec<FlakyCandidate<'_
     candidates
 }
 
-/// The value at quantile `q` (0..=1) of sorted values, nearest rank.
-pub(crate) fn quantile(sorted: &[u64], q: f64) -> u64 {
-    if sorted.is_empty() {
-        return 0;
-    }
-    let rank = (q * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-/// A test's durations over a window.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct Durations {
-    pub(crate) runs: usize,
-    pub(crate) median_ms: u64,
-    pub(crate) p95_ms: u64,
-    pub(crate) max_ms: u64,
-}
-
-/// The durations of the runs of a history that ran the test (not skipped); `None` when none
-/// did.
-pub(crate) fn durations(history: &[TestRow]) -> Option<Durations> {
-    let mut durations: Vec<u64> = history
-        .iter()
-        .filter(|r| r.status != Status::Skipped)
-        .map(|r| r.duration_ms)
-        .collect();
-    durations.sort_unstable();
-    Some(Durations {
-        runs: durations.len(),
-        median_ms: quantile(&durations, 0.5),
-        p95_ms: quantile(&durations, 0.95),
-        max_ms: *durations.last()?,
-    })
+/// Tests slowest first: by median, then mean (a median is a histogram bucket's top, which many
+/// tests share), then test id.
+pub(crate) fn rank_slowest(mut tests: Vec<WindowDurations>) -> Vec<WindowDurations> {
+    let key = |t: &WindowDurations| (t.durations.quantile_ms(0.5), t.durations.mean_ms());
+    tests.sort_by(|a, b| key(b).cmp(&key(a)).then_with(|| a.test_id.cmp(&b.test_id)));
+    tests
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn row(test: &str, status: Status, created_ms: u64) -> TestRow {
-        TestRow {
-            name: format!("name of {test}"),
-            ..TestRow::bare(test, &format!("run-{created_ms}"), status, created_ms)
-        }
-    }
+    use verdict_store::{duration_bucket, TestDurations};
 
     fn count(test: &str, fingerprint: Option<&str>, failed: i64, flaky: i64) -> FailureCount {
         FailureCount {
@@ -166,33 +132,29 @@ mod tests {
     }
 
     #[test]
-    fn quantiles_are_by_nearest_rank() {
-        assert_eq!(quantile(&[], 0.5), 0);
-        assert_eq!(quantile(&[7], 0.95), 7);
-        let values: Vec<u64> = (1..=20).collect();
-        assert_eq!(quantile(&values, 0.5), 10);
-        assert_eq!(quantile(&values, 0.95), 19);
-        assert_eq!(quantile(&values, 1.0), 20);
-        let history: Vec<TestRow> = [30, 10, 20]
-            .into_iter()
-            .map(|d| TestRow {
-                duration_ms: d,
-                ..row("t", Status::Passed, d)
-            })
-            .chain([TestRow {
-                duration_ms: 999,
-                ..row("t", Status::Skipped, 1)
-            }])
-            .collect();
-        assert_eq!(
-            durations(&history),
-            Some(Durations {
-                runs: 3,
-                median_ms: 20,
-                p95_ms: 30,
-                max_ms: 30
-            })
-        );
-        assert_eq!(durations(&history[3..]), None);
+    fn the_slowest_come_first_by_median_then_mean() {
+        let test = |id: &str, ms: &[u64]| {
+            let mut durations = TestDurations::default();
+            for ms in ms {
+                durations.runs += 1;
+                durations.total_ms += *ms as i64;
+                *durations.buckets.entry(duration_bucket(*ms)).or_default() += 1;
+            }
+            WindowDurations {
+                test_id: id.into(),
+                durations,
+                newest_run: "r".into(),
+                newest_created_ms: 0,
+            }
+        };
+        let ranked = rank_slowest(vec![
+            test("fast", &[10, 10, 10]),
+            test("spiky", &[10, 20, 5_000]),
+            // One histogram bucket (959 to 1,022 ms) holds both medians.
+            test("slow", &[990, 1_000, 1_100]),
+            test("tied-lower-mean", &[1_000, 1_000, 1_010]),
+        ]);
+        let order: Vec<&str> = ranked.iter().map(|t| t.test_id.as_str()).collect();
+        assert_eq!(order, ["slow", "tied-lower-mean", "spiky", "fast"]);
     }
 }

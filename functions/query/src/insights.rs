@@ -1,7 +1,7 @@
 //! Answers over a window of a project's history: failure groups, flaky tests, slowest tests.
 //! Each reads bounded pages and hands the rows to [`crate::analytics`].
 
-use crate::analytics::{durations, failure_groups, flaky_candidates, FlakyCandidate};
+use crate::analytics::{failure_groups, flaky_candidates, rank_slowest, FlakyCandidate};
 use crate::cache::cache;
 use crate::flakiness::{flakiness, is_infra_failure, Flakiness};
 use crate::history::{recent, Recent};
@@ -11,7 +11,7 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use verdict_http::{json, rfc3339, ApiError};
 use verdict_store::{
     now_ms, FailureCount, Granularity, OccurrenceFilter, ProjectName, RunFilter, Store, TestRow,
@@ -21,13 +21,6 @@ use verdict_store::{
 const FLAKY_RUNS: usize = 500;
 /// Runs of one day read at most for the retried passes older than those (a busy project's day).
 const DAY_RUNS: usize = 1_000;
-/// Runs of the window whose results give the slowest candidates' durations (newest first): a
-/// median needs fewer of them than a flip rate, and there are twice the candidates.
-const DURATION_RUNS: usize = 100;
-/// Newest runs whose files name the slowest-test candidates.
-const SLOWEST_RUNS: i32 = 50;
-/// Candidates whose history the slowest endpoint reads at most.
-const SLOWEST_CANDIDATES: usize = 100;
 /// Index entries a page reads when looking for a group's first or newest occurrence: two in
 /// each of the failure's 16 partitions.
 const OCCURRENCE_PAGE: i32 = 16;
@@ -280,56 +273,67 @@ async fn older_retries(
     Ok(older)
 }
 
-/// `GET /v1/tests/slowest`: slowest tests by median and p95 duration over the window.
-/// Candidates are the slowest tests each file recorded at ingest (20 per file) in the newest
-/// 50 runs of the window; their durations from their results in the newest [`DURATION_RUNS`]
-/// runs of the window.
+/// `GET /v1/tests/slowest`: the slowest tests by median duration over the days from the one
+/// holding now − `window` to today, paged. Durations come from the duration rollups of those
+/// days (16 objects a day), so they are exact for any number of runs, to a histogram bucket
+/// (12.5%) for the quantiles; each listed test is named by its result in the newest run that
+/// ran it (one BatchGetItem per run named).
 pub(crate) async fn slowest(
     store: &Store,
     q: &Query<'_>,
     project: &ProjectName,
 ) -> Result<Response<Body>, ApiError> {
     let window = Window::of(q)?;
-    let since = window.since_ms;
+    let since = Granularity::Day.start(window.since_ms);
     let branch = q.get("branch");
-    let filter = RunFilter {
-        branch: branch.clone(),
-        since_ms: Some(since),
-        ..RunFilter::default()
-    };
-    let runs = store
-        .list_runs(project, &filter, SLOWEST_RUNS, None)
+    let limit = usize::try_from(limit(q)?).unwrap_or(0);
+    let offset = q.start::<RankCursor>()?.map_or(0, |c| c.offset);
+    let tests = store
+        .window_durations(project, branch.as_deref(), since, now_ms())
         .await?;
-    let mut slow = Vec::new();
-    for run in &runs.items {
-        for file in store.list_files(&run.run).await? {
-            slow.extend(file.slowest);
+    let ranked = rank_slowest(tests);
+    let page = ranked.get(offset..).unwrap_or_default();
+    let page = &page[..limit.min(page.len())];
+    let mut names: HashMap<String, String> = HashMap::new();
+    let mut by_run: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for test in page {
+        by_run
+            .entry(&test.newest_run)
+            .or_default()
+            .push(test.test_id.clone());
+    }
+    for (run_key, ids) in by_run {
+        let run = verdict_http::present::run_ref(project, run_key)?;
+        for row in store.get_results(&run, &ids).await? {
+            names.insert(row.test_id, row.name);
         }
     }
-    let mut ranked = verdict_store::rank_slowest(slow);
-    let truncated = ranked.len() > SLOWEST_CANDIDATES;
-    ranked.truncate(SLOWEST_CANDIDATES);
-    let ids: Vec<String> = ranked.iter().map(|c| c.test_id.clone()).collect();
-    let histories = recent(store, project, &ids, &filter, DURATION_RUNS)
-        .await?
-        .results;
-    let mut items = Vec::new();
-    for (candidate, history) in ranked.iter().zip(&histories) {
-        let Some(d) = durations(history) else {
-            continue;
-        };
-        items.push(json!({
-            "test_id": candidate.test_id,
-            "name": candidate.name,
-            "runs": d.runs,
-            "median_ms": d.median_ms,
-            "p95_ms": d.p95_ms,
-            "max_ms": d.max_ms,
-        }));
-    }
-    items.sort_by(|a, b| b["median_ms"].as_u64().cmp(&a["median_ms"].as_u64()));
-    items.truncate(usize::try_from(limit(q)?).unwrap_or(50));
-    let body = json!({"items": items, "next_cursor": null, "truncated": truncated, "window_days": window.days()});
+    let items: Vec<Value> = page
+        .iter()
+        .map(|test| {
+            let d = &test.durations;
+            json!({
+                "test_id": test.test_id,
+                "name": names.get(&test.test_id),
+                "runs": d.runs,
+                "median_ms": d.quantile_ms(0.5),
+                "p95_ms": d.quantile_ms(0.95),
+                "max_ms": d.max_ms(),
+                "mean_ms": d.mean_ms(),
+                "last_run_id": test.newest_run,
+            })
+        })
+        .collect();
+    let next = (offset + limit < ranked.len()).then_some(RankCursor {
+        offset: offset + limit,
+    });
+    let body = json!({
+        "items": items,
+        "next_cursor": q.seal(next),
+        "tests": ranked.len(),
+        "since": rfc3339(since),
+        "window_days": window.days(),
+    });
     Ok(cache(json(StatusCode::OK, &body), 30))
 }
 

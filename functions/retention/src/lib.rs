@@ -1,5 +1,6 @@
 //! The retention function: deletes every run older than its project's retention, items and raw
-//! objects, in pages within a time budget. Where it stopped is recorded by the data itself: a run
+//! objects, then the duration rollups of the days those runs were of, in pages within a time
+//! budget. Where it stopped is recorded by the data itself: a run
 //! loses its run item last, so the next invocation finds the unfinished run first (oldest first
 //! on the runs index) and carries on. Running it again deletes nothing twice and never fails on
 //! what is already gone. DynamoDB TTL and the bucket's lifecycle rule are the backstops.
@@ -117,6 +118,10 @@ pub async fn run(
                 counts.items += would.items;
                 counts.objects += would.objects;
             }
+            let rollups = store
+                .expired_duration_rollups(&project.name, cutoff, usize::MAX)
+                .await?;
+            counts.objects += rollups.len() as u64;
         } else {
             loop {
                 let runs = store
@@ -141,6 +146,22 @@ pub async fn run(
                         }
                     }
                 }
+            }
+            // The days the runs deleted were of: their duration rollups, a page at a time.
+            loop {
+                let rollups = store
+                    .expired_duration_rollups(&project.name, cutoff, request.page_items.max(1))
+                    .await?;
+                if rollups.is_empty() {
+                    break;
+                }
+                if !budget.spend() {
+                    log(&counts, false);
+                    report.projects.push(counts);
+                    return Ok(report);
+                }
+                store.delete_duration_rollups(&rollups).await?;
+                counts.objects += rollups.len() as u64;
             }
         }
         log(&counts, request.dry_run);

@@ -412,6 +412,7 @@ mod tests {
             test_id: id.into(),
             status,
             flaky,
+            duration_ms: 0,
         }
     }
 

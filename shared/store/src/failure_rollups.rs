@@ -342,14 +342,9 @@ impl Store {
     }
 
     async fn delete_snapshot(&self, run: &RunRef, hash: &str) -> Result<(), StoreError> {
-        self.s3
-            .delete_object()
-            .bucket(&self.bucket)
-            .key(failures_snapshot_key(run, hash))
-            .send()
+        let key = failures_snapshot_key(run, hash);
+        self.delete_object("DeleteObject failures snapshot", &key)
             .await
-            .map_err(|e| StoreError::from_sdk("DeleteObject failures snapshot", e))?;
-        Ok(())
     }
 
     /// The run item's part in chunk `k` of the roll to `target`.

@@ -496,6 +496,49 @@ pub(crate) fn run_snapshots_prefix(run: &RunRef) -> String {
     format!("{SNAPSHOTS_PREFIX}{}/{}/", run.project, run.run_key)
 }
 
+/// The object key of the snapshot of a run's durations folded into the duration rollups
+/// when `settled` of its files were settled (see `duration_rollups.rs`).
+pub(crate) fn durations_snapshot_key(run: &RunRef, settled: u64) -> String {
+    format!("{}durations-{settled}", run_snapshots_prefix(run))
+}
+
+/// Where the duration rollups live in the bucket (see `duration_rollups.rs`): a project's by
+/// day first, so that retention lists only the days it deletes.
+pub const DURATIONS_PREFIX: &str = "durations/";
+
+/// The prefix of a project's duration rollups.
+pub(crate) fn durations_prefix(project: &ProjectName) -> String {
+    format!("{DURATIONS_PREFIX}{project}/")
+}
+
+/// The object key of the duration rollup of `project`'s tests whose id starts with `shard` (a
+/// hex digit), on the day holding `day_ms`, for every branch or for one (hex-encoded, as a
+/// branch may hold `/`). The day is zero-padded, so key order is day order.
+pub(crate) fn duration_rollup_key(
+    project: &ProjectName,
+    day_ms: u64,
+    branch: Option<&str>,
+    shard: char,
+) -> String {
+    let day = day_ms / Granularity::Day.len_ms();
+    let scope = match branch {
+        None => "all".to_string(),
+        Some(branch) => format!("b{}", hex::encode(branch)),
+    };
+    format!("{}{day:07}/{scope}/{shard}", durations_prefix(project))
+}
+
+/// The day (its start) a [`duration_rollup_key`] under `prefix` ([`durations_prefix`]) is of.
+pub(crate) fn day_of_duration_rollup_key(prefix: &str, key: &str) -> Option<u64> {
+    let day: u64 = key.strip_prefix(prefix)?.split('/').next()?.parse().ok()?;
+    Some(day * Granularity::Day.len_ms())
+}
+
+/// The shards of a project's duration rollups: the first digit of the test ids they hold.
+pub(crate) fn duration_rollup_shards() -> impl Iterator<Item = char> {
+    TEST_PARTITIONS.chars()
+}
+
 /// Where attempts' text kept apart from their test items lives in the bucket
 /// (`verdict_model::KeptText`): kept as long as their runs.
 pub const KEPT_TEXT_PREFIX: &str = "text/";

@@ -16,6 +16,7 @@ mod comparison;
 mod counts;
 mod cursor;
 mod ddb;
+mod duration_rollups;
 mod error;
 mod failure_rollups;
 #[cfg(feature = "test-support")]
@@ -56,19 +57,20 @@ pub use comparison::{
 };
 pub use counts::{Delta, COUNTERS};
 pub use cursor::{Cursor, OccurrencesListing, ResultsListing, RunsListing, UploadsListing};
+pub use duration_rollups::{TestDurations, WindowDurations};
 pub use error::{Failure, StoreError};
 pub use failure_rollups::FailureCount;
 #[cfg(feature = "test-support")]
 pub use faults::Faults;
 pub use files::{
-    rank_slowest, Claim, ClaimCount, FileCommit, FileError, FileErrorKind, FileItem, FileState,
-    NewFile, Progress, SlowTest, SLOWEST_PER_FILE,
+    Claim, ClaimCount, FileCommit, FileError, FileErrorKind, FileItem, FileState, NewFile, Progress,
 };
 pub use first_seen::FirstSeen;
 pub use handoffs::{Handoff, HANDOFF_PREFIX};
 pub use keys::{
     kept_text_key, random_bytes, view_key, FileId, FileRef, Granularity, ProjectName, RunKey,
-    RunRef, FIRST_SEEN_PK_PREFIX, KEPT_TEXT_PREFIX, RAW_PREFIX, SNAPSHOTS_PREFIX, VIEWS_PREFIX,
+    RunRef, DURATIONS_PREFIX, FIRST_SEEN_PK_PREFIX, KEPT_TEXT_PREFIX, RAW_PREFIX, SNAPSHOTS_PREFIX,
+    VIEWS_PREFIX,
 };
 pub use outcomes::TestOutcome;
 pub use projects::{Project, DEFAULT_RETENTION_DAYS, MAX_RETENTION_DAYS};

@@ -1,6 +1,6 @@
 //! How each test of a run ended, read whole: what comparing a run with its base and recording
-//! where its tests were first seen need. A run of 250,000 tests is held as a few bytes per
-//! test (its id, status and flaky flag), never as its items.
+//! where its tests were first seen and rolling up their durations need. A run of 250,000 tests
+//! is held as a few bytes per test (its id, status, flaky flag and duration), never as its items.
 
 use crate::attrs::{get_bool, get_s, get_u64, s, Item, CREATED_MS, SK};
 use crate::keys::{test_id_of_sk, RunRef, TEST_SK_PREFIX};
@@ -20,6 +20,8 @@ pub struct TestOutcome {
     pub status: Status,
     /// Whether it passed after a failed attempt.
     pub flaky: bool,
+    /// How long it took, in milliseconds.
+    pub duration_ms: u64,
 }
 
 impl TestOutcome {
@@ -37,6 +39,7 @@ impl TestOutcome {
             test_id: test_id_of_sk(get_s(item, SK)?)?.to_string(),
             status: Status::parse(get_s(item, test_attr::STATUS)?)?,
             flaky: get_bool(item, test_attr::FLAKY),
+            duration_ms: get_u64(item, test_attr::DURATION_MS),
         })
     }
 }
@@ -64,8 +67,9 @@ impl Store {
                     .key_condition_expression("pk = :pk AND begins_with(sk, :t)")
                     .expression_attribute_values(":pk", s(pk))
                     .expression_attribute_values(":t", s(TEST_SK_PREFIX))
-                    .projection_expression("sk, #status, flaky, #contrib, #created")
+                    .projection_expression("sk, #status, flaky, #duration, #contrib, #created")
                     .expression_attribute_names("#status", test_attr::STATUS)
+                    .expression_attribute_names("#duration", test_attr::DURATION_MS)
                     .expression_attribute_names("#contrib", test_attr::CONTRIB)
                     .expression_attribute_names("#created", CREATED_MS)
             };

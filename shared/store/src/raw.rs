@@ -34,6 +34,59 @@ impl Store {
         Ok(())
     }
 
+    /// An object's bytes and version tag; `None` when there is no such object.
+    pub(crate) async fn read_tagged(
+        &self,
+        operation: &'static str,
+        key: &str,
+    ) -> Result<Option<(Vec<u8>, String)>, StoreError> {
+        self.get_object(operation, key, None).await
+    }
+
+    /// Writes an object only if it is still the version read (`etag`, from
+    /// [`Store::read_tagged`]), or, without one, only if there is none: `false` when another
+    /// writer came first (S3 answers 412, or 409 for a conditional write racing another).
+    pub(crate) async fn put_if_unchanged(
+        &self,
+        operation: &'static str,
+        key: &str,
+        etag: Option<&str>,
+        body: Vec<u8>,
+    ) -> Result<bool, StoreError> {
+        let put = self.s3.put_object().bucket(&self.bucket).key(key);
+        let put = match etag {
+            Some(etag) => put.if_match(etag),
+            None => put.if_none_match("*"),
+        };
+        match put.body(ByteStream::from(body)).send().await {
+            Ok(_) => Ok(true),
+            Err(err)
+                if err
+                    .raw_response()
+                    .is_some_and(|r| matches!(r.status().as_u16(), 409 | 412)) =>
+            {
+                Ok(false)
+            }
+            Err(err) => Err(StoreError::from_sdk(operation, err)),
+        }
+    }
+
+    /// Deletes an object (none there is no error).
+    pub(crate) async fn delete_object(
+        &self,
+        operation: &'static str,
+        key: &str,
+    ) -> Result<(), StoreError> {
+        self.s3
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| StoreError::from_sdk(operation, e))?;
+        Ok(())
+    }
+
     /// Bytes `first..end` of an object: `None` when there is no such object, fewer (or none)
     /// when it ends sooner.
     pub(crate) async fn read_range(
@@ -54,6 +107,17 @@ impl Store {
         key: &str,
         range: Option<String>,
     ) -> Result<Option<Vec<u8>>, StoreError> {
+        let read = self.get_object(operation, key, range).await?;
+        Ok(read.map(|(bytes, _)| bytes))
+    }
+
+    /// [`Store::read_object`], with the object's version tag (none for a range past its end).
+    async fn get_object(
+        &self,
+        operation: &'static str,
+        key: &str,
+        range: Option<String>,
+    ) -> Result<Option<(Vec<u8>, String)>, StoreError> {
         let result = self
             .s3
             .get_object()
@@ -72,16 +136,17 @@ impl Store {
                     .raw_response()
                     .is_some_and(|r| r.status().as_u16() == 416) =>
             {
-                return Ok(Some(Vec::new()))
+                return Ok(Some((Vec::new(), String::new())))
             }
             Err(err) => return Err(StoreError::from_sdk(operation, err)),
         };
+        let etag = out.e_tag().unwrap_or_default().to_string();
         let bytes = out
             .body
             .collect()
             .await
             .map_err(|e| StoreError::transient(operation, e.to_string()))?;
-        Ok(Some(bytes.into_bytes().to_vec()))
+        Ok(Some((bytes.into_bytes().to_vec(), etag)))
     }
 
     /// Opens an object for streaming; `Ok(None)` when there is no such object. With `if_match`,

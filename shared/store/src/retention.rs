@@ -6,8 +6,9 @@
 use crate::attrs::{get_s, s, Item, PK, SK};
 use crate::batch::delete_request;
 use crate::keys::{
-    run_kept_text_prefix, run_objects_prefix, run_snapshots_prefix, time_floor, upload_key,
-    view_key, FileId, ProjectName, RunKey, RunRef, FILE_SK_PREFIX, SK_RUN,
+    day_of_duration_rollup_key, durations_prefix, run_kept_text_prefix, run_objects_prefix,
+    run_snapshots_prefix, time_floor, upload_key, view_key, FileId, Granularity, ProjectName,
+    RunKey, RunRef, FILE_SK_PREFIX, SK_RUN,
 };
 use crate::{Store, StoreError};
 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
@@ -93,7 +94,25 @@ impl Store {
             return Ok(deleted);
         }
         let objects = self.run_objects(run).await?;
-        for chunk in objects.chunks(1000) {
+        self.delete_objects(&objects).await?;
+        deleted.objects += objects.len() as u64;
+        // The run item goes last: until then the runs index still finds the run.
+        self.ddb
+            .delete_item()
+            .table_name(&self.table)
+            .key(PK, s(run.pk()))
+            .key(SK, s(crate::keys::SK_RUN))
+            .send()
+            .await
+            .map_err(|e| StoreError::from_sdk("DeleteItem run", e))?;
+        deleted.items += 1;
+        deleted.run_finished = true;
+        Ok(deleted)
+    }
+
+    /// Deletes objects by key, 1,000 a call.
+    async fn delete_objects(&self, keys: &[String]) -> Result<(), StoreError> {
+        for chunk in keys.chunks(1000) {
             let ids = chunk
                 .iter()
                 .map(|k| ObjectIdentifier::builder().key(k).build())
@@ -112,20 +131,45 @@ impl Store {
                 .send()
                 .await
                 .map_err(|e| StoreError::from_sdk("DeleteObjects", e))?;
-            deleted.objects += chunk.len() as u64;
         }
-        // The run item goes last: until then the runs index still finds the run.
-        self.ddb
-            .delete_item()
-            .table_name(&self.table)
-            .key(PK, s(run.pk()))
-            .key(SK, s(crate::keys::SK_RUN))
-            .send()
-            .await
-            .map_err(|e| StoreError::from_sdk("DeleteItem run", e))?;
-        deleted.items += 1;
-        deleted.run_finished = true;
-        Ok(deleted)
+        Ok(())
+    }
+
+    /// The duration rollups of `project`'s days that ended by `before_ms` (every run of them
+    /// was created before it), oldest first, at most `limit`: keys are in day order, so the
+    /// listing stops at the first day kept.
+    pub async fn expired_duration_rollups(
+        &self,
+        project: &ProjectName,
+        before_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        let prefix = durations_prefix(project);
+        let mut pages = self
+            .s3
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(&prefix)
+            .into_paginator()
+            .send();
+        let mut keys = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| StoreError::from_sdk("ListObjectsV2", e))?;
+            for key in page.contents().iter().filter_map(|o| o.key()) {
+                let ended = day_of_duration_rollup_key(&prefix, key)
+                    .is_some_and(|day| day + Granularity::Day.len_ms() <= before_ms);
+                if !ended || keys.len() == limit {
+                    return Ok(keys);
+                }
+                keys.push(key.to_string());
+            }
+        }
+        Ok(keys)
+    }
+
+    /// Deletes duration rollups by key ([`Store::expired_duration_rollups`]).
+    pub async fn delete_duration_rollups(&self, keys: &[String]) -> Result<(), StoreError> {
+        self.delete_objects(keys).await
     }
 
     /// Keys of the run's own partition: its item, its files and content markers (callers

@@ -36,6 +36,30 @@ impl Store {
         }
     }
 
+    /// Forgets every duration rollup of `runs`' project and the runs' records of their folds,
+    /// as if none had been folded (their snapshots stay, as a fold cut off would leave them).
+    pub async fn unroll_durations(&self, runs: &[crate::RunRef]) -> Result<(), StoreError> {
+        let Some(project) = runs.first().map(|r| &r.project) else {
+            return Ok(());
+        };
+        let keys = self
+            .list_keys(&crate::keys::durations_prefix(project))
+            .await?;
+        self.delete_duration_rollups(&keys).await?;
+        for run in runs {
+            self.ddb
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(run.item_key()))
+                .update_expression("REMOVE #rolled")
+                .expression_attribute_names("#rolled", crate::duration_rollups::ROLLED)
+                .send()
+                .await
+                .map_err(|e| StoreError::from_sdk("UpdateItem durations rolled", e))?;
+        }
+        Ok(())
+    }
+
     /// The size of a run's item as DynamoDB counts it (0 when there is none).
     pub async fn run_item_size(&self, run: &crate::RunRef) -> Result<usize, StoreError> {
         let item = self.read_item("GetItem run", run.item_key(), true).await?;

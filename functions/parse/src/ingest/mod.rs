@@ -16,8 +16,9 @@
 //!    every delivery.
 //! 7. Once the last file of a run is settled: its comparison with its default base
 //!    (`Store::make_comparison`) and, for a large run, its sorted views (`Store::make_views`).
-//! 8. Once all its files settled, the tests no earlier run had, as first seen there
-//!    (`Store::record_first_seen`), on every delivery until recorded.
+//! 8. Once all its files settled, each test's duration into its day's duration rollups
+//!    (`Store::roll_durations`), then the tests no earlier run had, as first seen there
+//!    (`Store::record_first_seen`), both on every delivery until recorded.
 //!
 //! A crash anywhere leaves the file `processing`; the next delivery (or the sweep, once the
 //! lease expires) runs the same steps and every write already made answers with what it did.
@@ -101,9 +102,11 @@ impl Ingest {
         if !matches!(outcome, Outcome::AlreadySettled(_) | Outcome::Skipped(_)) {
             self.derive_once_settled(&file.run).await;
         }
-        // Last: a first run of many tests puts as many first-seen items, and what is above is
-        // not held up behind them; like the rolls, made again by a redelivery until done.
+        // After what a dashboard or `verdict upload --wait` opens first; like the rolls above,
+        // made again by a redelivery until done. Last, first seen: a first run of many tests
+        // puts as many first-seen items, and what is above is not held up behind them.
         if !matches!(outcome, Outcome::Skipped(_)) {
+            self.store.roll_durations(&file.run).await?;
             self.store.record_first_seen(&file.run).await?;
         }
         Ok(outcome)
@@ -328,7 +331,6 @@ impl Ingest {
             counts: Summary::default(),
             contribution: Delta::default(),
             warnings: validated.warnings.clone(),
-            slowest: Vec::new(),
         };
         let from = item.progress.clone().unwrap_or_default();
         let before = from.written;
@@ -363,7 +365,6 @@ impl Ingest {
         let commit = FileCommit {
             counts,
             contribution: written.contribution,
-            slowest: written.slowest,
             ..commit_base
         };
         let committed = match self.store.commit_file(file, owner, &commit, now_ms()).await {
@@ -374,7 +375,6 @@ impl Ingest {
                     written: written_count,
                     counts,
                     contribution: commit.contribution,
-                    slowest: commit.slowest.clone(),
                 };
                 let err = Retry::from(err);
                 let count = claim_count(written_count > before, Some(&err));

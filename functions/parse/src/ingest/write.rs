@@ -19,10 +19,7 @@ use tokio::time::Instant;
 use tokio_util::io::SyncIoBridge;
 use verdict_formats::for_each_case;
 use verdict_model::{Sidecar, Status, TestResult};
-use verdict_store::{
-    rank_slowest, Delta, FileRef, Progress, RunContext, SlowTest, Writers, BATCH_WRITE_MAX,
-    SLOWEST_PER_FILE,
-};
+use verdict_store::{Delta, FileRef, Progress, RunContext, Writers, BATCH_WRITE_MAX};
 
 /// Write units a batch of passing tests costs (25 items of under 1 KB).
 const BATCH_WRITE_UNITS: usize = BATCH_WRITE_MAX;
@@ -83,20 +80,16 @@ impl Prefix {
                 acc.counts.count(status, flaky, duration_ms);
             }
             acc.contribution = acc.contribution.plus(landed.contribution);
-            for slow in landed.slowest {
-                keep_slowest(&mut acc.slowest, slow);
-            }
         }
     }
 }
 
-/// What the file's progress needs of a write that landed: each result's outcome, the sum of
-/// their deltas and the slowest of them; not the results, so the writes that land ahead of a
+/// What the file's progress needs of a write that landed: each result's outcome and the sum of
+/// their deltas; not the results, so the writes that land ahead of a
 /// slow one (a throttled partition's) hold a few bytes a result while they wait in [`Prefix`].
 struct Landed {
     outcomes: Vec<(Status, bool, u64)>,
     contribution: Delta,
-    slowest: Vec<SlowTest>,
 }
 
 impl Landed {
@@ -104,21 +97,12 @@ impl Landed {
         let mut landed = Landed {
             outcomes: Vec::new(),
             contribution: Delta::default(),
-            slowest: Vec::new(),
         };
         for (result, delta) in written {
             landed
                 .outcomes
                 .push((result.status, result.flaky, result.duration_ms));
             landed.contribution = landed.contribution.plus(delta);
-            keep_slowest(
-                &mut landed.slowest,
-                SlowTest {
-                    test_id: result.test_id,
-                    name: result.name,
-                    duration_ms: result.duration_ms,
-                },
-            );
         }
         landed
     }
@@ -330,14 +314,6 @@ impl InFlight {
             .await
             .expect("the budget is never closed")
     }
-}
-
-/// Keeps the file's slowest tests, slowest first (ties by test id, so the list is the same
-/// whatever the order of writes).
-fn keep_slowest(slowest: &mut Vec<SlowTest>, test: SlowTest) {
-    slowest.push(test);
-    *slowest = rank_slowest(std::mem::take(slowest));
-    slowest.truncate(SLOWEST_PER_FILE);
 }
 
 fn stream_of<T: Send + 'static>(

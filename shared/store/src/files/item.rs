@@ -30,7 +30,6 @@ pub(crate) mod attr {
     pub(crate) const CONTRIBUTION: &str = "contribution";
     pub(crate) const WARNINGS: &str = "warnings";
     pub(crate) const WARNING_COUNT: &str = "warning_count";
-    pub(crate) const SLOWEST: &str = "slowest";
     pub(crate) const SETTLED_MS: &str = "settled_ms";
     pub(crate) const ERROR: &str = "error";
     pub(crate) const DUPLICATE_OF: &str = "duplicate_of";
@@ -250,8 +249,6 @@ pub struct FileItem {
     pub error: Option<FileError>,
     /// The file with the same bytes, when a `duplicate`.
     pub duplicate_of: Option<FileId>,
-    /// The file's slowest tests (for the slowest-tests endpoint).
-    pub slowest: Vec<SlowTest>,
     /// Tags and owners to add to this file's tests.
     pub test_overrides: BTreeMap<String, TestOverride>,
     /// How many times the file was claimed for parsing (each delivery and sweep that got it).
@@ -260,41 +257,6 @@ pub struct FileItem {
     pub lease_until_ms: u64,
     /// How far an earlier invocation got, when one stopped to let the next continue.
     pub progress: Option<super::Progress>,
-}
-
-/// One of a file's slowest tests.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct SlowTest {
-    /// The test's id.
-    pub test_id: String,
-    /// The test's name.
-    pub name: String,
-    /// Its duration in this file.
-    pub duration_ms: u64,
-}
-
-/// How many of its slowest tests a file item keeps.
-pub const SLOWEST_PER_FILE: usize = 20;
-
-/// Each test of `tests` once, with the longest duration it has there, slowest first (ties by
-/// test id, so the order is the same whatever the order of `tests`).
-pub fn rank_slowest(tests: impl IntoIterator<Item = SlowTest>) -> Vec<SlowTest> {
-    let mut longest: std::collections::HashMap<String, SlowTest> = std::collections::HashMap::new();
-    for test in tests {
-        match longest.get_mut(&test.test_id) {
-            Some(kept) => kept.duration_ms = kept.duration_ms.max(test.duration_ms),
-            None => {
-                longest.insert(test.test_id.clone(), test);
-            }
-        }
-    }
-    let mut ranked: Vec<SlowTest> = longest.into_values().collect();
-    ranked.sort_by(|a, b| {
-        b.duration_ms
-            .cmp(&a.duration_ms)
-            .then_with(|| a.test_id.cmp(&b.test_id))
-    });
-    ranked
 }
 
 /// A file item as read (`None`: not a readable file item).
@@ -337,9 +299,6 @@ pub(crate) fn file_from_item(item: &Item) -> Option<FileItem> {
             .unwrap_or_default(),
         error,
         duplicate_of: get_s(item, attr::DUPLICATE_OF).and_then(|id| FileId::parse(id).ok()),
-        slowest: get_s(item, attr::SLOWEST)
-            .and_then(|w| serde_json::from_str(w).ok())
-            .unwrap_or_default(),
         test_overrides: get_s(item, attr::TEST_OVERRIDES)
             .and_then(|w| serde_json::from_str(w).ok())
             .unwrap_or_default(),
@@ -381,21 +340,6 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rank_slowest_keeps_each_test_s_longest_duration() {
-        let slow = |id: &str, ms| SlowTest {
-            test_id: id.into(),
-            name: format!("n{id}"),
-            duration_ms: ms,
-        };
-        let ranked = rank_slowest([slow("a", 5), slow("b", 9), slow("a", 12), slow("c", 9)]);
-        let ranked: Vec<(&str, u64)> = ranked
-            .iter()
-            .map(|s| (s.test_id.as_str(), s.duration_ms))
-            .collect();
-        assert_eq!(ranked, [("a", 12), ("b", 9), ("c", 9)]);
-    }
 
     #[test]
     fn every_state_and_error_kind_reads_back_from_its_name() {

@@ -3,7 +3,7 @@
 //! `duplicate`) moves its run's counters in the same transaction, so they move exactly once.
 
 use super::attr as file_attr;
-use super::item::{file_from_item, state_attrs, FileError, FileItem, FileState, SlowTest};
+use super::item::{file_from_item, state_attrs, FileError, FileItem, FileState};
 use crate::attrs::{get_u64, n, s, Expr};
 use crate::counts::{Delta, COUNTERS};
 use crate::ddb::conditional;
@@ -80,8 +80,6 @@ pub struct FileCommit {
     pub contribution: Delta,
     /// What the parser read past.
     pub warnings: Vec<String>,
-    /// The file's slowest tests.
-    pub slowest: Vec<SlowTest>,
 }
 
 /// How many warnings a file item keeps (the raw file keeps the rest).
@@ -309,10 +307,6 @@ impl Store {
                 s(serde_json::to_string(&warnings).unwrap_or_default()),
             ),
             (file_attr::WARNING_COUNT, n(commit.warnings.len())),
-            (
-                file_attr::SLOWEST,
-                s(serde_json::to_string(&commit.slowest).unwrap_or_default()),
-            ),
             (file_attr::SETTLED_MS, n(now_ms)),
         ];
         let change = RunChange {

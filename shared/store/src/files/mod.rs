@@ -12,9 +12,7 @@ mod progress;
 mod register;
 
 pub(crate) use item::attr;
-pub use item::{
-    rank_slowest, FileError, FileErrorKind, FileItem, FileState, SlowTest, SLOWEST_PER_FILE,
-};
+pub use item::{FileError, FileErrorKind, FileItem, FileState};
 pub use lease::{Claim, ClaimCount, FileCommit};
 pub use progress::Progress;
 pub use register::NewFile;

@@ -3,9 +3,8 @@
 //! invocation skips the results already written and starts its sums from these.
 
 use super::attr as file_attr;
-use super::item::SlowTest;
 use super::lease::ClaimCount;
-use crate::attrs::{get_map, get_s, get_u64, n, s, Expr, Item};
+use crate::attrs::{get_map, get_u64, n, Expr, Item};
 use crate::counts::{summary_from, Delta, COUNTERS};
 use crate::keys::FileRef;
 use crate::{Store, StoreError};
@@ -18,7 +17,6 @@ mod attr {
     pub(super) const WRITTEN: &str = "written";
     pub(super) const COUNTS: &str = "counts";
     pub(super) const CONTRIBUTION: &str = "contribution";
-    pub(super) const SLOWEST: &str = "slowest";
 }
 
 /// A file's results written so far: the first `written` in the order the file gives them
@@ -31,8 +29,6 @@ pub struct Progress {
     pub counts: Summary,
     /// The sum of their deltas to the run.
     pub contribution: Delta,
-    /// The slowest of them.
-    pub slowest: Vec<SlowTest>,
 }
 
 impl Progress {
@@ -41,10 +37,6 @@ impl Progress {
             (attr::WRITTEN.to_string(), n(self.written)),
             (attr::COUNTS.to_string(), Delta::of(&self.counts).to_attr()),
             (attr::CONTRIBUTION.to_string(), self.contribution.to_attr()),
-            (
-                attr::SLOWEST.to_string(),
-                s(serde_json::to_string(&self.slowest).unwrap_or_default()),
-            ),
         ]))
     }
 
@@ -57,9 +49,6 @@ impl Progress {
                 .unwrap_or_default(),
             contribution: get_map(map, attr::CONTRIBUTION)
                 .map(Delta::from_item)
-                .unwrap_or_default(),
-            slowest: get_s(map, attr::SLOWEST)
-                .and_then(|w| serde_json::from_str(w).ok())
                 .unwrap_or_default(),
         })
     }
@@ -104,11 +93,6 @@ mod tests {
                 ..Summary::default()
             },
             contribution: Delta([1, 2, 3, 4, 5, 6, 7, 8, -9]),
-            slowest: vec![SlowTest {
-                test_id: "ab".repeat(32),
-                name: "slow".into(),
-                duration_ms: 9_000,
-            }],
         };
         let item: Item = HashMap::from([(file_attr::PROGRESS.to_string(), progress.to_attr())]);
         assert_eq!(Progress::from_item(&item), Some(progress));

@@ -199,6 +199,7 @@ function Slowest(props: { query: Query }) {
                   <tr>
                     <th scope="col">Test</th>
                     <th scope="col" class="num">Median</th>
+                    <th scope="col" class="num">Mean</th>
                     <th scope="col" class="num">p95</th>
                     <th scope="col" class="num">Longest</th>
                     <th scope="col" class="num">Runs</th>
@@ -208,9 +209,10 @@ function Slowest(props: { query: Query }) {
                   {s.items.map((t) => (
                     <tr key={t.test_id} data-test={t.test_id}>
                       <th scope="row">
-                        <Link to={testRoute(t.test_id)}>{t.name}</Link>
+                        <Link to={testRoute(t.test_id)}>{t.name ?? t.test_id}</Link>
                       </th>
                       <td class="num">{duration(t.median_ms)}</td>
+                      <td class="num">{duration(t.mean_ms)}</td>
                       <td class="num">{duration(t.p95_ms)}</td>
                       <td class="num">{duration(t.max_ms)}</td>
                       <td class="num">{t.runs}</td>

@@ -1,0 +1,266 @@
+//! `/v1/tests/slowest` over more runs and tests than it once read (it took candidates from the
+//! newest 50 runs' files, 20 a file, and durations from the newest 100 runs): 60 runs of 150
+//! tests over 20 days on two branches, uploaded and ingested as CI would, every fifth run with a
+//! late second file that reruns five tests (so its durations are folded in again), some tests
+//! skipped. Every page, walked to the end, equals a brute-force recount of the test items in
+//! the table, on every window and branch; folding every run again changes nothing; and folding
+//! them all at once from nothing, three deliveries each, gives the same answers.
+
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+use verdict_model::RunMetadata;
+use verdict_parse_fn::ingest::{Ingest, Settings};
+use verdict_store::{duration_bucket, duration_bucket_top, now_ms, Granularity, RunRef};
+use verdict_tests::{dump, metadata, run_ref, settle, upload_with, LocalApi};
+use verdict_upload_fn::Limits;
+
+const RUNS: usize = 60;
+const TESTS: usize = 150;
+/// Tests `t0`..`t4` run again in the late file of every fifth run.
+const RERUN: usize = 5;
+const DAY_MS: u64 = 86_400_000;
+
+/// Test `j`'s duration in run `i`, in milliseconds: spread, changing from run to run, with
+/// tests `t140`.. slow only in the older 35 runs (so slowest by median over the month, and not
+/// over the last week).
+fn duration_ms(i: usize, j: usize) -> u64 {
+    let base = ((j * 37 + i * 11) % 200) as u64 * 10 + 1;
+    if j >= 140 && i >= 25 {
+        base + 20_000
+    } else {
+        base
+    }
+}
+
+fn skipped(i: usize, j: usize) -> bool {
+    j.is_multiple_of(25) && i % 2 == 1
+}
+
+fn report(i: usize) -> String {
+    let mut xml = String::from("<testsuite name=\"s\">");
+    for j in 0..TESTS {
+        let body = if skipped(i, j) { "<skipped/>" } else { "" };
+        xml.push_str(&format!(
+            "<testcase classname=\"c\" name=\"t{j}\" time=\"{}\">{body}</testcase>",
+            duration_ms(i, j) as f64 / 1000.0
+        ));
+    }
+    xml.push_str("</testsuite>");
+    xml
+}
+
+/// The late file of a run: `t0`..`t4` again, slower.
+fn reruns(i: usize) -> String {
+    let cases: String = (0..RERUN)
+        .map(|j| {
+            let time = (duration_ms(i, j) + 5_000) as f64 / 1000.0;
+            format!("<testcase classname=\"c\" name=\"t{j}\" time=\"{time}\"/>")
+        })
+        .collect();
+    format!("<testsuite name=\"s\">{cases}</testsuite>")
+}
+
+fn branch(i: usize) -> &'static str {
+    if i.is_multiple_of(3) {
+        "feature-x"
+    } else {
+        "main"
+    }
+}
+
+/// One test's line of the answer: id, name, runs, median, p95, max, mean.
+type Line = (String, String, u64, u64, u64, u64, u64);
+
+/// The answer recounted from every test item in the table: the durations of each test's results
+/// that ran (not skipped) in the runs created from the day holding `since` on, of `branch`.
+async fn recount(api: &LocalApi, since: u64, branch: Option<&str>) -> Vec<Line> {
+    let (items, _) = dump(&api.store).await;
+    let text = |item: &BTreeMap<String, Value>, name: &str| {
+        item.get(name)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let runs: HashMap<String, (u64, String)> = items
+        .iter()
+        .filter(|i| text(i, "sk") == "RUN")
+        .map(|i| {
+            let created = i["created_ms"].as_u64().unwrap();
+            (text(i, "run_key"), (created, text(i, "branch")))
+        })
+        .collect();
+    let first_day = Granularity::Day.start(since);
+    let mut tests: BTreeMap<(String, String), Vec<u64>> = BTreeMap::new();
+    for item in items.iter().filter(|i| text(i, "sk").starts_with("T#")) {
+        let run = text(item, "pk").split('#').nth(2).unwrap().to_string();
+        let (created, run_branch) = &runs[&run];
+        if *created < first_day || branch.is_some_and(|b| b != run_branch) {
+            continue;
+        }
+        if text(item, "status") == "skipped" {
+            continue;
+        }
+        let ms = item.get("duration_ms").and_then(Value::as_u64).unwrap_or(0);
+        let id = text(item, "sk")["T#".len()..].to_string();
+        tests.entry((id, text(item, "name"))).or_default().push(ms);
+    }
+    let quantile = |sorted: &[u64], q: f64| {
+        let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+        duration_bucket_top(duration_bucket(sorted[rank - 1]))
+    };
+    let mut lines: Vec<Line> = tests
+        .into_iter()
+        .map(|((id, name), mut ms)| {
+            ms.sort_unstable();
+            let n = ms.len() as u64;
+            let mean = ms.iter().sum::<u64>() / n;
+            (
+                id,
+                name,
+                n,
+                quantile(&ms, 0.5),
+                quantile(&ms, 0.95),
+                quantile(&ms, 1.0),
+                mean,
+            )
+        })
+        .collect();
+    lines.sort_by(|a, b| (b.3, b.6).cmp(&(a.3, a.6)).then_with(|| a.0.cmp(&b.0)));
+    lines
+}
+
+/// `/v1/tests/slowest` walked page by page.
+async fn answered(api: &LocalApi, path: &str) -> Vec<Line> {
+    let (status, first) = api.get(&api.read_token, path).await;
+    assert_eq!(status, 200, "{first}");
+    let items = api.walk(&api.read_token, path).await;
+    assert_eq!(
+        first["tests"],
+        items.len(),
+        "{path}: every test counted is listed"
+    );
+    items
+        .iter()
+        .map(|t| {
+            let n = |name: &str| t[name].as_u64().unwrap();
+            (
+                t["test_id"].as_str().unwrap().to_string(),
+                t["name"].as_str().unwrap().to_string(),
+                n("runs"),
+                n("median_ms"),
+                n("p95_ms"),
+                n("max_ms"),
+                n("mean_ms"),
+            )
+        })
+        .collect()
+}
+
+/// Every run folded by three deliveries at once, all runs at once.
+async fn roll_each_three_times_at_once(api: &LocalApi, runs: &[RunRef]) {
+    let rolls = runs
+        .iter()
+        .flat_map(|run| (0..3).map(move |_| api.store.roll_durations(run)));
+    for rolled in futures_util::future::join_all(rolls).await {
+        rolled.unwrap();
+    }
+}
+
+async fn assert_every_window_equals_a_recount(api: &LocalApi, now: u64, when: &str) {
+    for (days, branch) in [
+        (30, None),
+        (7, Some("main")),
+        (30, Some("feature-x")),
+        (1, None),
+    ] {
+        let mut path = format!("/v1/tests/slowest?window={days}d&limit=40");
+        if let Some(b) = branch {
+            path.push_str(&format!("&branch={b}"));
+        }
+        let expected = recount(api, now - days * DAY_MS, branch).await;
+        assert!(!expected.is_empty(), "{path}: a window worth checking");
+        assert_eq!(answered(api, &path).await, expected, "{when}: {path}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn slowest_tests_over_more_runs_than_once_read_equal_a_recount_and_fold_once() {
+    let api = LocalApi::start(Limits::default()).await;
+    let ingest = Ingest::new(api.store.clone().serving("parse"), Settings::default());
+    let now = now_ms();
+    let mut runs: Vec<RunRef> = Vec::new();
+    for i in 0..RUNS {
+        let run = run_ref("acme", &format!("r{i:03}"));
+        let created = now - 3_600_000 - (i as u64) * DAY_MS / 3;
+        let meta = RunMetadata {
+            branch: Some(branch(i).into()),
+            ..metadata()
+        };
+        let first = upload_with(
+            &api.store,
+            &run,
+            2 * i,
+            "a.xml",
+            report(i).as_bytes(),
+            created,
+            meta.clone(),
+        )
+        .await;
+        settle(&ingest, &first.object_key()).await;
+        if i.is_multiple_of(5) {
+            // Registered after the run settled and was folded: its durations are folded again.
+            let late = upload_with(
+                &api.store,
+                &run,
+                2 * i + 1,
+                "b.xml",
+                reruns(i).as_bytes(),
+                created,
+                meta,
+            )
+            .await;
+            settle(&ingest, &late.object_key()).await;
+        }
+        runs.push(run);
+    }
+    assert_every_window_equals_a_recount(&api, now, "ingested").await;
+    // The tests slow in the older runs rank by what every run of the window says.
+    let month = answered(&api, "/v1/tests/slowest?window=30d&limit=40").await;
+    assert!(
+        month[..10].iter().all(|l| l.1.starts_with("t14")),
+        "{month:?}"
+    );
+
+    // Every run folded again, three deliveries at once: nothing changes.
+    let objects = |api: &LocalApi| {
+        let store = api.store.clone();
+        async move {
+            let keys = store.bucket_keys("durations/").await.unwrap();
+            let mut bodies = Vec::new();
+            for key in keys {
+                bodies.push((key.clone(), store.read_derived(&key).await.unwrap()));
+            }
+            bodies
+        }
+    };
+    let before = objects(&api).await;
+    assert!(
+        before.len() >= 16 * 20,
+        "every shard of every day: {}",
+        before.len()
+    );
+    roll_each_three_times_at_once(&api, &runs).await;
+    assert_eq!(objects(&api).await, before, "folded again");
+
+    // From nothing, every run at once, three deliveries each: the objects race, and none loses
+    // another's counts.
+    api.store.unroll_durations(&runs).await.unwrap();
+    assert!(api
+        .store
+        .bucket_keys("durations/")
+        .await
+        .unwrap()
+        .is_empty());
+    roll_each_three_times_at_once(&api, &runs).await;
+    assert_every_window_equals_a_recount(&api, now, "folded at once").await;
+}
