@@ -183,6 +183,10 @@ async fn main() {
             ),
         ),
         ("GET /v1/failures", "/v1/failures?since=2000-01-01".into()),
+        (
+            "GET /v1/tests/slowest (90 days)",
+            "/v1/tests/slowest?window=90d".into(),
+        ),
     ];
     // The clients block; the local API's tasks go on on the runtime's other threads.
     let mixed = tokio::task::block_in_place(|| drive(&api, CLIENTS, &endpoints, SECONDS));

@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use verdict_model::RunMetadata;
 use verdict_parse_fn::ingest::{Ingest, Settings};
 use verdict_store::{now_ms, Granularity, OccurrenceFilter};
+use verdict_tests::reports::junit_test_id;
 use verdict_tests::{dump, metadata, run_ref, settle, upload_with, LocalApi};
 use verdict_upload_fn::Limits;
 
@@ -347,16 +348,24 @@ async fn a_retried_pass_older_than_the_runs_read_is_counted_and_dated() {
     let ingest = Ingest::new(api.store.clone().serving("parse"), Settings::default());
     // Two days ago and on: run 1 and run 3 retry `t_retry` (a failed attempt, then a pass), the
     // other 503 runs pass it, so its retried passes are both older than the newest 500 runs.
+    // `t_old` runs in the oldest five only, retried in run 2.
     let start = now_ms() - 2 * DAY_MS;
     for i in 0..PAST_READ_RUNS {
-        let attempt = if i == 1 || i == 3 {
-            "<testcase classname=\"c\" name=\"t_retry\"><failure message=\"timeout\"/></testcase>"
-        } else {
-            ""
+        let retry = |name: &str| {
+            format!("<testcase classname=\"c\" name=\"{name}\"><failure message=\"timeout\"/></testcase>")
         };
-        let xml = format!(
-            "<testsuite name=\"s\">{attempt}<testcase classname=\"c\" name=\"t_retry\"/></testsuite>"
-        );
+        let mut xml = String::from("<testsuite name=\"s\">");
+        if i == 1 || i == 3 {
+            xml.push_str(&retry("t_retry"));
+        }
+        xml.push_str("<testcase classname=\"c\" name=\"t_retry\"/>");
+        if i == 2 {
+            xml.push_str(&retry("t_old"));
+        }
+        if i < 5 {
+            xml.push_str("<testcase classname=\"c\" name=\"t_old\"/>");
+        }
+        xml.push_str("</testsuite>");
         let file = upload_with(
             &api.store,
             &run_ref("acme", &format!("r{i:03}")),
@@ -375,9 +384,10 @@ async fn a_retried_pass_older_than_the_runs_read_is_counted_and_dated() {
     let (status, page) = api.get(&api.read_token, "/v1/flaky?window=7d").await;
     assert_eq!(status, 200, "{page}");
     let items = page["items"].as_array().unwrap();
-    assert_eq!(items.len(), 1, "{page}");
+    let names: Vec<&str> = items.iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["t_retry", "t_old"], "{page}");
+    assert_eq!(items[1]["retry_flaky_runs"], 1, "{page}");
     let t = &items[0];
-    assert_eq!(t["name"], "t_retry", "{t}");
     assert_eq!(t["retry_flaky_runs"], 2, "the rollups' count: {t}");
     assert_eq!(t["since_run_id"], "r001", "{t}");
     assert_eq!(t["last_flaky_run_id"], "r003", "{t}");
@@ -387,4 +397,40 @@ async fn a_retried_pass_older_than_the_runs_read_is_counted_and_dated() {
         "{t}"
     );
     assert_eq!(t["runs"], 500, "runs read: {t}");
+
+    // A test's page counts every run of the window, and finds a test none of the newest 500
+    // runs has.
+    let retried = test_page(&api, "t_retry").await;
+    let counts = |p: &Value| {
+        (
+            p["window_runs"].as_u64(),
+            p["window_flaky_runs"].as_u64(),
+            p["flake_rate"].as_f64(),
+        )
+    };
+    assert_eq!(
+        counts(&retried),
+        (Some(505), Some(2), Some(0.004)),
+        "{retried}"
+    );
+    assert_eq!(retried["last_run_id"], "r504");
+    let old = test_page(&api, "t_old").await;
+    assert_eq!(counts(&old), (Some(5), Some(1), Some(0.2)), "{old}");
+    assert_eq!(
+        (old["last_run_id"].as_str(), old["name"].as_str()),
+        (Some("r004"), Some("t_old")),
+        "{old}"
+    );
+    assert_eq!(old["failing_since"], Value::Null);
+}
+
+/// The page of test `c.{name}` over the last 7 days.
+async fn test_page(api: &LocalApi, name: &str) -> Value {
+    let path = format!(
+        "/v1/tests/{}?window=7d",
+        junit_test_id(&format!("c.{name}"))
+    );
+    let (status, page) = api.get(&api.read_token, &path).await;
+    assert_eq!(status, 200, "{page}");
+    page
 }

@@ -1,5 +1,5 @@
 //! The retention function on the local stack: exactly the expired runs go, from the table and the
-//! bucket; a cut-off pass resumes; a second pass is a no-op; a retention change takes effect; a
+//! bucket, with the duration rollups of their days; a cut-off pass resumes; a second pass is a no-op; a retention change takes effect; a
 //! late event for a deleted run resurrects nothing.
 
 use verdict_parse_fn::ingest::{Ingest, Outcome, Settings};
@@ -35,13 +35,14 @@ const ALL: Budget = Budget {
     pages: None,
 };
 
-/// The dump without what retention deletes of the given runs (`project/run_key`): all but
-/// their test results, which TTL removes.
-fn without(dump: &Dump, runs: &[&str]) -> Dump {
+/// The dump without what retention deletes of the given runs (`project/run_key` and when it
+/// was created): all but their test results, which TTL removes, and the duration rollups of
+/// their days (no kept run was created on those days).
+fn without(dump: &Dump, runs: &[(&str, u64)]) -> Dump {
     let gone = |item: &std::collections::BTreeMap<String, serde_json::Value>| {
         let text = |name: &str| item.get(name).and_then(|v| v.as_str());
         let waits_for_ttl = text("sk").is_some_and(|sk| sk.starts_with("T#"));
-        runs.iter().any(|r| {
+        runs.iter().any(|(r, _)| {
             let (p, k) = r.split_once('/').unwrap();
             let of_run = text("project") == Some(p) && text("run_key") == Some(k);
             (of_run && !waits_for_ttl) || text("pk") == Some(&format!("R#{p}#{k}"))
@@ -52,10 +53,13 @@ fn without(dump: &Dump, runs: &[&str]) -> Dump {
         .1
         .iter()
         .filter(|k| {
-            !runs.iter().any(|r| {
+            !runs.iter().any(|(r, created_ms)| {
+                let (p, _) = r.split_once('/').unwrap();
+                let day = created_ms / DAY;
                 ["raw", "views", "rollups", "text"]
                     .iter()
                     .any(|prefix| k.starts_with(&format!("{prefix}/{r}/")))
+                    || k.starts_with(&format!("durations/{p}/{day:07}/"))
             })
         })
         .cloned()
@@ -63,8 +67,8 @@ fn without(dump: &Dump, runs: &[&str]) -> Dump {
     (items, keys)
 }
 
-async fn seed(store: &Store) -> Vec<verdict_store::FileRef> {
-    let now = now_ms();
+/// Runs of two projects, created up to 100 days before `now`.
+async fn seed(store: &Store, now: u64) -> Vec<verdict_store::FileRef> {
     store
         .create_project(&ProjectName::parse("short").unwrap(), 7, now)
         .await
@@ -111,7 +115,8 @@ async fn seed(store: &Store) -> Vec<verdict_store::FileRef> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn exactly_the_expired_runs_go_and_a_cut_off_pass_resumes() {
     let store = fresh_store().await;
-    let files = seed(&store).await;
+    let now = now_ms();
+    let files = seed(&store, now).await;
     let before = dump(&store).await;
 
     let dry = run(&retention(&store), &request(true, 1000), ALL)
@@ -124,12 +129,17 @@ async fn exactly_the_expired_runs_go_and_a_cut_off_pass_resumes() {
         .map(|p| (p.project.clone(), p.runs))
         .collect();
     assert_eq!(runs, [("long".to_string(), 1), ("short".to_string(), 1)]);
-    // Each expired run's objects: its two raw uploads, the text each kept apart, its view and
-    // the snapshot of its failures the failure rollups hold.
-    assert!(
-        dry.projects.iter().all(|p| p.items > 0 && p.objects == 6),
-        "{dry:?}"
-    );
+    // Each expired run's objects: its two raw uploads, the text each kept apart, its view, the
+    // snapshot of its failures the failure rollups hold and, for `s-old`, that of its durations
+    // and its day's duration rollups (16 shards, of all branches and of `main`); `l-old` was
+    // past its retention when ingested, so nothing was folded for it.
+    let objects: Vec<(&str, u64)> = dry
+        .projects
+        .iter()
+        .map(|p| (p.project.as_str(), p.objects))
+        .collect();
+    assert_eq!(objects, [("long", 6), ("short", 7 + 32)], "{dry:?}");
+    assert!(dry.projects.iter().all(|p| p.items > 0), "{dry:?}");
     assert_same_dump(&dump(&store).await, &before, "a dry run deletes nothing");
 
     // Three items per page and two pages per pass: cut off mid-run, then resumed.
@@ -162,7 +172,13 @@ async fn exactly_the_expired_runs_go_and_a_cut_off_pass_resumes() {
         passes += 1;
         assert!(passes < 100, "retention never finished");
     }
-    let expected = without(&before, &["short/s-old", "long/l-old"]);
+    let expected = without(
+        &before,
+        &[
+            ("short/s-old", now - 10 * DAY),
+            ("long/l-old", now - 100 * DAY),
+        ],
+    );
     assert_same_dump(&dump(&store).await, &expected, "after the resumed passes");
     assert_eq!(
         store.bucket_keys("text/short/s-new/").await.unwrap().len(),
@@ -214,7 +230,7 @@ async fn exactly_the_expired_runs_go_and_a_cut_off_pass_resumes() {
     run(&retention(&store), &request(false, 1000), ALL)
         .await
         .unwrap();
-    let mut shorter = without(&expected, &["long/l-mid"]);
+    let mut shorter = without(&expected, &[("long/l-mid", now - 30 * DAY)]);
     for item in &mut shorter.0 {
         if item.get("sk").and_then(|v| v.as_str()) == Some("P#long") {
             item.insert("retention_days".into(), 20.into());
@@ -226,7 +242,7 @@ async fn exactly_the_expired_runs_go_and_a_cut_off_pass_resumes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_run_made_again_under_a_deleted_run_s_key_replaces_its_results_waiting_for_ttl() {
     let store = fresh_store().await;
-    seed(&store).await;
+    seed(&store, now_ms()).await;
     run(&retention(&store), &request(false, 1000), ALL)
         .await
         .unwrap();

@@ -3,7 +3,7 @@
 //! they are tested without a table.
 
 use std::collections::{HashMap, HashSet};
-use verdict_store::{FailureCount, WindowDurations};
+use verdict_store::{FailureCount, TestOverWindow};
 
 /// One failure (by fingerprint) across the failure rollups of a window.
 #[derive(Debug, PartialEq)]
@@ -73,8 +73,8 @@ pub(crate) fn flaky_candidates(counts: &[FailureCount]) -> Vec<FlakyCandidate<'_
 
 /// Tests slowest first: by median, then mean (a median is a histogram bucket's top, which many
 /// tests share), then test id.
-pub(crate) fn rank_slowest(mut tests: Vec<WindowDurations>) -> Vec<WindowDurations> {
-    let key = |t: &WindowDurations| (t.durations.quantile_ms(0.5), t.durations.mean_ms());
+pub(crate) fn rank_slowest(mut tests: Vec<TestOverWindow>) -> Vec<TestOverWindow> {
+    let key = |t: &TestOverWindow| (t.tally.quantile_ms(0.5), t.tally.mean_ms());
     tests.sort_by(|a, b| key(b).cmp(&key(a)).then_with(|| a.test_id.cmp(&b.test_id)));
     tests
 }
@@ -82,7 +82,7 @@ pub(crate) fn rank_slowest(mut tests: Vec<WindowDurations>) -> Vec<WindowDuratio
 #[cfg(test)]
 mod tests {
     use super::*;
-    use verdict_store::{duration_bucket, TestDurations};
+    use verdict_store::{duration_bucket, TestTally};
 
     fn count(test: &str, fingerprint: Option<&str>, failed: i64, flaky: i64) -> FailureCount {
         FailureCount {
@@ -134,15 +134,15 @@ mod tests {
     #[test]
     fn the_slowest_come_first_by_median_then_mean() {
         let test = |id: &str, ms: &[u64]| {
-            let mut durations = TestDurations::default();
+            let mut tally = TestTally::default();
             for ms in ms {
-                durations.runs += 1;
-                durations.total_ms += *ms as i64;
-                *durations.buckets.entry(duration_bucket(*ms)).or_default() += 1;
+                tally.runs += 1;
+                tally.total_ms += *ms as i64;
+                *tally.buckets.entry(duration_bucket(*ms)).or_default() += 1;
             }
-            WindowDurations {
+            TestOverWindow {
                 test_id: id.into(),
-                durations,
+                tally,
                 newest_run: "r".into(),
                 newest_created_ms: 0,
             }

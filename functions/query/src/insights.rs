@@ -289,7 +289,7 @@ pub(crate) async fn slowest(
     let limit = usize::try_from(limit(q)?).unwrap_or(0);
     let offset = q.start::<RankCursor>()?.map_or(0, |c| c.offset);
     let tests = store
-        .window_durations(project, branch.as_deref(), since, now_ms())
+        .window_tallies(project, branch.as_deref(), since, now_ms())
         .await?;
     let ranked = rank_slowest(tests);
     let page = ranked.get(offset..).unwrap_or_default();
@@ -311,7 +311,7 @@ pub(crate) async fn slowest(
     let items: Vec<Value> = page
         .iter()
         .map(|test| {
-            let d = &test.durations;
+            let d = &test.tally;
             json!({
                 "test_id": test.test_id,
                 "name": names.get(&test.test_id),

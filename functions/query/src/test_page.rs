@@ -9,15 +9,17 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use serde_json::json;
 use verdict_http::{json, rfc3339, ApiError};
-use verdict_model::Status;
-use verdict_store::{streak, ProjectName, RunFilter, RunKey, RunRef, Store, TestRow};
+use verdict_store::{now_ms, streak, Granularity, ProjectName, RunFilter, RunKey, RunRef, Store};
 
-/// The newest runs read for the test's recent results: its last status, streak and flake rate.
+/// The newest runs read for the test's recent results: its last status and streak.
 const RECENT_RUNS: usize = 500;
 
-/// `GET /v1/tests/{test_id}?branch=&window=`: the newest [`RECENT_RUNS`] runs (of the branch),
-/// the test's result in each ([`Store::results_in_runs`]), one GetItem of its newest result and
-/// one of where it was first seen. A test in none of those runs is not found.
+/// `GET /v1/tests/{test_id}?branch=&window=`: the newest [`RECENT_RUNS`] runs (of the branch)
+/// and the test's result in each ([`Store::results_in_runs`]), for its last status and streak;
+/// its duration rollups over the window's days, for its runs and flake rate there, exact at any
+/// number of runs; one GetItem of its newest result and one of where it was first seen. A test
+/// in none of those runs is named by the newest run of the window that ran it (and has no
+/// streak); one in neither is not found.
 pub(crate) async fn test_page(
     store: &Store,
     q: &Query<'_>,
@@ -25,41 +27,40 @@ pub(crate) async fn test_page(
     test_id: &str,
 ) -> Result<Response<Body>, ApiError> {
     let window = Window::of(q)?;
+    let since = Granularity::Day.start(window.since_ms);
+    let branch = q.get("branch");
     let filter = RunFilter {
-        branch: q.get("branch"),
+        branch: branch.clone(),
         ..RunFilter::default()
     };
-    let Recent {
-        runs,
-        more,
-        results,
-    } = recent(store, project, &[test_id.to_string()], &filter, RECENT_RUNS).await?;
+    let ids = [test_id.to_string()];
+    let (recent, tally) =
+        tokio::try_join!(recent(store, project, &ids, &filter, RECENT_RUNS), async {
+            let tally = store.test_tally(project, branch.as_deref(), test_id, since, now_ms());
+            tally.await.map_err(ApiError::from)
+        },)?;
+    let Recent { more, results, .. } = recent;
     let recent = results.into_iter().next().unwrap_or_default();
     let not_found = || ApiError::not_found(format!("test {test_id}"));
-    let newest = recent.first().ok_or_else(not_found)?;
+    let (last_run, last_seen) = match (recent.first(), &tally) {
+        (Some(row), _) => (row.run_key.clone(), row.created_ms),
+        (None, Some(tally)) => (tally.newest_run.clone(), tally.newest_created_ms),
+        (None, None) => return Err(not_found()),
+    };
     let first = store.first_seen(project, test_id).await?;
     let run = RunRef {
         project: project.clone(),
-        run_key: RunKey::parse(&newest.run_key).map_err(|e| ApiError::invalid("run_key", e))?,
+        run_key: RunKey::parse(&last_run).map_err(|e| ApiError::invalid("run_key", e))?,
     };
     let result = store
         .get_result(&run, test_id)
         .await?
         .map(|(result, _)| result)
         .ok_or_else(not_found)?;
-    let window_complete = !more || runs.last().is_some_and(|r| r.created_ms < window.since_ms);
-    let windowed: Vec<&TestRow> = recent
-        .iter()
-        .filter(|r| r.created_ms >= window.since_ms)
-        .collect();
-    let since = streak(&recent, !more).map(|s| streak_json(&s));
-    let ran: Vec<_> = windowed
-        .iter()
-        .filter(|r| r.status != Status::Skipped)
-        .collect();
-    let flaky = ran.iter().filter(|r| r.flaky).count();
-    let flake_rate =
-        (!ran.is_empty()).then(|| (flaky as f64 * 1000.0 / ran.len() as f64).round() / 1000.0);
+    let since_streak = streak(&recent, !more).map(|s| streak_json(&s));
+    let tally = tally.map(|t| t.tally).unwrap_or_default();
+    let flake_rate = (tally.runs > 0)
+        .then(|| (tally.flaky_runs as f64 * 1000.0 / tally.runs as f64).round() / 1000.0);
     let body = json!({
         "test_id": test_id,
         "suite": result.suite,
@@ -71,16 +72,16 @@ pub(crate) async fn test_page(
         "tags": result.tags,
         "first_seen": first.as_ref().map(|f| rfc3339(f.created_ms)),
         "first_run_id": first.as_ref().map(|f| f.run_key.as_str()),
-        "last_run_id": newest.run_key,
-        "last_seen": rfc3339(newest.created_ms),
-        "last_status": newest.status.as_str(),
+        "last_run_id": last_run,
+        "last_seen": rfc3339(last_seen),
+        "last_status": result.status.as_str(),
         "last_message": result.message,
-        "failing_since": since,
+        "failing_since": since_streak,
         "window_days": window.days(),
-        "window_runs": ran.len(),
-        "window_flaky_runs": flaky,
+        "window_since": rfc3339(since),
+        "window_runs": tally.runs,
+        "window_flaky_runs": tally.flaky_runs,
         "flake_rate": flake_rate,
-        "window_complete": window_complete,
     });
     Ok(cache(json(StatusCode::OK, &body), 30))
 }

@@ -308,8 +308,30 @@ impl Store {
     pub async fn make_comparison(&self, run: &Run, base: &Run) -> Result<Comparison, StoreError> {
         let ((run, here), (base, there)) =
             tokio::try_join!(self.settled_outcomes(run), self.settled_outcomes(base))?;
-        let (run, base) = (&run, &base);
-        let mut comparison = compare(&here, &there);
+        self.keep_comparison(&run, &here, &base, &there).await
+    }
+
+    /// [`Store::make_comparison`] of a run whose outcomes were read already, as `shown` judged
+    /// them ([`Store::run_outcomes`]).
+    pub async fn make_comparison_from(
+        &self,
+        shown: &Run,
+        here: &[TestOutcome],
+        base: &Run,
+    ) -> Result<Comparison, StoreError> {
+        let (base, there) = self.settled_outcomes(base).await?;
+        self.keep_comparison(shown, here, &base, &there).await
+    }
+
+    /// Compares two runs' outcomes, reads the first still-failing tests' streaks and keeps it.
+    async fn keep_comparison(
+        &self,
+        run: &Run,
+        here: &[TestOutcome],
+        base: &Run,
+        there: &[TestOutcome],
+    ) -> Result<Comparison, StoreError> {
+        let mut comparison = compare(here, there);
         let streaking: Vec<String> = comparison
             .still_failing
             .iter()

@@ -1,7 +1,8 @@
-//! Duration rollups: per project, UTC day and scope (every branch, or one branch), each test's
-//! durations over the runs of that day that ran it — how many, their sum and a histogram
-//! ([`duration_bucket`]) — so that the slowest tests of any window are exact however many
-//! runs it holds, read from a few objects per day, never from the runs.
+//! Duration rollups: per project, UTC day and scope (every branch, or one branch), each test
+//! over the runs of that day that ran it — how many, how many it passed only on a retry, the
+//! sum of its durations and their histogram ([`duration_bucket`]) — so that the slowest tests
+//! and a test's flake rate over any window are exact however many runs it holds, read from a
+//! few objects per day, never from the runs.
 //!
 //! They live in S3 (`durations/{project}/{day}/{scope}/{shard}`, 16 shards by the test id's
 //! first digit), not in the table: a run adds to every test it ran, and an update per test
@@ -21,33 +22,42 @@
 
 use crate::attrs::{get_n, n, Expr};
 use crate::keys::{
-    duration_rollup_key, duration_rollup_shards, durations_snapshot_key, Granularity, ProjectName,
-    RunRef,
+    duration_rollup_key, duration_rollup_shards, duration_rollups_of_day, duration_window_key,
+    durations_snapshot_key, Granularity, ProjectName, RunRef,
 };
+use crate::outcomes::TestOutcome;
 use crate::rollups::{duration_bucket, duration_bucket_top, histogram_quantile};
 use crate::runs::{attr as run_attr, run_from_item, Run};
 use crate::{now_ms, Store, StoreError};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use verdict_model::Status;
 
 /// The run item's record of its duration fold: the settled file count every rollup holds.
 pub(crate) const ROLLED: &str = "durations_rolled";
-/// Rollup objects read and written at once.
+/// Rollup objects read at once for a window.
 const OBJECTS_AT_ONCE: usize = 16;
+/// Rollup objects folded at once: each holds its object three times (read, parsed, written),
+/// about 2 MB for a suite of 100,000 tests, on top of the run's outcomes.
+const FOLDS_AT_ONCE: usize = 4;
 /// Rounds of read, add, write one object takes at most: each lost round is another run's fold
 /// landing, so many in a row mean a burst of runs of one day settling together; past them the
 /// delivery fails and is retried (Lambda's retries, then its failure queue and alarm).
 const FOLD_ROUNDS: usize = 64;
 
-/// A test's durations over some runs that ran it.
+/// A test over some runs that ran it (skipped ones do not count): how many, how many passed
+/// only on a retry, and its durations.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TestDurations {
+pub struct TestTally {
     /// How many runs ran it.
     #[serde(rename = "n")]
     pub runs: i64,
+    /// How many of them it passed after a failed attempt.
+    #[serde(rename = "f")]
+    pub flaky_runs: i64,
     /// The sum of its durations, in milliseconds.
     #[serde(rename = "ms")]
     pub total_ms: i64,
@@ -56,10 +66,12 @@ pub struct TestDurations {
     pub buckets: BTreeMap<u16, i64>,
 }
 
-impl TestDurations {
-    /// Counts (`sign` 1) or uncounts (-1) one run of `ms`.
-    fn add(&mut self, ms: u64, sign: i64) {
+impl TestTally {
+    /// Counts (`sign` 1) or uncounts (-1) one run.
+    fn add(&mut self, ran: &Ran, sign: i64) {
+        let Ran(_, ms, flaky) = *ran;
         self.runs += sign;
+        self.flaky_runs += sign * i64::from(flaky);
         self.total_ms += sign * i64::try_from(ms).unwrap_or(i64::MAX);
         let bucket = self.buckets.entry(duration_bucket(ms)).or_default();
         *bucket += sign;
@@ -68,8 +80,9 @@ impl TestDurations {
         }
     }
 
-    fn merge(&mut self, other: &TestDurations) {
+    fn merge(&mut self, other: &TestTally) {
         self.runs += other.runs;
+        self.flaky_runs += other.flaky_runs;
         self.total_ms += other.total_ms;
         for (bucket, count) in &other.buckets {
             *self.buckets.entry(*bucket).or_default() += count;
@@ -96,13 +109,13 @@ impl TestDurations {
     }
 }
 
-/// A test's durations over a window, with the newest run that ran it (to name it by).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WindowDurations {
+/// A test over a window, with the newest run that ran it (to name it by).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestOverWindow {
     /// The test.
     pub test_id: String,
-    /// Its durations.
-    pub durations: TestDurations,
+    /// Its runs, flaky runs and durations.
+    pub tally: TestTally,
     /// The newest run of the window that ran it.
     pub newest_run: String,
     /// When that run was created.
@@ -122,7 +135,7 @@ struct FoldedRun {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 struct RolledTest {
     #[serde(rename = "d")]
-    durations: TestDurations,
+    tally: TestTally,
     /// The newest run that ran it: an index into the object's runs.
     #[serde(rename = "r")]
     newest: usize,
@@ -135,18 +148,20 @@ struct RollupShard {
     tests: BTreeMap<String, RolledTest>,
 }
 
-/// A run's durations as folded in: each test it ran (not skipped), by test id.
+/// A test a run ran (not skipped): its id, duration and whether it was flaky.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Ran(String, u64, bool);
+
+/// What a run folds in: each test it ran, by test id.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 struct RunDurations {
-    tests: Vec<(String, u64)>,
+    tests: Vec<Ran>,
 }
 
 impl RunDurations {
     /// The tests of one shard.
-    fn of_shard(&self, shard: char) -> impl Iterator<Item = &(String, u64)> {
-        self.tests
-            .iter()
-            .filter(move |(id, _)| id.starts_with(shard))
+    fn of_shard(&self, shard: char) -> impl Iterator<Item = &Ran> {
+        self.tests.iter().filter(move |r| r.0.starts_with(shard))
     }
 }
 
@@ -169,20 +184,20 @@ impl RollupShard {
             }
         };
         self.runs[at].settled = run.settled;
-        for (id, ms) in earlier.into_iter().flat_map(|e| e.of_shard(shard)) {
-            if let Some(test) = self.tests.get_mut(id) {
-                test.durations.add(*ms, -1);
-                if test.durations.runs == 0 {
-                    self.tests.remove(id);
+        for ran in earlier.into_iter().flat_map(|e| e.of_shard(shard)) {
+            if let Some(test) = self.tests.get_mut(&ran.0) {
+                test.tally.add(ran, -1);
+                if test.tally.runs == 0 {
+                    self.tests.remove(&ran.0);
                 }
             }
         }
-        for (id, ms) in durations.of_shard(shard) {
-            let test = self.tests.entry(id.clone()).or_insert(RolledTest {
+        for ran in durations.of_shard(shard) {
+            let test = self.tests.entry(ran.0.clone()).or_insert(RolledTest {
                 newest: at,
                 ..RolledTest::default()
             });
-            test.durations.add(*ms, 1);
+            test.tally.add(ran, 1);
             if self.runs[test.newest].created_ms < run.created_ms {
                 test.newest = at;
             }
@@ -191,7 +206,8 @@ impl RollupShard {
     }
 }
 
-/// The runs of a settled run's fold, and what it takes out.
+/// A settled run's fold: the run, what it adds, and what it takes out of an object that holds
+/// it at an earlier count.
 struct Fold<'a> {
     run: &'a Run,
     folded: FoldedRun,
@@ -205,33 +221,66 @@ impl Store {
     /// (see the module's documentation); nothing while a file is unsettled, or when the run
     /// item says every rollup holds it as it is.
     pub async fn roll_durations(&self, run: &RunRef) -> Result<(), StoreError> {
-        let Some(item) = self.read_item("GetItem run", run.item_key(), true).await? else {
+        if self.durations_due(run, None).await?.is_none() {
             return Ok(());
+        }
+        match self.run_outcomes(run).await? {
+            Some((shown, outcomes)) => self.fold_durations(&shown, outcomes).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Whether `run` is to be folded (`shown`: as its results were read), and if so the count
+    /// of settled files it was folded at before (0: never): not while a file is unsettled, nor
+    /// when every rollup holds it as it is, nor when `shown` is not what the run is now.
+    async fn durations_due(
+        &self,
+        run: &RunRef,
+        shown: Option<&Run>,
+    ) -> Result<Option<(Run, u64)>, StoreError> {
+        let Some(item) = self.read_item("GetItem run", run.item_key(), true).await? else {
+            return Ok(None);
         };
         let Some(current) = run_from_item(&item) else {
-            return Ok(());
+            return Ok(None);
         };
         let settled = current.files_settled();
         let rolled = get_n(&item, ROLLED).and_then(|r| u64::try_from(r).ok());
-        if current.files_unsettled() > 0 || settled == 0 || rolled >= Some(settled) {
-            return Ok(());
-        }
+        let stale = shown.is_some_and(|s| {
+            s.files_settled() != settled || s.files_registered != current.files_registered
+        });
         // Past its retention (retention deletes it soon), its day's rollups are deleted too.
-        if current.expires_at <= now_ms() / 1000 {
-            return Ok(());
+        let expired = current.expires_at <= now_ms() / 1000;
+        if current.files_unsettled() > 0
+            || settled == 0
+            || rolled >= Some(settled)
+            || stale
+            || expired
+        {
+            return Ok(None);
         }
-        let Some((shown, outcomes)) = self.run_outcomes(run).await? else {
+        Ok(Some((current, rolled.unwrap_or(0))))
+    }
+
+    /// Folds a settled run into its day's duration rollups from its results' `outcomes` as
+    /// `shown` judged them ([`Store::run_outcomes`]); nothing when the run changed since or is
+    /// folded as it is. The parse function hands over the outcomes it read for the run's
+    /// comparison, so a settle reads the run once.
+    pub async fn fold_durations(
+        &self,
+        shown: &Run,
+        outcomes: Vec<TestOutcome>,
+    ) -> Result<(), StoreError> {
+        let run = &shown.run;
+        let Some((current, rolled)) = self.durations_due(run, Some(shown)).await? else {
             return Ok(());
         };
-        // Another file registered or settled meanwhile: its settle folds the run.
-        if shown.files_settled() != settled || shown.files_unsettled() > 0 {
-            return Ok(());
-        }
+        let settled = current.files_settled();
         let durations = RunDurations {
             tests: outcomes
                 .into_iter()
                 .filter(|o| o.status != Status::Skipped)
-                .map(|o| (o.test_id, o.duration_ms))
+                .map(|o| Ran(o.test_id, o.duration_ms, o.flaky))
                 .collect(),
         };
         let bytes = serde_json::to_vec(&durations)
@@ -257,7 +306,7 @@ impl Store {
             .map(|(scope, shard)| self.fold_object(&fold, scope, shard))
             .collect();
         stream::iter(folds)
-            .buffer_unordered(OBJECTS_AT_ONCE)
+            .buffer_unordered(FOLDS_AT_ONCE)
             .try_collect::<Vec<()>>()
             .await?;
         let mut e = Expr::default();
@@ -282,8 +331,8 @@ impl Store {
             .await?;
         // Every rollup holds the run at `settled` now, so none is folded from the snapshot
         // before again (one of a fold cut off in between stays until retention).
-        if let Some(old) = rolled.filter(|_| recorded) {
-            let key = durations_snapshot_key(run, old);
+        if recorded && rolled > 0 {
+            let key = durations_snapshot_key(run, rolled);
             self.delete_object("DeleteObject durations snapshot", &key)
                 .await?;
         }
@@ -359,48 +408,145 @@ impl Store {
         Ok(durations)
     }
 
-    /// Every test's durations over the days from the one holding `first_ms` to the one
-    /// holding `last_ms`, of every branch or of one: 16 objects a day, read 16 at once.
-    pub async fn window_durations(
+    /// Every test over the days from the one holding `first_ms` to the one holding `last_ms`,
+    /// of every branch or of one: a listing of each day's objects (a day without runs has
+    /// none), then the days before the last merged once and kept (their objects change only
+    /// when a run of theirs settles late: the merge is named after their versions), and the
+    /// last day's objects, 16 calls at once.
+    pub async fn window_tallies(
         &self,
         project: &ProjectName,
         branch: Option<&str>,
         first_ms: u64,
         last_ms: u64,
-    ) -> Result<Vec<WindowDurations>, StoreError> {
+    ) -> Result<Vec<TestOverWindow>, StoreError> {
         let day_ms = Granularity::Day.len_ms();
-        let days = (Granularity::Day.start(first_ms)..=last_ms).step_by(day_ms as usize);
-        let keys: Vec<String> = days
-            .flat_map(|day| {
-                duration_rollup_shards()
-                    .map(move |shard| duration_rollup_key(project, day, branch, shard))
+        let last_day = Granularity::Day.start(last_ms);
+        let days = (Granularity::Day.start(first_ms)..=last_day).step_by(day_ms as usize);
+        let listings: Vec<_> = days
+            .map(|day| {
+                let prefix = duration_rollups_of_day(project, day, branch);
+                async move { self.list_tagged(&prefix).await }
             })
             .collect();
+        let mut listed: Vec<Vec<(String, String)>> = stream::iter(listings)
+            .buffered(OBJECTS_AT_ONCE)
+            .try_collect()
+            .await?;
+        let last = listed.pop().unwrap_or_default();
+        let before: Vec<(String, String)> = listed.into_iter().flatten().collect();
+        let mut tests = self.days_merged(project, before).await?;
+        let last = last.into_iter().map(|(key, _)| key).collect();
+        absorb(&mut tests, self.merge_rollups(last, None).await?);
+        Ok(tests.into_values().collect())
+    }
+
+    /// The rollup objects `objects` (key and version) merged, kept under a name that is the
+    /// hash of those versions: read back while none changed, else made again.
+    async fn days_merged(
+        &self,
+        project: &ProjectName,
+        objects: Vec<(String, String)>,
+    ) -> Result<HashMap<String, TestOverWindow>, StoreError> {
+        if objects.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let mut versions = Sha256::new();
+        for (key, etag) in &objects {
+            versions.update(format!("{key} {etag}\n"));
+        }
+        let key = duration_window_key(project, &hex::encode(versions.finalize()));
+        if let Some(bytes) = self.read_derived(&key).await? {
+            let merged: Vec<TestOverWindow> = parse(&key, &bytes)?;
+            return Ok(merged.into_iter().map(|t| (t.test_id.clone(), t)).collect());
+        }
+        let keys = objects.into_iter().map(|(key, _)| key).collect();
+        let merged = self.merge_rollups(keys, None).await?;
+        let list: Vec<&TestOverWindow> = merged.values().collect();
+        let bytes = serde_json::to_vec(&list)
+            .map_err(|e| StoreError::permanent("PutObject durations", e.to_string()))?;
+        self.put_derived(&key, bytes).await?;
+        Ok(merged)
+    }
+
+    /// One test over the days from the one holding `first_ms` to the one holding `last_ms`, of
+    /// every branch or of one: its shard's object of each day (none for a day without runs),
+    /// 16 at once. `None` when no run of those days ran it.
+    pub async fn test_tally(
+        &self,
+        project: &ProjectName,
+        branch: Option<&str>,
+        test_id: &str,
+        first_ms: u64,
+        last_ms: u64,
+    ) -> Result<Option<TestOverWindow>, StoreError> {
+        let Some(shard) = test_id.chars().next() else {
+            return Ok(None);
+        };
+        let day_ms = Granularity::Day.len_ms();
+        let keys = (Granularity::Day.start(first_ms)..=last_ms)
+            .step_by(day_ms as usize)
+            .map(|day| duration_rollup_key(project, day, branch, shard))
+            .collect();
+        let mut tests = self.merge_rollups(keys, Some(test_id)).await?;
+        Ok(tests.remove(test_id))
+    }
+
+    /// The tests of the rollup objects at `keys` (or only test `only`), each merged over them.
+    async fn merge_rollups(
+        &self,
+        keys: Vec<String>,
+        only: Option<&str>,
+    ) -> Result<HashMap<String, TestOverWindow>, StoreError> {
         let mut objects = stream::iter(keys)
             .map(|key| async move {
                 let bytes = self.read_derived(&key).await?;
                 bytes.map(|b| parse::<RollupShard>(&key, &b)).transpose()
             })
             .buffer_unordered(OBJECTS_AT_ONCE);
-        let mut tests: HashMap<String, WindowDurations> = HashMap::new();
+        let mut tests = HashMap::new();
         while let Some(object) = objects.try_next().await? {
             let Some(object) = object else { continue };
-            for (id, test) in object.tests {
-                let newest = &object.runs[test.newest.min(object.runs.len() - 1)];
-                let window = tests.entry(id.clone()).or_insert_with(|| WindowDurations {
-                    test_id: id,
-                    durations: TestDurations::default(),
-                    newest_run: newest.run.clone(),
-                    newest_created_ms: newest.created_ms,
+            let runs = &object.runs;
+            let found = object
+                .tests
+                .into_iter()
+                .filter(|(id, _)| only.is_none_or(|only| id == only))
+                .map(|(id, test)| {
+                    let newest = &runs[test.newest.min(runs.len() - 1)];
+                    let test = TestOverWindow {
+                        test_id: id.clone(),
+                        tally: test.tally,
+                        newest_run: newest.run.clone(),
+                        newest_created_ms: newest.created_ms,
+                    };
+                    (id, test)
                 });
-                window.durations.merge(&test.durations);
-                if window.newest_created_ms < newest.created_ms {
-                    window.newest_run.clone_from(&newest.run);
-                    window.newest_created_ms = newest.created_ms;
+            absorb(&mut tests, found);
+        }
+        Ok(tests)
+    }
+}
+
+/// Adds `more` to `tests`, test by test: the counts summed, the newer newest run kept.
+fn absorb(
+    tests: &mut HashMap<String, TestOverWindow>,
+    more: impl IntoIterator<Item = (String, TestOverWindow)>,
+) {
+    for (id, test) in more {
+        match tests.entry(id) {
+            std::collections::hash_map::Entry::Vacant(entry) => {
+                entry.insert(test);
+            }
+            std::collections::hash_map::Entry::Occupied(mut entry) => {
+                let window = entry.get_mut();
+                window.tally.merge(&test.tally);
+                if window.newest_created_ms < test.newest_created_ms {
+                    window.newest_run = test.newest_run;
+                    window.newest_created_ms = test.newest_created_ms;
                 }
             }
         }
-        Ok(tests.into_values().collect())
     }
 }
 
@@ -431,18 +577,23 @@ mod tests {
         }
     }
 
+    /// A run's tests: id, duration, and flaky when the id ends in `f`.
     fn durations(tests: &[(&str, u64)]) -> RunDurations {
         RunDurations {
-            tests: tests.iter().map(|(id, ms)| (id.to_string(), *ms)).collect(),
+            tests: tests
+                .iter()
+                .map(|(id, ms)| Ran(id.to_string(), *ms, id.ends_with('f')))
+                .collect(),
         }
     }
 
-    /// What the object says of test `id`: runs, total, the newest run's name.
-    fn of(object: &RollupShard, id: &str) -> Option<(i64, i64, String)> {
+    /// What the object says of test `id`: runs, flaky runs, total, the newest run's name.
+    fn of(object: &RollupShard, id: &str) -> Option<(i64, i64, i64, String)> {
         let t = object.tests.get(id)?;
         Some((
-            t.durations.runs,
-            t.durations.total_ms,
+            t.tally.runs,
+            t.tally.flaky_runs,
+            t.tally.total_ms,
             object.runs[t.newest].run.clone(),
         ))
     }
@@ -450,24 +601,26 @@ mod tests {
     #[test]
     fn a_run_is_folded_once_per_count_of_settled_files_and_only_its_shard() {
         let mut object = RollupShard::default();
-        let one = durations(&[("a1", 100), ("a2", 50), ("b1", 7)]);
+        let one = durations(&[("a1", 100), ("a2f", 50), ("b1", 7)]);
         assert!(object.fold(&run("r1", 10, 1), 'a', &one, None));
         assert!(
             !object.fold(&run("r1", 10, 1), 'a', &one, None),
             "folded again"
         );
         assert_eq!(object.tests.len(), 2, "only the shard's tests");
-        assert_eq!(of(&object, "a1"), Some((1, 100, "r1".into())));
-        // A later file of the run: the earlier durations come out, the new ones go in.
-        let two = durations(&[("a1", 300), ("a2", 50), ("a3", 9)]);
+        assert_eq!(of(&object, "a1"), Some((1, 0, 100, "r1".into())));
+        assert_eq!(of(&object, "a2f"), Some((1, 1, 50, "r1".into())));
+        // A later file of the run: the earlier tests come out, the new ones go in.
+        let two = durations(&[("a1", 300), ("a3", 9)]);
         assert!(object.fold(&run("r1", 10, 2), 'a', &two, Some(&one)));
-        assert_eq!(of(&object, "a1"), Some((1, 300, "r1".into())));
-        assert_eq!(of(&object, "a3"), Some((1, 9, "r1".into())));
+        assert_eq!(of(&object, "a1"), Some((1, 0, 300, "r1".into())));
+        assert_eq!(of(&object, "a2f"), None, "no run has it any more");
+        assert_eq!(of(&object, "a3"), Some((1, 0, 9, "r1".into())));
         // An older count arriving late changes nothing.
         assert!(!object.fold(&run("r1", 10, 1), 'a', &one, None));
-        assert_eq!(of(&object, "a1"), Some((1, 300, "r1".into())));
+        assert_eq!(of(&object, "a1"), Some((1, 0, 300, "r1".into())));
         assert_eq!(
-            object.tests["a1"].durations.buckets.len(),
+            object.tests["a1"].tally.buckets.len(),
             1,
             "the old bucket is gone"
         );
@@ -476,17 +629,18 @@ mod tests {
     #[test]
     fn the_newest_run_names_a_test_whatever_the_order_runs_are_folded_in() {
         let mut object = RollupShard::default();
-        let tests = durations(&[("a1", 10)]);
+        let tests = durations(&[("a1f", 10)]);
         object.fold(&run("late", 20, 1), 'a', &tests, None);
         object.fold(&run("early", 5, 1), 'a', &tests, None);
-        assert_eq!(of(&object, "a1"), Some((2, 20, "late".into())));
+        assert_eq!(of(&object, "a1f"), Some((2, 2, 20, "late".into())));
     }
 
     #[test]
     fn durations_give_quantiles_within_an_eighth_and_an_exact_mean() {
-        let mut d = TestDurations::default();
+        let ran = |ms| Ran("a".into(), ms, false);
+        let mut d = TestTally::default();
         for ms in [100, 200, 300, 400, 10_000] {
-            d.add(ms, 1);
+            d.add(&ran(ms), 1);
         }
         let median = d.quantile_ms(0.5).unwrap();
         assert!((300..=300 * 9 / 8).contains(&median), "{median}");
@@ -494,7 +648,7 @@ mod tests {
         assert!((10_000..=10_000 * 9 / 8).contains(&max), "{max}");
         assert_eq!(d.mean_ms(), Some(2_200));
         let mut e = d.clone();
-        e.add(10_000, -1);
+        e.add(&ran(10_000), -1);
         assert_eq!(e.runs, 4);
         assert!(e.max_ms().unwrap() < 1_000);
     }

@@ -512,20 +512,39 @@ pub(crate) fn durations_prefix(project: &ProjectName) -> String {
 }
 
 /// The object key of the duration rollup of `project`'s tests whose id starts with `shard` (a
-/// hex digit), on the day holding `day_ms`, for every branch or for one (hex-encoded, as a
-/// branch may hold `/`). The day is zero-padded, so key order is day order.
+/// hex digit), on the day holding `day_ms`, for every branch or for one.
 pub(crate) fn duration_rollup_key(
     project: &ProjectName,
     day_ms: u64,
     branch: Option<&str>,
     shard: char,
 ) -> String {
+    format!(
+        "{}{shard}",
+        duration_rollups_of_day(project, day_ms, branch)
+    )
+}
+
+/// The prefix of the duration rollups of `project` on the day holding `day_ms`, for every
+/// branch or for one (hex-encoded, as a branch may hold `/`). The day is zero-padded, so key
+/// order is day order.
+pub(crate) fn duration_rollups_of_day(
+    project: &ProjectName,
+    day_ms: u64,
+    branch: Option<&str>,
+) -> String {
     let day = day_ms / Granularity::Day.len_ms();
     let scope = match branch {
         None => "all".to_string(),
         Some(branch) => format!("b{}", hex::encode(branch)),
     };
-    format!("{}{day:07}/{scope}/{shard}", durations_prefix(project))
+    format!("{}{day:07}/{scope}/", durations_prefix(project))
+}
+
+/// The object key of the merge of some days' duration rollups of `project` whose versions
+/// hash to `hash`: a cache, beside the runs' views (no run key holds `~`).
+pub(crate) fn duration_window_key(project: &ProjectName, hash: &str) -> String {
+    format!("{VIEWS_PREFIX}{project}/~durations/{hash}")
 }
 
 /// The day (its start) a [`duration_rollup_key`] under `prefix` ([`durations_prefix`]) is of.

@@ -275,6 +275,15 @@ impl Store {
 
     /// Every object key under `prefix`, all pages.
     pub(crate) async fn list_keys(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let listed = self.list_tagged(prefix).await?;
+        Ok(listed.into_iter().map(|(key, _)| key).collect())
+    }
+
+    /// Every object under `prefix`, all pages, as its key and version tag, in key order.
+    pub(crate) async fn list_tagged(
+        &self,
+        prefix: &str,
+    ) -> Result<Vec<(String, String)>, StoreError> {
         let pages = self
             .s3
             .list_objects_v2()
@@ -288,7 +297,10 @@ impl Store {
         Ok(pages
             .iter()
             .flat_map(|page| page.contents())
-            .filter_map(|o| o.key().map(str::to_string))
+            .filter_map(|o| {
+                let key = o.key()?.to_string();
+                Some((key, o.e_tag().unwrap_or_default().to_string()))
+            })
             .collect())
     }
 }

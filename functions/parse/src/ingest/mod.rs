@@ -14,11 +14,13 @@
 //! 6. Roll the run up into its hour's and day's rollups (`Store::roll_run`) and, once all its
 //!    files settled, its failures into their day's failure rollups (`Store::roll_failures`), on
 //!    every delivery.
-//! 7. Once the last file of a run is settled: its comparison with its default base
-//!    (`Store::make_comparison`) and, for a large run, its sorted views (`Store::make_views`).
-//! 8. Once all its files settled, each test's duration into its day's duration rollups
-//!    (`Store::roll_durations`), then the tests no earlier run had, as first seen there
-//!    (`Store::record_first_seen`), both on every delivery until recorded.
+//! 7. Once the last file of a run is settled, from one read of its results: its comparison
+//!    with its default base (`Store::make_comparison_from`), for a large run its sorted views
+//!    (`Store::make_views`), and each test's duration folded into its day's duration rollups
+//!    (`Store::fold_durations`).
+//! 8. Once all its files settled, the fold if step 7 did not make it (`Store::roll_durations`),
+//!    then the tests no earlier run had, as first seen there (`Store::record_first_seen`), both
+//!    on every delivery until recorded.
 //!
 //! A crash anywhere leaves the file `processing`; the next delivery (or the sweep, once the
 //! lease expires) runs the same steps and every write already made answers with what it did.
@@ -102,9 +104,9 @@ impl Ingest {
         if !matches!(outcome, Outcome::AlreadySettled(_) | Outcome::Skipped(_)) {
             self.derive_once_settled(&file.run).await;
         }
-        // After what a dashboard or `verdict upload --wait` opens first; like the rolls above,
-        // made again by a redelivery until done. Last, first seen: a first run of many tests
-        // puts as many first-seen items, and what is above is not held up behind them.
+        // Folded above when this delivery settled the run; else (a fold cut off, a redelivery)
+        // here, until done. Last, first seen: a first run of many tests puts as many
+        // first-seen items, and what is above is not held up behind them.
         if !matches!(outcome, Outcome::Skipped(_)) {
             self.store.roll_durations(&file.run).await?;
             self.store.record_first_seen(&file.run).await?;
@@ -195,10 +197,12 @@ impl Ingest {
         }
     }
 
-    /// Once the last file of a run is settled: its comparison with its default base, and, for
-    /// a large run, its sorted views, so that no request of the dashboard or of `verdict upload
-    /// --wait` reads the whole run. What is not made here is made by the first request that
-    /// asks for it, so a failure is only logged.
+    /// Once the last file of a run is settled: its comparison with its default base, for a
+    /// large run its sorted views, so that no request of the dashboard or of `verdict upload
+    /// --wait` reads the whole run, and its durations folded into its day's rollups; the run's
+    /// results are read once for the comparison and the fold. What is not made here is made by
+    /// the first request that asks for it (the fold: by the step after, on every delivery), so
+    /// a failure is only logged.
     async fn derive_once_settled(&self, run: &RunRef) {
         let made = async {
             let Some(run) = self.store.get_run(run).await? else {
@@ -207,18 +211,23 @@ impl Ingest {
             if run.files_unsettled() > 0 {
                 return Ok(());
             }
-            if let Some((base, _)) = self.store.default_base(&run).await? {
-                if run.summary.tests.max(base.summary.tests) <= MAX_COMPARED_TESTS {
-                    self.store.make_comparison(&run, &base).await?;
+            let Some((shown, outcomes)) = self.store.run_outcomes(&run.run).await? else {
+                return Ok(());
+            };
+            if let Some((base, _)) = self.store.default_base(&shown).await? {
+                if shown.summary.tests.max(base.summary.tests) <= MAX_COMPARED_TESTS {
+                    self.store
+                        .make_comparison_from(&shown, &outcomes, &base)
+                        .await?;
                 }
             }
-            if views_due(&run) {
-                self.store.make_views(&run).await?;
+            if views_due(&shown) {
+                self.store.make_views(&shown).await?;
             }
-            Ok::<(), verdict_store::StoreError>(())
+            self.store.fold_durations(&shown, outcomes).await
         };
         if let Err(err) = made.await {
-            tracing::warn!(run = %run.run_key, error = %err, "comparison or sorted views not made");
+            tracing::warn!(run = %run.run_key, error = %err, "comparison, sorted views or duration fold not made");
         }
     }
 
