@@ -4,6 +4,7 @@
 
 use crate::attrs::{get_bool, get_s, get_u64, s, Item, CREATED_MS, SK};
 use crate::keys::{test_id_of_sk, RunRef, TEST_SK_PREFIX};
+use crate::queries::contributors;
 use crate::results::attr as test_attr;
 use crate::{Run, Store, StoreError};
 use verdict_model::Status;
@@ -27,12 +28,7 @@ pub struct TestOutcome {
 impl TestOutcome {
     /// The outcome of a test item, if `run` shows it ([`Run::shows`]).
     fn shown_by(run: &Run, item: &Item) -> Option<TestOutcome> {
-        let contributors: Vec<String> = item
-            .get(test_attr::CONTRIB)
-            .and_then(|c| c.as_m().ok())
-            .map(|m| m.keys().cloned().collect())
-            .unwrap_or_default();
-        if !run.shows(get_u64(item, CREATED_MS), &contributors) {
+        if !run.shows(get_u64(item, CREATED_MS), &contributors(item)) {
             return None;
         }
         Some(TestOutcome {

@@ -134,12 +134,17 @@ pub(crate) fn test_row(item: &Item) -> Option<TestRow> {
         branch: text(test_attr::BRANCH),
         commit_sha: text(test_attr::COMMIT_SHA),
         created_ms,
-        contributors: item
-            .get(test_attr::CONTRIB)
-            .and_then(|c| c.as_m().ok())
-            .map(|m| m.keys().cloned().collect())
-            .unwrap_or_default(),
+        contributors: contributors(item),
     })
+}
+
+/// The files a test item's result was written by (the keys of its `contrib` map), which
+/// [`Run::shows`](crate::Run::shows) judges it by.
+pub(crate) fn contributors(item: &Item) -> Vec<String> {
+    item.get(test_attr::CONTRIB)
+        .and_then(|c| c.as_m().ok())
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default()
 }
 
 /// Runs one page of `query` in the order of `sort_attr`, turning each item into a row
