@@ -5,7 +5,8 @@
 //! as the first writer of its run (bulk writes), as a later file of a run whose other file
 //! committed (alone too: each batch read, then merged in bulk), as a later file beside a writer
 //! that failed (conditional writes), and as the first file of a project's next run (bulk, then
-//! compared with the run before, which reads both runs whole). Ingestion runs in a child
+//! compared with the run before, which reads both runs whole). A file that settles its run also
+//! folds it into its day's duration rollups. Ingestion runs in a child
 //! process so its peak memory (VmHWM) is the parse function's alone. Writes a Markdown table to target/ingest-bench.md.
 
 use std::io::Write;

@@ -10,7 +10,7 @@ use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use verdict_model::RunMetadata;
 use verdict_parse_fn::ingest::{Ingest, Settings};
-use verdict_store::{duration_bucket, duration_bucket_top, now_ms, Granularity, RunRef};
+use verdict_store::{duration_bucket, now_ms, Granularity, RunRef};
 use verdict_tests::{dump, metadata, run_ref, settle, upload_with, LocalApi};
 use verdict_upload_fn::Limits;
 
@@ -104,9 +104,16 @@ async fn recount(api: &LocalApi, since: u64, branch: Option<&str>) -> Vec<Line> 
         let id = text(item, "sk")["T#".len()..].to_string();
         tests.entry((id, text(item, "name"))).or_default().push(ms);
     }
+    // The duration at the nearest rank, as the mean of the durations in its histogram bucket.
     let quantile = |sorted: &[u64], q: f64| {
         let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-        duration_bucket_top(duration_bucket(sorted[rank - 1]))
+        let bucket = duration_bucket(sorted[rank - 1]);
+        let alike: Vec<u64> = sorted
+            .iter()
+            .copied()
+            .filter(|ms| duration_bucket(*ms) == bucket)
+            .collect();
+        alike.iter().sum::<u64>() / alike.len() as u64
     };
     let mut lines: Vec<Line> = tests
         .into_iter()

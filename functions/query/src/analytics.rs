@@ -71,8 +71,8 @@ pub(crate) fn flaky_candidates(counts: &[FailureCount]) -> Vec<FlakyCandidate<'_
     candidates
 }
 
-/// Tests slowest first: by median, then mean (a median is a histogram bucket's top, which many
-/// tests share), then test id.
+/// Tests slowest first: by median, then mean (tests whose medians fall in one histogram bucket
+/// may tie), then test id.
 pub(crate) fn rank_slowest(mut tests: Vec<TestOverWindow>) -> Vec<TestOverWindow> {
     let key = |t: &TestOverWindow| (t.tally.quantile_ms(0.5), t.tally.mean_ms());
     tests.sort_by(|a, b| key(b).cmp(&key(a)).then_with(|| a.test_id.cmp(&b.test_id)));
@@ -82,7 +82,7 @@ pub(crate) fn rank_slowest(mut tests: Vec<TestOverWindow>) -> Vec<TestOverWindow
 #[cfg(test)]
 mod tests {
     use super::*;
-    use verdict_store::{duration_bucket, TestTally};
+    use verdict_store::{duration_bucket, Bucket, TestTally};
 
     fn count(test: &str, fingerprint: Option<&str>, failed: i64, flaky: i64) -> FailureCount {
         FailureCount {
@@ -138,7 +138,8 @@ mod tests {
             for ms in ms {
                 tally.runs += 1;
                 tally.total_ms += *ms as i64;
-                *tally.buckets.entry(duration_bucket(*ms)).or_default() += 1;
+                let bucket = tally.buckets.entry(duration_bucket(*ms)).or_default();
+                *bucket = Bucket(bucket.0 + 1, bucket.1 + *ms as i64);
             }
             TestOverWindow {
                 test_id: id.into(),
@@ -149,12 +150,12 @@ mod tests {
         };
         let ranked = rank_slowest(vec![
             test("fast", &[10, 10, 10]),
-            test("spiky", &[10, 20, 5_000]),
-            // One histogram bucket (959 to 1,022 ms) holds both medians.
-            test("slow", &[990, 1_000, 1_100]),
-            test("tied-lower-mean", &[1_000, 1_000, 1_010]),
+            test("steady", &[1_000, 1_000, 1_000]),
+            // The same median as `steady`, a longer mean.
+            test("spiky", &[1_000, 1_000, 5_000]),
+            test("slow", &[3_000, 3_000, 3_000]),
         ]);
         let order: Vec<&str> = ranked.iter().map(|t| t.test_id.as_str()).collect();
-        assert_eq!(order, ["slow", "tied-lower-mean", "spiky", "fast"]);
+        assert_eq!(order, ["slow", "spiky", "steady", "fast"]);
     }
 }

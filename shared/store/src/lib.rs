@@ -57,7 +57,7 @@ pub use comparison::{
 };
 pub use counts::{Delta, COUNTERS};
 pub use cursor::{Cursor, OccurrencesListing, ResultsListing, RunsListing, UploadsListing};
-pub use duration_rollups::{TestOverWindow, TestTally};
+pub use duration_rollups::{Bucket, TestOverWindow, TestTally};
 pub use error::{Failure, StoreError};
 pub use failure_rollups::FailureCount;
 #[cfg(feature = "test-support")]

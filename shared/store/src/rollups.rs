@@ -47,21 +47,6 @@ pub fn duration_bucket(ms: u64) -> u16 {
     (exp * BUCKETS_PER_DOUBLING + fraction as u32) as u16
 }
 
-/// The top of the bucket of a histogram (counts by [`duration_bucket`]) holding the duration
-/// at quantile `q` (0..=1, nearest rank); `None` when it counts nothing.
-pub(crate) fn histogram_quantile(buckets: &BTreeMap<u16, i64>, q: f64) -> Option<u64> {
-    let total: i64 = buckets.values().sum();
-    if total <= 0 {
-        return None;
-    }
-    let rank = ((q * total as f64).ceil() as i64).clamp(1, total);
-    let mut seen = 0;
-    buckets.iter().find_map(|(bucket, count)| {
-        seen += count;
-        (seen >= rank).then(|| duration_bucket_top(*bucket))
-    })
-}
-
 /// The largest duration in `bucket` ([`duration_bucket`]'s inverse, rounded up).
 pub fn duration_bucket_top(bucket: u16) -> u64 {
     let (exp, fraction) = (
@@ -219,7 +204,16 @@ impl Tally {
     /// The top of the histogram bucket holding the run duration at quantile `q` (0..=1,
     /// nearest rank); `None` without runs.
     pub fn duration_quantile(&self, q: f64) -> Option<u64> {
-        histogram_quantile(&self.durations, q)
+        let total: i64 = self.durations.values().sum();
+        if total <= 0 {
+            return None;
+        }
+        let rank = ((q * total as f64).ceil() as i64).clamp(1, total);
+        let mut seen = 0;
+        self.durations.iter().find_map(|(bucket, count)| {
+            seen += count;
+            (seen >= rank).then(|| duration_bucket_top(*bucket))
+        })
     }
 
     /// The mean of the rated runs' pass rates, to three decimals; `None` without one.
