@@ -275,9 +275,9 @@ async fn older_retries(
 
 /// `GET /v1/tests/slowest`: the slowest tests by median duration over the days from the one
 /// holding now − `window` to today, paged. Durations come from the duration rollups of those
-/// days (16 objects a day), so they are exact for any number of runs, to a histogram bucket
-/// (12.5%) for the quantiles; each listed test is named by its result in the newest run that
-/// ran it (one BatchGetItem per run named).
+/// days ([`Store::window_tallies`]), so they are exact for any number of runs, to a histogram
+/// bucket (12.5%) for the quantiles; each listed test is named by its result in the newest run
+/// that ran it (one BatchGetItem per run named).
 pub(crate) async fn slowest(
     store: &Store,
     q: &Query<'_>,
