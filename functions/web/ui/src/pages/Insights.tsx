@@ -29,7 +29,7 @@ export function InsightsPage(props: { route: Route }) {
       </FilterBar>
       <Flaky route={props.route} query={query} />
       <Failures branch={p.branch} window={p.window} />
-      <Slowest query={query} />
+      <Slowest route={props.route} query={query} />
     </>
   );
 }
@@ -181,9 +181,10 @@ function Failures(props: { branch: string | undefined; window: string | undefine
   );
 }
 
-function Slowest(props: { query: Query }) {
+/** The slowest tests of the window, 20 at a time (`slowest_cursor` in the address). */
+function Slowest(props: { route: Route; query: Query }) {
   const api = useApi();
-  const query = { ...props.query, limit: 20 };
+  const query = { ...props.query, limit: 20, cursor: props.route.params.slowest_cursor };
   const slowest = useLoad(() => unwrap(api.GET("/v1/tests/slowest", { params: { query } })), JSON.stringify(query));
   return (
     <section aria-labelledby="slowest-heading">
@@ -193,37 +194,45 @@ function Slowest(props: { query: Query }) {
           s.items.length === 0 ? (
             <Empty>No test ran in the window.</Empty>
           ) : (
-            <TableBox label="Slowest tests">
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">Test</th>
-                    <th scope="col" class="num">Median</th>
-                    <th scope="col" class="num">Mean</th>
-                    <th scope="col" class="num">p95</th>
-                    <th scope="col" class="num">Longest</th>
-                    <th scope="col" class="num">Runs</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {s.items.map((t) => (
-                    <tr key={t.test_id} data-test={t.test_id}>
-                      <th scope="row">
-                        <Link to={testRoute(t.test_id)}>{t.name ?? t.test_id}</Link>
-                      </th>
-                      <td class="num">{duration(t.median_ms)}</td>
-                      <td class="num">{duration(t.mean_ms)}</td>
-                      <td class="num">{duration(t.p95_ms)}</td>
-                      <td class="num">{duration(t.max_ms)}</td>
-                      <td class="num">{t.runs}</td>
+            <>
+              <p class="muted">
+                {count(s.tests)} {s.tests === 1 ? "test" : "tests"} ran in the window; every run counts.
+              </p>
+              <TableBox label="Slowest tests">
+                <table>
+                  <thead>
+                    <tr>
+                      <th scope="col">Test</th>
+                      <th scope="col" class="num">Median</th>
+                      <th scope="col" class="num">Mean</th>
+                      <th scope="col" class="num">p95</th>
+                      <th scope="col" class="num">Longest</th>
+                      <th scope="col" class="num">Runs</th>
                     </tr>
-                  ))}
-                </tbody>
-              </table>
-            </TableBox>
+                  </thead>
+                  <tbody>
+                    {s.items.map((t) => (
+                      <tr key={t.test_id} data-test={t.test_id}>
+                        <th scope="row">
+                          <Link to={testRoute(t.test_id)}>{t.name ?? t.test_id}</Link>
+                        </th>
+                        <td class="num">{duration(t.median_ms)}</td>
+                        <td class="num">{duration(t.mean_ms)}</td>
+                        <td class="num">{duration(t.p95_ms)}</td>
+                        <td class="num">{duration(t.max_ms)}</td>
+                        <td class="num">{t.runs}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </TableBox>
+            </>
           )
         }
       </Show>
+      {slowest.state === "ok" && (
+        <Pager route={props.route} next={slowest.data.next_cursor} label="slowest tests" param="slowest_cursor" />
+      )}
     </section>
   );
 }
