@@ -10,7 +10,7 @@ use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use verdict_model::RunMetadata;
 use verdict_parse_fn::ingest::{Ingest, Settings};
-use verdict_store::{duration_bucket, now_ms, Granularity, RunRef};
+use verdict_store::{duration_bucket, now_ms, Granularity, RunRef, DURATIONS_PREFIX};
 use verdict_tests::{dump, metadata, run_ref, settle, upload_with, LocalApi};
 use verdict_upload_fn::Limits;
 
@@ -242,7 +242,7 @@ async fn slowest_tests_over_more_runs_than_once_read_equal_a_recount_and_fold_on
     let objects = |api: &LocalApi| {
         let store = api.store.clone();
         async move {
-            let keys = store.bucket_keys("durations/").await.unwrap();
+            let keys = store.bucket_keys(DURATIONS_PREFIX).await.unwrap();
             let mut bodies = Vec::new();
             for key in keys {
                 bodies.push((key.clone(), store.read_derived(&key).await.unwrap()));
@@ -264,7 +264,7 @@ async fn slowest_tests_over_more_runs_than_once_read_equal_a_recount_and_fold_on
     api.store.unroll_durations(&runs).await.unwrap();
     assert!(api
         .store
-        .bucket_keys("durations/")
+        .bucket_keys(DURATIONS_PREFIX)
         .await
         .unwrap()
         .is_empty());

@@ -4,7 +4,9 @@
 
 use verdict_parse_fn::ingest::{Ingest, Outcome, Settings};
 use verdict_retention_fn::{run, Budget, Request};
-use verdict_store::{now_ms, view_key, ProjectName, ResultFilter, RunFilter, Store};
+use verdict_store::{
+    now_ms, view_key, ProjectName, ResultFilter, RunFilter, Store, DURATIONS_PREFIX,
+};
 use verdict_tests::{assert_same_dump, dump, fresh_store, run_ref, upload_at, Dump};
 
 const DAY: u64 = 86_400_000;
@@ -59,7 +61,7 @@ fn without(dump: &Dump, runs: &[(&str, u64)]) -> Dump {
                 ["raw", "views", "rollups", "text"]
                     .iter()
                     .any(|prefix| k.starts_with(&format!("{prefix}/{r}/")))
-                    || k.starts_with(&format!("durations/{p}/{day:07}/"))
+                    || k.starts_with(&format!("{DURATIONS_PREFIX}{p}/{day:07}/"))
             })
         })
         .cloned()
