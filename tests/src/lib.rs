@@ -204,10 +204,10 @@ pub async fn dump_without(store: &Store, extra: &[&str]) -> Dump {
         }
     }
     // So is a failure rollup whose counters are all back at 0 (readers skip it).
-    items.retain(|item| {
-        item.get("kind").and_then(|k| k.as_str()) != Some("failure_rollup")
-            || item.contains_key("failed")
-            || item.contains_key("flaky")
+    items.retain(|item| match item.get("kind").and_then(|k| k.as_str()) {
+        Some("failure_rollup") => item.contains_key("failed") || item.contains_key("flaky"),
+        Some("failure_runs") => item.contains_key("runs"),
+        _ => true,
     });
     (items, keys)
 }
@@ -215,7 +215,7 @@ pub async fn dump_without(store: &Store, extra: &[&str]) -> Dump {
 fn is_rollup(item: &BTreeMap<String, serde_json::Value>) -> bool {
     matches!(
         item.get("kind").and_then(|k| k.as_str()),
-        Some("rollup" | "failure_rollup")
+        Some("rollup" | "failure_rollup" | "failure_runs")
     )
 }
 
@@ -296,6 +296,11 @@ impl LocalApi {
 
     /// Every page of a list endpoint, following `next_cursor`.
     pub async fn walk(&self, token: &str, path: &str) -> Vec<serde_json::Value> {
+        self.walk_list(token, path, "items").await
+    }
+
+    /// Every element of the list `list` of every page of `path`, following `next_cursor`.
+    pub async fn walk_list(&self, token: &str, path: &str, list: &str) -> Vec<serde_json::Value> {
         let mut items = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
@@ -306,7 +311,7 @@ impl LocalApi {
             };
             let (status, body) = self.get(token, &url).await;
             assert_eq!(status, 200, "{url}: {body}");
-            items.extend(body["items"].as_array().unwrap().iter().cloned());
+            items.extend(body[list].as_array().unwrap().iter().cloned());
             match body["next_cursor"].as_str() {
                 Some(c) => cursor = Some(c.to_string()),
                 None => return items,

@@ -29,14 +29,19 @@ const MESSAGES: [&str; 4] = [
 ];
 
 /// Run `i`'s report: each failing test fails with one of four messages, which one turning
-/// with the run, so a failure group gathers different tests in different runs.
+/// with the run, so a failure group gathers different tests in different runs; the even ones
+/// fail with the first message always, so its group is over 2,000 results.
 fn report(i: usize) -> String {
     let mut xml = String::from("<testsuite name=\"s\">");
     for j in 0..TESTS {
+        let message = match j % 2 {
+            0 => MESSAGES[0],
+            _ => MESSAGES[(i + j) % 4],
+        };
         let body = match j {
             _ if j >= FAILING => String::new(),
-            _ if j % 10 == 9 => format!("<error message=\"{}\"/>", MESSAGES[(i + j) % 4]),
-            _ => format!("<failure message=\"{}\"/>", MESSAGES[(i + j) % 4]),
+            _ if j % 10 == 9 => format!("<error message=\"{message}\"/>"),
+            _ => format!("<failure message=\"{message}\"/>"),
         };
         xml.push_str(&format!(
             "<testcase classname=\"c\" name=\"t{j}\" time=\"0.01\">{body}</testcase>"
@@ -134,6 +139,42 @@ async fn occurrences(
             None => return rows,
         }
     }
+}
+
+/// What a failure's own page must say: its occurrences by test, its runs, first and newest run.
+#[derive(Debug, PartialEq)]
+struct GroupPage {
+    tests: BTreeMap<String, u64>,
+    runs: u64,
+    first_run: String,
+    last_run: String,
+}
+
+/// Every failure's page since `since`, recounted from the failed results.
+fn recount_pages(failed: &[Failed], since: u64) -> BTreeMap<String, GroupPage> {
+    let mut pages: BTreeMap<String, Vec<&Failed>> = BTreeMap::new();
+    for f in failed.iter().filter(|f| f.created_ms >= since) {
+        pages.entry(f.fingerprint.clone()).or_default().push(f);
+    }
+    pages
+        .into_iter()
+        .map(|(fp, rows)| {
+            let mut tests = BTreeMap::new();
+            for f in &rows {
+                *tests.entry(f.test_id.clone()).or_default() += 1;
+            }
+            let runs: BTreeSet<&str> = rows.iter().map(|f| f.run.as_str()).collect();
+            let first = rows.iter().min_by_key(|f| f.created_ms).unwrap();
+            let last = rows.iter().max_by_key(|f| f.created_ms).unwrap();
+            let page = GroupPage {
+                tests,
+                runs: runs.len() as u64,
+                first_run: first.run.clone(),
+                last_run: last.run.clone(),
+            };
+            (fp, page)
+        })
+        .collect()
 }
 
 /// What a failure group must say: count, tests affected, first and newest run.
@@ -257,6 +298,57 @@ async fn failures_and_flaky_over_more_failures_than_a_window_once_read_equal_a_r
             counts.windows(2).all(|w| w[0] >= w[1]),
             "{path}: most frequent first: {counts:?}"
         );
+    }
+
+    // Each failure on its own page, over the longest window and over a week: its occurrences,
+    // its runs and every test it hit, 40 to a page, equal a recount (one failure is over the
+    // 2,000 occurrences the page once read).
+    for since in [None, Some(now - 7 * DAY_MS)] {
+        let expected = recount_pages(&failed, since.map_or(0, |s| Granularity::Day.start(s)));
+        let largest = expected.values().map(|p| p.tests.values().sum::<u64>());
+        assert!(since.is_some() || largest.max() > Some(2_000));
+        for (fingerprint, page) in &expected {
+            let mut path = format!("/v1/failures/{fingerprint}?limit=40");
+            if let Some(since) = since {
+                path.push_str(&format!("&since={since}"));
+            }
+            let (status, head) = api.get(&api.read_token, &path).await;
+            assert_eq!(status, 200, "{path}: {head}");
+            let tests = api.walk_list(&api.read_token, &path, "tests").await;
+            let hits: Vec<u64> = tests
+                .iter()
+                .map(|t| t["occurrences"].as_u64().unwrap())
+                .collect();
+            assert!(
+                hits.windows(2).all(|w| w[0] >= w[1]),
+                "{path}: most hit first: {hits:?}"
+            );
+            let text = |name: &str| head[name].as_str().unwrap().to_string();
+            let answered = GroupPage {
+                tests: tests
+                    .iter()
+                    .map(|t| {
+                        let id = t["test_id"].as_str().unwrap().to_string();
+                        (id, t["occurrences"].as_u64().unwrap())
+                    })
+                    .collect(),
+                runs: head["runs"].as_u64().unwrap(),
+                first_run: text("first_run_id"),
+                last_run: text("last_run_id"),
+            };
+            assert_eq!(&answered, page, "{path}");
+            assert_eq!(
+                (
+                    head["occurrences"].as_u64(),
+                    head["tests_affected"].as_u64()
+                ),
+                (
+                    Some(page.tests.values().sum()),
+                    Some(page.tests.len() as u64)
+                ),
+                "{path}"
+            );
+        }
     }
 
     // One failure's occurrences, page after page merged from its 16 partitions of the

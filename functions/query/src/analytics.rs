@@ -39,6 +39,45 @@ pub(crate) fn failure_groups(counts: &[FailureCount]) -> Vec<FailureGroup<'_>> {
     groups
 }
 
+/// A test one failure hit in a window, by the failure rollups.
+#[derive(Debug, PartialEq)]
+pub(crate) struct TestHit<'a> {
+    pub(crate) test_id: &'a str,
+    pub(crate) classname: &'a str,
+    pub(crate) name: &'a str,
+    /// Runs where it failed that way.
+    pub(crate) occurrences: i64,
+}
+
+/// The tests of one failure's rollups (`counts`, of its fingerprint), those hit in the most
+/// runs first (ties by test id), each named as its newest day's rollup names it.
+pub(crate) fn tests_hit(counts: &[FailureCount]) -> Vec<TestHit<'_>> {
+    let mut tests: HashMap<&str, (u64, TestHit<'_>)> = HashMap::new();
+    for count in counts.iter().filter(|c| c.failed > 0) {
+        let (day, hit) = tests.entry(&count.test_id).or_insert((
+            count.day_ms,
+            TestHit {
+                test_id: &count.test_id,
+                classname: &count.classname,
+                name: &count.name,
+                occurrences: 0,
+            },
+        ));
+        hit.occurrences += count.failed;
+        if count.day_ms > *day {
+            *day = count.day_ms;
+            (hit.classname, hit.name) = (&count.classname, &count.name);
+        }
+    }
+    let mut tests: Vec<TestHit<'_>> = tests.into_values().map(|(_, hit)| hit).collect();
+    tests.sort_by(|a, b| {
+        b.occurrences
+            .cmp(&a.occurrences)
+            .then(a.test_id.cmp(b.test_id))
+    });
+    tests
+}
+
 /// A test that failed or passed only on a retry in a window, by the failure rollups.
 #[derive(Debug, PartialEq)]
 pub(crate) struct FlakyCandidate<'a> {
@@ -113,6 +152,27 @@ mod tests {
             .map(|g| (g.fingerprint, g.count, g.tests_affected))
             .collect();
         assert_eq!(groups, [("fp1", 7, 2), ("fp2", 1, 1)]);
+    }
+
+    #[test]
+    fn a_failure_s_tests_most_hit_first_named_by_their_newest_day() {
+        let renamed = FailureCount {
+            day_ms: 86_400_000,
+            name: "a, renamed".into(),
+            ..count("a", Some("fp1"), 1, 0)
+        };
+        let counts = vec![
+            count("b", Some("fp1"), 2, 0),
+            renamed,
+            count("a", Some("fp1"), 1, 0),
+            // A retried pass is no occurrence.
+            count("c", Some("fp1"), 0, 3),
+        ];
+        let hits: Vec<(&str, &str, i64)> = tests_hit(&counts)
+            .iter()
+            .map(|t| (t.test_id, t.name, t.occurrences))
+            .collect();
+        assert_eq!(hits, [("a", "a, renamed", 2), ("b", "b", 2)]);
     }
 
     #[test]

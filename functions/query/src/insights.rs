@@ -1,12 +1,12 @@
 //! Answers over a window of a project's history: failure groups, flaky tests, slowest tests.
 //! Each reads bounded pages and hands the rows to [`crate::analytics`].
 
-use crate::analytics::{failure_groups, flaky_candidates, rank_slowest, FlakyCandidate};
+use crate::analytics::{failure_groups, flaky_candidates, rank_slowest, tests_hit, FlakyCandidate};
 use crate::cache::cache;
 use crate::flakiness::{flakiness, is_infra_failure, Flakiness};
 use crate::history::{recent, Recent};
-use crate::pages::{all_pages, read_pages};
-use crate::params::{limit, parse_time, window_ms, Query, Window};
+use crate::pages::read_pages;
+use crate::params::{limit, since_day, window_ms, Query, Window, MAX_WINDOW_MS};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use serde::{Deserialize, Serialize};
@@ -69,12 +69,7 @@ pub(crate) async fn failures(
     project: &ProjectName,
 ) -> Result<Response<Body>, ApiError> {
     let now = now_ms();
-    let since = match q.get("since") {
-        Some(s) => parse_time("since", &s)?,
-        None => now.saturating_sub(window_ms(None)?),
-    };
-    // The window starts at the top of the day holding `since`: rollups are per day.
-    let since = Granularity::Day.start(since);
+    let since = since_day(q, window_ms(None)?)?;
     let branch = q.get("branch");
     let limit = usize::try_from(limit(q)?).unwrap_or(0);
     let offset = q.start::<RankCursor>()?.map_or(0, |c| c.offset);
@@ -337,52 +332,43 @@ pub(crate) async fn slowest(
     Ok(cache(json(StatusCode::OK, &body), 30))
 }
 
-/// Occurrences a failure group's page reads at most (newest first).
-const MAX_GROUP_OCCURRENCES: usize = 2_000;
-
-/// `GET /v1/failures/{fingerprint}`: one failure across the project. Pages of the
-/// `fingerprint` index (newest first, up to 1,000 entries each, merged from the failure's 16
-/// partitions; at most [`MAX_GROUP_OCCURRENCES`], `truncated` past it), a page for its first
-/// occurrence, and one
-/// GetItem of its newest occurrence's result for the message and stack of each attempt.
+/// `GET /v1/failures/{fingerprint}`: one failure across the project, over the days from the
+/// one holding `since` (default: 90 days ago, the longest window) to today. Its occurrences, the
+/// tests it hit (paged, most hit first) and its runs come from the failure rollups of those days
+/// ([`Store::fingerprint_counts`], [`Store::failure_runs`]), exact at any number of runs; its
+/// first and newest occurrence from the `fingerprint` index; the message and stack of each
+/// attempt of the newest from one GetItem of its result.
 pub(crate) async fn failure_group(
     store: &Store,
+    q: &Query<'_>,
     project: &ProjectName,
     fingerprint: &str,
 ) -> Result<Response<Body>, ApiError> {
-    let newest_first = OccurrenceFilter::default();
-    let (rows, truncated) = all_pages(MAX_GROUP_OCCURRENCES, |start| {
-        let filter = &newest_first;
-        async move {
-            store
-                .fingerprint_occurrences(project, fingerprint, filter, 1000, start.as_ref())
-                .await
-        }
-    })
-    .await?;
-    let not_found = || ApiError::not_found(format!("failure {fingerprint}"));
-    let newest = rows.first().ok_or_else(not_found)?;
-    let oldest_first = OccurrenceFilter {
-        oldest_first: true,
+    let now = now_ms();
+    let since = since_day(q, MAX_WINDOW_MS)?;
+    let limit = usize::try_from(limit(q)?).unwrap_or(0);
+    let offset = q.start::<RankCursor>()?.map_or(0, |c| c.offset);
+    let window = |oldest_first| OccurrenceFilter {
+        since_ms: Some(since),
+        oldest_first,
         ..OccurrenceFilter::default()
     };
-    let first = occurrence(store, project, fingerprint, &oldest_first).await?;
-    let first = first.as_ref().unwrap_or(newest);
+    let not_found = || ApiError::not_found(format!("failure {fingerprint}"));
+    let newest = occurrence(store, project, fingerprint, &window(false))
+        .await?
+        .ok_or_else(not_found)?;
+    let first = occurrence(store, project, fingerprint, &window(true)).await?;
+    let first = first.as_ref().unwrap_or(&newest);
+    let counts = store
+        .fingerprint_counts(project, fingerprint, since, now)
+        .await?;
+    let runs = store.failure_runs(project, fingerprint, since, now).await?;
+    let tests = tests_hit(&counts);
     let run = verdict_http::present::run_ref(project, &newest.run_key)?;
     let result = store
         .get_result(&run, &newest.test_id)
         .await?
         .map(|(result, _)| result);
-    let mut tests: Vec<(&str, &str, &str, usize)> = Vec::new();
-    let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    for row in &rows {
-        let i = *index.entry(&row.test_id).or_insert_with(|| {
-            tests.push((&row.test_id, &row.classname, &row.name, 0));
-            tests.len() - 1
-        });
-        tests[i].3 += 1;
-    }
-    let runs: HashSet<&str> = rows.iter().map(|r| r.run_key.as_str()).collect();
     let attempts: Vec<Value> = result
         .iter()
         .flat_map(|r| &r.attempts)
@@ -398,25 +384,34 @@ pub(crate) async fn failure_group(
             })
         })
         .collect();
+    let next = (offset + limit < tests.len()).then_some(RankCursor {
+        offset: offset + limit,
+    });
     let body = json!({
         "fingerprint": fingerprint,
-        "occurrences": rows.len(),
-        "runs": runs.len(),
+        "since": rfc3339(since),
+        "occurrences": tests.iter().map(|t| t.occurrences).sum::<i64>(),
+        "runs": runs,
         "tests_affected": tests.len(),
-        "tests": tests.iter().map(|(id, class, name, n)| json!({
-            "test_id": id, "classname": class, "name": name, "occurrences": n,
+        "tests": tests.iter().skip(offset).take(limit).map(|t| json!({
+            "test_id": t.test_id,
+            "classname": t.classname,
+            "name": t.name,
+            "occurrences": t.occurrences,
         })).collect::<Vec<_>>(),
+        "next_cursor": q.seal(next),
         "first_seen": rfc3339(first.created_ms),
         "first_run_id": first.run_key,
         "last_seen": rfc3339(newest.created_ms),
         "last_run_id": newest.run_key,
         "newest": {
             "test_id": newest.test_id,
+            "name": newest.name,
+            "classname": newest.classname,
             "run_id": newest.run_key,
             "message": result.as_ref().and_then(|r| r.message.clone()),
             "attempts": attempts,
         },
-        "truncated": truncated,
     });
     Ok(cache(json(StatusCode::OK, &body), 30))
 }

@@ -101,6 +101,9 @@ pub(crate) fn flag(q: &Query<'_>, name: &'static str) -> Result<bool, ApiError> 
     }
 }
 
+/// The longest window an insight answers for.
+pub(crate) const MAX_WINDOW_MS: u64 = 90 * 86_400_000;
+
 /// `30d`, `24h` (default 30 days, at most 90 days).
 pub(crate) fn window_ms(window: Option<&str>) -> Result<u64, ApiError> {
     let Some(w) = window else {
@@ -115,7 +118,7 @@ pub(crate) fn window_ms(window: Option<&str>) -> Result<u64, ApiError> {
         "h" => n * 3_600_000,
         _ => return Err(ApiError::invalid("window", "must be like 30d or 24h")),
     };
-    if ms == 0 || ms > 90 * 86_400_000 {
+    if ms == 0 || ms > MAX_WINDOW_MS {
         return Err(ApiError::invalid("window", "must be between 1h and 90d"));
     }
     Ok(ms)
@@ -143,6 +146,16 @@ impl Window {
     pub(crate) fn days(&self) -> u64 {
         self.ms / 86_400_000
     }
+}
+
+/// The start of the UTC day holding `since=` ([`parse_time`]), or `default_ms` ago: rollups
+/// are per day.
+pub(crate) fn since_day(q: &Query<'_>, default_ms: u64) -> Result<u64, ApiError> {
+    let since = match q.get("since") {
+        Some(s) => parse_time("since", &s)?,
+        None => verdict_store::now_ms().saturating_sub(default_ms),
+    };
+    Ok(verdict_store::Granularity::Day.start(since))
 }
 
 /// An RFC 3339 timestamp (`2026-11-21T10:00:00Z`), a date (`2026-11-21`), or epoch milliseconds.

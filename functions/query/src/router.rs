@@ -69,7 +69,7 @@ pub(crate) async fn route(
         ["v1", "flaky"] => insights::flaky(store, q, project).await,
         ["v1", "failures"] => insights::failures(store, q, project).await,
         ["v1", "failures", fingerprint] => {
-            insights::failure_group(store, project, fingerprint).await
+            insights::failure_group(store, q, project, fingerprint).await
         }
         ["v1", "tests", test_id] => test_page::test_page(store, q, project, test_id).await,
         ["v1", "stats"] => runs::stats(store, q, project).await,

@@ -17,18 +17,19 @@
 
 use crate::attrs::{get_n, get_s, n, s, Expr, Item, CREATED_MS, EXPIRES_AT, KIND, PROJECT, SK};
 use crate::keys::{
-    failure_rollup_pk, failure_rollup_pks, failure_rollup_sk, failures_snapshot_key, item_key,
-    rollup_sk, Granularity, ProjectName, RunRef,
+    failure_group_pk, failure_group_sk, failure_rollup_pk, failure_rollup_pks, failure_rollup_sk,
+    failures_snapshot_key, item_key, rollup_sk, Granularity, ProjectName, RunRef,
 };
 use crate::queries::{test_row, PROBLEMS_INDEX};
 use crate::results::attr as test_attr;
 use crate::runs::{attr as run_attr, run_from_item, Run};
 use crate::{Store, StoreError};
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use verdict_model::Status;
 
 /// The run item's record of its failure roll.
@@ -41,11 +42,13 @@ pub(crate) mod attr {
     pub(crate) const STEP: &str = "failures_step";
 }
 
-/// The rollup item's counters.
+/// The rollup items' counters.
 const FAILED: &str = "failed";
 const FLAKY: &str = "flaky";
-/// The rollup item's kind.
+const RUNS: &str = "runs";
+/// The rollup items' kinds: a test failing one way, and the runs of a failure.
 const KIND_FAILURE_ROLLUP: &str = "failure_rollup";
+const KIND_FAILURE_RUNS: &str = "failure_runs";
 /// Rollup items per transaction (DynamoDB takes 100 actions; one is the run item).
 const CHUNK: usize = 99;
 /// Rounds of a roll (read the run, claim or apply) in a row that find the run's roll where
@@ -83,6 +86,15 @@ impl Snapshot {
     fn bytes(&self) -> Vec<u8> {
         serde_json::to_vec(self).expect("a snapshot serializes")
     }
+
+    /// The fingerprints of the run's failures, each once.
+    fn failures(&self) -> BTreeSet<&str> {
+        self.rows
+            .iter()
+            .filter(|row| row.failed > 0)
+            .filter_map(|row| row.fingerprint.as_deref())
+            .collect()
+    }
 }
 
 fn hash(bytes: &[u8]) -> String {
@@ -109,12 +121,30 @@ pub struct FailureCount {
     pub flaky: i64,
 }
 
-/// One rollup item's change: its key, its test and branch, and what to add.
+/// What a rollup item counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Counted {
+    /// A test failing one way, or passing on a retry: the runs where it did.
+    Test(FailureRow),
+    /// A failure: the runs where at least one test failed that way.
+    Failure { fingerprint: String, runs: i64 },
+}
+
+impl Counted {
+    fn is_zero(&self) -> bool {
+        match self {
+            Counted::Test(row) => row.failed == 0 && row.flaky == 0,
+            Counted::Failure { runs, .. } => *runs == 0,
+        }
+    }
+}
+
+/// One rollup item's change: its key, its branch, and what to add.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Change {
     pk: String,
     sk: String,
-    row: FailureRow,
+    counted: Counted,
     branch: Option<String>,
     expires_at: u64,
 }
@@ -163,28 +193,57 @@ fn changes_in_key_order(project: &ProjectName, old: &Snapshot, new: &Snapshot) -
         for row in &snapshot.rows {
             let pk = failure_rollup_pk(project, &row.test_id);
             let sk = failure_rollup_sk(day, &row.test_id, row.fingerprint.as_deref(), branch);
-            let change = by_key.entry((pk.clone(), sk.clone())).or_insert(Change {
-                pk,
-                sk,
-                row: FailureRow {
-                    failed: 0,
-                    flaky: 0,
-                    ..row.clone()
-                },
-                branch: snapshot.branch.clone(),
-                expires_at: snapshot.expires_at,
+            let zero = Counted::Test(FailureRow {
+                failed: 0,
+                flaky: 0,
+                ..row.clone()
             });
-            change.row.failed += sign * row.failed;
-            change.row.flaky += sign * row.flaky;
-            if sign > 0 {
-                change.expires_at = snapshot.expires_at;
+            if let Counted::Test(sum) = &mut change_of(&mut by_key, pk, sk, zero, snapshot, sign) {
+                sum.failed += sign * row.failed;
+                sum.flaky += sign * row.flaky;
+            }
+        }
+        for fingerprint in snapshot.failures() {
+            let pk = failure_group_pk(project, fingerprint);
+            let sk = failure_group_sk(day, branch);
+            let zero = Counted::Failure {
+                fingerprint: fingerprint.to_string(),
+                runs: 0,
+            };
+            if let Counted::Failure { runs, .. } =
+                &mut change_of(&mut by_key, pk, sk, zero, snapshot, sign)
+            {
+                *runs += sign;
             }
         }
     }
     by_key
         .into_values()
-        .filter(|c| c.row.failed != 0 || c.row.flaky != 0)
+        .filter(|c| !c.counted.is_zero())
         .collect()
+}
+
+/// What `snapshot` (taken away when `sign` is −1) adds to the item `pk`, `sk`, so far: its
+/// counts, from `zero`.
+fn change_of<'a>(
+    by_key: &'a mut BTreeMap<(String, String), Change>,
+    pk: String,
+    sk: String,
+    zero: Counted,
+    snapshot: &Snapshot,
+    sign: i64,
+) -> &'a mut Counted {
+    let change = by_key.entry((pk.clone(), sk.clone())).or_insert(Change {
+        pk,
+        sk,
+        counted: zero,
+        branch: snapshot.branch.clone(),
+        expires_at: snapshot.expires_at,
+    });
+    if sign > 0 {
+        change.expires_at = snapshot.expires_at;
+    }
+    &mut change.counted
 }
 
 impl Store {
@@ -383,29 +442,41 @@ impl Store {
         change: &Change,
     ) -> Result<TransactWriteItem, StoreError> {
         let mut e = Expr::default();
-        let row = &change.row;
-        let sets = [
-            e.set(KIND, s(KIND_FAILURE_ROLLUP)),
+        let mut sets = vec![
             e.set(PROJECT, s(project.as_str())),
-            e.set(test_attr::TEST_ID, s(&row.test_id)),
-            e.set(test_attr::CLASSNAME, s(&row.classname)),
-            e.set(test_attr::NAME, s(&row.name)),
             // A rollup lives a day past the last of its runs.
             e.set(EXPIRES_AT, n(change.expires_at + 86_400)),
         ];
-        let mut update = format!("SET {}", sets.join(", "));
-        if let Some(fp) = &row.fingerprint {
-            update.push_str(&format!(", {}", e.set(test_attr::FINGERPRINT, s(fp))));
+        let (fingerprint, adds) = match &change.counted {
+            Counted::Test(row) => {
+                sets.extend([
+                    e.set(KIND, s(KIND_FAILURE_ROLLUP)),
+                    e.set(test_attr::TEST_ID, s(&row.test_id)),
+                    e.set(test_attr::CLASSNAME, s(&row.classname)),
+                    e.set(test_attr::NAME, s(&row.name)),
+                ]);
+                (
+                    row.fingerprint.as_deref(),
+                    vec![(FAILED, row.failed), (FLAKY, row.flaky)],
+                )
+            }
+            Counted::Failure { fingerprint, runs } => {
+                sets.push(e.set(KIND, s(KIND_FAILURE_RUNS)));
+                (Some(fingerprint.as_str()), vec![(RUNS, *runs)])
+            }
+        };
+        if let Some(fp) = fingerprint {
+            sets.push(e.set(test_attr::FINGERPRINT, s(fp)));
         }
         if let Some(branch) = &change.branch {
-            update.push_str(&format!(", {}", e.set(test_attr::BRANCH, s(branch))));
+            sets.push(e.set(test_attr::BRANCH, s(branch)));
         }
-        let adds: Vec<String> = [(FAILED, row.failed), (FLAKY, row.flaky)]
+        let adds: Vec<String> = adds
             .into_iter()
             .filter(|(_, v)| *v != 0)
             .map(|(name, v)| e.add(name, n(v)))
             .collect();
-        update.push_str(&format!(" ADD {}", adds.join(", ")));
+        let update = format!("SET {} ADD {}", sets.join(", "), adds.join(", "));
         self.transact_update(
             ROLL_OPERATION,
             item_key(change.pk.clone(), change.sk.clone()),
@@ -490,26 +561,46 @@ impl Store {
         first_ms: u64,
         last_ms: u64,
     ) -> Result<Vec<FailureCount>, StoreError> {
+        let branch = branch.map(|b| (test_attr::BRANCH, b));
+        self.counts_where(project, branch, first_ms, last_ms).await
+    }
+
+    /// The failure rollups of one failure of `project` (every test it hit, on every branch) for
+    /// the days from the one holding `first_ms` to the one holding `last_ms`: the Queries of
+    /// [`Store::failure_counts`], filtered by the fingerprint, so they cost the read units of
+    /// every failure's items of those days.
+    pub async fn fingerprint_counts(
+        &self,
+        project: &ProjectName,
+        fingerprint: &str,
+        first_ms: u64,
+        last_ms: u64,
+    ) -> Result<Vec<FailureCount>, StoreError> {
+        let fingerprint = Some((test_attr::FINGERPRINT, fingerprint));
+        self.counts_where(project, fingerprint, first_ms, last_ms)
+            .await
+    }
+
+    /// The failure rollups of the days from `first_ms` to `last_ms` whose attribute `equal.0`
+    /// is `equal.1`, or all of them.
+    async fn counts_where(
+        &self,
+        project: &ProjectName,
+        equal: Option<(&str, &str)>,
+        first_ms: u64,
+        last_ms: u64,
+    ) -> Result<Vec<FailureCount>, StoreError> {
         if last_ms < first_ms {
             return Ok(Vec::new());
         }
-        // The last day's prefix, then `~`, which sorts after every hex digit and `-`.
-        let last = format!("{}~", rollup_sk(Granularity::Day, last_ms));
         let query = |pk: String| {
-            let query = self
-                .ddb
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND sk BETWEEN :first AND :last")
-                .expression_attribute_values(":pk", s(pk))
-                .expression_attribute_values(":first", s(rollup_sk(Granularity::Day, first_ms)))
-                .expression_attribute_values(":last", s(&last));
-            match branch {
+            let query = self.days_query(pk, first_ms, last_ms);
+            match equal {
                 None => query,
-                Some(branch) => query
-                    .filter_expression("#branch = :branch")
-                    .expression_attribute_names("#branch", test_attr::BRANCH)
-                    .expression_attribute_values(":branch", s(branch)),
+                Some((name, value)) => query
+                    .filter_expression("#attr = :value")
+                    .expression_attribute_names("#attr", name)
+                    .expression_attribute_values(":value", s(value)),
             }
         };
         let partitions: Vec<Vec<Item>> = stream::iter(failure_rollup_pks(project))
@@ -522,6 +613,42 @@ impl Store {
             .flatten()
             .filter_map(failure_count)
             .collect())
+    }
+
+    /// The runs of `project` where a test failed with `fingerprint` (on every branch), created
+    /// on the days from the one holding `first_ms` to the one holding `last_ms`: one Query of
+    /// at most an item per day and branch.
+    pub async fn failure_runs(
+        &self,
+        project: &ProjectName,
+        fingerprint: &str,
+        first_ms: u64,
+        last_ms: u64,
+    ) -> Result<i64, StoreError> {
+        if last_ms < first_ms {
+            return Ok(0);
+        }
+        let pk = failure_group_pk(project, fingerprint);
+        let query = self
+            .days_query(pk, first_ms, last_ms)
+            .projection_expression("#runs")
+            .expression_attribute_names("#runs", RUNS);
+        let items = self.query_all("Query failure runs", query).await?;
+        Ok(items.iter().filter_map(|item| get_n(item, RUNS)).sum())
+    }
+
+    /// A Query of partition `pk` for the sort keys of the days from the one holding `first_ms`
+    /// to the one holding `last_ms` (a day's key, then `#` and more).
+    fn days_query(&self, pk: String, first_ms: u64, last_ms: u64) -> QueryFluentBuilder {
+        // The last day's prefix, then `~`, which sorts after every hex digit, `#` and `-`.
+        let last = format!("{}~", rollup_sk(Granularity::Day, last_ms));
+        self.ddb
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND sk BETWEEN :first AND :last")
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":first", s(rollup_sk(Granularity::Day, first_ms)))
+            .expression_attribute_values(":last", s(last))
     }
 }
 
@@ -585,25 +712,30 @@ mod tests {
                 .map(|c| (c.pk.as_str(), c.sk.as_str()))
                 .collect::<Vec<_>>(),
             [
+                ("FG#acme#f1", "D0000003#main"),
                 ("G#acme#a", "D0000003#a#f1#main"),
                 ("G#acme#b", "D0000003#b#-#main")
             ],
-            "each test in the partition of its first digit, once"
+            "each test in the partition of its first digit, once; a run of failure f1"
         );
         assert!(all.iter().all(|c| c.branch.as_deref() == Some("main")));
         let no_branch = Snapshot {
             branch: None,
             ..new.clone()
         };
-        assert_eq!(
-            changes(&project, &Snapshot::default(), &no_branch)[0].sk,
-            "D0000003#a#f1"
-        );
+        let sks: Vec<String> = changes(&project, &Snapshot::default(), &no_branch)
+            .into_iter()
+            .map(|c| c.sk)
+            .collect();
+        assert_eq!(sks, ["D0000003", "D0000003#a#f1", "D0000003#b#-"]);
         // Moving to the same snapshot changes nothing; back to none takes everything away.
         assert!(changes(&project, &new, &new).is_empty());
         let back = changes(&project, &new, &Snapshot::default());
-        assert_eq!(back.len(), 2);
-        assert!(back.iter().all(|c| c.row.failed + c.row.flaky == -1));
+        assert_eq!(back.len(), 3);
+        assert!(back.iter().all(|c| match &c.counted {
+            Counted::Test(row) => row.failed + row.flaky == -1,
+            Counted::Failure { runs, .. } => *runs == -1,
+        }));
     }
 
     #[test]
@@ -623,10 +755,15 @@ mod tests {
             "the same changes, in another order"
         );
         for chunk in all.chunks(CHUNK) {
-            let partitions: std::collections::HashSet<&str> =
-                chunk.iter().map(|c| c.pk.as_str()).collect();
+            let partitions: std::collections::HashSet<&str> = chunk
+                .iter()
+                .map(|c| c.pk.as_str())
+                .filter(|pk| pk.starts_with("G#"))
+                .collect();
             assert_eq!(partitions.len(), 16, "a chunk on every partition");
         }
+        let runs: Vec<&Change> = all.iter().filter(|c| c.pk == "FG#acme#f").collect();
+        assert_eq!(runs.len(), 1, "320 tests failing one way are one run of it");
         // Within a partition, key order.
         let of_a: Vec<&str> = all
             .iter()
@@ -642,9 +779,17 @@ mod tests {
         let old = snapshot(vec![row("a", Some("f1"), 1, 0), row("c", Some("f2"), 1, 0)]);
         let new = snapshot(vec![row("a", Some("f1"), 0, 1), row("c", Some("f2"), 1, 0)]);
         let change = changes(&project, &old, &new);
-        assert_eq!(change.len(), 1, "{change:?}");
-        assert!(change
-            .iter()
-            .all(|c| c.row.test_id == "a" && (c.row.failed, c.row.flaky) == (-1, 1)));
+        assert_eq!(change.len(), 2, "{change:?}");
+        assert_eq!(
+            change[0].counted,
+            Counted::Failure {
+                fingerprint: "f1".into(),
+                runs: -1
+            },
+            "the run no longer shows failure f1"
+        );
+        assert!(
+            matches!(&change[1].counted, Counted::Test(row) if row.test_id == "a" && (row.failed, row.flaky) == (-1, 1))
+        );
     }
 }

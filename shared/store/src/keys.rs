@@ -482,6 +482,23 @@ pub(crate) fn failure_rollup_sk(
     }
 }
 
+/// Partition of the runs a failure (by fingerprint) showed in, by day: one key per failure,
+/// written once per run that shows it, so even a failure in every run of a busy project's day
+/// is a few write units a second.
+pub(crate) fn failure_group_pk(project: &ProjectName, fingerprint: &str) -> String {
+    format!("FG#{project}#{fingerprint}")
+}
+
+/// Sort key of a failure's runs on a day: the day (as [`rollup_sk`] names it), then `#{branch}`
+/// for runs with a branch, so that a window of days is one key range.
+pub(crate) fn failure_group_sk(day_ms: u64, branch: Option<&str>) -> String {
+    let day = rollup_sk(Granularity::Day, day_ms);
+    match branch {
+        None => day,
+        Some(branch) => format!("{day}#{branch}"),
+    }
+}
+
 /// Where the snapshots of runs' failures live in the bucket (see `failure_rollups.rs`): kept
 /// as long as their runs, unlike the views, which expire.
 pub const SNAPSHOTS_PREFIX: &str = "rollups/";

@@ -90,7 +90,7 @@ function View(props: { route: Route }) {
     case "test":
       return <TestPage key={route.test} route={route} />;
     case "failure":
-      return <FailurePage key={route.fingerprint} fingerprint={route.fingerprint} />;
+      return <FailurePage key={route.fingerprint} fingerprint={route.fingerprint} route={route} />;
     case "insights":
       return <InsightsPage route={route} />;
     case "uploads":

@@ -1,17 +1,21 @@
-// One failure across the project: the tests and runs it hit, and its newest occurrence in full.
+// One failure across the project over the longest window: the tests and runs it hit (a page of
+// tests at a time, the cursor in the address), and its newest occurrence in full.
 import { unwrap } from "../api/client";
 import { useApi } from "../app";
 import { Link, runRoute, testRoute } from "../components/Link";
+import { Pager } from "../components/Pager";
 import { Show } from "../components/States";
 import { ResultDetail } from "../components/FailureGroups";
 import { count, when } from "../format";
 import { useLoad } from "../load";
+import type { Route } from "../route";
 
-export function FailurePage(props: { fingerprint: string }) {
+export function FailurePage(props: { fingerprint: string; route: Route }) {
   const api = useApi();
+  const query = { limit: 50, cursor: props.route.params.cursor };
   const group = useLoad(
-    () => unwrap(api.GET("/v1/failures/{fingerprint}", { params: { path: { fingerprint: props.fingerprint } } })),
-    props.fingerprint,
+    () => unwrap(api.GET("/v1/failures/{fingerprint}", { params: { path: { fingerprint: props.fingerprint }, query } })),
+    `${props.fingerprint} ${JSON.stringify(query)}`,
   );
   return (
     <Show loaded={group} what="failure">
@@ -24,8 +28,7 @@ export function FailurePage(props: { fingerprint: string }) {
             <dl class="facts">
               <dt>Occurrences</dt>
               <dd data-fact="occurrences">
-                {count(g.occurrences)}
-                {g.truncated ? "+" : ""} in {count(g.runs)} runs
+                {count(g.occurrences)} in {count(g.runs)} runs since <time dateTime={g.since}>{when(g.since)}</time>
               </dd>
               <dt>Tests affected</dt>
               <dd>{count(g.tests_affected)}</dd>
@@ -51,10 +54,11 @@ export function FailurePage(props: { fingerprint: string }) {
                 </li>
               ))}
             </ul>
+            <Pager route={props.route} next={g.next_cursor} label="tests" />
           </section>
           <section aria-labelledby="newest-heading">
             <h2 id="newest-heading">
-              Newest: <Link to={testRoute(g.newest.test_id)}>{g.tests.find((t) => t.test_id === g.newest.test_id)?.name ?? g.newest.test_id}</Link> in{" "}
+              Newest: <Link to={testRoute(g.newest.test_id)}>{g.newest.name}</Link> in{" "}
               <Link to={runRoute(g.newest.run_id)}>{g.newest.run_id}</Link>
             </h2>
             <ResultDetail run={g.newest.run_id} test={g.newest.test_id} />
