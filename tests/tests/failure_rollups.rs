@@ -1,9 +1,9 @@
 //! `/v1/failures` and `/v1/flaky` over a history of more failures than they once read (5,850
 //! failed results in 45 runs over 34 days, on two branches, uploaded and ingested as CI would;
 //! every fifth run gets a late second file whose reruns turn five failures into retried
-//! passes): every failure group equals a brute-force recount of the test items in the table,
-//! on every window and branch; one failure's occurrences, read page by page, come each once and
-//! in order; and rolling every run again changes nothing.
+//! passes): every failure group, in the list and on its own page, equals a brute-force recount
+//! of the test items in the table, on every window and branch; one failure's occurrences, read
+//! page by page, come each once and in order; and rolling every run again changes nothing.
 
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -177,17 +177,19 @@ fn recount_pages(failed: &[Failed], since: u64) -> BTreeMap<String, GroupPage> {
         .collect()
 }
 
-/// What a failure group must say: count, tests affected, first and newest run.
+/// What a failure group must say: count, runs, tests affected, first and newest run.
 #[derive(Debug, PartialEq)]
 struct Group {
     count: u64,
+    runs: u64,
     tests_affected: u64,
     first_run: String,
     last_run: String,
 }
 
 fn recount(failed: &[Failed], since: u64, branch: Option<&str>) -> BTreeMap<String, Group> {
-    let mut groups: BTreeMap<String, (Vec<&Failed>, BTreeSet<&str>)> = BTreeMap::new();
+    type Rows<'a> = (Vec<&'a Failed>, BTreeSet<&'a str>);
+    let mut groups: BTreeMap<String, Rows<'_>> = BTreeMap::new();
     for f in failed
         .iter()
         .filter(|f| f.created_ms >= since && branch.is_none_or(|b| f.branch == b))
@@ -201,8 +203,10 @@ fn recount(failed: &[Failed], since: u64, branch: Option<&str>) -> BTreeMap<Stri
         .map(|(fp, (rows, tests))| {
             let first = rows.iter().min_by_key(|f| f.created_ms).unwrap();
             let last = rows.iter().max_by_key(|f| f.created_ms).unwrap();
+            let runs: BTreeSet<&str> = rows.iter().map(|f| f.run.as_str()).collect();
             let group = Group {
                 count: rows.len() as u64,
+                runs: runs.len() as u64,
                 tests_affected: tests.len() as u64,
                 first_run: first.run.clone(),
                 last_run: last.run.clone(),
@@ -285,6 +289,7 @@ async fn failures_and_flaky_over_more_failures_than_a_window_once_read_equal_a_r
                 let text = |name: &str| g[name].as_str().unwrap().to_string();
                 let group = Group {
                     count: g["count"].as_u64().unwrap(),
+                    runs: g["runs"].as_u64().unwrap(),
                     tests_affected: g["tests_affected"].as_u64().unwrap(),
                     first_run: text("first_run_id"),
                     last_run: text("last_run_id"),

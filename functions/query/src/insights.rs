@@ -61,8 +61,9 @@ async fn occurrence(
 
 /// `GET /v1/failures`: failures grouped by fingerprint, most frequent first, paged. Counts
 /// come from the failure rollups of the days from the one holding `since` to today (one
-/// Query), so they are exact for any number of runs; each listed group's first and newest
-/// occurrence in the window come from the `fingerprint` index.
+/// Query), so they are exact for any number of runs, and each listed group's runs from its
+/// own rollups (one Query each); its first and newest occurrence in the window come from the
+/// `fingerprint` index.
 pub(crate) async fn failures(
     store: &Store,
     q: &Query<'_>,
@@ -90,9 +91,13 @@ pub(crate) async fn failures(
         let (Some(first), Some(last)) = (first, last) else {
             continue;
         };
+        let runs = store
+            .failure_runs(project, group.fingerprint, branch.as_deref(), since, now)
+            .await?;
         items.push(json!({
             "fingerprint": group.fingerprint,
             "count": group.count,
+            "runs": runs,
             "tests_affected": group.tests_affected,
             "first_seen": rfc3339(first.created_ms),
             "first_run_id": first.run_key,
@@ -362,7 +367,9 @@ pub(crate) async fn failure_group(
     let counts = store
         .fingerprint_counts(project, fingerprint, since, now)
         .await?;
-    let runs = store.failure_runs(project, fingerprint, since, now).await?;
+    let runs = store
+        .failure_runs(project, fingerprint, None, since, now)
+        .await?;
     let tests = tests_hit(&counts);
     let run = verdict_http::present::run_ref(project, &newest.run_key)?;
     let result = store

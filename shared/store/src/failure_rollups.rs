@@ -615,13 +615,14 @@ impl Store {
             .collect())
     }
 
-    /// The runs of `project` where a test failed with `fingerprint` (on every branch), created
-    /// on the days from the one holding `first_ms` to the one holding `last_ms`: one Query of
-    /// at most an item per day and branch.
+    /// The runs of `project` (of `branch`, or all branches) where a test failed with
+    /// `fingerprint`, created on the days from the one holding `first_ms` to the one holding
+    /// `last_ms`: one Query of at most an item per day and branch.
     pub async fn failure_runs(
         &self,
         project: &ProjectName,
         fingerprint: &str,
+        branch: Option<&str>,
         first_ms: u64,
         last_ms: u64,
     ) -> Result<i64, StoreError> {
@@ -633,6 +634,13 @@ impl Store {
             .days_query(pk, first_ms, last_ms)
             .projection_expression("#runs")
             .expression_attribute_names("#runs", RUNS);
+        let query = match branch {
+            None => query,
+            Some(branch) => query
+                .filter_expression("#branch = :branch")
+                .expression_attribute_names("#branch", test_attr::BRANCH)
+                .expression_attribute_values(":branch", s(branch)),
+        };
         let items = self.query_all("Query failure runs", query).await?;
         Ok(items.iter().filter_map(|item| get_n(item, RUNS)).sum())
     }

@@ -42,7 +42,7 @@ test("insights: flaky tests, failure groups and slowest tests, as the API ranks 
   const group = await api(`/v1/failures/${failures.items[0].fingerprint}`);
   await page.locator("section[aria-labelledby=groups-heading] tbody tr").first().getByRole("link").first().click();
   await settled(page);
-  await expect(page.locator('[data-fact="occurrences"]')).toContainText(String(group.occurrences));
+  await expect(page.locator('[data-fact="occurrences"]')).toContainText(`${group.occurrences} in ${group.runs} runs`);
 });
 
 test("uploads: a file that could not be read, with where and why", async ({ page }) => {

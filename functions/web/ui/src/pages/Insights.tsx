@@ -143,6 +143,7 @@ function Failures(props: { branch: string | undefined; window: string | undefine
                   <tr>
                     <th scope="col">Message</th>
                     <th scope="col" class="num">Times</th>
+                    <th scope="col" class="num">Runs</th>
                     <th scope="col" class="num">Tests</th>
                     <th scope="col">First seen</th>
                     <th scope="col">Last seen</th>
@@ -156,6 +157,7 @@ function Failures(props: { branch: string | undefined; window: string | undefine
                         <div class="muted">{g.sample_test}</div>
                       </th>
                       <td class="num">{count(g.count)}</td>
+                      <td class="num">{count(g.runs)}</td>
                       <td class="num">{count(g.tests_affected)}</td>
                       <td>
                         <time dateTime={g.first_seen} title={when(g.first_seen)}>{ago(g.first_seen)}</time>
