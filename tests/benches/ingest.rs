@@ -13,7 +13,9 @@ use std::io::Write;
 use std::process::Command;
 use std::time::Instant;
 use verdict_parse_fn::ingest::{Ingest, Outcome, Settings};
-use verdict_store::{mean_item_size, now_ms, raw_batch_write, Store, StoreConfig};
+use verdict_store::{
+    mean_item_size, now_ms, raw_batch_write, Store, StoreConfig, DURATIONS_PREFIX,
+};
 use verdict_tests::{fresh_store, run_ref, upload_at};
 
 /// A JUnit report shaped like a real suite: mostly passing tests in classes of 20, every 50th
@@ -100,6 +102,8 @@ struct Measured {
     wcu_per_test: f64,
     peak_mb: f64,
     file_mb: f64,
+    /// The project's duration rollup objects once measured: how many, and their mean size.
+    rollups: (usize, u64),
 }
 
 /// How the measured file meets its run.
@@ -178,6 +182,7 @@ async fn measure(tests: usize, concurrency: usize, path: Path) -> Measured {
     };
     assert_eq!(counted as usize, tests);
     let item_bytes = mean_item_size(&store, &run, 500).await.unwrap();
+    let rollups = store.bucket_bytes(DURATIONS_PREFIX).await.unwrap();
 
     let start = Instant::now();
     raw_batch_write(&store, &run, "raw", tests, concurrency)
@@ -199,6 +204,7 @@ async fn measure(tests: usize, concurrency: usize, path: Path) -> Measured {
         wcu_per_test: wcu / tests as f64,
         peak_mb: hwm_kb / 1024.0,
         file_mb,
+        rollups,
     }
 }
 
@@ -239,11 +245,11 @@ async fn main() {
         rows.push(m);
     }
     let mut md = String::from(
-        "| tests | file MB | how the file meets its run | concurrency | ingest tests/s | raw BatchWriteItem items/s | ratio | item bytes | WCU/test (DynamoDB Local's count) | parse peak RSS MB |\n|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| tests | file MB | how the file meets its run | concurrency | ingest tests/s | raw BatchWriteItem items/s | ratio | item bytes | WCU/test (DynamoDB Local's count) | parse peak RSS MB | duration rollups: objects × mean KB |\n|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for m in &rows {
         md.push_str(&format!(
-            "| {} | {:.1} | {} | {} | {:.0} | {:.0} | {:.2} | {} | {:.2} | {:.1} |\n",
+            "| {} | {:.1} | {} | {} | {:.0} | {:.0} | {:.2} | {} | {:.2} | {:.1} | {} |\n",
             m.tests,
             m.file_mb,
             m.path,
@@ -253,7 +259,11 @@ async fn main() {
             m.ingest_per_s / m.raw_per_s,
             m.item_bytes,
             m.wcu_per_test,
-            m.peak_mb
+            m.peak_mb,
+            match m.rollups {
+                (0, _) => "none (run unsettled)".to_string(),
+                (n, bytes) => format!("{n} × {:.0}", bytes as f64 / n as f64 / 1024.0),
+            }
         ));
     }
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/ingest-bench.md");
