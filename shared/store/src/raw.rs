@@ -3,6 +3,7 @@
 use crate::{Store, StoreError};
 use aws_sdk_s3::operation::get_object::GetObjectError;
 use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::Object;
 use tokio::io::AsyncRead;
 
 /// A raw object opened for streaming.
@@ -284,7 +285,19 @@ impl Store {
         &self,
         prefix: &str,
     ) -> Result<Vec<(String, String)>, StoreError> {
-        let pages = self
+        let listed = self.list_objects(prefix).await?;
+        Ok(listed
+            .iter()
+            .filter_map(|o| {
+                let key = o.key()?.to_string();
+                Some((key, o.e_tag().unwrap_or_default().to_string()))
+            })
+            .collect())
+    }
+
+    /// Every object under `prefix`, all pages, in key order.
+    pub(crate) async fn list_objects(&self, prefix: &str) -> Result<Vec<Object>, StoreError> {
+        let pages: Vec<_> = self
             .s3
             .list_objects_v2()
             .bucket(&self.bucket)
@@ -295,12 +308,8 @@ impl Store {
             .await
             .map_err(|e| StoreError::from_sdk("ListObjectsV2", e))?;
         Ok(pages
-            .iter()
-            .flat_map(|page| page.contents())
-            .filter_map(|o| {
-                let key = o.key()?.to_string();
-                Some((key, o.e_tag().unwrap_or_default().to_string()))
-            })
+            .into_iter()
+            .flat_map(|page| page.contents.unwrap_or_default())
             .collect())
     }
 }

@@ -87,19 +87,10 @@ impl Store {
 
     /// How many objects the bucket holds under `prefix`, and their bytes.
     pub async fn bucket_bytes(&self, prefix: &str) -> Result<(usize, u64), StoreError> {
-        let pages: Vec<_> = self
-            .s3
-            .list_objects_v2()
-            .bucket(&self.bucket)
-            .prefix(prefix)
-            .into_paginator()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| StoreError::from_sdk("ListObjectsV2", e))?;
-        let sizes: Vec<u64> = pages
+        let sizes: Vec<u64> = self
+            .list_objects(prefix)
+            .await?
             .iter()
-            .flat_map(|page| page.contents())
             .map(|o| u64::try_from(o.size().unwrap_or(0)).unwrap_or(0))
             .collect();
         Ok((sizes.len(), sizes.iter().sum()))
