@@ -7,7 +7,7 @@ ifeq ($(CI),true)
 export CARGO_INCREMENTAL := 0
 endif
 
-.PHONY: test fmt-check ui web-unit lint infra-check runners unit build corpus-report bench bench-side-by-side bench-api bench-web bench-ingest bench-scale dev
+.PHONY: test fmt-check ui web-unit lint infra-check runners unit build corpus-report bench bench-side-by-side bench-api bench-web bench-ingest bench-scale bench-windows dev
 
 ## test: formatting check, the dashboard's build and unit tests, clippy with -D warnings, and
 ## every test (unit, corpus, property, the reports of real test runners, the integration tests
@@ -109,6 +109,13 @@ bench-scale:
 	scripts/stack.sh run $(CARGO) bench -p verdict-tests --bench scale
 	python3 scripts/splice.py docs/benchmarks.md scale-bench target/scale-bench.md
 	python3 scripts/splice.py docs/cost.md cost-bench target/cost-bench.md
+
+## bench-windows: the slowest tests and a test's page over 90 days of 100,000 tests run 1,000
+## times a day (rollup objects put as those runs leave them), cold, warm and on the next day,
+## against merging every object of the window; the table goes to docs/benchmarks.md.
+bench-windows:
+	scripts/stack.sh run $(CARGO) bench -p verdict-tests --bench windows
+	python3 scripts/splice.py docs/benchmarks.md windows-bench target/windows-bench.md
 
 ## dev: the whole stack on 127.0.0.1 (API and dashboard on PORT, default 3000) until Ctrl-C; it
 ## prints the dashboard's sign-in link; tokens in .verdict/dev.env.

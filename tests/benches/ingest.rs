@@ -262,7 +262,7 @@ async fn main() {
             m.peak_mb,
             match m.rollups {
                 (0, _) => "none (run unsettled)".to_string(),
-                (n, bytes) => format!("{n} × {:.0}", bytes as f64 / n as f64 / 1024.0),
+                (n, bytes) => format!("{n} × {:.1}", bytes as f64 / n as f64 / 1024.0),
             }
         ));
     }

@@ -3,14 +3,17 @@
 //! tests over 20 days on two branches, uploaded and ingested as CI would, every fifth run with a
 //! late second file that reruns five tests (so its durations are folded in again), some tests
 //! skipped. Every page, walked to the end, equals a brute-force recount of the test items in
-//! the table, on every window and branch; folding every run again changes nothing; and folding
-//! them all at once from nothing, three deliveries each, gives the same answers.
+//! the table, on every window and branch, read once and again from the merges of blocks of days
+//! kept then, and after a run of a past day changed; folding every run again changes nothing;
+//! and folding them all at once from nothing, three deliveries each, gives the same answers.
 
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use verdict_model::RunMetadata;
 use verdict_parse_fn::ingest::{Ingest, Settings};
-use verdict_store::{duration_bucket, now_ms, Granularity, RunRef, DURATIONS_PREFIX};
+use verdict_store::{
+    duration_bucket, now_ms, Granularity, RunRef, DURATIONS_PREFIX, WINDOWS_PREFIX,
+};
 use verdict_tests::{dump, metadata, run_ref, settle, upload_with, LocalApi};
 use verdict_upload_fn::Limits;
 
@@ -231,6 +234,27 @@ async fn slowest_tests_over_more_runs_than_once_read_equal_a_recount_and_fold_on
         runs.push(run);
     }
     assert_every_window_equals_a_recount(&api, now, "ingested").await;
+    let kept = api.store.bucket_keys(WINDOWS_PREFIX).await.unwrap();
+    assert!(!kept.is_empty(), "merges of blocks of days were kept");
+    assert_every_window_equals_a_recount(&api, now, "read again, from what was kept").await;
+    // A run of a past day (ten days ago) gets a late file: its day's objects change, and no
+    // window reads the merges kept before as if they had not.
+    let (i, changed) = (30, &runs[30]);
+    let late = upload_with(
+        &api.store,
+        changed,
+        1_000 + i,
+        "c.xml",
+        reruns(i + 1).as_bytes(),
+        now - 3_600_000 - (i as u64) * DAY_MS / 3,
+        RunMetadata {
+            branch: Some(branch(i).into()),
+            ..metadata()
+        },
+    )
+    .await;
+    settle(&ingest, &late.object_key()).await;
+    assert_every_window_equals_a_recount(&api, now, "a past day changed").await;
     // The tests slow in the older runs rank by what every run of the window says.
     let month = answered(&api, "/v1/tests/slowest?window=30d&limit=40").await;
     assert!(

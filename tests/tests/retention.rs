@@ -5,7 +5,7 @@
 use verdict_parse_fn::ingest::{Ingest, Outcome, Settings};
 use verdict_retention_fn::{run, Budget, Request};
 use verdict_store::{
-    now_ms, view_key, ProjectName, ResultFilter, RunFilter, Store, DURATIONS_PREFIX,
+    now_ms, view_key, ProjectName, ResultFilter, RunFilter, Store, DURATIONS_PREFIX, WINDOWS_PREFIX,
 };
 use verdict_tests::{assert_same_dump, dump, fresh_store, run_ref, upload_at, Dump};
 
@@ -62,6 +62,7 @@ fn without(dump: &Dump, runs: &[(&str, u64)]) -> Dump {
                     .iter()
                     .any(|prefix| k.starts_with(&format!("{prefix}/{r}/")))
                     || k.starts_with(&format!("{DURATIONS_PREFIX}{p}/{day:07}/"))
+                    || k.starts_with(&format!("{WINDOWS_PREFIX}{p}/{day:07}/"))
             })
         })
         .cloned()
@@ -110,6 +111,16 @@ async fn seed(store: &Store, now: u64) -> Vec<verdict_store::FileRef> {
             .put_derived(&view_key(&r, "by-duration"), Vec::new())
             .await
             .unwrap();
+        // A kept merge of a block of days starting on the run's day, as the query function
+        // leaves for a window: retention deletes it with its day.
+        let day = created / DAY;
+        store
+            .put_derived(
+                &format!("{WINDOWS_PREFIX}{project}/{day:07}/block"),
+                Vec::new(),
+            )
+            .await
+            .unwrap();
     }
     files
 }
@@ -132,15 +143,16 @@ async fn exactly_the_expired_runs_go_and_a_cut_off_pass_resumes() {
         .collect();
     assert_eq!(runs, [("long".to_string(), 1), ("short".to_string(), 1)]);
     // Each expired run's objects: its two raw uploads, the text each kept apart, its view, the
-    // snapshot of its failures the failure rollups hold and, for `s-old`, that of its durations
-    // and its day's duration rollups (16 shards, of all branches and of `main`); `l-old` was
-    // past its retention when ingested, so nothing was folded for it.
+    // snapshot of its failures the failure rollups hold, the kept block of days starting on its
+    // day and, for `s-old`, that of its durations and its day's duration rollups (16 shards, of
+    // all branches and of `main`); `l-old` was past its retention when ingested, so nothing was
+    // folded for it.
     let objects: Vec<(&str, u64)> = dry
         .projects
         .iter()
         .map(|p| (p.project.as_str(), p.objects))
         .collect();
-    assert_eq!(objects, [("long", 6), ("short", 7 + 32)], "{dry:?}");
+    assert_eq!(objects, [("long", 7), ("short", 8 + 32)], "{dry:?}");
     assert!(dry.projects.iter().all(|p| p.items > 0), "{dry:?}");
     assert_same_dump(&dump(&store).await, &before, "a dry run deletes nothing");
 

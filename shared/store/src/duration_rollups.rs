@@ -22,8 +22,8 @@
 
 use crate::attrs::{get_n, n, Expr};
 use crate::keys::{
-    duration_rollup_key, duration_rollup_shards, duration_rollups_of_day, duration_window_key,
-    durations_snapshot_key, Granularity, ProjectName, RunRef,
+    duration_block_key, duration_rollup_key, duration_rollup_shards, duration_rollups_of_day,
+    duration_window_key, durations_snapshot_key, Granularity, ProjectName, RunRef,
 };
 use crate::outcomes::TestOutcome;
 use crate::rollups::duration_bucket;
@@ -40,6 +40,10 @@ use verdict_model::Status;
 pub(crate) const ROLLED: &str = "durations_rolled";
 /// Rollup objects read at once for a window.
 const OBJECTS_AT_ONCE: usize = 16;
+/// Shards merged over a window at once: one that makes its blocks holds a merge of its tests
+/// per level of block (a few MB each at 100,000 tests in the project), within the query
+/// function's 512 MB (`docs/benchmarks.md`, long windows).
+const SHARDS_AT_ONCE: usize = 8;
 /// Rollup objects folded at once: each holds its object three times (read, parsed, written),
 /// about 2 MB for a suite of 100,000 tests, on top of the run's outcomes.
 const FOLDS_AT_ONCE: usize = 4;
@@ -229,6 +233,43 @@ impl RollupShard {
         }
         true
     }
+}
+
+/// A rollup object as a listing names it: its key and version.
+#[derive(Debug, Clone)]
+struct Version {
+    key: String,
+    etag: String,
+}
+
+/// One day's rollup objects of a scope, by shard.
+struct DayObjects {
+    /// Days since the epoch.
+    day: u64,
+    objects: BTreeMap<char, Version>,
+}
+
+/// The longest block of days merged and kept as one: 2^6, 64 days.
+const MAX_BLOCK_LEVEL: u32 = 6;
+/// The shortest block kept, 2^2 days: a window holds at most two shorter ones (at its ends),
+/// read from their days' objects, and not keeping them halves what a block made from nothing
+/// puts.
+const MIN_KEPT_LEVEL: u32 = 2;
+
+/// The blocks covering the days `first..=last` (days since the epoch), in order, as (first
+/// day, level): each 2^level days long and starting at a multiple of that, the longest that
+/// fit. So a window is at most about 2 × [`MAX_BLOCK_LEVEL`] blocks, and the window of the
+/// next day is the same blocks but at its ends.
+fn blocks(first: u64, last: u64) -> Vec<(u64, u32)> {
+    let mut blocks = Vec::new();
+    let mut day = first;
+    while day <= last {
+        let fits = |level: u32| day.is_multiple_of(1 << level) && day + (1 << level) - 1 <= last;
+        let level = (0..=MAX_BLOCK_LEVEL).rev().find(|&l| fits(l)).unwrap_or(0);
+        blocks.push((day, level));
+        day += 1 << level;
+    }
+    blocks
 }
 
 /// A settled run's fold: the run, what it adds, and what it takes out of an object that holds
@@ -435,9 +476,7 @@ impl Store {
 
     /// Every test over the days from the one holding `first_ms` to the one holding `last_ms`,
     /// of every branch or of one: a listing of each day's objects (a day without runs has
-    /// none), then the days before the last merged once and kept (their objects change only
-    /// when a run of theirs settles late: the merge is named after their versions), and the
-    /// last day's objects, 16 calls at once.
+    /// none), then each shard over the window ([`Store::shard_over_window`]), 8 at once.
     pub async fn window_tallies(
         &self,
         project: &ProjectName,
@@ -445,58 +484,20 @@ impl Store {
         first_ms: u64,
         last_ms: u64,
     ) -> Result<Vec<TestOverWindow>, StoreError> {
-        let day_ms = Granularity::Day.len_ms();
-        let last_day = Granularity::Day.start(last_ms);
-        let days = (Granularity::Day.start(first_ms)..=last_day).step_by(day_ms as usize);
-        let listings: Vec<_> = days
-            .map(|day| {
-                let prefix = duration_rollups_of_day(project, day, branch);
-                async move { self.list_tagged(&prefix).await }
-            })
+        let days = self.listed_days(project, branch, first_ms, last_ms).await?;
+        let shards: Vec<_> = duration_rollup_shards()
+            .map(|shard| self.shard_over_window(project, &days, shard))
             .collect();
-        let mut listed: Vec<Vec<(String, String)>> = stream::iter(listings)
-            .buffered(OBJECTS_AT_ONCE)
+        let shards: Vec<HashMap<String, TestOverWindow>> = stream::iter(shards)
+            .buffer_unordered(SHARDS_AT_ONCE)
             .try_collect()
             .await?;
-        let last = listed.pop().unwrap_or_default();
-        let before: Vec<(String, String)> = listed.into_iter().flatten().collect();
-        let mut tests = self.days_merged(project, before).await?;
-        let last = last.into_iter().map(|(key, _)| key).collect();
-        absorb(&mut tests, self.merge_rollups(last, None).await?);
-        Ok(tests.into_values().collect())
-    }
-
-    /// The rollup objects `objects` (key and version) merged, kept under a name that is the
-    /// hash of those versions: read back while none changed, else made again.
-    async fn days_merged(
-        &self,
-        project: &ProjectName,
-        objects: Vec<(String, String)>,
-    ) -> Result<HashMap<String, TestOverWindow>, StoreError> {
-        if objects.is_empty() {
-            return Ok(HashMap::new());
-        }
-        let mut versions = Sha256::new();
-        for (key, etag) in &objects {
-            versions.update(format!("{key} {etag}\n"));
-        }
-        let key = duration_window_key(project, &hex::encode(versions.finalize()));
-        if let Some(bytes) = self.read_derived(&key).await? {
-            let merged: Vec<TestOverWindow> = parse(&key, &bytes)?;
-            return Ok(merged.into_iter().map(|t| (t.test_id.clone(), t)).collect());
-        }
-        let keys = objects.into_iter().map(|(key, _)| key).collect();
-        let merged = self.merge_rollups(keys, None).await?;
-        let list: Vec<&TestOverWindow> = merged.values().collect();
-        let bytes = serde_json::to_vec(&list)
-            .map_err(|e| StoreError::permanent("PutObject durations", e.to_string()))?;
-        self.put_derived(&key, bytes).await?;
-        Ok(merged)
+        Ok(shards.into_iter().flat_map(HashMap::into_values).collect())
     }
 
     /// One test over the days from the one holding `first_ms` to the one holding `last_ms`, of
-    /// every branch or of one: its shard's object of each day (none for a day without runs),
-    /// 16 at once. `None` when no run of those days ran it.
+    /// every branch or of one: its shard over the window ([`Store::shard_over_window`]). `None`
+    /// when no run of those days ran it.
     pub async fn test_tally(
         &self,
         project: &ProjectName,
@@ -508,13 +509,165 @@ impl Store {
         let Some(shard) = test_id.chars().next() else {
             return Ok(None);
         };
-        let day_ms = Granularity::Day.len_ms();
-        let keys = (Granularity::Day.start(first_ms)..=last_ms)
-            .step_by(day_ms as usize)
-            .map(|day| duration_rollup_key(project, day, branch, shard))
-            .collect();
-        let mut tests = self.merge_rollups(keys, Some(test_id)).await?;
+        let days = self.listed_days(project, branch, first_ms, last_ms).await?;
+        let mut tests = self.shard_over_window(project, &days, shard).await?;
         Ok(tests.remove(test_id))
+    }
+
+    /// The rollup objects of each day from the one holding `first_ms` to the one holding
+    /// `last_ms`, oldest first: a ListObjectsV2 of each day, 16 at once.
+    async fn listed_days(
+        &self,
+        project: &ProjectName,
+        branch: Option<&str>,
+        first_ms: u64,
+        last_ms: u64,
+    ) -> Result<Vec<DayObjects>, StoreError> {
+        let day_ms = Granularity::Day.len_ms();
+        let days = (Granularity::Day.start(first_ms)..=Granularity::Day.start(last_ms))
+            .step_by(day_ms as usize)
+            .map(|day| {
+                let prefix = duration_rollups_of_day(project, day, branch);
+                async move {
+                    let listed = self.list_tagged(&prefix).await?;
+                    let objects = listed
+                        .into_iter()
+                        .filter_map(|(key, etag)| {
+                            let shard = key.strip_prefix(&prefix)?.chars().next()?;
+                            Some((shard, Version { key, etag }))
+                        })
+                        .collect();
+                    Ok::<_, StoreError>(DayObjects {
+                        day: day / day_ms,
+                        objects,
+                    })
+                }
+            })
+            .collect::<Vec<_>>();
+        stream::iter(days)
+            .buffered(OBJECTS_AT_ONCE)
+            .try_collect()
+            .await
+    }
+
+    /// The tests of one shard over `days` (the last of them today): the days before today
+    /// merged and kept ([`Store::kept_merge`]: a window moves a day a day, so it is made of
+    /// blocks of days kept on their own, [`Store::merged_block`]), and today's object.
+    async fn shard_over_window(
+        &self,
+        project: &ProjectName,
+        days: &[DayObjects],
+        shard: char,
+    ) -> Result<HashMap<String, TestOverWindow>, StoreError> {
+        let Some((today, past)) = days.split_last() else {
+            return Ok(HashMap::new());
+        };
+        let objects: BTreeMap<u64, &Version> = past
+            .iter()
+            .filter_map(|day| Some((day.day, day.objects.get(&shard)?)))
+            .collect();
+        let mut tests = match (past.first(), past.last()) {
+            (Some(first), Some(last)) => {
+                let versions: Vec<&Version> = objects.values().copied().collect();
+                let blocks = blocks(first.day, last.day);
+                let objects = &objects;
+                self.kept_merge(project, &versions, None, move || async move {
+                    let mut merged = HashMap::new();
+                    for (start, level) in blocks {
+                        let block = self.merged_block(project, objects, start, level).await?;
+                        absorb(&mut merged, block);
+                    }
+                    Ok(merged)
+                })
+                .await?
+            }
+            _ => HashMap::new(),
+        };
+        if let Some(version) = today.objects.get(&shard) {
+            absorb(
+                &mut tests,
+                self.merge_rollups(vec![version.key.clone()], None).await?,
+            );
+        }
+        Ok(tests)
+    }
+
+    /// The merge of a shard's `objects` of the 2^`level` days from day `start`, kept in
+    /// `windows/` (its first day's, which retention deletes with the day) under the hash of
+    /// their versions, made from its two halves: a window of any length is a few such
+    /// blocks, each made once (again only when a run of its days settles late). Blocks shorter
+    /// than 2^[`MIN_KEPT_LEVEL`] days are read from their days' objects.
+    fn merged_block<'a>(
+        &'a self,
+        project: &'a ProjectName,
+        objects: &'a BTreeMap<u64, &'a Version>,
+        start: u64,
+        level: u32,
+    ) -> futures_util::future::BoxFuture<'a, Result<HashMap<String, TestOverWindow>, StoreError>>
+    {
+        Box::pin(async move {
+            let versions: Vec<&Version> = objects
+                .range(start..start + (1 << level))
+                .map(|(_, v)| *v)
+                .collect();
+            if level < MIN_KEPT_LEVEL || versions.len() < 2 {
+                let keys = versions.iter().map(|v| v.key.clone()).collect();
+                return self.merge_rollups(keys, None).await;
+            }
+            let kept_in = Some(start * Granularity::Day.len_ms());
+            // One half after the other: a block made from nothing holds one merge per level
+            // at most, not its every day's object at once.
+            self.kept_merge(project, &versions, kept_in, move || async move {
+                let half = 1 << (level - 1);
+                let mut merged = self
+                    .merged_block(project, objects, start, level - 1)
+                    .await?;
+                let second = self
+                    .merged_block(project, objects, start + half, level - 1)
+                    .await?;
+                absorb(&mut merged, second);
+                Ok(merged)
+            })
+            .await
+        })
+    }
+
+    /// The merge of the rollup objects `versions`, read back from where it was kept under the
+    /// hash of their versions, else made by `make` and kept: in `windows/` under day
+    /// `block_day`'s prefix (a block), or among the views (a window, which moves daily).
+    async fn kept_merge<F, Fut>(
+        &self,
+        project: &ProjectName,
+        versions: &[&Version],
+        block_day: Option<u64>,
+        make: F,
+    ) -> Result<HashMap<String, TestOverWindow>, StoreError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<HashMap<String, TestOverWindow>, StoreError>>,
+    {
+        if versions.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let mut hash = Sha256::new();
+        for version in versions {
+            hash.update(format!("{} {}\n", version.key, version.etag));
+        }
+        let hash = hex::encode(hash.finalize());
+        let key = match block_day {
+            Some(day) => duration_block_key(project, day, &hash),
+            None => duration_window_key(project, &hash),
+        };
+        if let Some(bytes) = self.read_derived(&key).await? {
+            let merged: Vec<TestOverWindow> = parse(&key, &bytes)?;
+            return Ok(merged.into_iter().map(|t| (t.test_id.clone(), t)).collect());
+        }
+        let merged = make().await?;
+        let list: Vec<&TestOverWindow> = merged.values().collect();
+        let bytes = serde_json::to_vec(&list)
+            .map_err(|e| StoreError::permanent("PutObject durations", e.to_string()))?;
+        self.put_derived(&key, bytes).await?;
+        Ok(merged)
     }
 
     /// The tests of the rollup objects at `keys` (or only test `only`), each merged over them.
@@ -550,6 +703,85 @@ impl Store {
             absorb(&mut tests, found);
         }
         Ok(tests)
+    }
+}
+
+#[cfg(feature = "test-support")]
+impl Store {
+    /// Puts a day's duration rollups of `project` (every branch) as `runs` runs of `tests`
+    /// tests each leave them, without ingesting the runs: for benchmarks of their reads. Test
+    /// ids are hex digests of their number; durations vary with it. The bytes put.
+    pub async fn seed_duration_day(
+        &self,
+        project: &ProjectName,
+        day_ms: u64,
+        tests: usize,
+        runs: usize,
+    ) -> Result<u64, StoreError> {
+        let day = Granularity::Day.start(day_ms);
+        let mut shards: BTreeMap<char, RollupShard> = BTreeMap::new();
+        let folded: Vec<FoldedRun> = (0..runs)
+            .map(|i| FoldedRun {
+                run: format!("d{}-r{i:04}", day / Granularity::Day.len_ms()),
+                created_ms: day + i as u64 * 60_000,
+                settled: 1,
+            })
+            .collect();
+        for i in 0..tests {
+            let id = Store::seeded_test_id(i);
+            let ms = (i % 2_000) as u64 + 1;
+            // Its runs take three durations in turn; one run in 997 is flaky.
+            let mut tally = TestTally {
+                flaky_runs: (runs / 997) as i64,
+                ..TestTally::default()
+            };
+            for turn in 0..3u64 {
+                let times = runs.saturating_sub(turn as usize).div_ceil(3) as i64;
+                let took = ms + turn * ms / 4;
+                tally.runs += times;
+                tally.total_ms += times * took as i64;
+                tally.add_to_bucket(duration_bucket(took), Bucket(times, times * took as i64));
+            }
+            let shard = shards.entry(id.chars().next().unwrap_or('0')).or_default();
+            shard.tests.insert(
+                id,
+                RolledTest {
+                    tally,
+                    newest: runs.saturating_sub(1),
+                },
+            );
+        }
+        let mut bytes = 0;
+        for (shard, mut object) in shards {
+            object.runs = folded.clone();
+            let body = serde_json::to_vec(&object)
+                .map_err(|e| StoreError::permanent("PutObject durations", e.to_string()))?;
+            bytes += body.len() as u64;
+            let key = duration_rollup_key(project, day, None, shard);
+            self.put_derived(&key, body).await?;
+        }
+        Ok(bytes)
+    }
+
+    /// The id of the `i`th test [`Store::seed_duration_day`] puts: the hex digest of `i`.
+    pub fn seeded_test_id(i: usize) -> String {
+        hex::encode(Sha256::digest(i.to_le_bytes()))
+    }
+
+    /// Every test over the window as merged from every object of its days, nothing kept: what
+    /// a window cost to read before merges were kept, the baseline of those benchmarks.
+    pub async fn window_tallies_unkept(
+        &self,
+        project: &ProjectName,
+        first_ms: u64,
+        last_ms: u64,
+    ) -> Result<usize, StoreError> {
+        let days = self.listed_days(project, None, first_ms, last_ms).await?;
+        let keys = days
+            .iter()
+            .flat_map(|day| day.objects.values().map(|v| v.key.clone()))
+            .collect();
+        Ok(self.merge_rollups(keys, None).await?.len())
     }
 }
 
@@ -621,6 +853,33 @@ mod tests {
             t.tally.total_ms,
             object.runs[t.newest].run.clone(),
         ))
+    }
+
+    #[test]
+    fn a_window_of_days_is_a_few_aligned_blocks_the_same_but_at_its_ends_the_next_day() {
+        let covered = |blocks: &[(u64, u32)]| -> Vec<u64> {
+            blocks
+                .iter()
+                .flat_map(|&(start, level)| start..start + (1 << level))
+                .collect()
+        };
+        for (first, last) in [(0, 0), (5, 5), (3, 100), (20_000, 20_089), (64, 127)] {
+            let b = blocks(first, last);
+            assert_eq!(
+                covered(&b),
+                (first..=last).collect::<Vec<_>>(),
+                "{first}..={last}"
+            );
+            assert!(b
+                .iter()
+                .all(|&(start, level)| start.is_multiple_of(1 << level)));
+            assert!(b.len() <= 2 * MAX_BLOCK_LEVEL as usize + 2, "{b:?}");
+        }
+        assert_eq!(blocks(64, 127), [(64, 6)]);
+        // 89 days, then the next day's 89: all but the blocks at the ends are the same.
+        let (today, tomorrow) = (blocks(20_000, 20_088), blocks(20_001, 20_089));
+        let shared = today.iter().filter(|b| tomorrow.contains(b)).count();
+        assert!(shared + 8 >= today.len(), "{today:?} / {tomorrow:?}");
     }
 
     #[test]

@@ -564,6 +564,23 @@ pub(crate) fn duration_window_key(project: &ProjectName, hash: &str) -> String {
     format!("{VIEWS_PREFIX}{project}/~durations/{hash}")
 }
 
+/// Where merges of blocks of days of the duration rollups are kept (see
+/// `duration_rollups.rs`): caches that outlive the views' week, as a block is read for as long
+/// as its days are in a window, and that retention deletes with their first day.
+pub const WINDOWS_PREFIX: &str = "windows/";
+
+/// The prefix of a project's kept blocks of duration rollups.
+pub(crate) fn windows_prefix(project: &ProjectName) -> String {
+    format!("{WINDOWS_PREFIX}{project}/")
+}
+
+/// The object key of the merge of the duration rollups of a block of days from the one holding
+/// `day_ms`, whose objects' versions hash to `hash`.
+pub(crate) fn duration_block_key(project: &ProjectName, day_ms: u64, hash: &str) -> String {
+    let day = day_ms / Granularity::Day.len_ms();
+    format!("{}{day:07}/{hash}", windows_prefix(project))
+}
+
 /// The day (its start) a [`duration_rollup_key`] under `prefix` ([`durations_prefix`]) is of.
 pub(crate) fn day_of_duration_rollup_key(prefix: &str, key: &str) -> Option<u64> {
     let day: u64 = key.strip_prefix(prefix)?.split('/').next()?.parse().ok()?;

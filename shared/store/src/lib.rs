@@ -70,7 +70,7 @@ pub use handoffs::{Handoff, HANDOFF_PREFIX};
 pub use keys::{
     kept_text_key, random_bytes, view_key, FileId, FileRef, Granularity, ProjectName, RunKey,
     RunRef, DURATIONS_PREFIX, FIRST_SEEN_PK_PREFIX, KEPT_TEXT_PREFIX, RAW_PREFIX, SNAPSHOTS_PREFIX,
-    VIEWS_PREFIX,
+    VIEWS_PREFIX, WINDOWS_PREFIX,
 };
 pub use outcomes::TestOutcome;
 pub use projects::{Project, DEFAULT_RETENTION_DAYS, MAX_RETENTION_DAYS};

@@ -7,8 +7,8 @@ use crate::attrs::{get_s, s, Item, PK, SK};
 use crate::batch::delete_request;
 use crate::keys::{
     day_of_duration_rollup_key, durations_prefix, run_kept_text_prefix, run_objects_prefix,
-    run_snapshots_prefix, time_floor, upload_key, view_key, FileId, Granularity, ProjectName,
-    RunKey, RunRef, FILE_SK_PREFIX, SK_RUN,
+    run_snapshots_prefix, time_floor, upload_key, view_key, windows_prefix, FileId, Granularity,
+    ProjectName, RunKey, RunRef, FILE_SK_PREFIX, SK_RUN,
 };
 use crate::{Store, StoreError};
 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
@@ -136,32 +136,37 @@ impl Store {
     }
 
     /// The duration rollups of `project`'s days that ended by `before_ms` (every run of them
-    /// was created before it), oldest first, at most `limit`: keys are in day order, so the
-    /// listing stops at the first day kept.
+    /// was created before it), and the kept merges of blocks of days starting on one, oldest
+    /// first, at most `limit`: keys are in day order, so each listing stops at the first day
+    /// kept.
     pub async fn expired_duration_rollups(
         &self,
         project: &ProjectName,
         before_ms: u64,
         limit: usize,
     ) -> Result<Vec<String>, StoreError> {
-        let prefix = durations_prefix(project);
-        let mut pages = self
-            .s3
-            .list_objects_v2()
-            .bucket(&self.bucket)
-            .prefix(&prefix)
-            .into_paginator()
-            .send();
         let mut keys = Vec::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| StoreError::from_sdk("ListObjectsV2", e))?;
-            for key in page.contents().iter().filter_map(|o| o.key()) {
-                let ended = day_of_duration_rollup_key(&prefix, key)
-                    .is_some_and(|day| day + Granularity::Day.len_ms() <= before_ms);
-                if !ended || keys.len() == limit {
-                    return Ok(keys);
+        for prefix in [durations_prefix(project), windows_prefix(project)] {
+            let mut pages = self
+                .s3
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(&prefix)
+                .into_paginator()
+                .send();
+            'listing: while let Some(page) = pages.next().await {
+                let page = page.map_err(|e| StoreError::from_sdk("ListObjectsV2", e))?;
+                for key in page.contents().iter().filter_map(|o| o.key()) {
+                    let ended = day_of_duration_rollup_key(&prefix, key)
+                        .is_some_and(|day| day + Granularity::Day.len_ms() <= before_ms);
+                    if keys.len() == limit {
+                        return Ok(keys);
+                    }
+                    if !ended {
+                        break 'listing;
+                    }
+                    keys.push(key.to_string());
                 }
-                keys.push(key.to_string());
             }
         }
         Ok(keys)
