@@ -186,7 +186,8 @@ pub struct Dev {
 
 /// Creates the table, the bucket, a `demo` project with an upload and a read token, writes the
 /// tokens to `env_dir/dev.env`, starts the API on 127.0.0.1:`port` and the parse trigger, and
-/// uploads sample reports (run `sample-1`). Everything runs on spawned tasks.
+/// uploads sample reports (run `sample-1`), returning once they are settled. Everything runs on
+/// spawned tasks.
 pub async fn start_dev(
     config: &verdict_store::StoreConfig,
     port: u16,
@@ -256,6 +257,9 @@ pub async fn start_dev(
             .put_raw(&file.object_key(), text.as_bytes().to_vec())
             .await?;
     }
+    // The welcome names the sample run and suggests a line that compares with it: it is
+    // settled first (the trigger ingests it), or the line would race it.
+    settled_within(&store, &run, Duration::from_secs(60)).await?;
     // The read token in the fragment, as `verdict admin token create --scope read` prints it.
     let dashboard = format!("{endpoint}/#token={read_token}");
     let welcome = format!(
@@ -271,6 +275,25 @@ pub async fn start_dev(
         dashboard,
         welcome,
     })
+}
+
+/// Waits until every file registered to `run` is settled, for at most `limit`.
+async fn settled_within(
+    store: &Store,
+    run: &verdict_store::RunRef,
+    limit: Duration,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let run_now = store.get_run(run).await?;
+        if run_now.is_some_and(|r| r.files_unsettled() == 0) {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(format!("run {} did not settle within {limit:?}", run.run_key).into());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// The `verdict upload` line `make dev` suggests.
