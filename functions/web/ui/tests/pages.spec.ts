@@ -38,10 +38,11 @@ test("insights: flaky tests, failure groups and slowest tests, as the API ranks 
   );
   expect(await ids("slowest-heading", "data-test")).toEqual(slowest.items.map((t: { test_id: string }) => t.test_id));
 
-  // A failure group's page.
-  const group = await api(`/v1/failures/${failures.items[0].fingerprint}`);
+  // A failure group's page, over the window of the list it was opened from.
+  const group = await api(`/v1/failures/${failures.items[0].fingerprint}?since=${failures.since}`);
   await page.locator("section[aria-labelledby=groups-heading] tbody tr").first().getByRole("link").first().click();
   await settled(page);
+  await expect(page).toHaveURL(/[?&]since=/);
   await expect(page.locator('[data-fact="occurrences"]')).toContainText(`${group.occurrences} in ${group.runs} runs`);
 });
 

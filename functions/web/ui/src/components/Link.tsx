@@ -40,8 +40,8 @@ export const testRoute = (test: string, params: Record<string, string> = {}): Ro
   test,
   params,
 });
-export const failureRoute = (fingerprint: string): Route => ({
+export const failureRoute = (fingerprint: string, params: Record<string, string> = {}): Route => ({
   page: "failure",
   fingerprint,
-  params: {},
+  params,
 });

@@ -1,8 +1,10 @@
-// One failure across the project over the longest window: the tests and runs it hit (a page of
-// tests at a time, the cursor in the address), and its newest occurrence in full.
+// One failure across the project: the tests and runs it hit since `since` (from the address: the
+// window of the list it was opened from; else the longest window), a page of tests at a time (the
+// cursor in the address), and its newest occurrence in full.
 import { unwrap } from "../api/client";
 import { useApi } from "../app";
 import { Link, runRoute, testRoute } from "../components/Link";
+import { withParams } from "../route";
 import { Pager } from "../components/Pager";
 import { Show } from "../components/States";
 import { ResultDetail } from "../components/FailureGroups";
@@ -12,7 +14,7 @@ import type { Route } from "../route";
 
 export function FailurePage(props: { fingerprint: string; route: Route }) {
   const api = useApi();
-  const query = { limit: 50, cursor: props.route.params.cursor };
+  const query = { limit: 50, cursor: props.route.params.cursor, since: props.route.params.since };
   const group = useLoad(
     () => unwrap(api.GET("/v1/failures/{fingerprint}", { params: { path: { fingerprint: props.fingerprint }, query } })),
     `${props.fingerprint} ${JSON.stringify(query)}`,
@@ -29,6 +31,12 @@ export function FailurePage(props: { fingerprint: string; route: Route }) {
               <dt>Occurrences</dt>
               <dd data-fact="occurrences">
                 {count(g.occurrences)} in {count(g.runs)} runs since <time dateTime={g.since}>{when(g.since)}</time>
+                {props.route.params.since && (
+                  <>
+                    {" "}
+                    · <Link to={withParams(props.route, { since: null })}>over 90 days</Link>
+                  </>
+                )}
               </dd>
               <dt>Tests affected</dt>
               <dd>{count(g.tests_affected)}</dd>

@@ -153,7 +153,7 @@ function Failures(props: { branch: string | undefined; window: string | undefine
                   {f.items.map((g) => (
                     <tr key={g.fingerprint} data-fingerprint={g.fingerprint}>
                       <th scope="row">
-                        <Link to={failureRoute(g.fingerprint)}>{firstLine(g.sample_message, 120) || "(no message)"}</Link>
+                        <Link to={failureRoute(g.fingerprint, { since: f.since })}>{firstLine(g.sample_message, 120) || "(no message)"}</Link>
                         <div class="muted">{g.sample_test}</div>
                       </th>
                       <td class="num">{count(g.count)}</td>
