@@ -593,18 +593,11 @@ impl Store {
         if last_ms < first_ms {
             return Ok(Vec::new());
         }
-        let query = |pk: String| {
-            let query = self.days_query(pk, first_ms, last_ms);
-            match equal {
-                None => query,
-                Some((name, value)) => query
-                    .filter_expression("#attr = :value")
-                    .expression_attribute_names("#attr", name)
-                    .expression_attribute_values(":value", s(value)),
-            }
-        };
         let partitions: Vec<Vec<Item>> = stream::iter(failure_rollup_pks(project))
-            .map(|pk| self.query_all("Query failure rollups", query(pk)))
+            .map(|pk| {
+                let query = self.days_query(pk, first_ms, last_ms, equal);
+                self.query_all("Query failure rollups", query)
+            })
             .buffered(16)
             .try_collect()
             .await?;
@@ -630,33 +623,42 @@ impl Store {
             return Ok(0);
         }
         let pk = failure_group_pk(project, fingerprint);
+        let branch = branch.map(|b| (test_attr::BRANCH, b));
         let query = self
-            .days_query(pk, first_ms, last_ms)
+            .days_query(pk, first_ms, last_ms, branch)
             .projection_expression("#runs")
             .expression_attribute_names("#runs", RUNS);
-        let query = match branch {
-            None => query,
-            Some(branch) => query
-                .filter_expression("#branch = :branch")
-                .expression_attribute_names("#branch", test_attr::BRANCH)
-                .expression_attribute_values(":branch", s(branch)),
-        };
         let items = self.query_all("Query failure runs", query).await?;
         Ok(items.iter().filter_map(|item| get_n(item, RUNS)).sum())
     }
 
     /// A Query of partition `pk` for the sort keys of the days from the one holding `first_ms`
-    /// to the one holding `last_ms` (a day's key, then `#` and more).
-    fn days_query(&self, pk: String, first_ms: u64, last_ms: u64) -> QueryFluentBuilder {
+    /// to the one holding `last_ms` (a day's key, then `#` and more), of the items whose
+    /// attribute `equal.0` is `equal.1` when given (a filter: the others cost read units too).
+    fn days_query(
+        &self,
+        pk: String,
+        first_ms: u64,
+        last_ms: u64,
+        equal: Option<(&str, &str)>,
+    ) -> QueryFluentBuilder {
         // The last day's prefix, then `~`, which sorts after every hex digit, `#` and `-`.
         let last = format!("{}~", rollup_sk(Granularity::Day, last_ms));
-        self.ddb
+        let query = self
+            .ddb
             .query()
             .table_name(&self.table)
             .key_condition_expression("pk = :pk AND sk BETWEEN :first AND :last")
             .expression_attribute_values(":pk", s(pk))
             .expression_attribute_values(":first", s(rollup_sk(Granularity::Day, first_ms)))
-            .expression_attribute_values(":last", s(last))
+            .expression_attribute_values(":last", s(last));
+        match equal {
+            None => query,
+            Some((name, value)) => query
+                .filter_expression("#attr = :value")
+                .expression_attribute_names("#attr", name)
+                .expression_attribute_values(":value", s(value)),
+        }
     }
 }
 
