@@ -310,8 +310,15 @@ async fn the_query_api_answers_from_the_seeded_history() {
         by_name["test_retry"]["retry_flaky_runs"].as_u64(),
         Some(retries)
     );
-    // Same-commit flips, computed from the seed: runs 2k and 2k+1 share a commit.
-    let flipped = |fails: fn(&Seed) -> bool| -> u64 {
+    // The runs that show it: those where it failed (runs 2k and 2k+1 share a commit, so each
+    // failure is a flip on its commit too).
+    let failed = |fails: fn(&Seed) -> bool| seeds.iter().filter(|s| fails(s)).count() as u64;
+    assert_eq!(
+        by_name["test_flip"]["flaky_runs"].as_u64(),
+        Some(failed(|s| s.flip_fails)),
+        "{flaky}"
+    );
+    let same_commits = |fails: fn(&Seed) -> bool| -> u64 {
         let mut by_commit: HashMap<&str, (bool, bool)> = HashMap::new();
         for s in &seeds {
             let e = by_commit.entry(s.commit.as_str()).or_default();
@@ -321,30 +328,23 @@ async fn the_query_api_answers_from_the_seeded_history() {
                 e.0 = true;
             }
         }
-        seeds
-            .iter()
-            .filter(|s| by_commit[s.commit.as_str()] == (true, true))
-            .count() as u64
+        by_commit.values().filter(|e| **e == (true, true)).count() as u64
     };
     assert_eq!(
-        by_name["test_flip"]["flaky_runs"].as_u64(),
-        Some(flipped(|s| s.flip_fails)),
+        by_name["test_flip"]["reasons"][0]["count"].as_u64(),
+        Some(same_commits(|s| s.flip_fails)),
         "{flaky}"
     );
     // test_db fails every 5th run: it changes outcome in about 2 of every 5 runs (over 210 runs),
-    // so it is flaky by its flip rate too, and each run that changed its outcome shows it.
-    let same_commit_or_changed = (0..seeds.len())
-        .filter(|&i| {
-            let fails = |s: &Seed| s.recurring_fails;
-            let same_commit = seeds
-                .iter()
-                .any(|o| o.commit == seeds[i].commit && fails(o) != fails(&seeds[i]));
-            same_commit || (i > 0 && fails(&seeds[i]) != fails(&seeds[i - 1]))
-        })
-        .count() as u64;
+    // so it is flaky by its flip rate too.
     assert_eq!(
         by_name["test_db"]["flaky_runs"].as_u64(),
-        Some(same_commit_or_changed),
+        Some(failed(|s| s.recurring_fails)),
+        "{flaky}"
+    );
+    assert_eq!(
+        by_name["test_retry"]["flaky_runs"].as_u64(),
+        Some(retries),
         "{flaky}"
     );
     let kinds = |name: &str| -> Vec<&str> {

@@ -82,6 +82,9 @@ pub(crate) fn tests_hit(counts: &[FailureCount]) -> Vec<TestHit<'_>> {
 #[derive(Debug, PartialEq)]
 pub(crate) struct FlakyCandidate<'a> {
     pub(crate) test_id: &'a str,
+    /// Its names, as its newest day's rollup names it.
+    pub(crate) classname: &'a str,
+    pub(crate) name: &'a str,
     /// Runs where it passed on a retry.
     pub(crate) retried: i64,
     /// Runs where it failed or errored.
@@ -91,20 +94,26 @@ pub(crate) struct FlakyCandidate<'a> {
 /// Every test of the rollups with a failure or a retried pass, those retried in the most runs
 /// first, then those failed in the most (ties by test id).
 pub(crate) fn flaky_candidates(counts: &[FailureCount]) -> Vec<FlakyCandidate<'_>> {
-    let mut tests: HashMap<&str, (i64, i64)> = HashMap::new();
+    let mut tests: HashMap<&str, (u64, FlakyCandidate<'_>)> = HashMap::new();
     for count in counts {
-        let (retried, failed) = tests.entry(&count.test_id).or_default();
-        *retried += count.flaky;
-        *failed += count.failed;
+        let (day, candidate) = tests.entry(&count.test_id).or_insert((
+            count.day_ms,
+            FlakyCandidate {
+                test_id: &count.test_id,
+                classname: &count.classname,
+                name: &count.name,
+                retried: 0,
+                failed: 0,
+            },
+        ));
+        candidate.retried += count.flaky;
+        candidate.failed += count.failed;
+        if count.day_ms > *day {
+            *day = count.day_ms;
+            (candidate.classname, candidate.name) = (&count.classname, &count.name);
+        }
     }
-    let mut candidates: Vec<FlakyCandidate<'_>> = tests
-        .into_iter()
-        .map(|(test_id, (retried, failed))| FlakyCandidate {
-            test_id,
-            retried,
-            failed,
-        })
-        .collect();
+    let mut candidates: Vec<FlakyCandidate<'_>> = tests.into_values().map(|(_, c)| c).collect();
     candidates
         .sort_by(|a, b| (b.retried, b.failed, a.test_id).cmp(&(a.retried, a.failed, b.test_id)));
     candidates
@@ -206,6 +215,7 @@ mod tests {
                 tally,
                 newest_run: "r".into(),
                 newest_created_ms: 0,
+                flips: None,
             }
         };
         let ranked = rank_slowest(vec![

@@ -7,7 +7,7 @@ use crate::present::{history_json, page_json};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use verdict_http::{json, ApiError};
-use verdict_store::{ProjectName, Run, RunFilter, Store, TestRow};
+use verdict_store::{ProjectName, RunFilter, Store, TestRow};
 
 /// `GET /v1/tests/{test_id}/history`: newest first, optionally of one branch; a page looks at
 /// `limit` runs and lists those the test is in.
@@ -38,8 +38,6 @@ pub(crate) async fn history(
 
 /// The newest runs a filter keeps, and some tests' results in them.
 pub(crate) struct Recent {
-    /// The runs read, newest first.
-    pub(crate) runs: Vec<Run>,
     /// Whether older runs were left unread.
     pub(crate) more: bool,
     /// Each test's rows, newest first, in the order the tests were asked for.
@@ -60,9 +58,5 @@ pub(crate) async fn recent(
     })
     .await?;
     let results = store.results_in_runs(project, &runs, tests).await?;
-    Ok(Recent {
-        runs,
-        more,
-        results,
-    })
+    Ok(Recent { more, results })
 }

@@ -3,24 +3,20 @@
 
 use crate::analytics::{failure_groups, flaky_candidates, rank_slowest, tests_hit, FlakyCandidate};
 use crate::cache::cache;
-use crate::flakiness::{flakiness, is_infra_failure, Flakiness};
-use crate::history::{recent, Recent};
+use crate::flakiness::{reasons, Reason};
 use crate::pages::read_pages;
 use crate::params::{limit, since_day, window_ms, Query, Window, MAX_WINDOW_MS};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use verdict_http::{json, rfc3339, ApiError};
 use verdict_store::{
-    now_ms, FailureCount, Granularity, OccurrenceFilter, ProjectName, RunFilter, Store, TestRow,
+    now_ms, Flips, Granularity, OccurrenceFilter, ProjectName, RunAt, Store, TestOverWindow,
+    TestRow,
 };
 
-/// Runs of the window whose results the flaky endpoint reads (newest first).
-const FLAKY_RUNS: usize = 500;
-/// Runs of one day read at most for the retried passes older than those (a busy project's day).
-const DAY_RUNS: usize = 1_000;
 /// Index entries a page reads when looking for a group's first or newest occurrence: two in
 /// each of the failure's 16 partitions.
 const OCCURRENCE_PAGE: i32 = 16;
@@ -119,99 +115,77 @@ pub(crate) async fn failures(
     Ok(cache(json(StatusCode::OK, &body), 30))
 }
 
-/// Runs that show a test flaky, listed with it (newest first).
-const FLAKY_RUNS_LISTED: usize = 20;
-
-fn flaky_json(test: &TestRow, flaky: &Flakiness<'_>) -> Value {
-    let mut reasons = Vec::new();
-    if flaky.retried_runs > 0 {
-        reasons.push(json!({"kind": "retried", "runs": flaky.retried_runs}));
-    }
-    if !flaky.flipped_commits.is_empty() {
-        reasons.push(json!({
-            "kind": "same_commit",
-            "commits": flaky.flipped_commits.iter().take(5).collect::<Vec<_>>(),
-            "count": flaky.flipped_commits.len(),
-        }));
-    }
-    if flaky.by_flip_rate() {
-        reasons.push(json!({"kind": "flip_rate", "flip_rate": flaky.flip_rate, "runs": flaky.ran}));
-    }
-    let newest = flaky.showing[0];
-    let oldest = flaky.showing[flaky.showing.len() - 1];
+fn flaky_json(candidate: &FlakyCandidate<'_>, test: &TestOverWindow, flips: &Flips) -> Value {
+    let reasons: Vec<Value> = reasons(test)
+        .into_iter()
+        .map(|reason| match reason {
+            Reason::Retried { runs } => json!({"kind": "retried", "runs": runs}),
+            Reason::SameCommit { commits } => json!({
+                "kind": "same_commit",
+                "commits": commits.iter().take(5).collect::<Vec<_>>(),
+                "count": commits.len(),
+            }),
+            Reason::FlipRate { flip_rate, runs } => {
+                json!({"kind": "flip_rate", "flip_rate": flip_rate, "runs": runs})
+            }
+        })
+        .collect();
+    let at = |run: Option<&RunAt>| run.map(|r| (r.run.clone(), rfc3339(r.created_ms)));
+    let (since_run, since) = at(flips.oldest_shown.as_ref()).unzip();
+    let (last_run, last_at) = at(flips.shown.first()).unzip();
     json!({
-        "test_id": test.test_id,
-        "name": test.name,
-        "classname": test.classname,
-        "runs": flaky.runs,
-        "flaky_runs": flaky.showing.len(),
-        "retry_flaky_runs": flaky.retried_runs,
+        "test_id": candidate.test_id,
+        "name": candidate.name,
+        "classname": candidate.classname,
+        "runs": test.tally.runs,
+        "flaky_runs": flips.shown_runs,
+        "retry_flaky_runs": candidate.retried,
         "reasons": reasons,
-        "since": rfc3339(oldest.created_ms),
-        "since_run_id": oldest.run_key,
-        "last_flaky_run_id": newest.run_key,
-        "last_flaky_at": rfc3339(newest.created_ms),
-        "flaky_run_ids": flaky.showing.iter().take(FLAKY_RUNS_LISTED).map(|r| &r.run_key).collect::<Vec<_>>(),
-        "flip_rate": flaky.flip_rate,
-        "infra_runs_excluded": flaky.infra_runs,
+        "since": since,
+        "since_run_id": since_run,
+        "last_flaky_run_id": last_run,
+        "last_flaky_at": last_at,
+        "flaky_run_ids": flips.shown.iter().map(|r| &r.run).collect::<Vec<_>>(),
+        "flip_rate": flips.flip_rate(),
+        "infra_runs_excluded": flips.infra,
     })
 }
 
-/// `GET /v1/flaky`: tests flaky in the window ([`flakiness`]), paged over the candidates (every
-/// test with a retried pass or a failure in the window, most retried first, then most failed:
-/// exact at any number of runs). For the page's candidates, reads their items in the window's
-/// newest [`FLAKY_RUNS`] runs, then the run items of the runs where they failed (BatchGetItem,
-/// 100 each), so that runs that failed as a whole ([`is_infra_failure`]) count as no flip. The
-/// retried passes are the rollups' count, exact; those older than the runs read are dated and
-/// named by the runs of their days ([`older_retries`]). A candidate that is not flaky is left
-/// out, so a page may hold fewer than `limit` while `next_cursor` says more follow.
+/// `GET /v1/flaky`: tests flaky in the window ([`reasons`]), paged over the candidates (every
+/// test with a retried pass or a failure in the window's days, most retried first, then most
+/// failed, by the failure rollups), each judged by its duration rollups over those days
+/// ([`Store::tests_over_window`]: its runs and [`Flips`]), so every answer is exact at any
+/// number of runs. A candidate that is not flaky is left out, so a page may hold fewer than
+/// `limit` while `next_cursor` says more follow.
 pub(crate) async fn flaky(
     store: &Store,
     q: &Query<'_>,
     project: &ProjectName,
 ) -> Result<Response<Body>, ApiError> {
     let window = Window::of(q)?;
-    let since = window.since_ms;
+    let since = Granularity::Day.start(window.since_ms);
     let branch = q.get("branch");
-    let in_window = RunFilter {
-        branch: branch.clone(),
-        since_ms: Some(since),
-        ..RunFilter::default()
-    };
-    // Candidates: every test with a retried pass or a failure in the window, by the failure
-    // rollups of its days (exact at any number of runs).
+    let now = now_ms();
     let counts = store
-        .failure_counts(project, branch.as_deref(), since, now_ms())
+        .failure_counts(project, branch.as_deref(), since, now)
         .await?;
     let candidates = flaky_candidates(&counts);
     let limit = usize::try_from(limit(q)?).unwrap_or(0);
     let offset = q.start::<RankCursor>()?.map_or(0, |c| c.offset);
     let page: Vec<&FlakyCandidate<'_>> = candidates.iter().skip(offset).take(limit).collect();
     let ids: Vec<String> = page.iter().map(|c| c.test_id.to_string()).collect();
-    let Recent {
-        runs,
-        more,
-        results: histories,
-    } = recent(store, project, &ids, &in_window, FLAKY_RUNS).await?;
-    let older = match more {
-        true => older_retries(store, project, &in_window, &counts, &page, &histories).await?,
-        false => vec![Vec::new(); page.len()],
-    };
-    // Runs that failed as a whole are no evidence.
-    let infra: HashSet<&str> = runs
+    let tests = store
+        .tests_over_window(project, branch.as_deref(), &ids, since, now)
+        .await?;
+    let items: Vec<Value> = page
         .iter()
-        .filter(|run| is_infra_failure(run))
-        .map(|run| run.run.run_key.as_str())
+        .filter_map(|candidate| {
+            let test = tests.get(candidate.test_id)?;
+            let flips = test.flips.as_ref()?;
+            let flaky = !reasons(test).is_empty() && !flips.shown.is_empty();
+            flaky.then(|| flaky_json(candidate, test, flips))
+        })
         .collect();
-    let mut items = Vec::new();
-    for ((candidate, history), older) in page.iter().zip(&histories).zip(&older) {
-        let retried = usize::try_from(candidate.retried).unwrap_or(0);
-        let flaky = flakiness(history, &infra).with_retries(retried, older);
-        match history.first().or(older.first()) {
-            Some(test) if flaky.is_flaky() => items.push(flaky_json(test, &flaky)),
-            _ => continue,
-        }
-    }
     let next = (offset + limit < candidates.len()).then_some(RankCursor {
         offset: offset + limit,
     });
@@ -220,57 +194,9 @@ pub(crate) async fn flaky(
         "next_cursor": q.seal(next),
         "candidates": candidates.len(),
         "window_days": window.days(),
+        "since": rfc3339(since),
     });
     Ok(cache(json(StatusCode::OK, &body), 30))
-}
-
-/// For each candidate whose retried passes the runs read missed (the rollups count more than
-/// its rows show), its rows in the runs of the oldest day whose rollup counts one (its `since`),
-/// and of the newest such day when the runs read show none: each day's runs read once for every
-/// candidate that needs it, [`DAY_RUNS`] at most.
-async fn older_retries(
-    store: &Store,
-    project: &ProjectName,
-    window: &RunFilter,
-    counts: &[FailureCount],
-    page: &[&FlakyCandidate<'_>],
-    histories: &[Vec<TestRow>],
-) -> Result<Vec<Vec<TestRow>>, ApiError> {
-    let mut days: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
-    for (i, (candidate, history)) in page.iter().zip(histories).enumerate() {
-        let seen = history.iter().filter(|r| r.flaky).count();
-        if usize::try_from(candidate.retried).unwrap_or(0) <= seen {
-            continue;
-        }
-        let retried_on: BTreeSet<u64> = counts
-            .iter()
-            .filter(|c| c.test_id == candidate.test_id && c.flaky > 0)
-            .map(|c| c.day_ms)
-            .collect();
-        let (Some(&oldest), Some(&newest)) = (retried_on.first(), retried_on.last()) else {
-            continue;
-        };
-        days.entry(oldest).or_default().push(i);
-        if seen == 0 && newest != oldest {
-            days.entry(newest).or_default().push(i);
-        }
-    }
-    let mut older = vec![Vec::new(); page.len()];
-    for (day_ms, who) in days {
-        let ids: Vec<String> = who.iter().map(|&i| page[i].test_id.to_string()).collect();
-        let of_day = RunFilter {
-            since_ms: Some(day_ms.max(window.since_ms.unwrap_or(0))),
-            before_ms: Some(day_ms + Granularity::Day.len_ms()),
-            ..window.clone()
-        };
-        let rows = recent(store, project, &ids, &of_day, DAY_RUNS)
-            .await?
-            .results;
-        for (&i, rows) in who.iter().zip(rows) {
-            older[i].extend(rows);
-        }
-    }
-    Ok(older)
 }
 
 /// `GET /v1/tests/slowest`: the slowest tests by median duration over the days from the one

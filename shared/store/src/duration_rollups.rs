@@ -21,6 +21,7 @@
 //! is deleted.
 
 use crate::attrs::{get_n, n, Expr};
+use crate::flips::{DayRun, Flips, Mark, Marks};
 use crate::keys::{
     duration_block_key, duration_rollup_key, duration_rollup_shards, duration_rollups_of_day,
     duration_window_key, durations_snapshot_key, Granularity, ProjectName, RunRef,
@@ -28,16 +29,19 @@ use crate::keys::{
 use crate::outcomes::TestOutcome;
 use crate::rollups::duration_bucket;
 use crate::runs::{attr as run_attr, run_from_item, Run};
+use crate::same_commit::{disagree, CommitFlips, CommitRun};
 use crate::{now_ms, Store, StoreError};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use verdict_model::Status;
 
 /// The run item's record of its duration fold: the settled file count every rollup holds.
 pub(crate) const ROLLED: &str = "durations_rolled";
+/// Names the layout of kept merges (in their hash): changed whenever what they hold changes.
+const KEPT_LAYOUT: &[u8] = b"flips-1\n";
 /// Rollup objects read at once for a window.
 const OBJECTS_AT_ONCE: usize = 16;
 /// Shards merged over a window at once: one that makes its blocks holds a merge of its tests
@@ -84,7 +88,7 @@ impl Bucket {
 impl TestTally {
     /// Counts (`sign` 1) or uncounts (-1) one run.
     fn add(&mut self, ran: &Ran, sign: i64) {
-        let Ran(_, ms, flaky) = *ran;
+        let Ran(_, ms, flaky, _) = *ran;
         let ms = i64::try_from(ms).unwrap_or(i64::MAX);
         self.runs += sign;
         self.flaky_runs += sign * i64::from(flaky);
@@ -149,6 +153,10 @@ pub struct TestOverWindow {
     pub newest_run: String,
     /// When that run was created.
     pub newest_created_ms: u64,
+    /// How its outcome changed over the window, when it failed or passed only on a retry in
+    /// it (none: it ran in `tally.runs` runs and passed every one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flips: Option<Flips>,
 }
 
 /// A run folded into a rollup object.
@@ -158,6 +166,19 @@ struct FoldedRun {
     created_ms: u64,
     /// Its settled files when folded.
     settled: u64,
+    /// Whether it failed as a whole ([`Run::failed_as_a_whole`]).
+    #[serde(rename = "x", default, skip_serializing_if = "std::ops::Not::not")]
+    infra: bool,
+}
+
+impl FoldedRun {
+    fn as_day_run(&self) -> DayRun<'_> {
+        DayRun {
+            run: &self.run,
+            created_ms: self.created_ms,
+            infra: self.infra,
+        }
+    }
 }
 
 /// One test in a rollup object.
@@ -168,6 +189,9 @@ struct RolledTest {
     /// The newest run that ran it: an index into the object's runs.
     #[serde(rename = "r")]
     newest: usize,
+    /// The runs it did not run in, failed in, passed only on a retry in.
+    #[serde(rename = "m", default, skip_serializing_if = "Marks::is_blank")]
+    marks: Marks,
 }
 
 /// A rollup object: one day, scope and shard.
@@ -177,9 +201,20 @@ struct RollupShard {
     tests: BTreeMap<String, RolledTest>,
 }
 
-/// A test a run ran (not skipped): its id, duration and whether it was flaky.
+/// A test a run ran (not skipped): its id, duration, whether it was flaky and whether it
+/// failed (or errored).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct Ran(String, u64, bool);
+struct Ran(String, u64, bool, #[serde(default)] bool);
+
+impl Ran {
+    fn mark(&self) -> Mark {
+        match (self.3, self.2) {
+            (true, _) => Mark::Failed,
+            (false, true) => Mark::Retried,
+            (false, false) => Mark::Ran,
+        }
+    }
+}
 
 /// What a run folds in: each test it ran, by test id.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -196,13 +231,15 @@ impl RunDurations {
 
 impl RollupShard {
     /// Folds `run`'s durations in (its shard's part of `durations`), taking out `earlier`,
-    /// those it was folded with before; `false` when it holds the run at that count or later.
+    /// those it was folded with before, and marks the tests `flipped` names as flipped on its
+    /// commit; `false` when it holds the run at that count or later.
     fn fold(
         &mut self,
         run: &FoldedRun,
         shard: char,
         durations: &RunDurations,
         earlier: Option<&RunDurations>,
+        flipped: Option<(&str, &HashSet<String>)>,
     ) -> bool {
         let at = match self.runs.iter().position(|r| r.run == run.run) {
             Some(i) if self.runs[i].settled >= run.settled => return false,
@@ -221,14 +258,31 @@ impl RollupShard {
                 }
             }
         }
+        let mut new = HashSet::new();
         for ran in durations.of_shard(shard) {
-            let test = self.tests.entry(ran.0.clone()).or_insert(RolledTest {
-                newest: at,
-                ..RolledTest::default()
+            let test = self.tests.entry(ran.0.clone()).or_insert_with(|| {
+                new.insert(ran.0.clone());
+                RolledTest {
+                    newest: at,
+                    ..RolledTest::default()
+                }
             });
             test.tally.add(ran, 1);
             if self.runs[test.newest].created_ms < run.created_ms {
                 test.newest = at;
+            }
+        }
+        // Every test of the object, whether this run ran it or not: its marks say which runs.
+        let here: HashMap<&str, Mark> = durations
+            .of_shard(shard)
+            .map(|r| (r.0.as_str(), r.mark()))
+            .collect();
+        let (at, runs) = (at as u32, self.runs.len() as u32);
+        for (id, test) in &mut self.tests {
+            let mark = here.get(id.as_str()).copied().unwrap_or(Mark::Absent);
+            test.marks.set(at, mark, runs, new.contains(id));
+            if let Some((commit, _)) = flipped.filter(|(_, tests)| tests.contains(id)) {
+                test.marks.same_commit.insert(commit.to_string());
             }
         }
         true
@@ -278,6 +332,8 @@ struct Fold<'a> {
     run: &'a Run,
     folded: FoldedRun,
     durations: RunDurations,
+    /// The tests it and another run of its commit disagree on.
+    flipped: Option<CommitFlips>,
     /// Earlier snapshots, read once however many objects need them.
     earlier: tokio::sync::Mutex<HashMap<u64, Arc<RunDurations>>>,
 }
@@ -346,21 +402,24 @@ impl Store {
             tests: outcomes
                 .into_iter()
                 .filter(|o| o.status != Status::Skipped)
-                .map(|o| Ran(o.test_id, o.duration_ms, o.flaky))
+                .map(|o| Ran(o.test_id, o.duration_ms, o.flaky, o.status.is_failure()))
                 .collect(),
         };
         let bytes = serde_json::to_vec(&durations)
             .map_err(|e| StoreError::permanent("PutObject durations", e.to_string()))?;
         self.put_derived(&durations_snapshot_key(run, settled), bytes)
             .await?;
+        let flipped = self.commit_flips(&current, settled, &durations).await?;
         let fold = Fold {
             run: &current,
             folded: FoldedRun {
                 run: run.run_key.to_string(),
                 created_ms: current.created_ms,
                 settled,
+                infra: current.failed_as_a_whole(),
             },
             durations,
+            flipped,
             earlier: tokio::sync::Mutex::default(),
         };
         let branch = current.metadata.branch.as_deref();
@@ -405,6 +464,55 @@ impl Store {
         Ok(())
     }
 
+    /// The tests `run` (folded at `settled` as `durations`) and another run of its commit
+    /// disagree on (`same_commit.rs`): the commit's other runs, each one's durations snapshot
+    /// read unless neither failed a test. A snapshot that is gone belongs to a run deleted, or
+    /// folded again since, whose fold compares it with this one.
+    async fn commit_flips(
+        &self,
+        run: &Run,
+        settled: u64,
+        durations: &RunDurations,
+    ) -> Result<Option<CommitFlips>, StoreError> {
+        let mine: HashMap<&str, Mark> = durations
+            .tests
+            .iter()
+            .map(|r| (r.0.as_str(), r.mark()))
+            .collect();
+        let this = CommitRun::of(run, settled, &mine);
+        let Some((commit, others)) = self.runs_of_commit(run, &this).await? else {
+            return Ok(None);
+        };
+        let mut flips = CommitFlips {
+            commit,
+            ..CommitFlips::default()
+        };
+        for other in others.iter().filter(|o| this.failed > 0 || o.failed > 0) {
+            let Some(other_run) = Store::commit_run_ref(run, other) else {
+                continue;
+            };
+            let key = durations_snapshot_key(&other_run, other.settled);
+            let Some(bytes) = self.read_derived(&key).await? else {
+                continue;
+            };
+            let theirs: RunDurations = parse(&key, &bytes)?;
+            let found = disagree(
+                &this,
+                &mine,
+                other,
+                theirs.tests.iter().map(|r| (r.0.as_str(), r.mark())),
+            );
+            let same_branch = this.branch.is_some() && this.branch == other.branch;
+            for id in found {
+                flips.any_branch.insert(id.to_string());
+                if same_branch {
+                    flips.same_branch.insert(id.to_string());
+                }
+            }
+        }
+        Ok(Some(flips))
+    }
+
     /// Folds the run into one rollup object, reading it again as long as another run's fold
     /// lands between the read and the write.
     async fn fold_object(
@@ -435,7 +543,17 @@ impl Store {
                 Some(settled) => Some(self.earlier_durations(fold, settled).await?),
                 None => None,
             };
-            object.fold(&fold.folded, shard, &fold.durations, earlier.as_deref());
+            let flipped = fold.flipped.as_ref().map(|f| match branch {
+                None => (f.commit.as_str(), &f.any_branch),
+                Some(_) => (f.commit.as_str(), &f.same_branch),
+            });
+            object.fold(
+                &fold.folded,
+                shard,
+                &fold.durations,
+                earlier.as_deref(),
+                flipped,
+            );
             let bytes = serde_json::to_vec(&object)
                 .map_err(|e| StoreError::permanent("PutObject durations", e.to_string()))?;
             if self
@@ -496,8 +614,8 @@ impl Store {
     }
 
     /// One test over the days from the one holding `first_ms` to the one holding `last_ms`, of
-    /// every branch or of one: its shard over the window ([`Store::shard_over_window`]). `None`
-    /// when no run of those days ran it.
+    /// every branch or of one ([`Store::tests_over_window`]). `None` when no run of those days
+    /// ran it.
     pub async fn test_tally(
         &self,
         project: &ProjectName,
@@ -506,12 +624,40 @@ impl Store {
         first_ms: u64,
         last_ms: u64,
     ) -> Result<Option<TestOverWindow>, StoreError> {
-        let Some(shard) = test_id.chars().next() else {
-            return Ok(None);
-        };
-        let days = self.listed_days(project, branch, first_ms, last_ms).await?;
-        let mut tests = self.shard_over_window(project, &days, shard).await?;
+        let ids = [test_id.to_string()];
+        let mut tests = self
+            .tests_over_window(project, branch, &ids, first_ms, last_ms)
+            .await?;
         Ok(tests.remove(test_id))
+    }
+
+    /// Tests `ids` over the days from the one holding `first_ms` to the one holding `last_ms`,
+    /// of every branch or of one: the shards holding them over the window
+    /// ([`Store::shard_over_window`]), 8 at once. A test no run of those days ran is left out.
+    pub async fn tests_over_window(
+        &self,
+        project: &ProjectName,
+        branch: Option<&str>,
+        ids: &[String],
+        first_ms: u64,
+        last_ms: u64,
+    ) -> Result<HashMap<String, TestOverWindow>, StoreError> {
+        let shards: std::collections::BTreeSet<char> =
+            ids.iter().filter_map(|id| id.chars().next()).collect();
+        if shards.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let days = self.listed_days(project, branch, first_ms, last_ms).await?;
+        let shards: Vec<_> = shards
+            .into_iter()
+            .map(|shard| self.shard_over_window(project, &days, shard))
+            .collect();
+        let mut tests = HashMap::new();
+        let mut shards = stream::iter(shards).buffer_unordered(SHARDS_AT_ONCE);
+        while let Some(shard) = shards.try_next().await? {
+            tests.extend(shard.into_iter().filter(|(id, _)| ids.contains(id)));
+        }
+        Ok(tests)
     }
 
     /// The rollup objects of each day from the one holding `first_ms` to the one holding
@@ -586,7 +732,7 @@ impl Store {
         if let Some(version) = today.objects.get(&shard) {
             absorb(
                 &mut tests,
-                self.merge_rollups(vec![version.key.clone()], None).await?,
+                self.merge_rollups(vec![version.key.clone()]).await?,
             );
         }
         Ok(tests)
@@ -612,7 +758,7 @@ impl Store {
                 .collect();
             if level < MIN_KEPT_LEVEL || versions.len() < 2 {
                 let keys = versions.iter().map(|v| v.key.clone()).collect();
-                return self.merge_rollups(keys, None).await;
+                return self.merge_rollups(keys).await;
             }
             let kept_in = Some(start * Granularity::Day.len_ms());
             // One half after the other: a block made from nothing holds one merge per level
@@ -650,6 +796,8 @@ impl Store {
             return Ok(HashMap::new());
         }
         let mut hash = Sha256::new();
+        // The layout of what is kept, so a merge kept by older code is never read as this one.
+        hash.update(KEPT_LAYOUT);
         for version in versions {
             hash.update(format!("{} {}\n", version.key, version.etag));
         }
@@ -676,36 +824,38 @@ impl Store {
         Ok(merged)
     }
 
-    /// The tests of the rollup objects at `keys` (or only test `only`), each merged over them.
+    /// The tests of the rollup objects at `keys` (oldest first), each merged over them.
     async fn merge_rollups(
         &self,
         keys: Vec<String>,
-        only: Option<&str>,
     ) -> Result<HashMap<String, TestOverWindow>, StoreError> {
+        // In order: a test's flips join oldest first.
         let mut objects = stream::iter(keys)
             .map(|key| async move {
                 let bytes = self.read_derived(&key).await?;
                 bytes.map(|b| parse::<RollupShard>(&key, &b)).transpose()
             })
-            .buffer_unordered(OBJECTS_AT_ONCE);
+            .buffered(OBJECTS_AT_ONCE);
         let mut tests = HashMap::new();
         while let Some(object) = objects.try_next().await? {
             let Some(object) = object else { continue };
             let runs = &object.runs;
-            let found = object
-                .tests
-                .into_iter()
-                .filter(|(id, _)| only.is_none_or(|only| id == only))
-                .map(|(id, test)| {
-                    let newest = &runs[test.newest.min(runs.len() - 1)];
-                    let test = TestOverWindow {
-                        test_id: id.clone(),
-                        tally: test.tally,
-                        newest_run: newest.run.clone(),
-                        newest_created_ms: newest.created_ms,
-                    };
-                    (id, test)
-                });
+            let day_runs: Vec<DayRun<'_>> = runs.iter().map(FoldedRun::as_day_run).collect();
+            let found = object.tests.into_iter().map(|(id, test)| {
+                let newest = &runs[test.newest.min(runs.len() - 1)];
+                let flips = test
+                    .marks
+                    .is_marked()
+                    .then(|| Flips::of_day(&day_runs, &test.marks));
+                let test = TestOverWindow {
+                    test_id: id.clone(),
+                    tally: test.tally,
+                    newest_run: newest.run.clone(),
+                    newest_created_ms: newest.created_ms,
+                    flips,
+                };
+                (id, test)
+            });
             absorb(&mut tests, found);
         }
         Ok(tests)
@@ -731,6 +881,7 @@ impl Store {
                 run: format!("d{}-r{i:04}", day / Granularity::Day.len_ms()),
                 created_ms: day + i as u64 * 60_000,
                 settled: 1,
+                infra: false,
             })
             .collect();
         for i in 0..tests {
@@ -754,6 +905,7 @@ impl Store {
                 RolledTest {
                     tally,
                     newest: runs.saturating_sub(1),
+                    marks: Marks::default(),
                 },
             );
         }
@@ -787,11 +939,12 @@ impl Store {
             .iter()
             .flat_map(|day| day.objects.values().map(|v| v.key.clone()))
             .collect();
-        Ok(self.merge_rollups(keys, None).await?.len())
+        Ok(self.merge_rollups(keys).await?.len())
     }
 }
 
-/// Adds `more` to `tests`, test by test: the counts summed, the newer newest run kept.
+/// Adds `more`, the runs after those of `tests`, to `tests`, test by test: the counts summed,
+/// the flips joined, the newer newest run kept.
 fn absorb(
     tests: &mut HashMap<String, TestOverWindow>,
     more: impl IntoIterator<Item = (String, TestOverWindow)>,
@@ -803,6 +956,14 @@ fn absorb(
             }
             std::collections::hash_map::Entry::Occupied(mut entry) => {
                 let window = entry.get_mut();
+                window.flips = match (window.flips.take(), test.flips) {
+                    (None, None) => None,
+                    (older, newer) => {
+                        let older = older.unwrap_or_else(|| Flips::passes(ran(&window.tally)));
+                        let newer = newer.unwrap_or_else(|| Flips::passes(ran(&test.tally)));
+                        Some(older.then(newer))
+                    }
+                };
                 window.tally.merge(&test.tally);
                 if window.newest_created_ms < test.newest_created_ms {
                     window.newest_run = test.newest_run;
@@ -811,6 +972,11 @@ fn absorb(
             }
         }
     }
+}
+
+/// The runs a tally counts, for [`Flips::passes`].
+fn ran(tally: &TestTally) -> u64 {
+    u64::try_from(tally.runs).unwrap_or(0)
 }
 
 /// How long to wait before round `round` (from 1) of a fold whose object another fold changed:
@@ -837,6 +1003,7 @@ mod tests {
             run: name.into(),
             created_ms,
             settled,
+            infra: false,
         }
     }
 
@@ -845,7 +1012,7 @@ mod tests {
         RunDurations {
             tests: tests
                 .iter()
-                .map(|(id, ms)| Ran(id.to_string(), *ms, id.ends_with('f')))
+                .map(|(id, ms)| Ran(id.to_string(), *ms, id.ends_with('f'), false))
                 .collect(),
         }
     }
@@ -892,9 +1059,9 @@ mod tests {
     fn a_run_is_folded_once_per_count_of_settled_files_and_only_its_shard() {
         let mut object = RollupShard::default();
         let one = durations(&[("a1", 100), ("a2f", 50), ("b1", 7)]);
-        assert!(object.fold(&run("r1", 10, 1), 'a', &one, None));
+        assert!(object.fold(&run("r1", 10, 1), 'a', &one, None, None));
         assert!(
-            !object.fold(&run("r1", 10, 1), 'a', &one, None),
+            !object.fold(&run("r1", 10, 1), 'a', &one, None, None),
             "folded again"
         );
         assert_eq!(object.tests.len(), 2, "only the shard's tests");
@@ -902,12 +1069,12 @@ mod tests {
         assert_eq!(of(&object, "a2f"), Some((1, 1, 50, "r1".into())));
         // A later file of the run: the earlier tests come out, the new ones go in.
         let two = durations(&[("a1", 300), ("a3", 9)]);
-        assert!(object.fold(&run("r1", 10, 2), 'a', &two, Some(&one)));
+        assert!(object.fold(&run("r1", 10, 2), 'a', &two, Some(&one), None));
         assert_eq!(of(&object, "a1"), Some((1, 0, 300, "r1".into())));
         assert_eq!(of(&object, "a2f"), None, "no run has it any more");
         assert_eq!(of(&object, "a3"), Some((1, 0, 9, "r1".into())));
         // An older count arriving late changes nothing.
-        assert!(!object.fold(&run("r1", 10, 1), 'a', &one, None));
+        assert!(!object.fold(&run("r1", 10, 1), 'a', &one, None, None));
         assert_eq!(of(&object, "a1"), Some((1, 0, 300, "r1".into())));
         assert_eq!(
             object.tests["a1"].tally.buckets.len(),
@@ -920,14 +1087,14 @@ mod tests {
     fn the_newest_run_names_a_test_whatever_the_order_runs_are_folded_in() {
         let mut object = RollupShard::default();
         let tests = durations(&[("a1f", 10)]);
-        object.fold(&run("late", 20, 1), 'a', &tests, None);
-        object.fold(&run("early", 5, 1), 'a', &tests, None);
+        object.fold(&run("late", 20, 1), 'a', &tests, None, None);
+        object.fold(&run("early", 5, 1), 'a', &tests, None, None);
         assert_eq!(of(&object, "a1f"), Some((2, 2, 20, "late".into())));
     }
 
     #[test]
     fn durations_give_quantiles_within_an_eighth_exact_for_equal_ones_and_an_exact_mean() {
-        let ran = |ms| Ran("a".into(), ms, false);
+        let ran = |ms| Ran("a".into(), ms, false, false);
         let mut d = TestTally::default();
         for ms in [100, 200, 300, 301, 10_000] {
             d.add(&ran(ms), 1);

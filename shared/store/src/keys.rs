@@ -499,6 +499,11 @@ pub(crate) fn failure_group_sk(day_ms: u64, branch: Option<&str>) -> String {
     }
 }
 
+/// Partition of the runs of one commit of a project (`same_commit.rs`): an item per run.
+pub(crate) fn commit_runs_pk(project: &ProjectName, commit: &str) -> String {
+    format!("C#{project}#{commit}")
+}
+
 /// Where the snapshots of runs' failures live in the bucket (see `failure_rollups.rs`): kept
 /// as long as their runs, unlike the views, which expire.
 pub const SNAPSHOTS_PREFIX: &str = "rollups/";

@@ -23,6 +23,7 @@ mod failure_rollups;
 mod faults;
 mod files;
 mod first_seen;
+mod flips;
 mod handoffs;
 mod history;
 mod kept_text;
@@ -37,6 +38,7 @@ mod results;
 mod retention;
 mod rollups;
 mod runs;
+mod same_commit;
 mod schema;
 #[cfg(feature = "test-support")]
 mod scripted;
@@ -66,6 +68,7 @@ pub use files::{
     Claim, ClaimCount, FileCommit, FileError, FileErrorKind, FileItem, FileState, NewFile, Progress,
 };
 pub use first_seen::FirstSeen;
+pub use flips::{Flips, RunAt, SHOWN_RUNS};
 pub use handoffs::{Handoff, HANDOFF_PREFIX};
 pub use keys::{
     kept_text_key, random_bytes, view_key, FileId, FileRef, Granularity, ProjectName, RunKey,

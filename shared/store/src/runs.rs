@@ -94,7 +94,20 @@ impl RunStatus {
     }
 }
 
+/// A run where at least this share of its tests failed broke as a whole (infrastructure, a
+/// broken build): its failures say nothing about one test, so they are no flips.
+const INFRA_FAILED_SHARE: f64 = 0.8;
+/// ...counted for runs of at least this many tests (a one-test run that fails is that test).
+const INFRA_MIN_TESTS: u64 = 10;
+
 impl Run {
+    /// Whether the run failed as a whole (see [`INFRA_FAILED_SHARE`]).
+    pub fn failed_as_a_whole(&self) -> bool {
+        let s = &self.summary;
+        s.tests >= INFRA_MIN_TESTS
+            && (s.failed + s.errors) as f64 >= INFRA_FAILED_SHARE * s.tests as f64
+    }
+
     /// Whether a result the files `contributors` wrote may be shown: when each of them has
     /// committed. A result touched by a file still being ingested is left out until that file
     /// is done, and one touched by a file that failed after writing part of its results is
@@ -240,6 +253,24 @@ mod tests {
             exclusive_writer: None,
             uncommitted: HashSet::new(),
         }
+    }
+
+    #[test]
+    fn a_run_failed_as_a_whole_when_most_of_a_large_run_failed() {
+        let run = |tests, failed| {
+            crate::settled_run(
+                "r",
+                0,
+                verdict_model::Summary {
+                    tests,
+                    failed,
+                    ..verdict_model::Summary::default()
+                },
+            )
+        };
+        assert!(run(100, 80).failed_as_a_whole());
+        assert!(!run(100, 79).failed_as_a_whole());
+        assert!(!run(5, 5).failed_as_a_whole(), "too small a run to say");
     }
 
     #[test]
