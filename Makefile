@@ -110,9 +110,10 @@ bench-scale:
 	python3 scripts/splice.py docs/benchmarks.md scale-bench target/scale-bench.md
 	python3 scripts/splice.py docs/cost.md cost-bench target/cost-bench.md
 
-## bench-windows: the slowest tests and a test's page over 90 days of 100,000 tests run 1,000
-## times a day (rollup objects put as those runs leave them), cold, warm and on the next day,
-## against merging every object of the window; the table goes to docs/benchmarks.md.
+## bench-windows: the slowest tests, a test's page and a page of flaky tests over 90 days of
+## 100,000 tests run 1,000 times a day (rollup objects put as those runs leave them, one test in
+## 100 failing now and then), cold, warm and on the next day, against merging every object of
+## the window; the table goes to docs/benchmarks.md.
 bench-windows:
 	scripts/stack.sh run $(CARGO) bench -p verdict-tests --bench windows
 	python3 scripts/splice.py docs/benchmarks.md windows-bench target/windows-bench.md

@@ -1,13 +1,13 @@
 //! Reads of the duration rollups over a long window at the reference team's size (`make
 //! bench-windows`): a project whose every day of 90 holds 100,000 tests run 1,000 times (the
 //! rollup objects put as those runs leave them, not ingested), read as the slowest tests and a
-//! test's page read them, cold (nothing kept yet), warm, and on the next day (one more day, the
-//! window moved by one). Baseline, in the same run: merging every object of the window, nothing
+//! test's page and the flaky tests read them, cold (nothing kept yet), warm, and on the next day
+//! (one more day, the window moved by one). One test in 100 fails in one run in ten. Baseline, in the same run: merging every object of the window, nothing
 //! kept (what every cold read cost before blocks of days were kept). Writes a Markdown table to
 //! target/windows-bench.md. Not a test: nothing here asserts a time.
 
 use std::time::Instant;
-use verdict_store::{now_ms, Granularity, ProjectName, Store};
+use verdict_store::{now_ms, Granularity, ProjectName, Store, SEEDED_FAILING};
 use verdict_tests::fresh_store;
 
 const DAY_MS: u64 = 86_400_000;
@@ -61,6 +61,19 @@ async fn slowest(store: &Store, project: &ProjectName, first: u64, last: u64) ->
     tests.expect("window tallies").len()
 }
 
+/// What `/v1/flaky` reads for a page of candidates: those tests over the window, with their flips.
+async fn flaky_page(
+    store: &Store,
+    project: &ProjectName,
+    candidates: &[String],
+    first: u64,
+    last: u64,
+) -> usize {
+    let tests = store.tests_over_window(project, None, candidates, first, last);
+    let tests = tests.await.expect("tests over the window");
+    tests.values().filter(|t| t.flips.is_some()).count()
+}
+
 async fn test_page(
     store: &Store,
     project: &ProjectName,
@@ -91,13 +104,13 @@ async fn main() {
     let today = Granularity::Day.start(now_ms());
     let first = today - days * DAY_MS;
     let mut bytes = 0;
-    for day in 0..=days + 1 {
+    for day in 0..=days + 2 {
         bytes += store
             .seed_duration_day(&project, first + day * DAY_MS, tests, runs)
             .await
             .expect("seed a day");
     }
-    let objects = 16 * (days + 2);
+    let objects = 16 * (days + 3);
     eprintln!("seeded {objects} objects, {:.0} MB", bytes as f64 / 1e6);
     // A test of shard 0 (the seeded ids are digests of their number).
     let test = (0..tests)
@@ -106,6 +119,11 @@ async fn main() {
         .expect("a test in shard 0");
 
     let (next_first, tomorrow) = (first + DAY_MS, today + DAY_MS);
+    let (later_first, day_after) = (first + 2 * DAY_MS, today + 2 * DAY_MS);
+    // A page of `/v1/flaky` (50 candidates, of every shard): tests that fail now and then.
+    let candidates: Vec<String> = (0..50)
+        .map(|i| Store::seeded_test_id(i * SEEDED_FAILING))
+        .collect();
     let baseline = timed(
         "every object of the window merged, nothing kept (baseline)",
         || async {
@@ -143,6 +161,14 @@ async fn main() {
         .await,
         timed("a test's page, the next day, warm", || {
             test_page(&store, &project, &test, next_first, tomorrow)
+        })
+        .await,
+        timed("flaky tests, a page of 50, a new day's first", || {
+            flaky_page(&store, &project, &candidates, later_first, day_after)
+        })
+        .await,
+        timed("flaky tests, a page of 50, warm", || {
+            flaky_page(&store, &project, &candidates, later_first, day_after)
         })
         .await,
     ];

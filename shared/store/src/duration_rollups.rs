@@ -21,7 +21,7 @@
 //! is deleted.
 
 use crate::attrs::{get_n, n, Expr};
-use crate::flips::{DayRun, Flips, Mark, Marks};
+use crate::flips::{DayRun, DayRuns, Flips, Mark, Marks};
 use crate::keys::{
     duration_block_key, duration_rollup_key, duration_rollup_shards, duration_rollups_of_day,
     duration_window_key, durations_snapshot_key, Granularity, ProjectName, RunRef,
@@ -840,7 +840,7 @@ impl Store {
         while let Some(object) = objects.try_next().await? {
             let Some(object) = object else { continue };
             let runs = &object.runs;
-            let day_runs: Vec<DayRun<'_>> = runs.iter().map(FoldedRun::as_day_run).collect();
+            let day_runs = DayRuns::new(runs.iter().map(FoldedRun::as_day_run).collect());
             let found = object.tests.into_iter().map(|(id, test)| {
                 let newest = &runs[test.newest.min(runs.len() - 1)];
                 let flips = test
@@ -862,11 +862,16 @@ impl Store {
     }
 }
 
+/// Of the tests [`Store::seed_duration_day`] puts, each this many'th fails now and then.
+#[cfg(feature = "test-support")]
+pub const SEEDED_FAILING: usize = 100;
+
 #[cfg(feature = "test-support")]
 impl Store {
     /// Puts a day's duration rollups of `project` (every branch) as `runs` runs of `tests`
     /// tests each leave them, without ingesting the runs: for benchmarks of their reads. Test
-    /// ids are hex digests of their number; durations vary with it. The bytes put.
+    /// ids are hex digests of their number; durations vary with it; every [`SEEDED_FAILING`]th
+    /// test fails in one run in ten. The bytes put.
     pub async fn seed_duration_day(
         &self,
         project: &ProjectName,
@@ -899,13 +904,19 @@ impl Store {
                 tally.total_ms += times * took as i64;
                 tally.add_to_bucket(duration_bucket(took), Bucket(times, times * took as i64));
             }
+            let mut marks = Marks::default();
+            if i.is_multiple_of(SEEDED_FAILING) {
+                marks.failed = (0..runs as u32)
+                    .filter(|r| (r + i as u32).is_multiple_of(10))
+                    .collect();
+            }
             let shard = shards.entry(id.chars().next().unwrap_or('0')).or_default();
             shard.tests.insert(
                 id,
                 RolledTest {
                     tally,
                     newest: runs.saturating_sub(1),
-                    marks: Marks::default(),
+                    marks,
                 },
             );
         }

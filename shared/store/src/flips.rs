@@ -70,6 +70,22 @@ pub struct DayRun<'a> {
     pub infra: bool,
 }
 
+/// The runs of one day's object by place, with their order in time (made once per object).
+pub struct DayRuns<'a> {
+    runs: Vec<DayRun<'a>>,
+    /// Their places, oldest first.
+    order: Vec<u32>,
+}
+
+impl<'a> DayRuns<'a> {
+    /// `runs` by place (the order they were folded in).
+    pub fn new(runs: Vec<DayRun<'a>>) -> DayRuns<'a> {
+        let mut order: Vec<u32> = (0..runs.len() as u32).collect();
+        order.sort_by_key(|&i| (runs[i as usize].created_ms, runs[i as usize].run));
+        DayRuns { runs, order }
+    }
+}
+
 /// One test's marks in a day's object, by the runs' places in it (see the module's
 /// documentation).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -205,42 +221,42 @@ impl Flips {
         }
     }
 
-    /// The test of `marks` over the runs of one day's object (`runs`, by place, in the order
-    /// they were folded in).
-    pub fn of_day(runs: &[DayRun<'_>], marks: &Marks) -> Flips {
-        let mut order: Vec<u32> = (0..runs.len() as u32).collect();
-        order.sort_by_key(|&i| (runs[i as usize].created_ms, runs[i as usize].run));
-        let failed = |i: u32| marks.failed.binary_search(&i).is_ok();
-        let mut day = Flips::default();
-        let mut shown = Vec::new();
-        for i in order.into_iter().filter(|&i| marks.ran_in(i)) {
-            let run = &runs[i as usize];
-            let at = RunAt {
-                created_ms: run.created_ms,
-                run: run.run.to_string(),
-            };
-            let failed = failed(i);
-            if failed && run.infra {
-                day.infra += 1;
+    /// The test of `marks` over the runs of one day's object.
+    pub fn of_day(day: &DayRuns<'_>, marks: &Marks) -> Flips {
+        let has = |list: &[u32], i: u32| list.binary_search(&i).is_ok();
+        let mut flips = Flips::default();
+        let mut last: Option<bool> = None;
+        let mut shown: Vec<u32> = Vec::new();
+        for &i in day.order.iter().filter(|&&i| marks.ran_in(i)) {
+            let failed = has(&marks.failed, i);
+            if failed && day.runs[i as usize].infra {
+                flips.infra += 1;
                 continue;
             }
-            if failed || marks.retried.binary_search(&i).is_ok() {
-                shown.push(at);
+            if failed || has(&marks.retried, i) {
+                shown.push(i);
             }
-            day = day.then(Flips {
-                ran: 1,
-                first_failed: failed,
-                last_failed: failed,
-                ..Flips::default()
-            });
+            match last {
+                None => flips.first_failed = failed,
+                Some(before) if before != failed => flips.flips += 1,
+                Some(_) => {}
+            }
+            last = Some(failed);
+            flips.ran += 1;
         }
-        day.same_commit = marks.same_commit.clone();
-        day.shown_runs = shown.len() as u64;
-        day.oldest_shown = shown.first().cloned();
-        shown.reverse();
-        shown.truncate(SHOWN_RUNS);
-        day.shown = shown;
-        day
+        let at = |i: &u32| {
+            let run = &day.runs[*i as usize];
+            RunAt {
+                created_ms: run.created_ms,
+                run: run.run.to_string(),
+            }
+        };
+        flips.last_failed = last.unwrap_or(false);
+        flips.same_commit = marks.same_commit.clone();
+        flips.shown_runs = shown.len() as u64;
+        flips.oldest_shown = shown.first().map(at);
+        flips.shown = shown.iter().rev().take(SHOWN_RUNS).map(at).collect();
+        flips
     }
 
     /// This stretch followed by `newer`, the runs after it.
@@ -320,7 +336,7 @@ mod tests {
             });
             marks.set(n as u32, history[i].1, n as u32 + 1, n == 0);
         }
-        Flips::of_day(&runs, &marks)
+        Flips::of_day(&DayRuns::new(runs), &marks)
     }
 
     fn history() -> Vec<Step> {
