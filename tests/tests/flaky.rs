@@ -4,8 +4,8 @@
 //! some; builds that broke as a whole; commits built two or three times, some of them again the
 //! next day and on the other branch; late files that turn failures into retried passes. Every
 //! flaky test of every window and branch, its reasons, flip rate, runs and the runs that show it,
-//! equals a brute-force recount of the test items in the table; and folding every run again, in
-//! any order, changes nothing.
+//! equals a brute-force recount of the test items in the table, and each one's page says why as
+//! the list does; and folding every run again, in any order, changes nothing.
 
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -426,6 +426,17 @@ async fn flaky_tests_over_every_run_of_a_window_equal_a_recount() {
     }
     assert_every_window_equals_a_recount(&api, now, "ingested").await;
     assert_every_window_equals_a_recount(&api, now, "read again, from what was kept").await;
+    // A flaky test's page says why as the list does.
+    for item in api.walk(&api.read_token, "/v1/flaky?window=30d").await {
+        let path = format!("/v1/tests/{}?window=30d", item["test_id"].as_str().unwrap());
+        let (status, page) = api.get(&api.read_token, &path).await;
+        assert_eq!(status, 200, "{page}");
+        assert_eq!(
+            (&page["flaky_reasons"], &page["flip_rate"]),
+            (&item["reasons"], &item["flip_rate"]),
+            "{path}"
+        );
+    }
 
     // Every run folded again, newest first, three deliveries at once: nothing changes.
     let objects = || async {

@@ -2,6 +2,7 @@
 //! its duration rollups hold it (runs, retried runs, and its [`verdict_store::Flips`]) in, the
 //! reasons out.
 
+use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use verdict_store::TestOverWindow;
 
@@ -21,12 +22,30 @@ pub(crate) enum Reason<'a> {
     FlipRate { flip_rate: f64, runs: u64 },
 }
 
+impl Reason<'_> {
+    /// As the API gives it (`FlakyReason` in `openapi.json`).
+    pub(crate) fn to_json(&self) -> Value {
+        match self {
+            Reason::Retried { runs } => json!({"kind": "retried", "runs": runs}),
+            Reason::SameCommit { commits } => json!({
+                "kind": "same_commit",
+                "commits": commits.iter().take(5).collect::<Vec<_>>(),
+                "count": commits.len(),
+            }),
+            Reason::FlipRate { flip_rate, runs } => {
+                json!({"kind": "flip_rate", "flip_rate": flip_rate, "runs": runs})
+            }
+        }
+    }
+}
+
 /// Why `test` is flaky over the window (none: it is not): it passed after a failed attempt,
 /// it both failed and did not fail on one commit, or its flip rate is at least
-/// [`FLIP_RATE_FLAKY`] over [`FLIP_MIN_RUNS`] runs. Its failures in runs that failed as a
-/// whole are left out of all but the first (its flips leave them out).
+/// [`FLIP_RATE_FLAKY`] over [`FLIP_MIN_RUNS`] runs; and a run of the window shows it (it
+/// failed or passed only on a retry there). Its failures in runs that failed as a whole are
+/// left out of all but the first (its flips leave them out).
 pub(crate) fn reasons(test: &TestOverWindow) -> Vec<Reason<'_>> {
-    let Some(flips) = &test.flips else {
+    let Some(flips) = test.flips.as_ref().filter(|f| !f.shown.is_empty()) else {
         // It failed nowhere and passed on a retry nowhere in the window.
         return Vec::new();
     };
@@ -84,6 +103,15 @@ mod tests {
     #[test]
     fn a_test_that_passed_everywhere_or_failed_on_new_commits_is_not_flaky() {
         assert_eq!(reasons(&test(50, 0, None)), []);
+        let same_commit_before_the_window = Flips {
+            same_commit: BTreeSet::from(["c".to_string()]),
+            ..Flips::passes(5)
+        };
+        assert_eq!(
+            reasons(&test(5, 0, Some(same_commit_before_the_window))),
+            [],
+            "no run of the window shows it"
+        );
         // Failed in the first 2 runs of 12, then passed: one change.
         let steady = Flips::passes(0)
             .then(failing_every(2, 1))
@@ -94,19 +122,24 @@ mod tests {
 
     #[test]
     fn flaky_by_retry_by_one_commit_or_by_flip_rate_over_enough_runs() {
-        let retried = Flips {
+        let shown = |flips: Flips| Flips {
             shown_runs: 1,
-            ..Flips::passes(5)
+            shown: vec![verdict_store::RunAt {
+                created_ms: 0,
+                run: "r".into(),
+            }],
+            ..flips
         };
+        let retried = shown(Flips::passes(5));
         assert_eq!(
             reasons(&test(5, 1, Some(retried))),
             [Reason::Retried { runs: 1 }]
         );
         let commits = BTreeSet::from(["c2".to_string()]);
-        let same = Flips {
+        let same = shown(Flips {
             same_commit: commits.clone(),
             ..failing_every(3, 2)
-        };
+        });
         assert_eq!(
             reasons(&test(3, 0, Some(same))),
             [Reason::SameCommit { commits: &commits }]
@@ -115,14 +148,14 @@ mod tests {
         let flipping = failing_every(12, 3);
         assert_eq!(flipping.flip_rate(), 0.636);
         assert_eq!(
-            reasons(&test(12, 0, Some(flipping))),
+            reasons(&test(12, 0, Some(shown(flipping)))),
             [Reason::FlipRate {
                 flip_rate: 0.636,
                 runs: 12
             }]
         );
         assert_eq!(
-            reasons(&test(9, 0, Some(failing_every(9, 3)))),
+            reasons(&test(9, 0, Some(shown(failing_every(9, 3))))),
             [],
             "9 runs are too few to judge by flips"
         );

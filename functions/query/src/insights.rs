@@ -115,21 +115,13 @@ pub(crate) async fn failures(
     Ok(cache(json(StatusCode::OK, &body), 30))
 }
 
-fn flaky_json(candidate: &FlakyCandidate<'_>, test: &TestOverWindow, flips: &Flips) -> Value {
-    let reasons: Vec<Value> = reasons(test)
-        .into_iter()
-        .map(|reason| match reason {
-            Reason::Retried { runs } => json!({"kind": "retried", "runs": runs}),
-            Reason::SameCommit { commits } => json!({
-                "kind": "same_commit",
-                "commits": commits.iter().take(5).collect::<Vec<_>>(),
-                "count": commits.len(),
-            }),
-            Reason::FlipRate { flip_rate, runs } => {
-                json!({"kind": "flip_rate", "flip_rate": flip_rate, "runs": runs})
-            }
-        })
-        .collect();
+fn flaky_json(
+    candidate: &FlakyCandidate<'_>,
+    test: &TestOverWindow,
+    flips: &Flips,
+    reasons: &[Reason<'_>],
+) -> Value {
+    let reasons: Vec<Value> = reasons.iter().map(Reason::to_json).collect();
     let at = |run: Option<&RunAt>| run.map(|r| (r.run.clone(), rfc3339(r.created_ms)));
     let (since_run, since) = at(flips.oldest_shown.as_ref()).unzip();
     let (last_run, last_at) = at(flips.shown.first()).unzip();
@@ -181,9 +173,9 @@ pub(crate) async fn flaky(
         .iter()
         .filter_map(|candidate| {
             let test = tests.get(candidate.test_id)?;
-            let flips = test.flips.as_ref()?;
-            let flaky = !reasons(test).is_empty() && !flips.shown.is_empty();
-            flaky.then(|| flaky_json(candidate, test, flips))
+            let reasons = reasons(test);
+            let flips = test.flips.as_ref().filter(|_| !reasons.is_empty())?;
+            Some(flaky_json(candidate, test, flips, &reasons))
         })
         .collect();
     let next = (offset + limit < candidates.len()).then_some(RankCursor {

@@ -1,13 +1,15 @@
 //! One test of a project, as its page shows it: identity, owner and tags from its newest
-//! result, when it was first seen, its last status, since when it fails, its flake rate.
+//! result, when it was first seen, its last status, since when it fails, its flake rate and
+//! why it is flaky.
 
 use crate::cache::cache;
 use crate::compare::streak_json;
+use crate::flakiness::{reasons, Reason};
 use crate::history::{recent, Recent};
 use crate::params::{Query, Window};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
-use serde_json::json;
+use serde_json::{json, Value};
 use verdict_http::{json, rfc3339, ApiError};
 use verdict_store::{now_ms, streak, Granularity, ProjectName, RunFilter, RunKey, RunRef, Store};
 
@@ -58,6 +60,14 @@ pub(crate) async fn test_page(
         .map(|(result, _)| result)
         .ok_or_else(not_found)?;
     let since_streak = streak(&recent, !more).map(|s| streak_json(&s));
+    let flaky_reasons: Vec<Value> = tally
+        .as_ref()
+        .map(|t| reasons(t).iter().map(Reason::to_json).collect())
+        .unwrap_or_default();
+    let flip_rate = tally
+        .as_ref()
+        .and_then(|t| t.flips.as_ref())
+        .map(|f| f.flip_rate());
     let tally = tally.map(|t| t.tally).unwrap_or_default();
     let flake_rate = (tally.runs > 0)
         .then(|| (tally.flaky_runs as f64 * 1000.0 / tally.runs as f64).round() / 1000.0);
@@ -82,6 +92,8 @@ pub(crate) async fn test_page(
         "window_runs": tally.runs,
         "window_flaky_runs": tally.flaky_runs,
         "flake_rate": flake_rate,
+        "flip_rate": flip_rate.unwrap_or(0.0),
+        "flaky_reasons": flaky_reasons,
     });
     Ok(cache(json(StatusCode::OK, &body), 30))
 }

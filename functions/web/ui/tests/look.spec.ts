@@ -12,11 +12,13 @@ const SIZES = [
 async function pages(): Promise<[string, string][]> {
   const failed = await api("/v1/runs/main-3/tests?status=failed&limit=1");
   const failures = await api("/v1/failures");
+  const flaky = await api("/v1/flaky");
   return [
     ["runs", "/"],
     ["run", "/runs/main-3"],
     ["pr-run", "/runs/pr-4"],
     ["test", `/tests/${failed.items[0].test_id}`],
+    ["flaky-test", `/tests/${flaky.items[0].test_id}`],
     ["failure", `/failures/${failures.items[0].fingerprint}`],
     ["insights", "/insights"],
     ["uploads", "/uploads"],

@@ -20,6 +20,18 @@ test("a test's page: its results strip links each run, as its history says", asy
   await expect(page).toHaveURL(new RegExp(`/runs/${history.items[0].run_id}$`));
 });
 
+test("a flaky test's page says why, as the flaky list does", async ({ page }) => {
+  const flaky = await api("/v1/flaky");
+  const t = flaky.items[0];
+  const info = await api(`/v1/tests/${t.test_id}`);
+  expect(info.flaky_reasons).toEqual(t.reasons);
+  await open(page, `/tests/${t.test_id}`);
+  await settled(page);
+  const why = page.locator('[data-fact="flaky-reasons"] li');
+  await expect(why).toHaveCount(t.reasons.length);
+  if (t.reasons[0].kind === "retried") await expect(why.first()).toContainText("passed on retry");
+});
+
 test("insights: flaky tests, failure groups and slowest tests, as the API ranks them", async ({ page }) => {
   const flaky = await api("/v1/flaky");
   const failures = await api(`/v1/failures?since=${new Date(Date.now() - 30 * 86_400_000).toISOString().slice(0, 13)}:00:00Z`);

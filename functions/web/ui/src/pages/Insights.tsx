@@ -1,5 +1,5 @@
 // Across runs: flaky tests, failure groups and the slowest tests of a window and branch.
-import { unwrap, type Answer } from "../api/client";
+import { unwrap } from "../api/client";
 import { useApi } from "../app";
 import { FilterBar, SelectFilter, TextFilter } from "../components/Filters";
 import { failureRoute, Link, runRoute, testRoute } from "../components/Link";
@@ -7,6 +7,7 @@ import { Pager } from "../components/Pager";
 import { TableBox } from "../components/TableBox";
 import { Empty, Show } from "../components/States";
 import { ago, count, duration, firstLine, percent, when } from "../format";
+import { reason } from "../flaky";
 import { useLoad } from "../load";
 import type { Route } from "../route";
 
@@ -98,20 +99,6 @@ function Flaky(props: { route: Route; query: Query }) {
       )}
     </section>
   );
-}
-
-type Reason = Answer<"/v1/flaky">["items"][number]["reasons"][number];
-
-/** A reason a test is flaky, in words. */
-function reason(r: Reason): string {
-  switch (r.kind) {
-    case "retried":
-      return `passed on retry in ${r.runs} runs`;
-    case "same_commit":
-      return `passed and failed on ${r.count === 1 ? "one commit" : `${r.count} commits`} (${(r.commits ?? []).map((c) => c.slice(0, 8)).join(", ")})`;
-    case "flip_rate":
-      return `changed outcome in ${percent(r.flip_rate)} of ${r.runs} runs`;
-  }
 }
 
 /** Failure groups listed, most frequent first. */

@@ -5,6 +5,7 @@ import { failureRoute, Link, runRoute } from "../components/Link";
 import { Empty, Show } from "../components/States";
 import { Status } from "../components/Status";
 import { TrendChart } from "../components/TrendChart";
+import { reason } from "../flaky";
 import { ago, duration, firstLine, percent, when } from "../format";
 import { useLoad } from "../load";
 import type { Route } from "../route";
@@ -104,6 +105,18 @@ function TestHeader(props: { test: TestInfo }) {
         <dd data-fact="flake-rate">
           {percent(t.flake_rate)} over {t.window_runs ?? 0} runs in {t.window_days ?? 0} days
         </dd>
+        {t.flaky_reasons.length > 0 && (
+          <>
+            <dt>Flaky</dt>
+            <dd data-fact="flaky-reasons">
+              <ul class="reasons">
+                {t.flaky_reasons.map((r) => (
+                  <li key={r.kind}>{reason(r)}</li>
+                ))}
+              </ul>
+            </dd>
+          </>
+        )}
       </dl>
       {t.last_message && <pre tabIndex={0} class="message-block">{t.last_message}</pre>}
     </header>
@@ -115,7 +128,10 @@ type HistoryRow = Schemas["HistoryRow"];
 function History(props: { rows: HistoryRow[] }) {
   if (props.rows.length === 0) return <Empty>No results of this test yet.</Empty>;
   const ran = props.rows.filter((r) => r.status !== "skipped");
-  const fingerprints = [...new Set(props.rows.map((r) => r.fingerprint).filter((f): f is string => !!f))];
+  // Failure groups count failed and errored results: a fingerprint seen only on a retried
+  // attempt (a flaky pass) has no group to open.
+  const failed = props.rows.filter((r) => r.status === "failed" || r.status === "error");
+  const fingerprints = [...new Set(failed.map((r) => r.fingerprint).filter((f): f is string => !!f))];
   return (
     <>
       <section aria-labelledby="strip-heading">
@@ -146,11 +162,11 @@ function History(props: { rows: HistoryRow[] }) {
       <section aria-labelledby="causes-heading">
         <h2 id="causes-heading">How it fails</h2>
         {fingerprints.length === 0 ? (
-          <Empty>No failure in these results.</Empty>
+          <Empty>No failed result in these results.</Empty>
         ) : (
           <ul class="groups">
             {fingerprints.slice(0, 10).map((f) => (
-              <Cause key={f} fingerprint={f} runs={props.rows.filter((r) => r.fingerprint === f).length} />
+              <Cause key={f} fingerprint={f} runs={failed.filter((r) => r.fingerprint === f).length} />
             ))}
           </ul>
         )}
