@@ -131,7 +131,7 @@ fn flaky_json(
         "classname": candidate.classname,
         "runs": test.tally.runs,
         "flaky_runs": flips.shown_runs,
-        "retry_flaky_runs": candidate.retried,
+        "retry_flaky_runs": test.tally.flaky_runs,
         "reasons": reasons,
         "since": since,
         "since_run_id": since_run,
