@@ -128,6 +128,32 @@ pub async fn upload_with(
     file
 }
 
+/// A run's report files uploaded and each settled `done` before the next is registered, as CI
+/// sends a run and then its reruns; the `k`th file is numbered `first_file + k`.
+pub async fn upload_settled(
+    ingest: &verdict_parse_fn::ingest::Ingest,
+    store: &Store,
+    run: &RunRef,
+    first_file: usize,
+    files: &[(&str, &[u8])],
+    registered_ms: u64,
+    metadata: &RunMetadata,
+) {
+    for (k, (name, bytes)) in files.iter().enumerate() {
+        let file = upload_with(
+            store,
+            run,
+            first_file + k,
+            name,
+            bytes,
+            registered_ms,
+            metadata.clone(),
+        )
+        .await;
+        settle(ingest, &file.object_key()).await;
+    }
+}
+
 /// Registers a file as the upload function does, without uploading it.
 pub async fn register(store: &Store, run: &RunRef, i: usize, name: &str, size: u64) -> FileRef {
     register_at(store, run, i, name, size, REGISTERED_MS, metadata()).await

@@ -7,14 +7,16 @@
 //! kept then, and after a run of a past day changed; folding every run again changes nothing;
 //! and folding them all at once from nothing, three deliveries each, gives the same answers.
 
+use lambda_http::RequestExt;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
 use verdict_model::RunMetadata;
 use verdict_parse_fn::ingest::{Ingest, Settings};
 use verdict_store::{
     duration_bucket, now_ms, Granularity, RunRef, DURATIONS_PREFIX, WINDOWS_PREFIX,
 };
-use verdict_tests::{dump, metadata, run_ref, settle, upload_with, LocalApi};
+use verdict_tests::{dump, metadata, run_ref, settle, upload_settled, upload_with, LocalApi};
 use verdict_upload_fn::Limits;
 
 const RUNS: usize = 60;
@@ -166,6 +168,51 @@ async fn answered(api: &LocalApi, path: &str) -> Vec<Line> {
         .collect()
 }
 
+/// `path` asked of the query function in this process with little time per request, doubling
+/// from a millisecond until it answers, so a window is made whatever this machine's speed; every
+/// request cut must answer 503 `in_progress` with `Retry-After`. How many were cut, and the
+/// answer.
+async fn answered_in_steps(api: &LocalApi, path: &str) -> (usize, Value) {
+    let mut app = verdict_query_fn::App {
+        store: api.store.clone().serving("query"),
+        cursor_key: verdict_query_fn::CursorKey::new([7; 32]),
+        answer_within: Duration::from_millis(1),
+    };
+    let (route, query) = path.split_once('?').unwrap_or((path, ""));
+    let params: HashMap<String, String> = query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let mut cut = 0;
+    loop {
+        let request = lambda_http::http::Request::builder()
+            .uri(route)
+            .header("authorization", format!("Bearer {}", api.read_token))
+            .body(lambda_http::Body::Empty)
+            .unwrap()
+            .with_query_string_parameters(params.clone());
+        let response = verdict_query_fn::handle(&app, request).await;
+        let body: Value = match response.body() {
+            lambda_http::Body::Text(t) => serde_json::from_str(t).unwrap(),
+            lambda_http::Body::Binary(b) => serde_json::from_slice(b).unwrap(),
+            _ => Value::Null,
+        };
+        if response.status() == 200 {
+            return (cut, body);
+        }
+        assert_eq!(
+            (response.status().as_u16(), body["error"]["code"].as_str()),
+            (503, Some("in_progress")),
+            "{path} within {:?}: {body}",
+            app.answer_within
+        );
+        assert_eq!(response.headers()["retry-after"], "1");
+        app.answer_within *= 2;
+        cut += 1;
+    }
+}
+
 /// Every run folded by three deliveries at once, all runs at once.
 async fn roll_each_three_times_at_once(api: &LocalApi, runs: &[RunRef]) {
     let rolls = runs
@@ -206,34 +253,24 @@ async fn slowest_tests_over_more_runs_than_once_read_equal_a_recount_and_fold_on
             branch: Some(branch(i).into()),
             ..metadata()
         };
-        let first = upload_with(
-            &api.store,
-            &run,
-            2 * i,
-            "a.xml",
-            report(i).as_bytes(),
-            created,
-            meta.clone(),
-        )
-        .await;
-        settle(&ingest, &first.object_key()).await;
-        if i.is_multiple_of(5) {
-            // Registered after the run settled and was folded: its durations are folded again.
-            let late = upload_with(
-                &api.store,
-                &run,
-                2 * i + 1,
-                "b.xml",
-                reruns(i).as_bytes(),
-                created,
-                meta,
-            )
-            .await;
-            settle(&ingest, &late.object_key()).await;
-        }
+        // Every fifth run has a late file, registered after the run settled and was
+        // folded: its durations are folded again.
+        let (first, late) = (report(i), i.is_multiple_of(5).then(|| reruns(i)));
+        let mut files: Vec<(&str, &[u8])> = vec![("a.xml", first.as_bytes())];
+        files.extend(late.as_deref().map(|late| ("b.xml", late.as_bytes())));
+        upload_settled(&ingest, &api.store, &run, 2 * i, &files, created, &meta).await;
         runs.push(run);
     }
+    // Nothing kept yet: a month's window asked with too little time per request is answered
+    // 503 `in_progress` until enough is kept, and then as with all the time it needs.
+    let month = "/v1/tests/slowest?window=30d&limit=40";
+    let (cut, stepped) = answered_in_steps(&api, month).await;
+    assert!(cut > 0, "a cold window takes more than a millisecond");
     assert_every_window_equals_a_recount(&api, now, "ingested").await;
+    assert_eq!(
+        stepped["items"],
+        api.get(&api.read_token, month).await.1["items"]
+    );
     let kept = api.store.bucket_keys(WINDOWS_PREFIX).await.unwrap();
     assert!(!kept.is_empty(), "merges of blocks of days were kept");
     assert_every_window_equals_a_recount(&api, now, "read again, from what was kept").await;

@@ -11,7 +11,7 @@ use verdict_model::RunMetadata;
 use verdict_parse_fn::ingest::{Ingest, Settings};
 use verdict_store::{now_ms, Granularity, OccurrenceFilter};
 use verdict_tests::reports::junit_test_id;
-use verdict_tests::{dump, metadata, run_ref, settle, upload_with, LocalApi};
+use verdict_tests::{dump, metadata, run_ref, settle, upload_settled, upload_with, LocalApi};
 use verdict_upload_fn::Limits;
 
 const RUNS: usize = 45;
@@ -228,32 +228,12 @@ async fn failures_and_flaky_over_more_failures_than_a_window_once_read_equal_a_r
             branch: Some(branch(i).into()),
             ..metadata()
         };
-        let first = upload_with(
-            &api.store,
-            &run,
-            2 * i,
-            "a.xml",
-            report(i).as_bytes(),
-            created,
-            meta.clone(),
-        )
-        .await;
-        settle(&ingest, &first.object_key()).await;
-        if i.is_multiple_of(5) {
-            // Registered after the run settled and was rolled: the rollups move from the first
-            // snapshot of its failures to the second.
-            let late = upload_with(
-                &api.store,
-                &run,
-                2 * i + 1,
-                "b.xml",
-                reruns().as_bytes(),
-                created,
-                meta,
-            )
-            .await;
-            settle(&ingest, &late.object_key()).await;
-        }
+        // Every fifth run has a late file, registered after the run settled and was
+        // rolled: the rollups move from the first snapshot of its failures to the second.
+        let (first, late) = (report(i), i.is_multiple_of(5).then(reruns));
+        let mut files: Vec<(&str, &[u8])> = vec![("a.xml", first.as_bytes())];
+        files.extend(late.as_deref().map(|late| ("b.xml", late.as_bytes())));
+        upload_settled(&ingest, &api.store, &run, 2 * i, &files, created, &meta).await;
     }
     let failed = failed_results(&api).await;
     let late_runs = RUNS.div_ceil(5);

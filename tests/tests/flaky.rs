@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use verdict_model::RunMetadata;
 use verdict_parse_fn::ingest::{Ingest, Settings};
 use verdict_store::{now_ms, Granularity, RunRef, DURATIONS_PREFIX};
-use verdict_tests::{dump, run_ref, settle, upload_with, LocalApi};
+use verdict_tests::{dump, run_ref, upload_settled, LocalApi};
 use verdict_upload_fn::Limits;
 
 const RUNS: usize = 96;
@@ -391,31 +391,19 @@ async fn flaky_tests_over_every_run_of_a_window_equal_a_recount() {
             commit_sha: Some(commit(i)),
             ..RunMetadata::default()
         };
-        let at = created(now, i);
-        let file = upload_with(
+        let (first, late) = (report(i), late(i));
+        let mut files: Vec<(&str, &[u8])> = vec![("a.xml", first.as_bytes())];
+        files.extend(late.as_deref().map(|late| ("b.xml", late.as_bytes())));
+        upload_settled(
+            &ingest,
             &api.store,
             &run,
             2 * i,
-            "a.xml",
-            report(i).as_bytes(),
-            at,
-            meta.clone(),
+            &files,
+            created(now, i),
+            &meta,
         )
         .await;
-        settle(&ingest, &file.object_key()).await;
-        if let Some(late) = late(i) {
-            let file = upload_with(
-                &api.store,
-                &run,
-                2 * i + 1,
-                "b.xml",
-                late.as_bytes(),
-                at,
-                meta,
-            )
-            .await;
-            settle(&ingest, &file.object_key()).await;
-        }
         runs.push(run);
     }
     // The local API's trigger may have settled a file first: its delivery may still be rolling

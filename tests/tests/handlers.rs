@@ -150,6 +150,7 @@ async fn a_query_whose_read_is_throttled_answers_503() {
     let app = verdict_query_fn::App {
         store,
         cursor_key: verdict_query_fn::CursorKey::new([3; 32]),
+        answer_within: verdict_query_fn::ANSWER_WITHIN,
     };
     for path in [
         "/v1/runs",

@@ -32,7 +32,8 @@ pub use cursor::CursorKey;
 
 use lambda_http::http::header;
 use lambda_http::{Body, Request, Response};
-use verdict_http::respond;
+use std::time::Duration;
+use verdict_http::{respond, ApiError};
 use verdict_store::Store;
 
 /// What the function serves with.
@@ -41,7 +42,14 @@ pub struct App {
     pub store: Store,
     /// The secret that signs cursors.
     pub cursor_key: CursorKey,
+    /// How long a request may work before it answers 503 `in_progress` ([`ANSWER_WITHIN`]).
+    pub answer_within: Duration,
 }
+
+/// How long a request works before it answers 503 `in_progress` instead: inside the function's
+/// 29 s timeout and API Gateway's 30 s, so the caller hears why rather than a bare 504, and what
+/// the request made is kept (a long window's merges cold, a large run's first sorted view).
+pub const ANSWER_WITHIN: Duration = Duration::from_secs(25);
 
 /// Method and path pattern of every route this function serves (checked against the router by a
 /// unit test and against `infra/template.yaml` and `openapi.json` by the checks).
@@ -76,7 +84,17 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let response = respond(router::route(&app.store, &app.cursor_key, &request).await);
+    let routed = router::route(&app.store, &app.cursor_key, &request);
+    let answered = tokio::time::timeout(app.answer_within, routed)
+        .await
+        .unwrap_or_else(|_| {
+            Err(ApiError::in_progress(format!(
+                "the answer takes longer than a request may ({} s); what this request made is \
+                 kept, so the same request again carries on from there",
+                app.answer_within.as_secs_f32()
+            )))
+        });
+    let response = respond(answered);
     cache::with_etag(response, if_none_match.as_deref())
 }
 
@@ -90,6 +108,7 @@ mod tests {
             // Never reached: every request below stops before the store.
             store: Store::unreachable().await,
             cursor_key: CursorKey::new([1; 32]),
+            answer_within: ANSWER_WITHIN,
         };
         let request = |method: &str, path: &str| {
             lambda_http::http::Request::builder()

@@ -32,6 +32,7 @@ impl Api {
             query: verdict_query_fn::App {
                 store: query,
                 cursor_key: verdict_query_fn::CursorKey::new(verdict_store::random_bytes()),
+                answer_within: verdict_query_fn::ANSWER_WITHIN,
             },
         }
     }

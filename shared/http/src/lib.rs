@@ -20,6 +20,8 @@ pub struct ApiError {
     pub code: &'static str,
     /// What went wrong, for a person.
     pub message: String,
+    /// Seconds after which the same request may do better (`Retry-After`), when it may.
+    pub retry_after: Option<u32>,
 }
 
 impl ApiError {
@@ -28,6 +30,15 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// The same error, with `Retry-After: seconds`.
+    fn retry_after(self, seconds: u32) -> ApiError {
+        ApiError {
+            retry_after: Some(seconds),
+            ..self
         }
     }
 
@@ -97,15 +108,28 @@ impl ApiError {
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", reason)
     }
 
+    /// 503: the answer takes longer than a request may. What the request made on the way (a
+    /// long window's merged blocks, a large run's sorted view) is kept, so the same request
+    /// again carries on from there.
+    pub fn in_progress(reason: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "in_progress", reason).retry_after(1)
+    }
+
     /// The error as its JSON response (server errors are logged).
     pub fn into_response(self) -> Response<Body> {
         if self.status.is_server_error() {
             tracing::warn!(code = self.code, message = %self.message, "request failed");
         }
-        json(
+        let mut response = json(
             self.status,
             &serde_json::json!({"error": {"code": self.code, "message": self.message}}),
-        )
+        );
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 
@@ -114,6 +138,7 @@ impl From<StoreError> for ApiError {
         match &err {
             StoreError::Transient(f) => {
                 ApiError::unavailable(format!("storage is busy, retry shortly ({})", f.operation))
+                    .retry_after(1)
             }
             StoreError::Conflict(f) => ApiError::conflict(f.message.clone()),
             StoreError::NotFound(f) => {

@@ -488,7 +488,7 @@ impl Store {
             ..CommitFlips::default()
         };
         for other in others.iter().filter(|o| this.failed > 0 || o.failed > 0) {
-            let Some(other_run) = Store::commit_run_ref(run, other) else {
+            let Some(other_run) = other.run_ref(&run.run.project) else {
                 continue;
             };
             let key = durations_snapshot_key(&other_run, other.settled);
@@ -654,8 +654,8 @@ impl Store {
             .collect();
         let mut tests = HashMap::new();
         let mut shards = stream::iter(shards).buffer_unordered(SHARDS_AT_ONCE);
-        while let Some(shard) = shards.try_next().await? {
-            tests.extend(shard.into_iter().filter(|(id, _)| ids.contains(id)));
+        while let Some(mut shard) = shards.try_next().await? {
+            tests.extend(ids.iter().filter_map(|id| shard.remove_entry(id)));
         }
         Ok(tests)
     }

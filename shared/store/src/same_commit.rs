@@ -13,7 +13,7 @@
 
 use crate::attrs::{get_bool, get_n, get_s, n, s, Item, CREATED_MS, EXPIRES_AT, KIND, PK, SK};
 use crate::flips::Mark;
-use crate::keys::{commit_runs_pk, RunKey, RunRef};
+use crate::keys::{commit_runs_pk, ProjectName, RunKey, RunRef};
 use crate::{Run, Store, StoreError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::{HashMap, HashSet};
@@ -46,6 +46,14 @@ pub(crate) struct CommitRun {
 }
 
 impl CommitRun {
+    /// This run, in `project` (the project of the commit's partition it was read from).
+    pub(crate) fn run_ref(&self, project: &ProjectName) -> Option<RunRef> {
+        Some(RunRef {
+            project: project.clone(),
+            run_key: RunKey::parse(&self.run_key).ok()?,
+        })
+    }
+
     /// What a run of this commit is, folded at `settled`.
     pub(crate) fn of(run: &Run, settled: u64, marks: &HashMap<&str, Mark>) -> CommitRun {
         let infra = run.failed_as_a_whole();
@@ -150,14 +158,6 @@ impl Store {
         others.sort_by(|a, b| (b.created_ms, &b.run_key).cmp(&(a.created_ms, &a.run_key)));
         others.truncate(COMPARED_RUNS);
         Ok(Some((commit, others)))
-    }
-
-    /// The run of `other`, in `run`'s project.
-    pub(crate) fn commit_run_ref(run: &Run, other: &CommitRun) -> Option<RunRef> {
-        Some(RunRef {
-            project: run.run.project.clone(),
-            run_key: RunKey::parse(&other.run_key).ok()?,
-        })
     }
 }
 

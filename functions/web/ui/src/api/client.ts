@@ -18,11 +18,27 @@ export class ApiFailure extends Error {
   }
 }
 
+/** How many times a request is sent while the API answers 503 with `Retry-After`. */
+const ASKS = 6;
+
+/** `fetch`, asking again while the API answers 503 with `Retry-After`: storage was busy, or the
+ * answer took longer than a request may (a long window made cold), and each request keeps what
+ * it made, so the next carries on. */
+export async function patientFetch(request: Request): Promise<Response> {
+  for (let ask = 1; ; ask++) {
+    const response = await fetch(request.clone());
+    const wait = Number(response.headers.get("Retry-After"));
+    if (response.status !== 503 || !(wait > 0) || ask === ASKS) return response;
+    await new Promise((resolve) => setTimeout(resolve, wait * 1000));
+  }
+}
+
 /** A client that sends the token on every request, same origin as the page. */
 export function apiClient(token: string): Api {
   return createClient<paths>({
     baseUrl: window.location.origin,
     headers: { Authorization: `Bearer ${token}` },
+    fetch: patientFetch,
   });
 }
 
