@@ -543,6 +543,33 @@ async fn a_run_compares_with_its_base_and_says_since_when_a_test_fails() {
     let (status, _) = api.get(token, "/v1/failures/nothing-like-it").await;
     assert_eq!(status, 404);
 
+    // The comparison keeps the rows of each change's first 20 tests; pages past them read
+    // their tests' items, and list the same tests in the same order.
+    let thirty: Vec<String> = (0..30).map(|k| format!("n{k:02}")).collect();
+    let all = |outcome| {
+        thirty
+            .iter()
+            .map(|n| (n.as_str(), outcome))
+            .collect::<Vec<_>>()
+    };
+    run("n0", "wide", None, &all("pass")).await;
+    run("n1", "wide", None, &all("fail")).await;
+    let (_, kept) = api.get(token, "/v1/runs/n1/compare").await;
+    let (_, read) = api.get(token, "/v1/runs/n1/compare?limit=50").await;
+    let (kept, read) = (
+        kept["new_failures"].as_array().unwrap(),
+        read["new_failures"].as_array().unwrap(),
+    );
+    assert_eq!((kept.len(), read.len()), (20, 30));
+    assert_eq!(kept[..], read[..20], "kept rows are the rows as read");
+    assert!(kept.iter().all(|row| row["message"]
+        .as_str()
+        .is_some_and(|m| m.ends_with(" broke"))));
+    let paged = api
+        .walk(token, "/v1/runs/n1/compare?change=new_failures&limit=7")
+        .await;
+    assert_eq!(paged, *read);
+
     // The run's page carries the counts; an upload token (CI) may read both.
     let (status, detail) = api.get(&api.upload_token, "/v1/runs/m2").await;
     assert_eq!(status, 200);

@@ -17,8 +17,8 @@ use verdict_store::{
     MAX_COMPARED_TESTS,
 };
 
-/// Tests listed per change unless `limit=` says otherwise.
-const LISTED: usize = 20;
+/// Tests listed per change unless `limit=` says otherwise: those whose rows the comparison keeps.
+const LISTED: usize = verdict_store::ROWS_KEPT;
 /// Tests listed per change at most.
 const MAX_LISTED: usize = verdict_store::STREAKS_KEPT;
 
@@ -117,16 +117,27 @@ fn base_json(compared: &Compared) -> Value {
     })
 }
 
-/// The listed tests of each change in `lists`, from the run (or, for removed tests, the base),
-/// as each shows them: the rows are read first, then the run and the base once each, after
-/// them (a file that began merging into a listed result since the comparison was made is left
-/// out, as on every other page of the run).
+/// One change's page of tests: tests `offset..` of it.
+struct Page<'a> {
+    change: Change,
+    offset: usize,
+    ids: &'a [String],
+}
+
+/// The rows of each page, from the run (or, for removed tests, the base), as each shows them:
+/// those the comparison kept, else read (the rows first, then the run and the base once each,
+/// after them: a file that began merging into a listed result since the comparison was made
+/// is left out, as on every other page of the run).
 async fn listed_rows(
     store: &Store,
     run: &Run,
     compared: &Compared,
-    lists: &[(Change, &[String])],
+    pages: &[Page<'_>],
 ) -> Result<Vec<Vec<TestRow>>, ApiError> {
+    let kept: Vec<Option<Vec<TestRow>>> = pages
+        .iter()
+        .map(|p| compared.comparison.kept_rows(p.change, p.offset, p.ids))
+        .collect();
     let from = |change: Change| {
         if change.in_base() {
             &compared.base.run
@@ -134,34 +145,35 @@ async fn listed_rows(
             &run.run
         }
     };
-    let rows = futures_util::future::try_join_all(
-        lists
-            .iter()
-            .map(|(change, ids)| store.get_results(from(*change), ids)),
+    // Only the pages not kept are read: none, for the first page of every change.
+    let unkept = || pages.iter().zip(&kept).filter(|(_, k)| k.is_none());
+    let read = futures_util::future::try_join_all(
+        unkept().map(|(page, _)| store.get_results(from(page.change), page.ids)),
     )
     .await?;
-    // Each run read only when a list of its tests is not empty.
-    let listing = |in_base: bool| {
-        lists
-            .iter()
-            .any(|(change, ids)| change.in_base() == in_base && !ids.is_empty())
+    // Each run read again only when a page of its tests was read.
+    let reading = |in_base: bool| {
+        unkept().any(|(page, _)| page.change.in_base() == in_base && !page.ids.is_empty())
     };
     let (run_now, base_now) = futures_util::future::try_join(
-        run_if(store, listing(false), &run.run),
-        run_if(store, listing(true), &compared.base.run),
+        run_if(store, reading(false), &run.run),
+        run_if(store, reading(true), &compared.base.run),
     )
     .await?;
-    Ok(lists
+    let mut read = read.into_iter();
+    Ok(pages
         .iter()
-        .zip(rows)
-        .map(|((change, _), mut rows)| {
-            let now = if change.in_base() {
-                &base_now
-            } else {
-                &run_now
-            };
-            rows.retain(|r| now.as_ref().is_some_and(|found| found.shows_row(r)));
-            rows
+        .zip(kept)
+        .map(|(page, kept)| {
+            kept.unwrap_or_else(|| {
+                let now = match page.change.in_base() {
+                    true => &base_now,
+                    false => &run_now,
+                };
+                let mut rows = read.next().unwrap_or_default();
+                rows.retain(|r| now.as_ref().is_some_and(|found| found.shows_row(r)));
+                rows
+            })
         })
         .collect())
 }
@@ -273,7 +285,12 @@ pub(crate) async fn compare_run(
                 offset: offset + limit,
             });
             body["change"] = change.as_str().into();
-            let rows = listed_rows(store, &found, &compared, &[(change, &page)])
+            let page = Page {
+                change,
+                offset,
+                ids: &page,
+            };
+            let rows = listed_rows(store, &found, &compared, &[page])
                 .await?
                 .pop()
                 .unwrap_or_default();
@@ -283,12 +300,16 @@ pub(crate) async fn compare_run(
             body["next_cursor"] = q.seal(next).into();
         }
         None => {
-            // Each change's first tests are read at once: a BatchGetItem each.
-            let firsts: Vec<(Change, &[String])> = Change::ALL
+            // Each change's first tests: kept with the comparison, unless `limit` asks for more.
+            let firsts: Vec<Page> = Change::ALL
                 .iter()
                 .map(|&change| {
                     let ids = compared.comparison.of(change);
-                    (change, &ids[..ids.len().min(limit)])
+                    Page {
+                        change,
+                        offset: 0,
+                        ids: &ids[..ids.len().min(limit)],
+                    }
                 })
                 .collect();
             let rows = listed_rows(store, &found, &compared, &firsts).await?;

@@ -19,6 +19,11 @@ use verdict_model::Status;
 pub const MAX_COMPARED_TESTS: u64 = 250_000;
 /// Still-failing tests whose streak a comparison keeps: the most one page lists.
 pub const STREAKS_KEPT: usize = 200;
+/// Tests of each change whose rows a comparison keeps: what a run's page and `/compare` list
+/// first, so they read no test item.
+pub const ROWS_KEPT: usize = 20;
+/// Named in the hash of a kept comparison's key, so one of an older layout is never read.
+const LAYOUT: &str = "rows";
 /// Runs read at most for a still-failing test's streak (newest first).
 const STREAK_RUNS: usize = 200;
 /// Runs a page of that reading looks at: most streaks end within it.
@@ -29,7 +34,8 @@ const SETTLED_LOOKS_AT: usize = 100;
 const SETTLED_PAGE: i32 = 20;
 
 /// The kinds of change a comparison lists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Change {
     /// Failing here, passing, skipped or absent in the base.
     NewFailures,
@@ -98,9 +104,31 @@ pub struct Comparison {
     /// The streaks of the first [`STREAKS_KEPT`] still-failing tests by test id, as
     /// [`Store::failing_streaks`] answered when the comparison was made.
     pub streaks: BTreeMap<String, Option<Streak>>,
+    /// The rows of the first [`ROWS_KEPT`] tests of each change as the run (the base, for
+    /// removed tests) showed them when the comparison was made, which its name pins.
+    pub rows: BTreeMap<Change, Vec<TestRow>>,
 }
 
 impl Comparison {
+    /// The rows of `page`, tests `offset..` of `change`, when they are all among those kept.
+    pub fn kept_rows(
+        &self,
+        change: Change,
+        offset: usize,
+        page: &[String],
+    ) -> Option<Vec<TestRow>> {
+        if offset + page.len() > ROWS_KEPT {
+            return None;
+        }
+        let rows = self.rows.get(&change)?;
+        Some(
+            rows.iter()
+                .filter(|row| page.contains(&row.test_id))
+                .cloned()
+                .collect(),
+        )
+    }
+
     /// The tests of one change.
     pub fn of(&self, change: Change) -> &[String] {
         match change {
@@ -240,7 +268,7 @@ fn comparison_key(run: &Run, base: &Run) -> String {
             r.files_duplicate
         ])
     };
-    let made_of = serde_json::json!([counters(run), counters(base)]).to_string();
+    let made_of = serde_json::json!([LAYOUT, counters(run), counters(base)]).to_string();
     let hash = hex::encode(&Sha256::digest(made_of.as_bytes())[..8]);
     view_key(&run.run, &format!("compare-{}-{hash}", base.run.run_key))
 }
@@ -339,10 +367,37 @@ impl Store {
             .cloned()
             .collect();
         comparison.streaks = self.failing_streaks(run, base, &streaking).await?;
+        comparison.rows = self.first_rows(&comparison, run, base).await?;
         let bytes = serde_json::to_vec(&comparison)
             .map_err(|e| StoreError::permanent("comparison", e.to_string()))?;
         self.put_derived(&comparison_key(run, base), bytes).await?;
         Ok(comparison)
+    }
+
+    /// The rows of the first [`ROWS_KEPT`] tests of each change, as `run` and `base` show them
+    /// (a result a file not yet `done` touched is left out, as on every page of a run).
+    async fn first_rows(
+        &self,
+        comparison: &Comparison,
+        run: &Run,
+        base: &Run,
+    ) -> Result<BTreeMap<Change, Vec<TestRow>>, StoreError> {
+        let from = |change: Change| if change.in_base() { base } else { run };
+        let read = Change::ALL.map(|change| {
+            let ids = comparison.of(change);
+            self.get_results(&from(change).run, &ids[..ids.len().min(ROWS_KEPT)])
+        });
+        let rows = futures_util::future::try_join_all(read).await?;
+        Ok(Change::ALL
+            .into_iter()
+            .zip(rows)
+            .map(|(change, mut rows)| {
+                rows.retain(|row| from(change).shows_row(row));
+                // Judged already: whose files touched them is not kept.
+                rows.iter_mut().for_each(|row| row.contributors.clear());
+                (change, rows)
+            })
+            .collect())
     }
 
     /// The outcomes of a run's results whose files are all `done`, with the run item they were

@@ -55,7 +55,8 @@ pub use batch::BATCH_WRITE_MAX;
 pub use capacity::CapacityCount;
 pub use catalog::CatalogEntry;
 pub use comparison::{
-    compare, streak, BaseReason, Change, Comparison, Streak, MAX_COMPARED_TESTS, STREAKS_KEPT,
+    compare, streak, BaseReason, Change, Comparison, Streak, MAX_COMPARED_TESTS, ROWS_KEPT,
+    STREAKS_KEPT,
 };
 pub use counts::{Delta, COUNTERS};
 pub use cursor::{Cursor, OccurrencesListing, ResultsListing, RunsListing, UploadsListing};

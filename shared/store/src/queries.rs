@@ -28,7 +28,7 @@ pub struct Page<T, L> {
 }
 
 /// A test result as listed (the full result is [`Store::get_result`]).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TestRow {
     /// The test's id (64 hex digits).
     pub test_id: String,
