@@ -7,7 +7,7 @@ ifeq ($(CI),true)
 export CARGO_INCREMENTAL := 0
 endif
 
-.PHONY: test fmt-check ui web-unit lint infra-check runners unit build corpus-report bench bench-side-by-side bench-api bench-web bench-ingest bench-scale bench-windows dev
+.PHONY: test fmt-check ui web-unit lint infra-check runners unit build corpus-report bench bench-side-by-side bench-api bench-web bench-ingest bench-ingest-limits bench-scale bench-windows dev
 
 ## test: formatting check, the dashboard's build and unit tests, clippy with -D warnings, and
 ## every test (unit, corpus, property, the reports of real test runners, the integration tests
@@ -100,6 +100,12 @@ bench-web: ui
 bench-ingest:
 	scripts/stack.sh run $(CARGO) bench -p verdict-tests --bench ingest
 	python3 scripts/splice.py docs/benchmarks.md ingest-bench target/ingest-bench.md
+
+## bench-ingest-limits: the same, ingestion and the raw loop both behind the limits proxy at
+## AWS's own limits per partition key (issue 16's fourth benchmark); to docs/benchmarks.md.
+bench-ingest-limits:
+	VERDICT_BENCH_LIMITS=aws scripts/stack.sh run $(CARGO) bench -p verdict-tests --bench ingest
+	python3 scripts/splice.py docs/benchmarks.md ingest-bench-limits target/ingest-bench-limits.md
 
 ## bench-scale: ingestion under AWS's per-partition limits (the limits proxy, at 50 WCU/s per
 ## partition key, a twentieth of AWS's): a large file written by several invocations, a red build

@@ -7,7 +7,10 @@
 //! that failed (conditional writes), and as the first file of a project's next run (bulk, then
 //! compared with the run before, which reads both runs whole). A file that settles its run also
 //! folds it into its day's duration rollups. Ingestion runs in a child
-//! process so its peak memory (VmHWM) is the parse function's alone. Writes a Markdown table to target/ingest-bench.md.
+//! process so its peak memory (VmHWM) is the parse function's alone. Writes a Markdown table to
+//! target/ingest-bench.md; with VERDICT_BENCH_LIMITS=aws, ingestion and the raw loop both go
+//! through the limits proxy (`verdict_tests::limits`) at AWS's limits per partition key, and the
+//! table goes to target/ingest-bench-limits.md.
 
 use std::io::Write;
 use std::process::Command;
@@ -16,7 +19,9 @@ use verdict_parse_fn::ingest::{Ingest, Outcome, Settings};
 use verdict_store::{
     mean_item_size, now_ms, raw_batch_write, Store, StoreConfig, DURATIONS_PREFIX,
 };
-use verdict_tests::{fresh_store, run_ref, upload_at};
+use verdict_tests::fault_proxy::FaultProxy;
+use verdict_tests::limits::Limits;
+use verdict_tests::{fresh_config, fresh_store, run_ref, upload_at};
 
 /// A JUnit report shaped like a real suite: mostly passing tests in classes of 20, every 50th
 /// failing with a message and a short stack, every 40th skipped.
@@ -124,8 +129,15 @@ enum Path {
 
 /// Runs are created now, as a run being ingested is: the tests' fixed registration time is
 /// past the runs' retention, and first seen says nothing of a run past it.
-async fn measure(tests: usize, concurrency: usize, path: Path) -> Measured {
+async fn measure(
+    tests: usize,
+    concurrency: usize,
+    path: Path,
+    proxy: Option<&FaultProxy>,
+) -> Measured {
     let store = fresh_store().await;
+    // What the measured ingest and the raw loop call DynamoDB at: the proxy when limited.
+    let limited = proxy.map(|p| p.endpoint.clone());
     let run = run_ref("bench", "run-1");
     if path == Path::NextRun {
         let before = run_ref("bench", "run-0");
@@ -157,7 +169,11 @@ async fn measure(tests: usize, concurrency: usize, path: Path) -> Measured {
     let file_mb = bytes.len() as f64 / 1e6;
     let file = upload_at(&store, &run, 0, "report.xml", &bytes, now_ms()).await;
     drop(bytes);
-    let out = Command::new(std::env::current_exe().unwrap())
+    let mut child = Command::new(std::env::current_exe().unwrap());
+    if let Some(endpoint) = &limited {
+        child.env("VERDICT_DYNAMODB_ENDPOINT", endpoint);
+    }
+    let out = child
         .args([
             "ingest",
             store.table(),
@@ -184,8 +200,20 @@ async fn measure(tests: usize, concurrency: usize, path: Path) -> Measured {
     let item_bytes = mean_item_size(&store, &run, 500).await.unwrap();
     let rollups = store.bucket_bytes(DURATIONS_PREFIX).await.unwrap();
 
+    let raw_store = match limited {
+        Some(endpoint) => {
+            Store::connect(&StoreConfig {
+                table: store.table().to_string(),
+                bucket: store.bucket().to_string(),
+                dynamodb_endpoint: Some(endpoint),
+                s3_endpoint: fresh_config().s3_endpoint,
+            })
+            .await
+        }
+        None => store.clone(),
+    };
     let start = Instant::now();
-    raw_batch_write(&store, &run, "raw", tests, concurrency)
+    raw_batch_write(&raw_store, &run, "raw", tests, concurrency)
         .await
         .unwrap();
     let raw_seconds = start.elapsed().as_secs_f64();
@@ -235,9 +263,20 @@ async fn main() {
     runs.push((tests, concurrencies[0], Path::AloneMerging));
     runs.push((tests, concurrencies[0], Path::Shared));
     runs.push((tests, concurrencies[0], Path::NextRun));
+    let proxy = match std::env::var("VERDICT_BENCH_LIMITS").as_deref() {
+        Ok("aws") => {
+            let upstream = fresh_config().dynamodb_endpoint.expect("the local stack");
+            Some(
+                FaultProxy::start_limited(&upstream, Limits::AWS, verdict_store::index_keys())
+                    .await,
+            )
+        }
+        Ok(other) => panic!("VERDICT_BENCH_LIMITS: `aws` or unset, not {other:?}"),
+        Err(_) => None,
+    };
     let mut rows = Vec::new();
     for (tests, concurrency, path) in runs {
-        let m = measure(tests, concurrency, path).await;
+        let m = measure(tests, concurrency, path, proxy.as_ref()).await;
         eprintln!(
             "{} tests, {}, concurrency {}: ingest {:.0}/s, raw {:.0}/s",
             m.tests, m.path, m.concurrency, m.ingest_per_s, m.raw_per_s
@@ -266,9 +305,22 @@ async fn main() {
             }
         ));
     }
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/ingest-bench.md");
+    let path = match &proxy {
+        Some(proxy) => {
+            let report = proxy.limits_report();
+            md.push_str(&format!(
+                "\nUnder AWS's limits per partition key (1,000 WCU/s, 3,000 RCU/s): {} requests throttled, {} writes handed back unprocessed; the busiest partition took {:.0} WCU (`{}`).\n",
+                report.throttled_requests, report.unprocessed_writes, report.hottest_wcu, report.hottest
+            ));
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../target/ingest-bench-limits.md"
+            )
+        }
+        None => concat!(env!("CARGO_MANIFEST_DIR"), "/../target/ingest-bench.md"),
+    };
     std::fs::File::create(path)
         .and_then(|mut f| f.write_all(md.as_bytes()))
-        .expect("write target/ingest-bench.md");
+        .expect("write the table");
     print!("{md}");
 }
