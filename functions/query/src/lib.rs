@@ -47,8 +47,9 @@ pub struct App {
 }
 
 /// How long a request works before it answers 503 `in_progress` instead: inside the function's
-/// 29 s timeout and API Gateway's 30 s, so the caller hears why rather than a bare 504, and what
-/// the request made is kept (a long window's merges cold, a large run's first sorted view).
+/// 29 s timeout and API Gateway's 30 s, so the caller hears why rather than a bare 504; the
+/// merged blocks of days a long window's cold read made by then are kept, so asking again
+/// carries on.
 pub const ANSWER_WITHIN: Duration = Duration::from_secs(25);
 
 /// Method and path pattern of every route this function serves (checked against the router by a

@@ -108,9 +108,9 @@ impl ApiError {
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", reason)
     }
 
-    /// 503: the answer takes longer than a request may. What the request made on the way (a
-    /// long window's merged blocks, a large run's sorted view) is kept, so the same request
-    /// again carries on from there.
+    /// 503: the answer takes longer than a request may. What the request made on the way and
+    /// keeps (a long window's merged blocks of days) stays, so the same request again carries
+    /// on from there.
     pub fn in_progress(reason: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "in_progress", reason).retry_after(1)
     }
