@@ -10,6 +10,8 @@ use std::time::Duration;
 
 /// BatchWriteItem takes at most 25 requests.
 pub const BATCH_WRITE_MAX: usize = 25;
+/// BatchGetItem takes at most 100 keys.
+pub const BATCH_GET_MAX: usize = 100;
 
 impl Store {
     /// BatchWriteItem in requests of 25, `concurrency` requests in flight, retrying
@@ -92,7 +94,7 @@ impl Store {
             .collect::<Vec<_>>()
             .join(", ");
         let mut items = Vec::with_capacity(keys.len());
-        for chunk in keys.chunks(100) {
+        for chunk in keys.chunks(BATCH_GET_MAX) {
             let mut request = KeysAndAttributes::builder()
                 .set_keys(Some(chunk.to_vec()))
                 .set_projection_expression((!projection.is_empty()).then(|| expression.clone()))

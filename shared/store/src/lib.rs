@@ -50,7 +50,7 @@ mod views;
 mod writers;
 
 pub use attrs::to_json;
-pub use batch::BATCH_WRITE_MAX;
+pub use batch::{BATCH_GET_MAX, BATCH_WRITE_MAX};
 #[cfg(feature = "test-support")]
 pub use capacity::CapacityCount;
 pub use catalog::CatalogEntry;

@@ -19,7 +19,9 @@ use tokio::time::Instant;
 use tokio_util::io::SyncIoBridge;
 use verdict_formats::for_each_case;
 use verdict_model::{Sidecar, Status, TestResult};
-use verdict_store::{Delta, FileRef, Progress, RunContext, Writers, BATCH_WRITE_MAX};
+use verdict_store::{
+    Delta, FileRef, Progress, RunContext, Writers, BATCH_GET_MAX, BATCH_WRITE_MAX,
+};
 
 /// Write units a batch of passing tests costs (25 items of under 1 KB).
 const BATCH_WRITE_UNITS: usize = BATCH_WRITE_MAX;
@@ -240,8 +242,9 @@ impl Ingest {
         Ok(self.store.put_kept_text(&segment.key, segment.body).await?)
     }
 
-    /// The lone writer's path: bulk puts of 25, each batch read first and merged into what is
-    /// there when `merging` (files committed results to the run before this one began).
+    /// The lone writer's path: bulk puts of 25; when `merging` (files committed results to the
+    /// run before this one began), batches of 100, each read first and merged into what is
+    /// there, then put 25 a request.
     fn write_alone<'a>(
         &'a self,
         results: impl futures_util::Stream<Item = (usize, TestResult)> + Send + 'a,
@@ -251,8 +254,12 @@ impl Ingest {
         merging: bool,
         retry_until: Instant,
     ) -> Writes<'a> {
+        let batch = match merging {
+            true => BATCH_GET_MAX,
+            false => BATCH_WRITE_MAX,
+        };
         results
-            .chunks(BATCH_WRITE_MAX)
+            .chunks(batch)
             .map(move |numbered| async move {
                 let first = numbered[0].0;
                 let batch: Vec<TestResult> = numbered.into_iter().map(|(_, r)| r).collect();

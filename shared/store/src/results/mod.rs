@@ -12,7 +12,7 @@ mod item;
 pub(crate) use item::{attr, PROBLEM_STATUSES};
 
 use crate::attrs::{get_bool, get_s, get_u64, n, s, Item, CREATED_MS, SK};
-use crate::batch::put_request;
+use crate::batch::{put_request, BATCH_WRITE_MAX};
 use crate::counts::Delta;
 use crate::ddb::conditional;
 use crate::keys::{test_id_of_sk, test_sk, FileId, RunRef, TEST_SK_PREFIX};
@@ -117,14 +117,16 @@ impl Store {
     }
 
     /// Writes `file`'s results for a file that holds the run's exclusive writer
-    /// ([`Store::begin_writes`]): the same items the conditional path builds, put with one
-    /// unconditional BatchWriteItem of up to 25. No other file writes to the run until this one
-    /// commits, and no invocation of this file writes past its lease.
+    /// ([`Store::begin_writes`]): the same items the conditional path builds, put with
+    /// unconditional BatchWriteItems of up to 25, all at once. No other file writes to the run
+    /// until this one commits, and no invocation of this file writes past its lease.
     ///
     /// The run's first writer (`merging` false) puts its items as they are: no other file's
     /// part can be on them, and putting them again (a redelivery) writes the same items, so the
     /// effect is still exactly once. A file that began after others committed (`merging`)
-    /// first reads the batch's items (one strongly consistent BatchGetItem) and merges into
+    /// first reads the batch's items (one strongly consistent BatchGetItem of up to 100: a
+    /// request per 100 tests, not per 25, as DynamoDB Local too serves larger reads for less
+    /// per item) and merges into
     /// those there, which are the items it writes over; a result it already wrote (a
     /// redelivery) is not written again, its recorded delta is the answer. A request throttled
     /// whole is retried until `retry_until` (see `batch_write`).
@@ -161,7 +163,9 @@ impl Store {
             requests.push(put_request(item));
         }
         if !requests.is_empty() {
-            self.batch_write(requests, 1, Some(retry_until)).await?;
+            let batches = requests.len().div_ceil(BATCH_WRITE_MAX);
+            self.batch_write(requests, batches, Some(retry_until))
+                .await?;
         }
         Ok(deltas)
     }
