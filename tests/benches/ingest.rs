@@ -21,7 +21,7 @@ use verdict_store::{
 };
 use verdict_tests::fault_proxy::FaultProxy;
 use verdict_tests::limits::Limits;
-use verdict_tests::{fresh_config, fresh_store, run_ref, upload_at};
+use verdict_tests::{fresh_config, fresh_store, run_ref, through_dynamodb, upload_at};
 
 /// A JUnit report shaped like a real suite: mostly passing tests in classes of 20, every 50th
 /// failing with a message and a short stack, every 40th skipped.
@@ -200,16 +200,8 @@ async fn measure(
     let item_bytes = mean_item_size(&store, &run, 500).await.unwrap();
     let rollups = store.bucket_bytes(DURATIONS_PREFIX).await.unwrap();
 
-    let raw_store = match limited {
-        Some(endpoint) => {
-            Store::connect(&StoreConfig {
-                table: store.table().to_string(),
-                bucket: store.bucket().to_string(),
-                dynamodb_endpoint: Some(endpoint),
-                s3_endpoint: fresh_config().s3_endpoint,
-            })
-            .await
-        }
+    let raw_store = match &limited {
+        Some(endpoint) => through_dynamodb(&store, endpoint).await,
         None => store.clone(),
     };
     let start = Instant::now();

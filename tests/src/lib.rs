@@ -47,6 +47,28 @@ fn log_warnings() {
     });
 }
 
+/// A new connection to `store`'s table and bucket that calls DynamoDB at `dynamodb_endpoint`
+/// (a proxy in front of the local stack's) and S3 as the local stack's.
+pub async fn through_dynamodb(store: &Store, dynamodb_endpoint: &str) -> Store {
+    Store::connect(&StoreConfig {
+        table: store.table().to_string(),
+        bucket: store.bucket().to_string(),
+        dynamodb_endpoint: Some(dynamodb_endpoint.to_string()),
+        s3_endpoint: fresh_config().s3_endpoint,
+    })
+    .await
+}
+
+/// An HTTP function's answer body as JSON (`null` when empty or not JSON).
+pub fn json_of(body: &lambda_http::Body) -> serde_json::Value {
+    let parsed = match body {
+        lambda_http::Body::Text(t) => serde_json::from_str(t).ok(),
+        lambda_http::Body::Binary(b) => serde_json::from_slice(b).ok(),
+        _ => None,
+    };
+    parsed.unwrap_or(serde_json::Value::Null)
+}
+
 /// Unique table and bucket names on the local stack (not created).
 pub fn fresh_config() -> StoreConfig {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);

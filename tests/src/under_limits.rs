@@ -6,13 +6,13 @@
 
 use crate::fault_proxy::FaultProxy;
 use crate::limits::{Limits, LimitsReport};
-use crate::{fresh_config, fresh_store, run_ref, upload};
+use crate::{fresh_config, fresh_store, run_ref, through_dynamodb, upload};
 use futures_util::future::join_all;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use verdict_parse_fn::ingest::{HandOffWhy, Ingest, Outcome, Retry, Settings};
 use verdict_parse_fn::{created_event, handle, Event};
-use verdict_store::{FileRef, FileState, RunRef, Store, StoreConfig};
+use verdict_store::{FileRef, FileState, RunRef, Store};
 
 /// Deliveries at once: the parse function's reserved concurrency (`ParseConcurrency` in
 /// `infra/template.yaml`).
@@ -74,14 +74,9 @@ pub async fn ingest_at_once(
     let mut instances = Vec::new();
     for _ in 0..INVOCATIONS {
         let store = match &proxy {
-            Some(proxy) => Store::connect(&StoreConfig {
-                table: direct.table().to_string(),
-                bucket: direct.bucket().to_string(),
-                dynamodb_endpoint: Some(proxy.endpoint.clone()),
-                s3_endpoint: fresh_config().s3_endpoint,
-            })
-            .await
-            .serving("parse"),
+            Some(proxy) => through_dynamodb(&direct, &proxy.endpoint)
+                .await
+                .serving("parse"),
             None => direct.clone(),
         };
         instances.push(Ingest::new(store, settings.clone()));

@@ -16,7 +16,9 @@ use verdict_parse_fn::ingest::{Ingest, Settings};
 use verdict_store::{
     duration_bucket, now_ms, Granularity, RunRef, DURATIONS_PREFIX, WINDOWS_PREFIX,
 };
-use verdict_tests::{dump, metadata, run_ref, settle, upload_settled, upload_with, LocalApi};
+use verdict_tests::{
+    dump, json_of, metadata, run_ref, settle, upload_settled, upload_with, LocalApi,
+};
 use verdict_upload_fn::Limits;
 
 const RUNS: usize = 60;
@@ -193,11 +195,7 @@ async fn answered_in_steps(api: &LocalApi, path: &str) -> (usize, Value) {
             .unwrap()
             .with_query_string_parameters(params.clone());
         let response = verdict_query_fn::handle(&app, request).await;
-        let body: Value = match response.body() {
-            lambda_http::Body::Text(t) => serde_json::from_str(t).unwrap(),
-            lambda_http::Body::Binary(b) => serde_json::from_slice(b).unwrap(),
-            _ => Value::Null,
-        };
+        let body = json_of(response.body());
         if response.status() == 200 {
             return (cut, body);
         }

@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use verdict_parse_fn::ingest::{Ingest, Retry, Settings};
 use verdict_store::{Answer, Store};
+use verdict_tests::json_of;
 
 const TOKEN: &str = "vdt_00000000000000000000000000000000000000000000000000000000000000aa";
 const FILE_ID: &str = "0123456789abcdef0123456789abcdef";
@@ -60,13 +61,7 @@ fn request(method: &str, path: &str, body: &Value) -> Request {
 }
 
 async fn response_of(response: lambda_http::Response<Body>) -> (u16, Value) {
-    let status = response.status().as_u16();
-    let body = match response.body() {
-        Body::Text(t) => serde_json::from_str(t).unwrap_or(Value::Null),
-        Body::Binary(b) => serde_json::from_slice(b).unwrap_or(Value::Null),
-        _ => Value::Null,
-    };
-    (status, body)
+    (response.status().as_u16(), json_of(response.body()))
 }
 
 async fn upload(store: Store, body: Value) -> (u16, Value) {
