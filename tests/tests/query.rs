@@ -227,6 +227,13 @@ async fn the_query_api_answers_from_the_seeded_history() {
     let mut sorted_ids = ids.clone();
     sorted_ids.sort_unstable();
     assert_eq!((ids.len(), &ids), (8, &sorted_ids));
+    // Pages of any size cut the run's partitions anywhere: every test once, in order.
+    for limit in [1, 2, 5, 7, 8, 9] {
+        let paged = api
+            .walk(read, &format!("/v1/runs/{}/tests?limit={limit}", seed.key))
+            .await;
+        assert_eq!(paged, plain, "limit={limit}");
+    }
     let db = id("app.Db", "test_db");
     let (status, full) = api
         .get(read, &format!("/v1/runs/{}/tests/{db}", seed.key))
@@ -784,6 +791,11 @@ async fn a_run_of_the_largest_sortable_size_is_sorted_when_it_settles() {
     assert_eq!(found["items"][0]["name"], "t249999");
     assert_eq!(found["items"].as_array().unwrap().len(), 1);
     assert_eq!(views().await, 7, "no request made a view or a catalog");
+    // The same read of the run made its duration fold: the slowest test of the day is there.
+    let (status, day) = api.get(token, "/v1/tests/slowest?window=1d&limit=1").await;
+    assert_eq!(status, 200, "{day}");
+    assert_eq!(day["tests"], tests);
+    assert_eq!(day["items"][0]["mean_ms"], tests - 1, "{day}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

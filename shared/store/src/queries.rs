@@ -18,6 +18,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::{HashMap, HashSet};
 use verdict_model::{Status, Trigger};
 
+/// The most test partitions of a run one round of a page's Queries reads at once (all 16).
+const WIDEST_ROUND: usize = 16;
+
 /// One page of a listing `L`.
 #[derive(Debug, Clone)]
 pub struct Page<T, L> {
@@ -306,9 +309,12 @@ impl Store {
     /// Test results of a run in test-id order, as `filter` narrows them. A filter on
     /// statuses that are all problems (failed, error, xpassed) or on flaky results reads the
     /// sparse `problems` index, so its pages are full however few of the run's tests failed.
-    /// A page reads the run's test partitions in order from where the cursor left off, each
-    /// Query asking for what the page still lacks: at most `limit` items read in each of 16
-    /// partitions.
+    /// A page reads the run's test partitions in order from where the cursor left off: the
+    /// first alone (a large run's fills the page), then, while the page is short, the next 4
+    /// at once, then the rest at once, each Query asking for what the page lacked when its
+    /// round began. A small run, or a filter that keeps few, takes three round trips, not one
+    /// per partition; what a round reads past the page is left (the cursor follows the last
+    /// row kept), at most [`WIDEST_ROUND`] times what the page lacked.
     pub async fn list_results(
         &self,
         run: &RunRef,
@@ -323,31 +329,56 @@ impl Store {
             false => c.start_key(run),
         });
         let partitions = run.tests_pks();
-        let first = start
+        let mut next = start
             .as_ref()
             .and_then(|key| get_s(key, PK))
             .and_then(|pk| partitions.iter().position(|p| p == pk))
             .unwrap_or(0);
         let mut start = start;
         let mut rows = Vec::new();
-        for (k, pk) in partitions.iter().enumerate().skip(first) {
+        let full = usize::try_from(limit).unwrap_or(0);
+        let mut width = 1;
+        while next < partitions.len() {
             let want = limit - rows.len() as i32;
-            let query = self.results_query(pk, filter, want, start.take());
-            let out = query
-                .send()
+            let round = &partitions[next..(next + width).min(partitions.len())];
+            let queries = round
+                .iter()
+                .map(|pk| self.results_query(pk, filter, want, start.take()).send());
+            let outs = futures_util::future::try_join_all(queries)
                 .await
                 .map_err(|e| StoreError::from_sdk("Query results", e))?;
-            rows.extend(out.items().iter().filter_map(test_row));
-            let more_partitions = k + 1 < partitions.len();
-            let next = match out.last_evaluated_key() {
-                Some(last) => Cursor::after(Some(last), sort_attr),
-                // A full page that ends a partition: the next starts after its last item.
-                None if rows.len() as i32 >= limit && more_partitions => {
-                    Cursor::after(out.items().last(), sort_attr)
+            next += round.len();
+            width = (width * 4).min(WIDEST_ROUND);
+            for (k, out) in outs.iter().enumerate() {
+                let items = out.items();
+                for (i, item) in items.iter().enumerate() {
+                    let Some(row) = test_row(item) else { continue };
+                    rows.push(row);
+                    if rows.len() < full {
+                        continue;
+                    }
+                    let ends_partition = i + 1 == items.len() && out.last_evaluated_key().is_none();
+                    let last_partition =
+                        ends_partition && k + 1 == round.len() && next == partitions.len();
+                    let after = match out.last_evaluated_key() {
+                        Some(last) if i + 1 == items.len() => Cursor::after(Some(last), sort_attr),
+                        _ if last_partition => None,
+                        _ => Cursor::after(Some(item), sort_attr),
+                    };
+                    return Ok(Page {
+                        items: rows,
+                        next: after,
+                    });
                 }
-                None => continue,
-            };
-            return Ok(Page { items: rows, next });
+                // A partition that stopped at its Query's limit before the filter kept a full
+                // page: the page ends short there, and the next goes on from where it stopped.
+                if let Some(last) = out.last_evaluated_key() {
+                    return Ok(Page {
+                        items: rows,
+                        next: Cursor::after(Some(last), sort_attr),
+                    });
+                }
+            }
         }
         Ok(Page {
             items: rows,
