@@ -8,6 +8,7 @@
 use crate::attrs::Item;
 use crate::catalog::CatalogEntry;
 use crate::keys::view_key;
+use crate::outcomes::TestOutcome;
 use crate::queries::{test_row, ResultFilter, TestRow};
 use crate::{Run, RunRef, Store, StoreError};
 use sha2::{Digest, Sha256};
@@ -83,6 +84,15 @@ impl ViewRow {
         ViewRow {
             duration_ms: row.duration_ms,
             entry: CatalogEntry::from(row),
+        }
+    }
+
+    fn outcome(&self) -> TestOutcome {
+        TestOutcome {
+            test_id: self.entry.test_id.clone(),
+            status: self.entry.status,
+            flaky: self.entry.flaky,
+            duration_ms: self.duration_ms,
         }
     }
 }
@@ -180,10 +190,19 @@ impl Store {
 
     /// Makes the unfiltered views of every ordering, both ways, and the run's catalog, from one
     /// read of the run: what a dashboard's test table and test search open, made when the run
-    /// settles so that no request reads the whole run.
-    pub async fn make_views(&self, run: &Run) -> Result<(), StoreError> {
+    /// settles so that no request reads the whole run. Gives back what that read makes of
+    /// [`Store::run_outcomes`] (the outcome of each result shown, in test-id order, with the
+    /// run item that judged them), so that a settle reads a large run once; `None` unless the
+    /// results shown are as many as the run counts (a read stopped at [`MAX_SORTED_TESTS`]
+    /// results, which items of an earlier run under the same keys can cause, is not whole).
+    pub async fn make_views(
+        &self,
+        run: &Run,
+    ) -> Result<Option<(Run, Vec<TestOutcome>)>, StoreError> {
         let filter = ResultFilter::default();
         let (run, mut rows) = self.shown_results(&run.run, &filter).await?;
+        let outcomes = (rows.len() as u64 == run.summary.tests)
+            .then(|| rows.iter().map(ViewRow::outcome).collect());
         self.put_catalog(&run, &mut rows).await?;
         for order in Order::ALL {
             for descending in [false, true] {
@@ -196,7 +215,7 @@ impl Store {
                 self.put_view(&spec.key(&run), &rows).await?;
             }
         }
-        Ok(())
+        Ok(outcomes.map(|outcomes| (run, outcomes)))
     }
 
     /// Every result of `run` the filter keeps that the run shows (each file that wrote it is

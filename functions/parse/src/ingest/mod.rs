@@ -200,7 +200,7 @@ impl Ingest {
     /// Once the last file of a run is settled: its comparison with its default base, for a
     /// large run its sorted views, so that no request of the dashboard or of `verdict upload
     /// --wait` reads the whole run, and its durations folded into its day's rollups; the run's
-    /// results are read once for the comparison and the fold. What is not made here is made by
+    /// results are read once for all three. What is not made here is made by
     /// the first request that asks for it (the fold: by the step after, on every delivery), so
     /// a failure is only logged.
     async fn derive_once_settled(&self, run: &RunRef) {
@@ -211,7 +211,16 @@ impl Ingest {
             if run.files_unsettled() > 0 {
                 return Ok(());
             }
-            let Some((shown, outcomes)) = self.store.run_outcomes(&run.run).await? else {
+            // A large run's views are made from the same read as its outcomes.
+            let read = match views_due(&run) {
+                true => self.store.make_views(&run).await?,
+                false => None,
+            };
+            let read = match read {
+                Some(read) => Some(read),
+                None => self.store.run_outcomes(&run.run).await?,
+            };
+            let Some((shown, outcomes)) = read else {
                 return Ok(());
             };
             if let Some((base, _)) = self.store.default_base(&shown).await? {
@@ -220,9 +229,6 @@ impl Ingest {
                         .make_comparison_from(&shown, &outcomes, &base)
                         .await?;
                 }
-            }
-            if views_due(&shown) {
-                self.store.make_views(&shown).await?;
             }
             self.store.fold_durations(&shown, outcomes).await
         };
