@@ -6,6 +6,7 @@
 //! the table, on every window and branch, read once and again from the merges of blocks of days
 //! kept then, and after a run of a past day changed; folding every run again changes nothing;
 //! and folding them all at once from nothing, three deliveries each, gives the same answers.
+//! The first fold of a day prepares what the default window reads, so no request makes it.
 
 use lambda_http::RequestExt;
 use serde_json::Value;
@@ -259,9 +260,10 @@ async fn slowest_tests_over_more_runs_than_once_read_equal_a_recount_and_fold_on
         upload_settled(&ingest, &api.store, &run, 2 * i, &files, created, &meta).await;
         runs.push(run);
     }
-    // Nothing kept yet: a month's window asked with too little time per request is answered
-    // 503 `in_progress` until enough is kept, and then as with all the time it needs.
-    let month = "/v1/tests/slowest?window=30d&limit=40";
+    // Nothing kept yet for a branch (the folds prepare the default window of every branch
+    // only): a month's window asked with too little time per request is answered 503
+    // `in_progress` until enough is kept, and then as with all the time it needs.
+    let month = "/v1/tests/slowest?window=30d&branch=main&limit=40";
     let (cut, stepped) = answered_in_steps(&api, month).await;
     assert!(cut > 0, "a cold window takes more than a millisecond");
     assert_every_window_equals_a_recount(&api, now, "ingested").await;
@@ -342,4 +344,50 @@ async fn slowest_tests_over_more_runs_than_once_read_equal_a_recount_and_fold_on
         .is_empty());
     roll_each_three_times_at_once(&api, &runs).await;
     assert_every_window_equals_a_recount(&api, now, "folded at once").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_first_fold_of_a_day_prepares_the_default_window() {
+    let api = LocalApi::start(Limits::default()).await;
+    let ingest = Ingest::new(api.store.clone().serving("parse"), Settings::default());
+    let now = now_ms();
+    let today = Granularity::Day.start(now);
+    // Runs of six past days, oldest first as CI makes them, then today's first.
+    for (i, days_ago) in [12u64, 9, 7, 5, 2, 1, 0].into_iter().enumerate() {
+        let created = match days_ago {
+            0 => now,
+            _ => today - days_ago * DAY_MS + 3_600_000,
+        };
+        let run = run_ref("acme", &format!("d{i}"));
+        let xml = report(i);
+        let files: [(&str, &[u8]); 1] = [("a.xml", xml.as_bytes())];
+        upload_settled(&ingest, &api.store, &run, i, &files, created, &metadata()).await;
+    }
+    let kept = || async {
+        let mut keys = api
+            .store
+            .bucket_keys("views/acme/~durations/")
+            .await
+            .unwrap();
+        keys.extend(api.store.bucket_keys(WINDOWS_PREFIX).await.unwrap());
+        keys
+    };
+    let prepared = kept().await;
+    assert!(!prepared.is_empty(), "the folds kept the window's merges");
+    // The default window's readers find what they read made.
+    let token = &api.read_token;
+    let (status, slowest) = api.get(token, "/v1/tests/slowest").await;
+    assert_eq!(status, 200, "{slowest}");
+    assert_eq!(slowest["tests"], TESTS, "{slowest}");
+    let test = slowest["items"][0]["test_id"].as_str().unwrap();
+    for path in ["/v1/flaky".to_string(), format!("/v1/tests/{test}")] {
+        let (status, body) = api.get(token, &path).await;
+        assert_eq!(status, 200, "{path}: {body}");
+    }
+    assert_eq!(kept().await, prepared, "no request made a merge");
+    // A window the folds do not prepare (its days hold fewer runs) is made by its first
+    // request.
+    let (status, _) = api.get(token, "/v1/tests/slowest?window=3d").await;
+    assert_eq!(status, 200);
+    assert_ne!(kept().await, prepared, "a 3-day window made its own merges");
 }

@@ -107,7 +107,7 @@ pub(crate) const MAX_WINDOW_MS: u64 = 90 * 86_400_000;
 /// `30d`, `24h` (default 30 days, at most 90 days).
 pub(crate) fn window_ms(window: Option<&str>) -> Result<u64, ApiError> {
     let Some(w) = window else {
-        return Ok(30 * 86_400_000);
+        return Ok(verdict_store::DEFAULT_WINDOW_DAYS * 86_400_000);
     };
     let (number, unit) = w.split_at(w.len().saturating_sub(1));
     let n: u64 = number

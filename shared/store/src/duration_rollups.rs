@@ -42,6 +42,10 @@ use verdict_model::Status;
 pub(crate) const ROLLED: &str = "durations_rolled";
 /// Names the layout of kept merges (in their hash): changed whenever what they hold changes.
 const KEPT_LAYOUT: &[u8] = b"flips-1\n";
+
+/// The window, in days back from now, that `/v1/flaky`, `/v1/tests/slowest` and a test's page
+/// read when asked for none: the one a fold that begins a day prepares.
+pub const DEFAULT_WINDOW_DAYS: u64 = 30;
 /// Rollup objects read at once for a window.
 const OBJECTS_AT_ONCE: usize = 16;
 /// Shards merged over a window at once: one that makes its blocks holds a merge of its tests
@@ -426,14 +430,19 @@ impl Store {
         let scopes = std::iter::once(None).chain(branch.map(Some));
         // Made first, so the stream holds futures rather than a closure over borrowed scopes
         // (which the compiler cannot prove `Send` for every lifetime).
+        let fold = &fold;
         let folds: Vec<_> = scopes
             .flat_map(|scope| duration_rollup_shards().map(move |shard| (scope, shard)))
-            .map(|(scope, shard)| self.fold_object(&fold, scope, shard))
+            .map(|(scope, shard)| async move {
+                let made = self.fold_object(fold, scope, shard).await?;
+                Ok::<_, StoreError>(made && scope.is_none())
+            })
             .collect();
-        stream::iter(folds)
+        let began_a_day = stream::iter(folds)
             .buffer_unordered(FOLDS_AT_ONCE)
-            .try_collect::<Vec<()>>()
-            .await?;
+            .try_collect::<Vec<bool>>()
+            .await?
+            .contains(&true);
         let mut e = Expr::default();
         let update = format!("SET {}", e.set(ROLLED, n(settled)));
         let condition = format!(
@@ -461,7 +470,24 @@ impl Store {
             self.delete_object("DeleteObject durations snapshot", &key)
                 .await?;
         }
+        if began_a_day {
+            self.prepare_default_window(&run.project, now_ms()).await;
+        }
         Ok(())
+    }
+
+    /// Makes what the default window ([`DEFAULT_WINDOW_DAYS`], every branch) reads of the days
+    /// before the one holding `now_ms`: each shard's kept merge of those days, and the blocks of
+    /// days it is made of. A fold that began a day's rollups calls it (the first run of a new
+    /// day, or a day's first run settling late), so that the first look at the flaky or the
+    /// slowest tests, or at a test's page, on a new day reads kept merges instead of making
+    /// them. Only logged when it fails: the first request that needs them makes them.
+    pub async fn prepare_default_window(&self, project: &ProjectName, now_ms: u64) {
+        let since = now_ms.saturating_sub(DEFAULT_WINDOW_DAYS * Granularity::Day.len_ms());
+        let first = Granularity::Day.start(since);
+        if let Err(err) = self.window_tallies(project, None, first, now_ms).await {
+            tracing::warn!(project = %project, error = %err, "default window not prepared");
+        }
     }
 
     /// The tests `run` (folded at `settled` as `durations`) and another run of its commit
@@ -514,13 +540,14 @@ impl Store {
     }
 
     /// Folds the run into one rollup object, reading it again as long as another run's fold
-    /// lands between the read and the write.
+    /// lands between the read and the write; true when this fold made the object (the first
+    /// of its day and shard).
     async fn fold_object(
         &self,
         fold: &Fold<'_>,
         branch: Option<&str>,
         shard: char,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let day = Granularity::Day.start(fold.run.created_ms);
         let key = duration_rollup_key(&fold.run.run.project, day, branch, shard);
         for round in 0..FOLD_ROUNDS {
@@ -537,7 +564,7 @@ impl Store {
                 .find(|r| r.run == fold.folded.run)
                 .map(|r| r.settled);
             if held >= Some(fold.folded.settled) {
-                return Ok(());
+                return Ok(false);
             }
             let earlier = match held {
                 Some(settled) => Some(self.earlier_durations(fold, settled).await?),
@@ -560,7 +587,7 @@ impl Store {
                 .put_if_unchanged("PutObject durations", &key, etag.as_deref(), bytes)
                 .await?
             {
-                return Ok(());
+                return Ok(etag.is_none());
             }
         }
         Err(StoreError::transient(

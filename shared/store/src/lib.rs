@@ -60,9 +60,9 @@ pub use comparison::{
 };
 pub use counts::{Delta, COUNTERS};
 pub use cursor::{Cursor, OccurrencesListing, ResultsListing, RunsListing, UploadsListing};
-#[cfg(feature = "test-support")]
-pub use duration_rollups::SEEDED_FAILING;
 pub use duration_rollups::{Bucket, TestOverWindow, TestTally};
+#[cfg(feature = "test-support")]
+pub use duration_rollups::{DEFAULT_WINDOW_DAYS, SEEDED_FAILING};
 pub use error::{Failure, StoreError};
 pub use failure_rollups::FailureCount;
 #[cfg(feature = "test-support")]
