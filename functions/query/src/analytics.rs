@@ -121,9 +121,12 @@ pub(crate) fn flaky_candidates(counts: &[FailureCount]) -> Vec<FlakyCandidate<'_
 
 /// Tests slowest first: by median, then mean (tests whose medians fall in one histogram bucket
 /// may tie), then test id.
+/// Each test's quantile is worked out once, not at every comparison.
 pub(crate) fn rank_slowest(mut tests: Vec<TestOverWindow>) -> Vec<TestOverWindow> {
-    let key = |t: &TestOverWindow| (t.tally.quantile_ms(0.5), t.tally.mean_ms());
-    tests.sort_by(|a, b| key(b).cmp(&key(a)).then_with(|| a.test_id.cmp(&b.test_id)));
+    tests.sort_by_cached_key(|t| {
+        let slowness = (t.tally.quantile_ms(0.5), t.tally.mean_ms());
+        (std::cmp::Reverse(slowness), t.test_id.clone())
+    });
     tests
 }
 
