@@ -1,8 +1,8 @@
 //! Load check of the query API (`make bench-api`): the local API (the Lambdas' handlers behind
 //! the local server, DynamoDB Local behind them) with 60 seeded runs of 50 tests over 90 days and
 //! two runs of 10,000 tests (the second compared with the first), driven by 8
-//! concurrent clients for 30 s over a mix of endpoints, then for 10 s over each endpoint with a
-//! latency target alone, with 8 clients and with one. Writes p50/p99 latency per endpoint to
+//! concurrent clients for 30 s over a mix of endpoints, then for 10 s over each endpoint alone,
+//! with 8 clients and with one. Writes p50/p99 latency per endpoint to
 //! target/api-load.md. Not a test: nothing here asserts a time.
 
 use std::collections::BTreeMap;
@@ -16,13 +16,6 @@ const RUNS: usize = 60;
 const CLIENTS: usize = 8;
 const SECONDS: u64 = 30;
 const ALONE_SECONDS: u64 = 10;
-/// The endpoints with a latency target (issues 5 and 14), measured alone too.
-const TARGETED: [&str; 4] = [
-    "GET /v1/runs",
-    "GET /v1/runs/{run}",
-    "GET /v1/runs/{run}/compare (10k tests each)",
-    "GET /v1/trends (90 days)",
-];
 
 fn report(i: usize) -> String {
     let mut xml = String::from("<testsuite name=\"s\">");
@@ -190,11 +183,10 @@ async fn main() {
     ];
     // The clients block; the local API's tasks go on on the runtime's other threads.
     let mixed = tokio::task::block_in_place(|| drive(&api, CLIENTS, &endpoints, SECONDS));
-    // The endpoints with a latency target, each alone for a while, with as many clients and
-    // with one: what the endpoint itself takes, apart from waiting behind the others (`/flaky`
-    // saturates DynamoDB Local), and with no other request in flight.
+    // Each endpoint alone for a while, with as many clients and with one: what the endpoint
+    // itself takes, apart from waiting behind the others, and with no other request in flight.
     let mut alone = [BTreeMap::new(), BTreeMap::new()];
-    for (name, path) in endpoints.iter().filter(|(name, _)| TARGETED.contains(name)) {
+    for (name, path) in &endpoints {
         let only = [(*name, path.clone())];
         for (clients, figures) in [CLIENTS, 1].into_iter().zip(alone.iter_mut()) {
             figures.extend(tokio::task::block_in_place(|| {
