@@ -39,7 +39,7 @@ const ALL: Budget = Budget {
 
 /// The dump without what retention deletes of the given runs (`project/run_key` and when it
 /// was created): all but their test results, which TTL removes, and the duration rollups of
-/// their days (no kept run was created on those days).
+/// their days, of every scope (no kept run was created on those days).
 fn without(dump: &Dump, runs: &[(&str, u64)]) -> Dump {
     let gone = |item: &std::collections::BTreeMap<String, serde_json::Value>| {
         let text = |name: &str| item.get(name).and_then(|v| v.as_str());
@@ -61,7 +61,9 @@ fn without(dump: &Dump, runs: &[(&str, u64)]) -> Dump {
                 ["raw", "views", "rollups", "text"]
                     .iter()
                     .any(|prefix| k.starts_with(&format!("{prefix}/{r}/")))
-                    || k.starts_with(&format!("{DURATIONS_PREFIX}{p}/{day:07}/"))
+                    || k.strip_prefix(&format!("{DURATIONS_PREFIX}{p}/"))
+                        .and_then(|scoped| scoped.split_once('/'))
+                        .is_some_and(|(_, days)| days.starts_with(&format!("{day:07}/")))
                     || k.starts_with(&format!("{WINDOWS_PREFIX}{p}/{day:07}/"))
             })
         })

@@ -4,8 +4,8 @@
 //! and a test's flake rate over any window are exact however many runs it holds, read from a
 //! few objects per day, never from the runs.
 //!
-//! They live in S3 (`durations/{project}/{day}/{scope}/{shard}`, 16 shards by the test id's
-//! first digit), not in the table: a run adds to every test it ran, and an update per test
+//! They live in S3 (`durations/{project}/{scope}/{day}/{shard}`, 16 shards by the test id's
+//! first digit; a window's objects are one listing of its scope), not in the table: a run adds to every test it ran, and an update per test
 //! would cost as many write units as writing the results (twice ingest's bill). A run reads
 //! each of its day's objects once, adds itself and writes it back under `If-Match`, so runs
 //! settling at once never lose each other's counts: the loser of a race reads again.
@@ -23,7 +23,7 @@
 use crate::attrs::{get_n, n, Expr};
 use crate::flips::{DayRun, DayRuns, Flips, Mark, Marks};
 use crate::keys::{
-    duration_block_key, duration_rollup_key, duration_rollup_shards, duration_rollups_of_day,
+    duration_block_key, duration_rollup_key, duration_rollup_shards, duration_rollups_of_scope,
     duration_window_key, durations_snapshot_key, Granularity, ProjectName, RunRef,
 };
 use crate::outcomes::TestOutcome;
@@ -46,7 +46,7 @@ const KEPT_LAYOUT: &[u8] = b"flips-1\n";
 /// The window, in days back from now, that `/v1/flaky`, `/v1/tests/slowest` and a test's page
 /// read when asked for none: the one a fold that begins a day prepares.
 pub const DEFAULT_WINDOW_DAYS: u64 = 30;
-/// Rollup objects read at once for a window.
+/// Rollup objects read at once for a block of days.
 const OBJECTS_AT_ONCE: usize = 16;
 /// Shards merged over a window at once: one that makes its blocks holds a merge of its tests
 /// per level of block (a few MB each at 100,000 tests in the project), within the query
@@ -620,7 +620,7 @@ impl Store {
     }
 
     /// Every test over the days from the one holding `first_ms` to the one holding `last_ms`,
-    /// of every branch or of one: a listing of each day's objects (a day without runs has
+    /// of every branch or of one: a listing of the days' objects (a day without runs has
     /// none), then each shard over the window ([`Store::shard_over_window`]), 8 at once.
     pub async fn window_tallies(
         &self,
@@ -688,7 +688,8 @@ impl Store {
     }
 
     /// The rollup objects of each day from the one holding `first_ms` to the one holding
-    /// `last_ms`, oldest first: a ListObjectsV2 of each day, 16 at once.
+    /// `last_ms`, oldest first (a day without runs has none): one listing of the scope's
+    /// objects from the first day on, a ListObjectsV2 per 1,000 objects.
     async fn listed_days(
         &self,
         project: &ProjectName,
@@ -697,30 +698,31 @@ impl Store {
         last_ms: u64,
     ) -> Result<Vec<DayObjects>, StoreError> {
         let day_ms = Granularity::Day.len_ms();
-        let days = (Granularity::Day.start(first_ms)..=Granularity::Day.start(last_ms))
-            .step_by(day_ms as usize)
-            .map(|day| {
-                let prefix = duration_rollups_of_day(project, day, branch);
-                async move {
-                    let listed = self.list_tagged(&prefix).await?;
-                    let objects = listed
-                        .into_iter()
-                        .filter_map(|(key, etag)| {
-                            let shard = key.strip_prefix(&prefix)?.chars().next()?;
-                            Some((shard, Version { key, etag }))
-                        })
-                        .collect();
-                    Ok::<_, StoreError>(DayObjects {
-                        day: day / day_ms,
-                        objects,
-                    })
-                }
-            })
-            .collect::<Vec<_>>();
-        stream::iter(days)
-            .buffered(OBJECTS_AT_ONCE)
-            .try_collect()
-            .await
+        let (first, last) = (first_ms / day_ms, last_ms / day_ms);
+        let mut days: BTreeMap<u64, BTreeMap<char, Version>> =
+            (first..=last).map(|day| (day, BTreeMap::new())).collect();
+        let scope = duration_rollups_of_scope(project, branch);
+        // Keys are `{scope}{day:07}/{shard}`: those after `{scope}{day before first:07}~` (`~`
+        // sorts after `/`) are of the first day on. Not after `{scope}{first:07}`, which S3
+        // would read the same way, but which SeaweedFS, listing by directory, reads as past the
+        // first day's directory.
+        let after = first.checked_sub(1).map(|day| format!("{scope}{day:07}~"));
+        for (key, etag) in self.list_tagged(&scope, after.as_deref()).await? {
+            let Some((day, shard)) = key.strip_prefix(&scope).and_then(|k| k.split_once('/'))
+            else {
+                continue;
+            };
+            let (Ok(day), Some(shard)) = (day.parse::<u64>(), shard.chars().next()) else {
+                continue;
+            };
+            if let Some(objects) = days.get_mut(&day) {
+                objects.insert(shard, Version { key, etag });
+            }
+        }
+        Ok(days
+            .into_iter()
+            .map(|(day, objects)| DayObjects { day, objects })
+            .collect())
     }
 
     /// The tests of one shard over `days` (the last of them today): the days before today

@@ -525,7 +525,9 @@ pub(crate) fn durations_snapshot_key(run: &RunRef, settled: u64) -> String {
 }
 
 /// Where the duration rollups live in the bucket (see `duration_rollups.rs`): a project's by
-/// day first, so that retention lists only the days it deletes.
+/// scope (every branch, or one), then by day, so that a window's objects are one listing of its
+/// scope from its first day (1,000 objects a page: about 60 days of 16 shards), and retention
+/// lists each scope's days up to the first it keeps.
 pub const DURATIONS_PREFIX: &str = "durations/";
 
 /// The prefix of a project's duration rollups.
@@ -547,20 +549,21 @@ pub(crate) fn duration_rollup_key(
     )
 }
 
-/// The prefix of the duration rollups of `project` on the day holding `day_ms`, for every
-/// branch or for one (hex-encoded, as a branch may hold `/`). The day is zero-padded, so key
-/// order is day order.
-pub(crate) fn duration_rollups_of_day(
-    project: &ProjectName,
-    day_ms: u64,
-    branch: Option<&str>,
-) -> String {
-    let day = day_ms / Granularity::Day.len_ms();
+/// The prefix of the duration rollups of `project` of every branch or of one (hex-encoded, as a
+/// branch may hold `/`).
+pub(crate) fn duration_rollups_of_scope(project: &ProjectName, branch: Option<&str>) -> String {
     let scope = match branch {
         None => "all".to_string(),
         Some(branch) => format!("b{}", hex::encode(branch)),
     };
-    format!("{}{day:07}/{scope}/", durations_prefix(project))
+    format!("{}{scope}/", durations_prefix(project))
+}
+
+/// The prefix of the duration rollups of `project` on the day holding `day_ms`, for every
+/// branch or for one. The day is zero-padded, so key order within a scope is day order.
+fn duration_rollups_of_day(project: &ProjectName, day_ms: u64, branch: Option<&str>) -> String {
+    let day = day_ms / Granularity::Day.len_ms();
+    format!("{}{day:07}/", duration_rollups_of_scope(project, branch))
 }
 
 /// The object key of the merge of some days' duration rollups of `project` whose versions
@@ -586,7 +589,8 @@ pub(crate) fn duration_block_key(project: &ProjectName, day_ms: u64, hash: &str)
     format!("{}{day:07}/{hash}", windows_prefix(project))
 }
 
-/// The day (its start) a [`duration_rollup_key`] under `prefix` ([`durations_prefix`]) is of.
+/// The day (its start) a [`duration_rollup_key`] under its scope's prefix
+/// ([`duration_rollups_of_scope`]), or a kept block under [`windows_prefix`], is of.
 pub(crate) fn day_of_duration_rollup_key(prefix: &str, key: &str) -> Option<u64> {
     let day: u64 = key.strip_prefix(prefix)?.split('/').next()?.parse().ok()?;
     Some(day * Granularity::Day.len_ms())

@@ -309,12 +309,13 @@ impl Store {
     /// Test results of a run in test-id order, as `filter` narrows them. A filter on
     /// statuses that are all problems (failed, error, xpassed) or on flaky results reads the
     /// sparse `problems` index, so its pages are full however few of the run's tests failed.
-    /// A page reads the run's test partitions in order from where the cursor left off: the
-    /// first alone (a large run's fills the page), then, while the page is short, the next 4
-    /// at once, then the rest at once, each Query asking for what the page lacked when its
-    /// round began. A small run, or a filter that keeps few, takes three round trips, not one
-    /// per partition; what a round reads past the page is left (the cursor follows the last
-    /// row kept), at most [`WIDEST_ROUND`] times what the page lacked.
+    /// A page reads the run's test partitions in order from where the cursor left off, in
+    /// rounds, each Query asking for what the page lacked when its round began: one partition,
+    /// and while whole partitions leave the page short, 4 at once, then the rest at once. A
+    /// small run, or a filter that keeps few, takes three or four round trips, not one per
+    /// partition; a large run's page, whose partitions are larger than it, reads one partition
+    /// at a time and nothing past the page. What a round reads past the page is left (the
+    /// cursor follows the last row kept).
     pub async fn list_results(
         &self,
         run: &RunRef,
@@ -340,6 +341,7 @@ impl Store {
         let mut width = 1;
         while next < partitions.len() {
             let want = limit - rows.len() as i32;
+            let from_start = start.is_none();
             let round = &partitions[next..(next + width).min(partitions.len())];
             let queries = round
                 .iter()
@@ -348,7 +350,6 @@ impl Store {
                 .await
                 .map_err(|e| StoreError::from_sdk("Query results", e))?;
             next += round.len();
-            width = (width * 4).min(WIDEST_ROUND);
             for (k, out) in outs.iter().enumerate() {
                 let items = out.items();
                 for (i, item) in items.iter().enumerate() {
@@ -379,6 +380,13 @@ impl Store {
                     });
                 }
             }
+            // Partitions read whole that left the page short are smaller than it: the next
+            // round reads more of them at once. One read from the cursor on says nothing of
+            // the next's size.
+            width = match from_start {
+                true => (width * 4).min(WIDEST_ROUND),
+                false => 1,
+            };
         }
         Ok(Page {
             items: rows,

@@ -276,16 +276,18 @@ impl Store {
 
     /// Every object key under `prefix`, all pages.
     pub(crate) async fn list_keys(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
-        let listed = self.list_tagged(prefix).await?;
+        let listed = self.list_tagged(prefix, None).await?;
         Ok(listed.into_iter().map(|(key, _)| key).collect())
     }
 
-    /// Every object under `prefix`, all pages, as its key and version tag, in key order.
+    /// Every object under `prefix` (with `after`, those whose key sorts after it), all pages,
+    /// as its key and version tag, in key order.
     pub(crate) async fn list_tagged(
         &self,
         prefix: &str,
+        after: Option<&str>,
     ) -> Result<Vec<(String, String)>, StoreError> {
-        let listed = self.list_objects(prefix).await?;
+        let listed = self.list_objects(prefix, after).await?;
         Ok(listed
             .iter()
             .filter_map(|o| {
@@ -295,13 +297,39 @@ impl Store {
             .collect())
     }
 
-    /// Every object under `prefix`, all pages, in key order.
-    pub(crate) async fn list_objects(&self, prefix: &str) -> Result<Vec<Object>, StoreError> {
+    /// The common prefixes one level under `prefix` (up to the next `/`), all pages, in order.
+    pub(crate) async fn list_prefixes(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
         let pages: Vec<_> = self
             .s3
             .list_objects_v2()
             .bucket(&self.bucket)
             .prefix(prefix)
+            .delimiter("/")
+            .into_paginator()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| StoreError::from_sdk("ListObjectsV2", e))?;
+        Ok(pages
+            .into_iter()
+            .flat_map(|page| page.common_prefixes.unwrap_or_default())
+            .filter_map(|common| common.prefix)
+            .collect())
+    }
+
+    /// Every object under `prefix` (with `after`, those whose key sorts after it), all pages,
+    /// in key order.
+    pub(crate) async fn list_objects(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+    ) -> Result<Vec<Object>, StoreError> {
+        let pages: Vec<_> = self
+            .s3
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .set_start_after(after.map(str::to_string))
             .into_paginator()
             .send()
             .try_collect()

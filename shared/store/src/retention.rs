@@ -136,9 +136,9 @@ impl Store {
     }
 
     /// The duration rollups of `project`'s days that ended by `before_ms` (every run of them
-    /// was created before it), and the kept merges of blocks of days starting on one, oldest
-    /// first, at most `limit`: keys are in day order, so each listing stops at the first day
-    /// kept.
+    /// was created before it), of every scope (every branch, and each branch), and the kept
+    /// merges of blocks of days starting on one, at most `limit`: keys are in day order under
+    /// each scope and under the blocks' prefix, so each listing stops at the first day kept.
     pub async fn expired_duration_rollups(
         &self,
         project: &ProjectName,
@@ -146,7 +146,9 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<String>, StoreError> {
         let mut keys = Vec::new();
-        for prefix in [durations_prefix(project), windows_prefix(project)] {
+        let mut prefixes = self.list_prefixes(&durations_prefix(project)).await?;
+        prefixes.push(windows_prefix(project));
+        for prefix in prefixes {
             let mut pages = self
                 .s3
                 .list_objects_v2()

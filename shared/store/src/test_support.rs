@@ -88,7 +88,7 @@ impl Store {
     /// How many objects the bucket holds under `prefix`, and their bytes.
     pub async fn bucket_bytes(&self, prefix: &str) -> Result<(usize, u64), StoreError> {
         let sizes: Vec<u64> = self
-            .list_objects(prefix)
+            .list_objects(prefix, None)
             .await?
             .iter()
             .map(|o| u64::try_from(o.size().unwrap_or(0)).unwrap_or(0))
