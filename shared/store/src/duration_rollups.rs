@@ -485,7 +485,20 @@ impl Store {
     pub async fn prepare_default_window(&self, project: &ProjectName, now_ms: u64) {
         let since = now_ms.saturating_sub(DEFAULT_WINDOW_DAYS * Granularity::Day.len_ms());
         let first = Granularity::Day.start(since);
-        if let Err(err) = self.window_tallies(project, None, first, now_ms).await {
+        // Each shard's merge is let go as soon as it is kept, and today's objects are not
+        // read: the parse function holds no more of the project's tests than a few shards'.
+        let prepared = async {
+            let days = self.listed_days(project, None, first, now_ms).await?;
+            let past = days.split_last().map_or(&[][..], |(_, past)| past);
+            let shards: Vec<_> = duration_rollup_shards()
+                .map(|shard| self.past_days_of_shard(project, past, shard))
+                .collect();
+            stream::iter(shards)
+                .buffer_unordered(SHARDS_AT_ONCE)
+                .try_for_each(|_| async { Ok(()) })
+                .await
+        };
+        if let Err(err) = prepared.await {
             tracing::warn!(project = %project, error = %err, "default window not prepared");
         }
     }
@@ -726,8 +739,7 @@ impl Store {
     }
 
     /// The tests of one shard over `days` (the last of them today): the days before today
-    /// merged and kept ([`Store::kept_merge`]: a window moves a day a day, so it is made of
-    /// blocks of days kept on their own, [`Store::merged_block`]), and today's object.
+    /// merged and kept ([`Store::past_days_of_shard`]), and today's object.
     async fn shard_over_window(
         &self,
         project: &ProjectName,
@@ -737,27 +749,7 @@ impl Store {
         let Some((today, past)) = days.split_last() else {
             return Ok(HashMap::new());
         };
-        let objects: BTreeMap<u64, &Version> = past
-            .iter()
-            .filter_map(|day| Some((day.day, day.objects.get(&shard)?)))
-            .collect();
-        let mut tests = match (past.first(), past.last()) {
-            (Some(first), Some(last)) => {
-                let versions: Vec<&Version> = objects.values().copied().collect();
-                let blocks = blocks(first.day, last.day);
-                let objects = &objects;
-                self.kept_merge(project, &versions, None, move || async move {
-                    let mut merged = HashMap::new();
-                    for (start, level) in blocks {
-                        let block = self.merged_block(project, objects, start, level).await?;
-                        absorb(&mut merged, block);
-                    }
-                    Ok(merged)
-                })
-                .await?
-            }
-            _ => HashMap::new(),
-        };
+        let mut tests = self.past_days_of_shard(project, past, shard).await?;
         if let Some(version) = today.objects.get(&shard) {
             absorb(
                 &mut tests,
@@ -765,6 +757,36 @@ impl Store {
             );
         }
         Ok(tests)
+    }
+
+    /// The tests of one shard over `past` (days before today), merged and kept
+    /// ([`Store::kept_merge`]: a window moves a day a day, so it is made of blocks of days kept
+    /// on their own, [`Store::merged_block`]).
+    async fn past_days_of_shard(
+        &self,
+        project: &ProjectName,
+        past: &[DayObjects],
+        shard: char,
+    ) -> Result<HashMap<String, TestOverWindow>, StoreError> {
+        let (Some(first), Some(last)) = (past.first(), past.last()) else {
+            return Ok(HashMap::new());
+        };
+        let objects: BTreeMap<u64, &Version> = past
+            .iter()
+            .filter_map(|day| Some((day.day, day.objects.get(&shard)?)))
+            .collect();
+        let versions: Vec<&Version> = objects.values().copied().collect();
+        let blocks = blocks(first.day, last.day);
+        let objects = &objects;
+        self.kept_merge(project, &versions, None, move || async move {
+            let mut merged = HashMap::new();
+            for (start, level) in blocks {
+                let block = self.merged_block(project, objects, start, level).await?;
+                absorb(&mut merged, block);
+            }
+            Ok(merged)
+        })
+        .await
     }
 
     /// The merge of a shard's `objects` of the 2^`level` days from day `start`, kept in
