@@ -5,8 +5,9 @@
 //! few objects per day, never from the runs.
 //!
 //! They live in S3 (`durations/{project}/{scope}/{day}/{shard}`, 16 shards by the test id's
-//! first digit; a window's objects are one listing of its scope), not in the table: a run adds to every test it ran, and an update per test
-//! would cost as many write units as writing the results (twice ingest's bill). A run reads
+//! first digit; a window's objects are one listing of its scope), not in the table: a run adds
+//! to every test it ran, and an update per test would cost as many write units as writing the
+//! results (twice ingest's bill). A run reads
 //! each of its day's objects once, adds itself and writes it back under `If-Match`, so runs
 //! settling at once never lose each other's counts: the loser of a race reads again.
 //!
@@ -482,7 +483,7 @@ impl Store {
     /// day, or a day's first run settling late), so that the first look at the flaky or the
     /// slowest tests, or at a test's page, on a new day reads kept merges instead of making
     /// them. Only logged when it fails: the first request that needs them makes them.
-    pub async fn prepare_default_window(&self, project: &ProjectName, now_ms: u64) {
+    async fn prepare_default_window(&self, project: &ProjectName, now_ms: u64) {
         let since = now_ms.saturating_sub(DEFAULT_WINDOW_DAYS * Granularity::Day.len_ms());
         let first = Granularity::Day.start(since);
         // Each shard's merge is let go as soon as it is kept, and today's objects are not
