@@ -2,6 +2,8 @@
 
 use crate::{Store, StoreError};
 use aws_sdk_s3::operation::get_object::GetObjectError;
+use aws_sdk_s3::operation::list_objects_v2::builders::ListObjectsV2FluentBuilder;
+use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::Object;
 use tokio::io::AsyncRead;
@@ -299,18 +301,10 @@ impl Store {
 
     /// The common prefixes one level under `prefix` (up to the next `/`), all pages, in order.
     pub(crate) async fn list_prefixes(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
-        let pages: Vec<_> = self
-            .s3
-            .list_objects_v2()
-            .bucket(&self.bucket)
-            .prefix(prefix)
-            .delimiter("/")
-            .into_paginator()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| StoreError::from_sdk("ListObjectsV2", e))?;
-        Ok(pages
+        let listing = self.s3.list_objects_v2().prefix(prefix).delimiter("/");
+        Ok(self
+            .listing_pages(listing)
+            .await?
             .into_iter()
             .flat_map(|page| page.common_prefixes.unwrap_or_default())
             .filter_map(|common| common.prefix)
@@ -324,20 +318,30 @@ impl Store {
         prefix: &str,
         after: Option<&str>,
     ) -> Result<Vec<Object>, StoreError> {
-        let pages: Vec<_> = self
+        let listing = self
             .s3
             .list_objects_v2()
-            .bucket(&self.bucket)
             .prefix(prefix)
-            .set_start_after(after.map(str::to_string))
+            .set_start_after(after.map(str::to_string));
+        Ok(self
+            .listing_pages(listing)
+            .await?
+            .into_iter()
+            .flat_map(|page| page.contents.unwrap_or_default())
+            .collect())
+    }
+
+    /// Every page of a listing of the bucket.
+    async fn listing_pages(
+        &self,
+        listing: ListObjectsV2FluentBuilder,
+    ) -> Result<Vec<ListObjectsV2Output>, StoreError> {
+        listing
+            .bucket(&self.bucket)
             .into_paginator()
             .send()
             .try_collect()
             .await
-            .map_err(|e| StoreError::from_sdk("ListObjectsV2", e))?;
-        Ok(pages
-            .into_iter()
-            .flat_map(|page| page.contents.unwrap_or_default())
-            .collect())
+            .map_err(|e| StoreError::from_sdk("ListObjectsV2", e))
     }
 }
