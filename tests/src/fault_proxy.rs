@@ -76,6 +76,7 @@ impl Fault {
                     | "UpdateItem"
                     | "DeleteItem"
                     | "BatchWriteItem"
+                    | "BatchExecuteStatement"
                     | "TransactWriteItems"
                     | "PutObject"
             ),

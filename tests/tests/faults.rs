@@ -114,7 +114,8 @@ enum Delivery {
     /// and merging each batch.
     InTurn,
     /// One after another, beside a file that failed after it began writing (left after the
-    /// first file): the later ones share the run and write test by test, conditionally.
+    /// first file): the later ones share the run: each batch read, the tests not there
+    /// inserted 25 a request, the others merged one by one, conditionally.
     InTurnBesideAFailedWriter,
     /// All at once, each twice: the first to begin writes alone, the others wait for it, then
     /// share the run.
@@ -186,7 +187,7 @@ async fn ingest_under(plan: Plan, files: &[(&str, Vec<u8>)], delivery: Delivery,
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn each_fault_alone_changes_nothing_on_each_way_of_writing() {
     // A first file big enough for several bulk batches, then the overlapping shards: alone
-    // after it, merging each batch, and beside a file that failed, test by test.
+    // after it, merging each batch, and beside a file that failed, sharing the run.
     let mut files = vec![("first.xml", many_tests(120))];
     files.extend(shards());
     for delivery in [Delivery::InTurn, Delivery::InTurnBesideAFailedWriter] {
@@ -368,34 +369,42 @@ async fn a_raw_put_whose_response_is_lost_is_stored_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_lost_response_after_each_write_in_turn_counts_once() {
     // The crash after a write: the write is applied, the invocation never learns it. One
-    // scenario per write of a lone writer and a file merging after it, the commits included.
+    // scenario per write of a lone writer and of a file after it, merging alone or, beside a
+    // file that failed, sharing the run, the commits included. A shared file's inserts whose
+    // answer is lost are sent again and refused (their items are there now): those tests then
+    // go one by one and find their own part already written.
     let files = vec![
         ("first.xml", many_tests(60)),
         ("second.xml", shards().remove(1).1),
     ];
-    let expected = clean(&files).await;
-    let mut n = 0;
-    loop {
-        let plan = Plan::nth(Fault::DropResponseAfterApply, n);
-        let (direct, proxied, ddb, s3) = behind_proxies(&plan, "parse").await;
-        let run = run_ref("acme", "build-1");
-        let ingest = Ingest::new(proxied, settings(LEASE_MS));
-        for (i, (name, bytes)) in files.iter().enumerate() {
-            let file = upload(&direct, &run, i, name, bytes).await;
-            deliver(&ingest, &file).await;
+    for delivery in [Delivery::InTurn, Delivery::InTurnBesideAFailedWriter] {
+        let expected = clean_in_turn(&files, delivery).await;
+        let mut n = 0;
+        loop {
+            let plan = Plan::nth(Fault::DropResponseAfterApply, n);
+            let (direct, proxied, ddb, s3) = behind_proxies(&plan, "parse").await;
+            let run = run_ref("acme", "build-1");
+            let ingest = Ingest::new(proxied, settings(LEASE_MS));
+            for (i, (name, bytes)) in files.iter().enumerate() {
+                if i == 1 && delivery == Delivery::InTurnBesideAFailedWriter {
+                    leave_a_failed_writer(&direct, &run, files.len()).await;
+                }
+                let file = upload(&direct, &run, i, name, bytes).await;
+                deliver(&ingest, &file).await;
+            }
+            let injected = ddb.injected().len() + s3.injected().len();
+            if injected == 0 {
+                // Past the last write: every one has been tried.
+                assert!(n > 10, "only {n} writes");
+                break;
+            }
+            assert_same_dump(
+                &dump_without(&direct, &ORDER_BOOKKEEPING).await,
+                &expected,
+                &format!("{delivery:?}: response of write {n} lost"),
+            );
+            n += 1;
         }
-        let injected = ddb.injected().len() + s3.injected().len();
-        if injected == 0 {
-            // Past the last write: every one has been tried.
-            assert!(n > 10, "only {n} writes");
-            break;
-        }
-        assert_same_dump(
-            &dump_without(&direct, &ORDER_BOOKKEEPING).await,
-            &expected,
-            &format!("response of write {n} lost"),
-        );
-        n += 1;
     }
 }
 

@@ -32,11 +32,12 @@ enum Fault {
 }
 
 /// The operations that write to the table.
-const WRITES: [&str; 5] = [
+const WRITES: [&str; 6] = [
     "PutItem",
     "UpdateItem",
     "DeleteItem",
     "BatchWriteItem",
+    "BatchExecuteStatement",
     "TransactWriteItems",
 ];
 
