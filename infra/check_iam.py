@@ -44,8 +44,6 @@ LOCAL_STACK_ONLY = {("admin", "CreateTable"), ("admin", "UpdateTimeToLive"), ("a
 
 TRANSACTION_ITEMS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
                      "ConditionCheck": "ConditionCheckItem", "Get": "GetItem"}
-PARTIQL_VERBS = {"INSERT": "PartiQLInsert", "UPDATE": "PartiQLUpdate", "DELETE": "PartiQLDelete",
-                 "SELECT": "PartiQLSelect"}
 S3_ACTIONS = {"GetObject": "GetObject", "HeadObject": "GetObject", "PutObject": "PutObject",
               "CreateMultipartUpload": "PutObject", "UploadPart": "PutObject",
               "CompleteMultipartUpload": "PutObject", "AbortMultipartUpload": "AbortMultipartUpload",
@@ -63,8 +61,6 @@ def needs(call):
         resource = f"table/index/{call['index']}" if call.get("index") else "table"
         if op in ("TransactWriteItems", "TransactGetItems"):
             return {(f"dynamodb:{TRANSACTION_ITEMS[item]}", resource) for item in call["items"]}
-        if op in ("BatchExecuteStatement", "ExecuteStatement"):
-            return {(f"dynamodb:{PARTIQL_VERBS[verb]}", resource) for verb in call["items"]}
         return {(f"dynamodb:{op}", resource)}
     action = S3_ACTIONS.get(op, op)
     if action in BUCKET_LEVEL:

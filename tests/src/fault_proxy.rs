@@ -76,7 +76,6 @@ impl Fault {
                     | "UpdateItem"
                     | "DeleteItem"
                     | "BatchWriteItem"
-                    | "BatchExecuteStatement"
                     | "TransactWriteItems"
                     | "PutObject"
             ),

@@ -276,21 +276,6 @@ impl Limiter {
                     charge.unprocessed = Some(unprocessed);
                 }
             }
-            "BatchExecuteStatement" => {
-                // Each INSERT is charged as the put of its item, all or none of them admitted
-                // (a refused insert, the test already there, is charged as a put too: an
-                // overcount of its index writes, which AWS would not make).
-                let writes: Vec<(String, f64)> = body["Statements"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(inserted_item)
-                    .flat_map(|item| self.item_writes(&item, 1.0))
-                    .collect();
-                if !self.take(&writes) {
-                    return self.throttled();
-                }
-            }
             "TransactWriteItems" => {
                 let mut puts = Vec::new();
                 for action in body["TransactItems"].as_array().into_iter().flatten() {
@@ -402,24 +387,6 @@ impl Limiter {
             answer["UnprocessedItems"] = Value::Object(merged);
         }
     }
-}
-
-/// The item a PartiQL `INSERT INTO "t" VALUE {'a': ?, 'b': ?}` writes, its values from the
-/// statement's parameters (the only statements the store makes).
-fn inserted_item(statement: &Value) -> Option<Value> {
-    let text = statement["Statement"].as_str()?;
-    let fields = text.split_once("VALUE {")?.1.strip_suffix('}')?;
-    let names = fields.split(", ").map(|field| {
-        field
-            .strip_prefix('\'')
-            .and_then(|f| f.strip_suffix("': ?"))
-    });
-    let values = statement["Parameters"].as_array()?;
-    let item: Option<Map<String, Value>> = names
-        .zip(values)
-        .map(|(name, value)| Some((name?.to_string(), value.clone())))
-        .collect();
-    item.map(Value::Object)
 }
 
 /// Asks for the consumed capacity per index; true when the caller had not (take it out).
@@ -627,43 +594,5 @@ mod tests {
         limiter.settle(charge, &mut answer);
         assert_eq!(answer["UnprocessedItems"]["t"].as_array().unwrap().len(), 1);
         assert_eq!(limiter.report().unprocessed_writes, 1);
-    }
-
-    #[test]
-    fn partiql_inserts_are_charged_as_the_puts_of_their_items_and_refused_together() {
-        let limiter = limiter(2.0);
-        let insert = |pk: &str| {
-            let item = put(pk, 10)["Item"].clone();
-            let names: Vec<String> = item
-                .as_object()
-                .unwrap()
-                .keys()
-                .map(|n| format!("'{n}': ?"))
-                .collect();
-            let values: Vec<Value> = item.as_object().unwrap().values().cloned().collect();
-            json!({
-                "Statement": format!("INSERT INTO \"t\" VALUE {{{}}}", names.join(", ")),
-                "Parameters": values,
-            })
-        };
-        let body = json!({"Statements": [insert("R#a"), insert("R#b")]});
-        let Admission::Forward { charge, .. } = limiter.admit("BatchExecuteStatement", body) else {
-            panic!("throttled")
-        };
-        limiter.settle(charge, &mut json!({}));
-        // Each: 1 unit on its table partition and 1 on the fingerprint index's.
-        assert_eq!(limiter.report().wcu, 4.0);
-        // The fingerprint partition the inserts share has spent its 2 units: the next batch is
-        // refused whole, though its table partitions have theirs.
-        let body = json!({"Statements": [insert("R#c"), insert("R#d")]});
-        assert!(matches!(
-            limiter.admit("BatchExecuteStatement", body),
-            Admission::Throttled
-        ));
-        assert_eq!(
-            limiter.report().wcu,
-            4.0,
-            "none of a refused batch is charged"
-        );
     }
 }

@@ -114,8 +114,7 @@ enum Delivery {
     /// and merging each batch.
     InTurn,
     /// One after another, beside a file that failed after it began writing (left after the
-    /// first file): the later ones share the run: each batch read, the tests not there
-    /// inserted 25 a request, the others merged one by one, conditionally.
+    /// first file): the later ones share the run and write test by test, conditionally.
     InTurnBesideAFailedWriter,
     /// All at once, each twice: the first to begin writes alone, the others wait for it, then
     /// share the run.
@@ -187,7 +186,7 @@ async fn ingest_under(plan: Plan, files: &[(&str, Vec<u8>)], delivery: Delivery,
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn each_fault_alone_changes_nothing_on_each_way_of_writing() {
     // A first file big enough for several bulk batches, then the overlapping shards: alone
-    // after it, merging each batch, and beside a file that failed, sharing the run.
+    // after it, merging each batch, and beside a file that failed, test by test.
     let mut files = vec![("first.xml", many_tests(120))];
     files.extend(shards());
     for delivery in [Delivery::InTurn, Delivery::InTurnBesideAFailedWriter] {
@@ -370,9 +369,9 @@ async fn a_raw_put_whose_response_is_lost_is_stored_once() {
 async fn a_lost_response_after_each_write_in_turn_counts_once() {
     // The crash after a write: the write is applied, the invocation never learns it. One
     // scenario per write of a lone writer and of a file after it, merging alone or, beside a
-    // file that failed, sharing the run, the commits included. A shared file's inserts whose
-    // answer is lost are sent again and refused (their items are there now): those tests then
-    // go one by one and find their own part already written.
+    // file that failed, sharing the run, the commits included. A shared file's conditional put
+    // whose answer is lost is sent again and refused (the item is there now, naming the file):
+    // its delta is the one recorded.
     let files = vec![
         ("first.xml", many_tests(60)),
         ("second.xml", shards().remove(1).1),

@@ -151,8 +151,7 @@ enum Before<'a> {
     /// A file that committed: the file writes alone too, each batch read and merged.
     Committed(&'a str, &'a [u8]),
     /// A file that committed, then one that began writing and was released, as a file that
-    /// fails part-way is: the file shares the run, inserts its tests not there yet in bulk
-    /// and merges the others one by one, conditionally.
+    /// fails part-way is: the file shares the run and writes test by test, conditionally.
     CommittedAndFailedWriter(&'a str, &'a [u8]),
 }
 
@@ -241,13 +240,12 @@ async fn a_crash_after_any_write_then_redelivery_counts_once() {
     let expected = clean_pair(before, second).await;
     crash_after_every_write(before, second, 1 + 1 + 2 + 2 + 1, &expected).await;
 
-    // Beside a file that began writing and failed, it shares the run: its 40 tests read, the
-    // 20 not in the run inserted in one request, the 20 the first file wrote merged one by one.
-    // Claim, marker, writer registration (both claims to write alone refused, then the shared
-    // one), the inserts, 20 merges, commit.
+    // Beside a file that began writing and failed, it shares the run and writes each of its
+    // tests conditionally: claim, marker, writer registration (both claims to write alone
+    // refused, then the shared one), 40 writes, commit.
     let before = Before::CommittedAndFailedWriter("first.xml", &first);
     let expected = clean_pair(before, second).await;
-    crash_after_every_write(before, second, 1 + 1 + 3 + 1 + 20 + 1, &expected).await;
+    crash_after_every_write(before, second, 1 + 1 + 3 + 40 + 1, &expected).await;
 }
 
 /// Delivers `file` with `settings` until it settles, counting the deliveries that stopped

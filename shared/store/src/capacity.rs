@@ -11,9 +11,6 @@ use aws_sdk_dynamodb::config::interceptors::{
 };
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
-use aws_sdk_dynamodb::operation::batch_execute_statement::{
-    BatchExecuteStatementInput, BatchExecuteStatementOutput,
-};
 use aws_sdk_dynamodb::operation::batch_write_item::{BatchWriteItemInput, BatchWriteItemOutput};
 use aws_sdk_dynamodb::operation::put_item::{PutItemInput, PutItemOutput};
 use aws_sdk_dynamodb::types::{AttributeValue, ConsumedCapacity, ReturnConsumedCapacity};
@@ -91,10 +88,6 @@ impl Intercept for Counter {
                 batch.return_consumed_capacity = Some(ReturnConsumedCapacity::Indexes);
             }
             counted
-        } else if let Some(batch) = input.downcast_mut::<BatchExecuteStatementInput>() {
-            // The store's only statements are the inserts of test items.
-            batch.return_consumed_capacity = Some(ReturnConsumedCapacity::Indexes);
-            true
         } else {
             false
         };
@@ -120,9 +113,6 @@ impl Intercept for Counter {
         if let Some(put) = output.downcast_ref::<PutItemOutput>() {
             self.0.add(put.consumed_capacity().map_or(0.0, units));
         } else if let Some(batch) = output.downcast_ref::<BatchWriteItemOutput>() {
-            self.0
-                .add(batch.consumed_capacity().iter().map(units).sum());
-        } else if let Some(batch) = output.downcast_ref::<BatchExecuteStatementOutput>() {
             self.0
                 .add(batch.consumed_capacity().iter().map(units).sum());
         }

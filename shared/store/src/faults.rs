@@ -32,12 +32,11 @@ enum Fault {
 }
 
 /// The operations that write to the table.
-const WRITES: [&str; 6] = [
+const WRITES: [&str; 5] = [
     "PutItem",
     "UpdateItem",
     "DeleteItem",
     "BatchWriteItem",
-    "BatchExecuteStatement",
     "TransactWriteItems",
 ];
 

@@ -1,8 +1,7 @@
 //! Pass 2: parse the same object version again and write each test's result as soon as it is
 //! complete, many writes in flight, each recording this file's delta. The run's lone writer
 //! puts its items in bulk (merged into what a batch read is there, when files committed to the
-//! run before it); a file sharing the run reads a batch, merges and puts it in a transaction
-//! conditioned on what it read. Results
+//! run before it); a file sharing the run writes each test conditionally. Results
 //! come in the same order on every read of the object, so an invocation that continues a file
 //! skips the ones an earlier invocation wrote, and one whose writing time is up stops taking
 //! new ones: what it wrote is then exactly the first so many.
@@ -188,10 +187,15 @@ impl Ingest {
             })
             .enumerate();
         let budget = InFlight::new(self.settings.concurrency * BATCH_WRITE_UNITS);
+        let written = match *writers {
+            Writers::Alone { merging } => {
+                self.write_alone(results, ctx, file, &budget, merging, stops.retry_until)
+            }
+            Writers::Shared { .. } => self.write_shared(results, ctx, file, &budget),
+        };
         // A write that fails stops the taking of results; the writes in flight all land (or
         // fail) before this ends.
-        let mut written =
-            self.write_batches(results, ctx, file, &budget, writers, stops.retry_until);
+        let mut written = written;
         let mut prefix = Prefix {
             progress: from,
             next: 0,
@@ -238,23 +242,21 @@ impl Ingest {
         Ok(self.store.put_kept_text(&segment.key, segment.body).await?)
     }
 
-    /// Writes results in batches: the run's first writer puts 25 a request as they are; a file
-    /// alone in the run after others committed (`merging`) reads each batch of 100 first and
-    /// merges into what is there, then puts them 25 a request; a file sharing the run reads and
-    /// merges a batch of 100 too, and puts it in one transaction, conditioned on the items as
-    /// read (see `Store::write_results_shared`).
-    fn write_batches<'a>(
+    /// The lone writer's path: bulk puts of 25; when `merging` (files committed results to the
+    /// run before this one began), batches of 100, each read first and merged into what is
+    /// there, then put 25 a request.
+    fn write_alone<'a>(
         &'a self,
         results: impl futures_util::Stream<Item = (usize, TestResult)> + Send + 'a,
         ctx: &'a RunContext,
         file: &'a FileRef,
         budget: &'a InFlight,
-        writers: &'a Writers,
+        merging: bool,
         retry_until: Instant,
     ) -> Writes<'a> {
-        let batch = match writers {
-            Writers::Alone { merging: false } => BATCH_WRITE_MAX,
-            Writers::Alone { merging: true } | Writers::Shared { .. } => BATCH_GET_MAX,
+        let batch = match merging {
+            true => BATCH_GET_MAX,
+            false => BATCH_WRITE_MAX,
         };
         results
             .chunks(batch)
@@ -263,23 +265,33 @@ impl Ingest {
                 let batch: Vec<TestResult> = numbered.into_iter().map(|(_, r)| r).collect();
                 let units = batch.iter().map(write_units).sum();
                 let _in_flight = budget.take(units).await;
-                let id = &file.file_id;
-                let deltas = match *writers {
-                    // Bulk puts overwrite. No other file writes to the run until this one
-                    // commits, and no invocation of this file writes past its lease
-                    // (`Settings::work_ms`), so none puts over what the run's other files
-                    // merged after the commit.
-                    Writers::Alone { merging } => {
-                        let until = retry_until.into_std();
-                        self.store
-                            .write_results_alone(ctx, id, &batch, merging, until)
-                            .await?
-                    }
-                    Writers::Shared { .. } => {
-                        self.store.write_results_shared(ctx, id, &batch).await?
-                    }
-                };
+                // Bulk puts overwrite. No other file writes to the run until this one commits,
+                // and no invocation of this file writes past its lease (`Settings::work_ms`),
+                // so none puts over what the run's other files merged after the commit.
+                let until = retry_until.into_std();
+                let deltas = self
+                    .store
+                    .write_results_alone(ctx, &file.file_id, &batch, merging, until)
+                    .await?;
                 Ok((first, Landed::of(batch.into_iter().zip(deltas))))
+            })
+            .buffer_unordered(self.settings.concurrency)
+            .boxed()
+    }
+
+    /// A shared run's path: one conditional write per test, merging with what is there.
+    fn write_shared<'a>(
+        &'a self,
+        results: impl futures_util::Stream<Item = (usize, TestResult)> + Send + 'a,
+        ctx: &'a RunContext,
+        file: &'a FileRef,
+        budget: &'a InFlight,
+    ) -> Writes<'a> {
+        results
+            .map(move |(n, result)| async move {
+                let _in_flight = budget.take(write_units(&result)).await;
+                let delta = self.store.write_result(ctx, &file.file_id, &result).await?;
+                Ok((n, Landed::of([(result, delta)])))
             })
             .buffer_unordered(self.settings.concurrency)
             .boxed()

@@ -1,15 +1,11 @@
 //! Test result items: one per test and run, merged across the files of the run, each recording
 //! what every contributing file changed in the run's counters.
 //!
-//! A file writing alone in its run puts its items in bulk ([`Store::write_results_alone`]). A
-//! file sharing the run with other writers reads each batch's items and inserts the tests not
-//! there yet 25 a request, each insert refused if its item exists
-//! ([`Store::write_results_shared`]). The others go one by one, each write conditioned on its
-//! item being exactly as last read (absent, or at the version read); where the condition
-//! fails, DynamoDB hands back the current item
-//! (`ReturnValuesOnConditionCheckFailure = ALL_OLD`); if our file is already a contributor the
-//! write happened before (a redelivery, or a crash or lost response after it) and its recorded
-//! delta is our answer; otherwise we merge into what is there and try again.
+//! A write is conditioned on the item being exactly as we last saw it (absent, or at the
+//! version we read). When the condition fails, DynamoDB hands back the current item
+//! (`ReturnValuesOnConditionCheckFailure = ALL_OLD`): if our file is already a contributor the
+//! write happened before (a redelivery or a crash after it) and its recorded delta is our
+//! answer; otherwise we merge into what is there and try again.
 
 mod item;
 
@@ -22,8 +18,7 @@ use crate::ddb::conditional;
 use crate::keys::{test_id_of_sk, test_sk, FileId, RunRef, TEST_SK_PREFIX};
 use crate::Run;
 use crate::{Store, StoreError};
-use aws_sdk_dynamodb::types::{BatchStatementRequest, ReturnValuesOnConditionCheckFailure};
-use futures_util::stream::{self, StreamExt, TryStreamExt};
+use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 use std::collections::HashMap;
 use verdict_model::{Status, Summary, TestResult};
 
@@ -82,22 +77,22 @@ fn merged_into(ctx: &RunContext, current: Option<&Item>) -> Result<Stored, Store
 }
 
 impl Store {
-    /// Adds `file`'s result of a test to the run's item for that test, exactly once, from the
-    /// item as last read (`current`, `None` where there was none), and returns what it changed
-    /// in the run's counters (the same answer on every redelivery).
-    async fn write_result(
+    /// Adds `file`'s result of a test to the run's item for that test, exactly once, and
+    /// returns what it changed in the run's counters (the same answer on every redelivery).
+    pub async fn write_result(
         &self,
         ctx: &RunContext,
         file: &FileId,
         result: &TestResult,
-        mut current: Option<Item>,
     ) -> Result<Delta, StoreError> {
+        let mut current: Option<Item> = None;
         loop {
             let st = merged_into(ctx, current.as_ref())?;
             if let Some(delta) = st.contrib.get(file.as_str()) {
                 return Ok(*delta);
             }
             let (item, delta, version) = build(ctx, file, result, st);
+
             let mut put = self
                 .ddb
                 .put_item()
@@ -106,12 +101,12 @@ impl Store {
                 .return_values_on_condition_check_failure(
                     ReturnValuesOnConditionCheckFailure::AllOld,
                 );
-            put = match current {
-                None => put.condition_expression("attribute_not_exists(pk)"),
-                Some(_) => put
-                    .condition_expression("#version = :version")
+            put = if current.is_none() {
+                put.condition_expression("attribute_not_exists(pk)")
+            } else {
+                put.condition_expression("#version = :version")
                     .expression_attribute_names("#version", attr::VERSION)
-                    .expression_attribute_values(":version", n(version)),
+                    .expression_attribute_values(":version", n(version))
             };
             current = match conditional("PutItem test", put.send().await)? {
                 Ok(_) => return Ok(delta),
@@ -119,121 +114,6 @@ impl Store {
                 Err(None) => self.get_test_item(&ctx.run, &result.test_id).await?,
             };
         }
-    }
-
-    /// Writes `file`'s results for a file that shares the run with other writers
-    /// ([`Writers::Shared`](crate::Writers::Shared)), exactly once, and returns what each
-    /// changed in the run's counters. The batch's items are read (one strongly consistent
-    /// BatchGetItem of up to 100): a result whose item already names `file` was written before
-    /// (its recorded delta is the answer); a test not in the run yet is inserted, 25 a request
-    /// (PartiQL `INSERT`s in a BatchExecuteStatement, four at once; DynamoDB refuses an
-    /// `INSERT` whose item exists, so it is as conditional as a PutItem on
-    /// `attribute_not_exists(pk)`, at the same write units); a test already in the run, or
-    /// whose insert was refused (another writer put it in between, or its statement was
-    /// throttled), is merged one by one ([`Store::write_result`]). So a file that meets another
-    /// writer costs a request per 25 new tests, not one per test.
-    pub async fn write_results_shared(
-        &self,
-        ctx: &RunContext,
-        file: &FileId,
-        results: &[TestResult],
-    ) -> Result<Vec<Delta>, StoreError> {
-        let mut found = self.read_items(ctx, results).await?;
-        let mut deltas = Vec::with_capacity(results.len());
-        let mut inserts = Vec::new();
-        let mut one_by_one = Vec::new();
-        for (i, result) in results.iter().enumerate() {
-            let current = found.remove(&result.test_id);
-            let st = merged_into(ctx, current.as_ref())?;
-            if let Some(delta) = st.contrib.get(file.as_str()) {
-                deltas.push(*delta);
-                continue;
-            }
-            match current {
-                None => {
-                    let (item, delta, _) = build(ctx, file, result, st);
-                    deltas.push(delta);
-                    inserts.push((i, insert_statement(&self.table, item)?));
-                }
-                Some(item) => {
-                    deltas.push(Delta::default());
-                    one_by_one.push((i, Some(item)));
-                }
-            }
-        }
-        // The futures are made before they are streamed: a stream's closure over borrowed
-        // arguments would not be `Send` for every lifetime, which the ingest's boxed stream needs.
-        let sends: Vec<_> = inserts
-            .chunks(BATCH_STATEMENTS_MAX)
-            .map(|chunk| self.insert_items(chunk))
-            .collect();
-        let refused: Vec<Vec<usize>> = stream::iter(sends)
-            .buffer_unordered(4)
-            .try_collect()
-            .await?;
-        one_by_one.extend(refused.into_iter().flatten().map(|i| (i, None)));
-        let writes: Vec<_> = one_by_one
-            .into_iter()
-            .map(|(i, current)| async move {
-                let delta = self.write_result(ctx, file, &results[i], current).await?;
-                Ok::<_, StoreError>((i, delta))
-            })
-            .collect();
-        let merged: Vec<(usize, Delta)> = stream::iter(writes)
-            .buffer_unordered(BATCH_STATEMENTS_MAX)
-            .try_collect()
-            .await?;
-        for (i, delta) in merged {
-            deltas[i] = delta;
-        }
-        Ok(deltas)
-    }
-
-    /// Sends `inserts` (each with its result's place in the batch) in one BatchExecuteStatement;
-    /// the places of those refused.
-    async fn insert_items(
-        &self,
-        inserts: &[(usize, BatchStatementRequest)],
-    ) -> Result<Vec<usize>, StoreError> {
-        const OPERATION: &str = "BatchExecuteStatement test";
-        let out = self
-            .ddb
-            .batch_execute_statement()
-            .set_statements(Some(inserts.iter().map(|(_, s)| s.clone()).collect()))
-            .send()
-            .await
-            .map_err(|e| StoreError::from_sdk(OPERATION, e))?;
-        if out.responses().len() != inserts.len() {
-            let answered = out.responses().len();
-            let sent = inserts.len();
-            let why = format!("{answered} answers to {sent} statements");
-            return Err(StoreError::transient(OPERATION, why));
-        }
-        Ok(inserts
-            .iter()
-            .zip(out.responses())
-            .filter(|(_, answer)| answer.error().is_some())
-            .map(|((i, _), _)| *i)
-            .collect())
-    }
-
-    /// The run's items for `results`' tests as they are (strongly consistent), by test id.
-    async fn read_items(
-        &self,
-        ctx: &RunContext,
-        results: &[TestResult],
-    ) -> Result<HashMap<String, Item>, StoreError> {
-        let keys = results
-            .iter()
-            .map(|r| ctx.run.test_key(&r.test_id))
-            .collect();
-        let mut found = HashMap::new();
-        for item in self.batch_get(keys, &[], true).await? {
-            if let Some(id) = get_s(&item, SK).and_then(test_id_of_sk) {
-                found.insert(id.to_string(), item);
-            }
-        }
-        Ok(found)
     }
 
     /// Writes `file`'s results for a file that holds the run's exclusive writer
@@ -258,10 +138,18 @@ impl Store {
         merging: bool,
         retry_until: std::time::Instant,
     ) -> Result<Vec<Delta>, StoreError> {
-        let mut found = match merging {
-            true => self.read_items(ctx, results).await?,
-            false => HashMap::new(),
-        };
+        let mut found: HashMap<String, Item> = HashMap::new();
+        if merging {
+            let keys = results
+                .iter()
+                .map(|r| ctx.run.test_key(&r.test_id))
+                .collect();
+            for item in self.batch_get(keys, &[], true).await? {
+                if let Some(id) = get_s(&item, SK).and_then(test_id_of_sk) {
+                    found.insert(id.to_string(), item);
+                }
+            }
+        }
         let mut deltas = Vec::with_capacity(results.len());
         let mut requests = Vec::with_capacity(results.len());
         for result in results {
@@ -354,25 +242,4 @@ impl Store {
         }
         Ok(summary)
     }
-}
-
-/// BatchExecuteStatement takes at most 25 statements.
-const BATCH_STATEMENTS_MAX: usize = 25;
-
-/// A PartiQL `INSERT` of `item` into `table`, its values as parameters. DynamoDB refuses it
-/// (`DuplicateItem`) when an item with the same key exists.
-fn insert_statement(table: &str, item: Item) -> Result<BatchStatementRequest, StoreError> {
-    let (names, values): (Vec<String>, Vec<_>) = item.into_iter().unzip();
-    let fields: Vec<String> = names
-        .iter()
-        .map(|name| format!("'{}': ?", name.replace('\'', "''")))
-        .collect();
-    BatchStatementRequest::builder()
-        .statement(format!(
-            "INSERT INTO \"{table}\" VALUE {{{}}}",
-            fields.join(", ")
-        ))
-        .set_parameters(Some(values))
-        .build()
-        .map_err(|e| StoreError::permanent("BatchExecuteStatement test", e.to_string()))
 }
