@@ -752,10 +752,19 @@ impl Store {
         };
         let mut tests = self.past_days_of_shard(project, past, shard).await?;
         if let Some(version) = today.objects.get(&shard) {
-            absorb(
-                &mut tests,
-                self.merge_rollups(vec![version.key.clone()]).await?,
-            );
+            // Keyed by the version listed: a run settling today changes the object's ETag.
+            let cached = format!("{}@{}", version.key, version.etag);
+            let today = match self.windows.get(&cached) {
+                Some(today) => Some(today),
+                None => self.read_rollup(&version.key).await?.map(|(today, bytes)| {
+                    let today = Arc::new(today);
+                    self.windows.put(cached, today.clone(), bytes);
+                    today
+                }),
+            };
+            if let Some(today) = today {
+                absorb(&mut tests, (*today).clone());
+            }
         }
         Ok(tests)
     }
@@ -858,12 +867,19 @@ impl Store {
             Some(day) => duration_block_key(project, day, &hash),
             None => duration_window_key(project, &hash),
         };
+        // Named by what it merges, a kept merge never changes: the process keeps it parsed.
+        if let Some(merged) = self.windows.get(&key) {
+            return Ok((*merged).clone());
+        }
         if let Some(bytes) = self.read_derived(&key).await? {
             // A merge this code cannot read (kept by an older one) is made again over it: it is
             // a cache, and its name does not say its layout.
             match parse::<Vec<TestOverWindow>>(&key, &bytes) {
                 Ok(merged) => {
-                    return Ok(merged.into_iter().map(|t| (t.test_id.clone(), t)).collect());
+                    let merged: HashMap<String, TestOverWindow> =
+                        merged.into_iter().map(|t| (t.test_id.clone(), t)).collect();
+                    self.windows.put(key, Arc::new(merged.clone()), bytes.len());
+                    return Ok(merged);
                 }
                 Err(err) => tracing::warn!(object = %key, error = %err, "kept merge made again"),
             }
@@ -872,7 +888,9 @@ impl Store {
         let list: Vec<&TestOverWindow> = merged.values().collect();
         let bytes = serde_json::to_vec(&list)
             .map_err(|e| StoreError::permanent("PutObject durations", e.to_string()))?;
+        let len = bytes.len();
         self.put_derived(&key, bytes).await?;
+        self.windows.put(key, Arc::new(merged.clone()), len);
         Ok(merged)
     }
 
@@ -883,17 +901,32 @@ impl Store {
     ) -> Result<HashMap<String, TestOverWindow>, StoreError> {
         // In order: a test's flips join oldest first.
         let mut objects = stream::iter(keys)
-            .map(|key| async move {
-                let bytes = self.read_derived(&key).await?;
-                bytes.map(|b| parse::<RollupShard>(&key, &b)).transpose()
-            })
+            .map(|key| async move { self.read_rollup(&key).await })
             .buffered(OBJECTS_AT_ONCE);
         let mut tests = HashMap::new();
         while let Some(object) = objects.try_next().await? {
-            let Some(object) = object else { continue };
-            let runs = &object.runs;
-            let day_runs = DayRuns::new(runs.iter().map(FoldedRun::as_day_run).collect());
-            let found = object.tests.into_iter().map(|(id, test)| {
+            if let Some((found, _)) = object {
+                absorb(&mut tests, found);
+            }
+        }
+        Ok(tests)
+    }
+
+    /// The tests of the rollup object at `key` (`None`: it is gone), and the object's size.
+    async fn read_rollup(
+        &self,
+        key: &str,
+    ) -> Result<Option<(HashMap<String, TestOverWindow>, usize)>, StoreError> {
+        let Some(bytes) = self.read_derived(key).await? else {
+            return Ok(None);
+        };
+        let object = parse::<RollupShard>(key, &bytes)?;
+        let runs = &object.runs;
+        let day_runs = DayRuns::new(runs.iter().map(FoldedRun::as_day_run).collect());
+        let tests = object
+            .tests
+            .into_iter()
+            .map(|(id, test)| {
                 let newest = &runs[test.newest.min(runs.len() - 1)];
                 let flips = test
                     .marks
@@ -907,10 +940,9 @@ impl Store {
                     flips,
                 };
                 (id, test)
-            });
-            absorb(&mut tests, found);
-        }
-        Ok(tests)
+            })
+            .collect();
+        Ok(Some((tests, bytes.len())))
     }
 }
 

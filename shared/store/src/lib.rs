@@ -47,6 +47,7 @@ mod sweep;
 mod test_support;
 mod tokens;
 mod views;
+mod window_cache;
 mod writers;
 
 pub use attrs::to_json;
@@ -140,6 +141,8 @@ pub struct Store {
     pub(crate) s3: aws_sdk_s3::Client,
     pub(crate) table: String,
     pub(crate) bucket: String,
+    /// Duration rollups as parsed, kept for the process's next requests.
+    pub(crate) windows: window_cache::WindowCache,
 }
 
 impl Store {
@@ -173,6 +176,7 @@ impl Store {
             s3: aws_sdk_s3::Client::from_conf(s3.build()),
             table: config.table.clone(),
             bucket: config.bucket.clone(),
+            windows: Default::default(),
         };
         #[cfg(feature = "test-support")]
         if let Ok(function) = std::env::var(calls::CALLS_FUNCTION) {

@@ -119,6 +119,7 @@ impl Store {
             s3: aws_sdk_s3::Client::from_conf(s3),
             table: "t".into(),
             bucket: "b".into(),
+            windows: Default::default(),
         }
     }
 }

@@ -24,6 +24,12 @@ impl Store {
         }
     }
 
+    /// Forgets the duration rollups this store's process keeps parsed, as a new process (a
+    /// cold Lambda) starts without them.
+    pub fn forget_kept_windows(&self) {
+        self.windows.clear();
+    }
+
     /// This store, with the SDK making each table call at most `attempts` times (1: no retry),
     /// so a test reaches what happens past the retries without waiting out their backoff.
     pub fn with_table_attempts(self, attempts: u32) -> Store {

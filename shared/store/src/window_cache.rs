@@ -1,0 +1,147 @@
+//! Duration rollups as parsed, kept in memory between the requests one process serves (a warm
+//! Lambda), so a dashboard's window read again does not fetch and parse its objects again. An
+//! entry never goes stale: a kept merge is named by the hash of the object versions it merges,
+//! and a day's object is keyed by the ETag its listing gave. The least recently used entries go
+//! once their objects' bytes pass a budget.
+
+use crate::duration_rollups::TestOverWindow;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Tests of a shard, as merged or as read.
+pub(crate) type Tests = Arc<HashMap<String, TestOverWindow>>;
+
+/// Bytes of the objects whose parsed tests are kept, at most: a month's window of 100,000
+/// tests is about 20 MB of them (16 shards' merges), and the query function has 512 MB.
+const BUDGET_BYTES: usize = 48 << 20;
+
+/// The parsed objects kept; clones share them.
+#[derive(Clone, Default)]
+pub(crate) struct WindowCache(Arc<Mutex<Entries>>);
+
+impl std::fmt::Debug for WindowCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let entries = self.0.lock().expect("not poisoned");
+        f.debug_struct("WindowCache")
+            .field("objects", &entries.map.len())
+            .field("bytes", &entries.bytes)
+            .finish()
+    }
+}
+
+#[derive(Default)]
+struct Entries {
+    map: HashMap<String, Entry>,
+    bytes: usize,
+    clock: u64,
+}
+
+struct Entry {
+    tests: Tests,
+    bytes: usize,
+    used: u64,
+}
+
+impl WindowCache {
+    /// The tests kept under `key`, if they are.
+    pub(crate) fn get(&self, key: &str) -> Option<Tests> {
+        let mut entries = self.0.lock().expect("not poisoned");
+        entries.clock += 1;
+        let now = entries.clock;
+        let entry = entries.map.get_mut(key)?;
+        entry.used = now;
+        Some(entry.tests.clone())
+    }
+
+    /// Keeps `tests`, parsed from (or put as) an object of `bytes` bytes, under `key`, and lets
+    /// the least recently used go past the budget. An object larger than the whole budget is
+    /// not kept.
+    pub(crate) fn put(&self, key: String, tests: Tests, bytes: usize) {
+        if bytes > BUDGET_BYTES {
+            return;
+        }
+        let mut entries = self.0.lock().expect("not poisoned");
+        entries.clock += 1;
+        let used = entries.clock;
+        if let Some(old) = entries.map.insert(key, Entry { tests, bytes, used }) {
+            entries.bytes -= old.bytes;
+        }
+        entries.bytes += bytes;
+        while entries.bytes > BUDGET_BYTES {
+            let Some(oldest) = entries
+                .map
+                .iter()
+                .min_by_key(|(_, e)| e.used)
+                .map(|(k, _)| k.clone())
+            else {
+                break;
+            };
+            if let Some(gone) = entries.map.remove(&oldest) {
+                entries.bytes -= gone.bytes;
+            }
+        }
+    }
+
+    /// Forgets everything, as a new process starts.
+    #[cfg(feature = "test-support")]
+    pub(crate) fn clear(&self) {
+        *self.0.lock().expect("not poisoned") = Entries::default();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tests(n: usize) -> Tests {
+        Arc::new(
+            (0..n)
+                .map(|i| {
+                    let id = format!("t{i}");
+                    let test = TestOverWindow {
+                        test_id: id.clone(),
+                        tally: Default::default(),
+                        newest_run: "r".into(),
+                        newest_created_ms: 0,
+                        flips: None,
+                    };
+                    (id, test)
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn the_least_recently_used_go_past_the_budget() {
+        let cache = WindowCache::default();
+        let third = BUDGET_BYTES / 3;
+        cache.put("a".into(), tests(1), third);
+        cache.put("b".into(), tests(2), third);
+        cache.put("c".into(), tests(3), third);
+        assert!(
+            cache.get("a").is_some(),
+            "a is used again: b is now the oldest"
+        );
+        cache.put("d".into(), tests(4), third);
+        assert!(cache.get("b").is_none());
+        assert_eq!(cache.get("a").map(|t| t.len()), Some(1));
+        assert_eq!(cache.get("c").map(|t| t.len()), Some(3));
+        assert_eq!(cache.get("d").map(|t| t.len()), Some(4));
+        cache.put("huge".into(), tests(1), BUDGET_BYTES + 1);
+        assert!(
+            cache.get("huge").is_none(),
+            "larger than the budget: not kept"
+        );
+        assert!(cache.get("d").is_some(), "and nothing let go for it");
+    }
+
+    #[test]
+    fn a_key_put_again_replaces_its_entry_and_its_bytes() {
+        let cache = WindowCache::default();
+        cache.put("a".into(), tests(1), BUDGET_BYTES / 2);
+        cache.put("a".into(), tests(2), BUDGET_BYTES / 2);
+        cache.put("b".into(), tests(3), BUDGET_BYTES / 2);
+        assert_eq!(cache.get("a").map(|t| t.len()), Some(2));
+        assert_eq!(cache.get("b").map(|t| t.len()), Some(3));
+    }
+}
