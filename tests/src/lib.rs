@@ -294,7 +294,9 @@ pub struct LocalApi {
 impl LocalApi {
     pub async fn start(limits: verdict_upload_fn::Limits) -> LocalApi {
         use verdict_store::{now_ms, Scope};
-        let store = fresh_store().await;
+        // Keeping windows parsed, as the query function's store does (its clones share them,
+        // so a test can make the API forget them: `Store::forget_kept_windows`).
+        let store = fresh_store().await.keeping_windows();
         let acme = ProjectName::parse("acme").unwrap();
         let other = ProjectName::parse("other").unwrap();
         store.create_project(&acme, 30, now_ms()).await.unwrap();

@@ -7,7 +7,9 @@ use verdict_store::{Store, StoreConfig};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
-    let store = Store::connect(&StoreConfig::from_env()?).await;
+    let store = Store::connect(&StoreConfig::from_env()?)
+        .await
+        .keeping_windows();
     let app = &App {
         store,
         cursor_key: CursorKey::from_env()?,

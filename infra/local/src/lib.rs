@@ -195,7 +195,7 @@ pub async fn start_dev(
     env_dir: &std::path::Path,
 ) -> Result<Dev, Box<dyn std::error::Error>> {
     use verdict_store::{now_ms, FileId, FileRef, NewFile, ProjectName, RunKey, RunRef, Scope};
-    let store = Store::connect(config).await;
+    let store = Store::connect(config).await.keeping_windows();
     store.create_table().await?;
     store.create_bucket().await?;
     let project = ProjectName::parse("demo")?;

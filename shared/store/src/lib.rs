@@ -141,7 +141,8 @@ pub struct Store {
     pub(crate) s3: aws_sdk_s3::Client,
     pub(crate) table: String,
     pub(crate) bucket: String,
-    /// Duration rollups as parsed, kept for the process's next requests.
+    /// Duration rollups as parsed, kept for the process's next requests when turned on
+    /// ([`Store::keeping_windows`]).
     pub(crate) windows: window_cache::WindowCache,
 }
 
@@ -183,6 +184,15 @@ impl Store {
             return store.serving(&function);
         }
         store
+    }
+
+    /// This store, keeping the duration rollups it reads parsed for its (and its clones')
+    /// next requests: what the query function does (`window_cache.rs`).
+    pub fn keeping_windows(self) -> Store {
+        Store {
+            windows: window_cache::WindowCache::on(),
+            ..self
+        }
     }
 
     /// The table's name.

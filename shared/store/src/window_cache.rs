@@ -1,8 +1,10 @@
 //! Duration rollups as parsed, kept in memory between the requests one process serves (a warm
-//! Lambda), so a dashboard's window read again does not fetch and parse its objects again. An
-//! entry never goes stale: a kept merge is named by the hash of the object versions it merges,
-//! and a day's object is keyed by the ETag its listing gave. The least recently used entries go
-//! once their objects' bytes pass a budget.
+//! query function, which turns it on: [`crate::Store::keeping_windows`]), so a dashboard's
+//! window read again does not fetch and parse its objects again. An entry never goes stale: a
+//! kept merge is named by the hash of the object versions it merges, and a day's object is
+//! keyed by the ETag its listing gave. The least recently used entries go once their objects'
+//! bytes pass a budget. The parse function, which reads a window only to prepare its kept
+//! merges in S3, keeps nothing.
 
 use crate::duration_rollups::TestOverWindow;
 use std::collections::HashMap;
@@ -15,13 +17,16 @@ pub(crate) type Tests = Arc<HashMap<String, TestOverWindow>>;
 /// tests is about 20 MB of them (16 shards' merges), and the query function has 512 MB.
 const BUDGET_BYTES: usize = 48 << 20;
 
-/// The parsed objects kept; clones share them.
+/// The parsed objects kept, if any are (`None`: off); clones share them.
 #[derive(Clone, Default)]
-pub(crate) struct WindowCache(Arc<Mutex<Entries>>);
+pub(crate) struct WindowCache(Option<Arc<Mutex<Entries>>>);
 
 impl std::fmt::Debug for WindowCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let entries = self.0.lock().expect("not poisoned");
+        let Some(entries) = &self.0 else {
+            return f.write_str("WindowCache(off)");
+        };
+        let entries = entries.lock().expect("not poisoned");
         f.debug_struct("WindowCache")
             .field("objects", &entries.map.len())
             .field("bytes", &entries.bytes)
@@ -43,9 +48,14 @@ struct Entry {
 }
 
 impl WindowCache {
+    /// An empty cache that keeps what is put.
+    pub(crate) fn on() -> WindowCache {
+        WindowCache(Some(Arc::default()))
+    }
+
     /// The tests kept under `key`, if they are.
     pub(crate) fn get(&self, key: &str) -> Option<Tests> {
-        let mut entries = self.0.lock().expect("not poisoned");
+        let mut entries = self.0.as_ref()?.lock().expect("not poisoned");
         entries.clock += 1;
         let now = entries.clock;
         let entry = entries.map.get_mut(key)?;
@@ -57,10 +67,13 @@ impl WindowCache {
     /// the least recently used go past the budget. An object larger than the whole budget is
     /// not kept.
     pub(crate) fn put(&self, key: String, tests: Tests, bytes: usize) {
+        let Some(entries) = &self.0 else {
+            return;
+        };
         if bytes > BUDGET_BYTES {
             return;
         }
-        let mut entries = self.0.lock().expect("not poisoned");
+        let mut entries = entries.lock().expect("not poisoned");
         entries.clock += 1;
         let used = entries.clock;
         if let Some(old) = entries.map.insert(key, Entry { tests, bytes, used }) {
@@ -85,7 +98,9 @@ impl WindowCache {
     /// Forgets everything, as a new process starts.
     #[cfg(feature = "test-support")]
     pub(crate) fn clear(&self) {
-        *self.0.lock().expect("not poisoned") = Entries::default();
+        if let Some(entries) = &self.0 {
+            *entries.lock().expect("not poisoned") = Entries::default();
+        }
     }
 }
 
@@ -113,7 +128,7 @@ mod tests {
 
     #[test]
     fn the_least_recently_used_go_past_the_budget() {
-        let cache = WindowCache::default();
+        let cache = WindowCache::on();
         let third = BUDGET_BYTES / 3;
         cache.put("a".into(), tests(1), third);
         cache.put("b".into(), tests(2), third);
@@ -137,11 +152,18 @@ mod tests {
 
     #[test]
     fn a_key_put_again_replaces_its_entry_and_its_bytes() {
-        let cache = WindowCache::default();
+        let cache = WindowCache::on();
         cache.put("a".into(), tests(1), BUDGET_BYTES / 2);
         cache.put("a".into(), tests(2), BUDGET_BYTES / 2);
         cache.put("b".into(), tests(3), BUDGET_BYTES / 2);
         assert_eq!(cache.get("a").map(|t| t.len()), Some(2));
         assert_eq!(cache.get("b").map(|t| t.len()), Some(3));
+    }
+
+    #[test]
+    fn a_cache_that_is_off_keeps_nothing() {
+        let cache = WindowCache::default();
+        cache.put("a".into(), tests(1), 1);
+        assert!(cache.get("a").is_none());
     }
 }
