@@ -31,6 +31,7 @@ use crate::outcomes::TestOutcome;
 use crate::rollups::duration_bucket;
 use crate::runs::{attr as run_attr, run_from_item, Run};
 use crate::same_commit::{disagree, CommitFlips, CommitRun};
+use crate::window_cache::Tests;
 use crate::{now_ms, Store, StoreError};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
@@ -757,7 +758,7 @@ impl Store {
             let today = match self.windows.get(&cached) {
                 Some(today) => Some(today),
                 None => self.read_rollup(&version.key).await?.map(|(today, bytes)| {
-                    let today = Arc::new(today);
+                    let today: Tests = Arc::new(today.into_iter().collect());
                     self.windows.put(cached, today.clone(), bytes);
                     today
                 }),
@@ -912,11 +913,12 @@ impl Store {
         Ok(tests)
     }
 
-    /// The tests of the rollup object at `key` (`None`: it is gone), and the object's size.
+    /// The tests of the rollup object at `key`, in the object's order (`None`: it is gone),
+    /// and the object's size.
     async fn read_rollup(
         &self,
         key: &str,
-    ) -> Result<Option<(HashMap<String, TestOverWindow>, usize)>, StoreError> {
+    ) -> Result<Option<(Vec<(String, TestOverWindow)>, usize)>, StoreError> {
         let Some(bytes) = self.read_derived(key).await? else {
             return Ok(None);
         };
