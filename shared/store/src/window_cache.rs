@@ -13,9 +13,11 @@ use std::sync::{Arc, Mutex};
 /// Tests of a shard, as merged or as read.
 pub(crate) type Tests = Arc<HashMap<String, TestOverWindow>>;
 
-/// Bytes of the objects whose parsed tests are kept, at most: a month's window of 100,000
-/// tests is about 20 MB of them (16 shards' merges), and the query function has 512 MB.
-const BUDGET_BYTES: usize = 48 << 20;
+/// Bytes of the objects whose parsed tests are kept, at most. A window of 100,000 tests is
+/// about 25 MB of them (its kept merges and today's objects hold each test once, 100 to 150
+/// bytes of JSON), parsed a few times that; the query function has 512 MB, and a cold read of
+/// such a window peaked at 239 MB in `make bench-windows`.
+const BUDGET_BYTES: usize = 32 << 20;
 
 /// The parsed objects kept, if any are (`None`: off); clones share them.
 #[derive(Clone, Default)]
