@@ -392,4 +392,15 @@ async fn the_first_fold_of_a_day_prepares_the_default_window() {
     let (status, _) = api.get(token, "/v1/tests/slowest?window=3d").await;
     assert_eq!(status, 200);
     assert_ne!(kept().await, prepared, "a 3-day window made its own merges");
+    // Another run settling today changes today's objects (a new ETag under the same key): the
+    // API, which keeps what it read parsed, counts it on the next read.
+    let month = "/v1/tests/slowest?window=30d&limit=40";
+    let before = answered(&api, month).await;
+    assert_eq!(before, recount(&api, now - 30 * DAY_MS, None).await);
+    let (run, xml) = (run_ref("acme", "d7"), report(7));
+    let files: [(&str, &[u8]); 1] = [("a.xml", xml.as_bytes())];
+    upload_settled(&ingest, &api.store, &run, 7, &files, now, &metadata()).await;
+    let after = answered(&api, month).await;
+    assert_ne!(after, before, "today's second run changes the window");
+    assert_eq!(after, recount(&api, now - 30 * DAY_MS, None).await);
 }
